@@ -1,0 +1,1 @@
+"""Gymnasium environments of the saccade simulator (registration added with the envs)."""
