@@ -1,1 +1,20 @@
-"""Gymnasium environments of the saccade simulator (registration added with the envs)."""
+"""Gymnasium environments of the saccade simulator.
+
+``import envs`` registers the ids below; ``gym.make("envs:Saccade-STL10-v0")`` does the import
+itself. Importing this package does not import torch.
+"""
+
+from gymnasium.envs.registration import register, registry
+
+__all__ = ["ENV_IDS"]
+
+ENV_IDS = ("Saccade-STL10-v0", "Saccade-Scenes-v0")
+
+_ENTRY_POINTS = {
+    "Saccade-STL10-v0": "envs.saccade_stl10:SaccadeSTL10Env",
+    "Saccade-Scenes-v0": "envs.saccade_scenes:SaccadeScenesEnv",
+}
+
+for _env_id, _entry_point in _ENTRY_POINTS.items():
+    if _env_id not in registry:
+        register(id=_env_id, entry_point=_entry_point, max_episode_steps=None)

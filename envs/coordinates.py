@@ -67,6 +67,10 @@ def max_norm_position(shape: tuple[int, int]) -> np.ndarray:
 def clip_norm(positions: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """Clip normalised positions ``[..., 2]`` to the reachable grid ``[0, (size-1)/size]``."""
     positions = np.asarray(positions, dtype=np.float32)
+    if positions.shape[-1:] != (2,):
+        raise ValueError(f"positions must have a last axis of size 2 (row, col), got shape {positions.shape}")
+    if not np.all(np.isfinite(positions)):
+        raise ValueError("positions must be finite (no NaN or inf)")
     return np.clip(positions, 0.0, max_norm_position(shape)).astype(np.float32)
 
 

@@ -1,0 +1,26 @@
+"""seq-JEPA world model (torch only): encoder, action embedding, aggregator, predictor, EMA
+target, losses, schedules, probes and frozen-feature evaluation."""
+
+from seqjepa.action import ActionEmbedding
+from seqjepa.aggregator import Aggregator
+from seqjepa.config import SeqJEPAConfig
+from seqjepa.ema import ema_momentum, update_ema
+from seqjepa.encoder import (ConvNetEncoder, available_encoders, build_encoder, register_encoder,
+                             resnet18_encoder)
+from seqjepa.evaluation import extract_features, fit_linear_probe, fit_regressor
+from seqjepa.losses import cosine_similarity_per_item, prediction_loss
+from seqjepa.model import SeqJEPA, SeqJEPAOutput
+from seqjepa.optim import param_groups_for_weight_decay, set_lr
+from seqjepa.predictor import Predictor
+from seqjepa.preprocess import STL10_MEAN, STL10_STD, normalize_glimpses
+from seqjepa.probes import ActionRegressor, LinearProbe, PathIntegrationProbe, r2_score
+from seqjepa.schedules import warmup_cosine_lr
+
+__all__ = [
+    "ActionEmbedding", "ActionRegressor", "Aggregator", "ConvNetEncoder", "LinearProbe",
+    "PathIntegrationProbe", "Predictor", "STL10_MEAN", "STL10_STD", "SeqJEPA", "SeqJEPAConfig",
+    "SeqJEPAOutput", "available_encoders", "build_encoder", "cosine_similarity_per_item",
+    "ema_momentum", "extract_features", "fit_linear_probe", "fit_regressor", "normalize_glimpses",
+    "param_groups_for_weight_decay", "prediction_loss", "r2_score", "register_encoder",
+    "resnet18_encoder", "set_lr", "update_ema", "warmup_cosine_lr",
+]

@@ -1,0 +1,34 @@
+"""``RandomAgent``: uniformly random saccades (the chance baseline)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["RandomAgent"]
+
+
+class RandomAgent:
+    """Saccade to a uniformly random place on the image.
+
+    With ``amplitude=None`` the target is uniform over the image (so fixations are uniform,
+    whatever the current position); with an ``amplitude`` in (0, 1] the saccade is uniform in
+    ``[-amplitude, amplitude]^2`` around the current position. Uses only ``info["position"]``.
+    """
+
+    def __init__(self, amplitude: float | None = None, seed: int | None = None) -> None:
+        if amplitude is not None and not 0.0 < amplitude <= 1.0:
+            raise ValueError(f"amplitude must be None or in (0, 1], got {amplitude}")
+        self.amplitude = amplitude
+        self.rng = np.random.default_rng(seed)
+
+    def reset(self, seed: int | None = None) -> None:
+        if seed is not None:
+            self.rng = np.random.default_rng(seed)
+
+    def act(self, observation: dict[str, np.ndarray], info: dict[str, Any]) -> np.ndarray:
+        position = np.asarray(info["position"], np.float32)
+        if self.amplitude is None:
+            return (self.rng.random(2).astype(np.float32) - position).astype(np.float32)
+        return self.rng.uniform(-self.amplitude, self.amplitude, size=2).astype(np.float32)

@@ -1,0 +1,280 @@
+"""The embedded scenes dataset: labelled glyphs at known places on natural backgrounds.
+
+Generated offline and deterministically from a seed (no download). Each RGB scene of
+``image_size`` (default 96) pixels shows 1..``max_objects`` filled glyphs of the ten
+:data:`SCENE_CLASSES` (random colour contrasting with the local background, mild shading and
+transparency, scale ~14-36 px at 96 px, any rotation) on a crop of a photograph or texture
+shipped with scikit-image; then a slight blur and sensor noise. Objects never overlap. Object 0
+is the *primary* one, strictly larger than the others; the scene label is its class.
+
+Randomness: scene ``i`` of split ``s`` (0 = train, 1 = test) draws everything from
+``np.random.default_rng(SeedSequence(seed, spawn_key=(s, i)))``, i.e. child ``i`` of child ``s``
+of ``SeedSequence(seed)``: splits are disjoint streams, the same seed gives byte-identical
+arrays, and a smaller ``n`` gives a prefix of a larger one.
+
+Cache layout (written on first use, atomically: temp file + ``os.replace``, ``meta.json`` last):
+
+    <root>/scenes/<fingerprint>/
+        images.npy      uint8 [N, S, S, 3]
+        labels.npy      int64 [N]            class of the primary object
+        boxes.npy       int32 [N, K, 4]      (r0, c0, r1, c1) half-open, -1 rows pad, K = max_objects
+        box_labels.npy  int64 [N, K]         -1 pads
+        masks.npy       uint8 [N, S, S]      0 background, k + 1 = object k (coverage >= 0.5)
+        meta.json       parameters and format version
+
+with ``fingerprint = scenes-v<version>-<split>-seed<seed>-n<N>-<S>x<S>x3-k<K>``; files are
+read back with ``np.load(mmap_mode="r")``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from envs.datasets.base import ImageDataset, resolve_root
+from envs.datasets.shapes import SCENE_CLASSES, glyph_alpha
+from envs.datasets.textures import Background, load_backgrounds, sample_background
+
+__all__ = ["SCENE_SPLITS", "SCENES_VERSION", "Scene", "render_scene", "generate_scenes", "load_scenes"]
+
+SCENE_SPLITS: tuple[str, ...] = ("train", "test")
+SCENES_VERSION = 1
+_MAX_OBJECTS_LIMIT = 6
+_SIZE_PRIMARY = (20.0, 36.0)  # glyph extent at 96 px; scaled with image_size
+_SIZE_MIN = 14.0
+_SECONDARY_RATIO = 0.8  # secondary objects are at most this fraction of the primary
+_GAP = 2  # pixels kept free between object boxes
+_COLOR_TRIES = 6
+_MIN_CONTRAST = 90.0  # preferred RGB distance between object colour and local background
+_FILES = ("images", "labels", "boxes", "box_labels", "masks")
+
+
+@dataclass(frozen=True)
+class Scene:
+    """One rendered scene: ``image`` uint8 [S, S, 3], ``label`` (primary class), ``boxes`` int32
+    [n, 4] (r0, c0, r1, c1), ``box_labels`` int64 [n], ``mask`` uint8 [S, S] (0 or k + 1)."""
+
+    image: np.ndarray
+    label: int
+    boxes: np.ndarray
+    box_labels: np.ndarray
+    mask: np.ndarray
+
+
+def _pick_color(rng: np.random.Generator, local_mean: np.ndarray) -> np.ndarray:
+    hsv = np.empty((1, _COLOR_TRIES, 3), dtype=np.uint8)
+    hsv[0, :, 0] = rng.integers(0, 180, _COLOR_TRIES)
+    hsv[0, :, 1] = rng.integers(120, 256, _COLOR_TRIES)
+    hsv[0, :, 2] = rng.integers(110, 256, _COLOR_TRIES)
+    cand = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)[0].astype(np.float32)
+    dist = np.linalg.norm(cand - local_mean, axis=1)
+    ok = np.flatnonzero(dist >= _MIN_CONTRAST)
+    return cand[ok[0] if ok.size else int(np.argmax(dist))]
+
+
+def _place(rng: np.random.Generator, alpha: np.ndarray, size: int, taken: list[np.ndarray]) -> np.ndarray | None:
+    """Top-left ``(r, c)`` of the patch so the glyph's box avoids ``taken`` boxes, or None."""
+    rows, cols = np.nonzero(alpha >= 0.5)
+    local = np.array([rows.min(), cols.min(), rows.max() + 1, cols.max() + 1])
+    lo = -local[:2]
+    hi = size - local[2:]
+    for _ in range(30):
+        tl = np.array([rng.integers(lo[0], hi[0] + 1), rng.integers(lo[1], hi[1] + 1)])
+        box = np.concatenate([tl, tl]) + local
+        if all(box[0] >= b[2] + _GAP or b[0] >= box[2] + _GAP or box[1] >= b[3] + _GAP
+               or b[1] >= box[3] + _GAP for b in taken):
+            return tl
+    return None
+
+
+def render_scene(
+    rng: np.random.Generator,
+    backgrounds: tuple[Background, ...] | None = None,
+    image_size: int = 96,
+    max_objects: int = 2,
+) -> Scene:
+    """Draw one scene from ``rng``; ``backgrounds`` default to :func:`load_backgrounds`.
+
+    Returns a :class:`Scene` with 1..``max_objects`` objects; object 0 is the primary
+    (largest) one and gives the label.
+    """
+    if backgrounds is None:
+        backgrounds = load_backgrounds()
+    s = int(image_size)
+    scale = s / 96.0
+    img = sample_background(rng, backgrounds, s)
+    mask = np.zeros((s, s), dtype=np.uint8)
+    n_obj = int(rng.integers(1, max_objects + 1))
+    primary = rng.uniform(*_SIZE_PRIMARY) * scale
+    sizes = [primary] + list(rng.uniform(_SIZE_MIN * scale, _SECONDARY_RATIO * primary, n_obj - 1))
+    classes = rng.integers(0, len(SCENE_CLASSES), n_obj)
+    boxes: list[np.ndarray] = []
+    labels: list[int] = []
+    for k in range(n_obj):
+        alpha = glyph_alpha(int(classes[k]), float(sizes[k]), float(rng.uniform(0, 2 * np.pi)))
+        tl = _place(rng, alpha, s, boxes)
+        if tl is None:  # no free room left for a secondary object: leave it out
+            continue
+        p = alpha.shape[0]
+        # clip the patch to the image (only empty margins of the patch can fall outside)
+        r0, c0 = max(tl[0], 0), max(tl[1], 0)
+        r1, c1 = min(tl[0] + p, s), min(tl[1] + p, s)
+        a = alpha[r0 - tl[0]:r1 - tl[0], c0 - tl[1]:c1 - tl[1]]
+        region = img[r0:r1, c0:c1]
+        weight = a[..., None]
+        local_mean = (region * weight).sum((0, 1)) / max(float(weight.sum()), 1e-6)
+        color = _pick_color(rng, local_mean)
+        yy, xx = np.mgrid[r0 - tl[0]:r1 - tl[0], c0 - tl[1]:c1 - tl[1]].astype(np.float32) / p - 0.5
+        phi = rng.uniform(0, 2 * np.pi)
+        shade = 1.0 + rng.uniform(0.0, 0.5) * (np.cos(phi) * xx + np.sin(phi) * yy)
+        fill = np.clip(color * shade[..., None], 0, 255)
+        opacity = np.float32(rng.uniform(0.85, 1.0))
+        region[...] = region * (1 - weight * opacity) + fill * (weight * opacity)
+        rows, cols = np.nonzero(a >= 0.5)
+        mask[rows + r0, cols + c0] = len(boxes) + 1
+        boxes.append(np.array([rows.min() + r0, cols.min() + c0, rows.max() + r0 + 1, cols.max() + c0 + 1]))
+        labels.append(int(classes[k]))
+    if rng.random() < 0.5:
+        img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.3, 0.8))
+    img = img + rng.standard_normal(img.shape, dtype=np.float32) * np.float32(rng.uniform(0.0, 6.0))
+    image = np.clip(np.rint(img), 0, 255).astype(np.uint8)
+    return Scene(image, labels[0], np.array(boxes, dtype=np.int32).reshape(-1, 4),
+                 np.array(labels, dtype=np.int64), mask)
+
+
+def generate_scenes(
+    n: int, seed: int = 0, split: str = "train", image_size: int = 96, max_objects: int = 2
+) -> dict[str, np.ndarray]:
+    """Render ``n`` scenes in memory: a dict with the arrays of the cache layout (module doc)."""
+    split_index = SCENE_SPLITS.index(split)
+    backgrounds = load_backgrounds()
+    out = {
+        "images": np.empty((n, image_size, image_size, 3), dtype=np.uint8),
+        "labels": np.empty(n, dtype=np.int64),
+        "boxes": np.full((n, max_objects, 4), -1, dtype=np.int32),
+        "box_labels": np.full((n, max_objects), -1, dtype=np.int64),
+        "masks": np.empty((n, image_size, image_size), dtype=np.uint8),
+    }
+    for i in range(n):
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(split_index, i)))
+        sc = render_scene(rng, backgrounds, image_size, max_objects)
+        k = len(sc.box_labels)
+        out["images"][i], out["labels"][i], out["masks"][i] = sc.image, sc.label, sc.mask
+        out["boxes"][i, :k], out["box_labels"][i, :k] = sc.boxes, sc.box_labels
+    return out
+
+
+def _check_int(name: str, value: object, lo: int, hi: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < lo or (hi is not None and value > hi):
+        rng = f">= {lo}" if hi is None else f"in [{lo}, {hi}]"
+        raise ValueError(f"{name} must be {rng}, got {value}")
+    return int(value)
+
+
+def _save_atomic(path: Path, array: np.ndarray) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.save(f, array)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _write_cache(folder: Path, arrays: dict[str, np.ndarray], meta: dict) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in _FILES:
+        _save_atomic(folder / f"{name}.npy", arrays[name])
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix="meta.json", suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        json.dump(meta, f, indent=1, sort_keys=True)
+    os.replace(tmp, folder / "meta.json")
+
+
+def _read_cache(folder: Path, meta: dict) -> dict[str, np.ndarray] | None:
+    """The cached arrays (memory-mapped), or None if absent, incomplete or from other parameters."""
+    try:
+        if json.loads((folder / "meta.json").read_text()) != meta:
+            return None
+        arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in _FILES}
+    except (OSError, ValueError):
+        return None
+    n, s, k = meta["n"], meta["image_size"], meta["max_objects"]
+    expected = {"images": (n, s, s, 3), "labels": (n,), "boxes": (n, k, 4), "box_labels": (n, k), "masks": (n, s, s)}
+    if any(arrays[name].shape != shape for name, shape in expected.items()):
+        return None
+    return arrays
+
+
+def load_scenes(
+    split: str = "train",
+    root: str | os.PathLike[str] | None = None,
+    seed: int = 0,
+    n_train: int = 5000,
+    n_test: int = 1000,
+    image_size: int = 96,
+    max_objects: int = 2,
+    cache: bool = True,
+) -> ImageDataset:
+    """The embedded scenes split as an :class:`ImageDataset` (boxes, box_labels, masks included).
+
+    Arguments:
+        split: ``"train"`` (``n_train`` scenes) or ``"test"`` (``n_test`` scenes).
+        root: data folder for the cache; default ``$SACCADE_DATA`` else ``~/.cache/saccade``.
+        seed: non-negative int; same seed, same bytes.
+        image_size: scene side S in pixels (>= 32).
+        max_objects: 1..6 objects per scene (K, the boxes' second axis).
+        cache: read/write ``<root>/scenes/<fingerprint>/`` (module doc); False keeps it in memory.
+    """
+    if not isinstance(split, str) or split not in SCENE_SPLITS:
+        raise ValueError(f"split must be one of {SCENE_SPLITS}, got {split!r}")
+    seed = _check_int("seed", seed, 0)
+    n_train = _check_int("n_train", n_train, 1)
+    n_test = _check_int("n_test", n_test, 1)
+    image_size = _check_int("image_size", image_size, 32, 4096)
+    max_objects = _check_int("max_objects", max_objects, 1, _MAX_OBJECTS_LIMIT)
+    n = n_train if split == "train" else n_test
+    fingerprint = f"scenes-v{SCENES_VERSION}-{split}-seed{seed}-n{n}-{image_size}x{image_size}x3-k{max_objects}"
+    meta = {"version": SCENES_VERSION, "split": split, "seed": seed, "n": n, "image_size": image_size,
+            "max_objects": max_objects, "classes": list(SCENE_CLASSES)}
+    arrays, source = None, None
+    if cache:
+        root_path = resolve_root(root)
+        folder = root_path / "scenes" / fingerprint
+        arrays = _read_cache(folder, meta)
+        if arrays is None:
+            fresh = generate_scenes(n, seed, split, image_size, max_objects)
+            try:
+                _write_cache(folder, fresh, meta)
+                arrays = _read_cache(folder, meta)
+            except OSError as exc:
+                warnings.warn(f"could not cache the scenes under {folder} ({exc}); keeping them in memory",
+                              RuntimeWarning, stacklevel=2)
+            arrays = fresh if arrays is None else arrays
+        source = functools.partial(load_scenes, split, str(root_path), seed, n_train, n_test, image_size, max_objects)
+    else:
+        arrays = generate_scenes(n, seed, split, image_size, max_objects)
+    return ImageDataset(
+        name="scenes",
+        images=arrays["images"],
+        labels=arrays["labels"],
+        class_names=SCENE_CLASSES,
+        boxes=arrays["boxes"],
+        box_labels=arrays["box_labels"],
+        masks=arrays["masks"],
+        fingerprint=fingerprint,
+        split=split,
+        source=source,
+    )

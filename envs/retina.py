@@ -1,0 +1,305 @@
+"""The retina: a multi-scale glimpse sensor (NumPy + Numba; no torch).
+
+Geometry (shared bit for bit with :mod:`envs.retina_torch`). A fixation is an integer
+pixel index ``(row, col)``. With glimpse side ``G`` and scale ``s``, the glimpse covers
+the ``G*s x G*s`` square of pixels whose top-left pixel is
+``(row - (G*s)//2, col - (G*s)//2)``; it is area-averaged in non-overlapping ``s x s``
+blocks down to ``G x G`` (an exact box filter, i.e. anti-aliased), with integer rounding
+``out = (block_sum + (s*s)//2) // (s*s)`` stored as uint8. Scale 1 is the fovea (an exact
+crop); larger scales are the low-resolution periphery, all centred on the same pixel.
+
+Borders (``padding``):
+
+- ``"zero"``: pixels outside the image are 0 (like ``grid_sample`` zero padding).
+- ``"reflect"``: NumPy ``np.pad(mode="reflect")`` semantics (= OpenCV
+  ``BORDER_REFLECT_101``: ``... 2 1 | 0 1 2 ... n-1 | n-2 ...``), extended periodically so
+  that squares larger than the image are well defined: index ``i`` of an axis of ``n``
+  pixels maps to ``m = i mod 2(n-1)``, then ``2(n-1) - m`` if ``m >= n`` (an axis of one
+  pixel maps everything to 0). This equals ``np.pad(..., mode="reflect")`` for any width.
+
+Fixations may lie anywhere, even outside the image: the glimpse is then defined by the
+padding rule (all zeros far outside with ``"zero"``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+__all__ = ["Retina", "to_channels_first", "mosaic", "PADDING_MODES"]
+
+PADDING_MODES = ("zero", "reflect")
+_ZERO, _REFLECT = 0, 1
+
+
+@njit(cache=True, inline="always")
+def _map_index(i: int, n: int, mode: int) -> int:
+    """Source index for axis index ``i`` of an axis of ``n`` pixels; -1 = zero pixel."""
+    if 0 <= i < n:
+        return i
+    if mode == _ZERO:
+        return -1
+    if n == 1:
+        return 0
+    period = 2 * (n - 1)
+    m = i % period  # numba follows Python: non-negative for a positive divisor
+    if m >= n:
+        m = period - m
+    return m
+
+
+@njit(cache=True)
+def _glimpse_into(img, c, row, col, g, scales, mode, out, rmap, cmap, hidx, vbuf, hacc):
+    """Write the glimpse of ``img [H, W*C]`` (flat rows) at ``(row, col)`` into ``out [S, G, G*C]``.
+
+    Scratch: ``rmap``/``cmap`` int64 ``[>= G*max(scales)]``; ``hidx`` int64
+    ``[>= max(scales)*G*C]``; ``hacc`` int64 ``[>= G*C]``; ``vbuf`` int32 ``[W*C + C]`` whose
+    last C entries stay 0 (the slot that zero-padded columns read).
+    """
+    h = img.shape[0]
+    wc = img.shape[1]
+    w = wc // c
+    gc = g * c
+    for si in range(scales.shape[0]):
+        s = scales[si]
+        n = g * s
+        top = row - n // 2
+        left = col - n // 2
+        cmin = w
+        cmax = -1
+        for j in range(n):
+            rmap[j] = _map_index(top + j, h, mode)
+            cj = _map_index(left + j, w, mode)
+            cmap[j] = cj
+            if cj >= 0:
+                cmin = min(cmin, cj)
+                cmax = max(cmax, cj)
+        if s == 1:  # the fovea: an exact crop
+            inside = left >= 0 and left + g <= w
+            for gi in range(g):
+                r = rmap[gi]
+                dst = out[si, gi]
+                if r < 0:
+                    dst[:] = 0
+                elif inside:
+                    dst[:] = img[r, left * c : left * c + gc]
+                else:
+                    src = img[r]
+                    for gj in range(g):
+                        cj = cmap[gj]
+                        for ch in range(c):
+                            dst[gj * c + ch] = 0 if cj < 0 else src[cj * c + ch]
+            continue
+        k0 = cmin * c
+        span = max(0, (cmax + 1) * c - k0)  # 0 when no column is inside (zero padding)
+        # hidx[dj*G*C + gj*C + ch]: vbuf offset of channel ch of column gj*s + dj
+        for dj in range(s):
+            for gj in range(g):
+                cj = cmap[gj * s + dj]
+                off = wc if cj < 0 else cj * c - k0
+                for ch in range(c):
+                    hidx[dj * gc + gj * c + ch] = off + ch
+        half = (s * s) // 2
+        inv = 1.0 / (s * s)
+        vb = vbuf[:span]
+        for gi in range(g):
+            # vertical pass (contiguous, vectorised): sum this block row's s source rows
+            vb[:] = 0
+            for di in range(s):
+                r = rmap[gi * s + di]
+                if r >= 0:
+                    src = img[r, k0 : k0 + span]
+                    for k in range(span):
+                        vb[k] += src[k]
+            # horizontal pass: gather-add the s columns of each block
+            hacc[:gc] = half
+            for dj in range(s):
+                for k in range(gc):
+                    hacc[k] += vbuf[hidx[dj * gc + k]]
+            # exact floor((sum + half) / (s*s)): the float margin 0.5/(s*s) dwarfs rounding error
+            dst = out[si, gi]
+            for k in range(gc):
+                dst[k] = np.int64((hacc[k] + 0.5) * inv)
+
+
+@njit(cache=True)
+def _glimpses_kernel(img, c, fix, g, scales, mode, out):
+    """``img [H, W*C]``, ``fix int64 [T, 2]`` -> ``out uint8 [T, S, G, G*C]`` (serial)."""
+    s_max = scales[-1]
+    rmap = np.empty(g * s_max, np.int64)
+    cmap = np.empty(g * s_max, np.int64)
+    hidx = np.empty(s_max * g * c, np.int64)
+    vbuf = np.zeros(img.shape[1] + c, np.int32)
+    hacc = np.empty(g * c, np.int64)
+    for t in range(fix.shape[0]):
+        _glimpse_into(img, c, fix[t, 0], fix[t, 1], g, scales, mode, out[t], rmap, cmap, hidx, vbuf, hacc)
+
+
+@njit(cache=True, parallel=True)
+def _batch_kernel(imgs, c, fix, g, scales, mode, out):
+    """``imgs [B, H, W*C]``, ``fix int64 [B, T, 2]`` -> ``out [B, T, S, G, G*C]`` (prange over B*T)."""
+    n_b, n_t = fix.shape[0], fix.shape[1]
+    s_max = scales[-1]
+    for k in prange(n_b * n_t):
+        b = k // n_t
+        t = k - b * n_t
+        rmap = np.empty(g * s_max, np.int64)
+        cmap = np.empty(g * s_max, np.int64)
+        hidx = np.empty(s_max * g * c, np.int64)
+        vbuf = np.zeros(imgs.shape[2] + c, np.int32)
+        hacc = np.empty(g * c, np.int64)
+        _glimpse_into(imgs[b], c, fix[b, t, 0], fix[b, t, 1], g, scales, mode, out[b, t], rmap, cmap, hidx, vbuf, hacc)
+
+
+def _check_image(image: np.ndarray, name: str = "image") -> np.ndarray:
+    """uint8 ``[H, W]`` or ``[H, W, C]`` -> C-contiguous uint8 ``[H, W, C]``."""
+    if not isinstance(image, np.ndarray):
+        image = np.asarray(image)
+    if image.dtype != np.uint8:
+        raise TypeError(f"{name} must have dtype uint8, got {image.dtype}")
+    if image.ndim == 2:
+        image = image[:, :, None]
+    elif image.ndim != 3:
+        raise ValueError(f"{name} must have shape [H, W] or [H, W, C], got {image.shape}")
+    if image.shape[0] < 1 or image.shape[1] < 1 or image.shape[2] < 1:
+        raise ValueError(f"{name} must be non-empty [H, W, C], got {image.shape}")
+    return np.ascontiguousarray(image)
+
+
+def _check_fixations(fixations, shape_tail: tuple[int, ...], name: str, shape_text: str) -> np.ndarray:
+    arr = np.asarray(fixations)
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"{name} must be integer pixel indices (row, col), got dtype {arr.dtype}")
+    if arr.ndim != len(shape_tail) or any(e >= 0 and a != e for a, e in zip(arr.shape, shape_tail)):
+        raise ValueError(f"{name} must have shape {shape_text}, got {arr.shape}")
+    return np.ascontiguousarray(arr, dtype=np.int64)
+
+
+def validate_retina_args(glimpse_size, scales, padding) -> tuple[int, tuple[int, ...], str]:
+    """Check and normalise ``(glimpse_size, scales, padding)``; shared with the torch retina."""
+    if isinstance(glimpse_size, bool) or not isinstance(glimpse_size, (int, np.integer)) or glimpse_size < 1:
+        raise ValueError(f"glimpse_size must be an int >= 1, got {glimpse_size!r}")
+    try:
+        sc = tuple(scales)
+    except TypeError:
+        raise ValueError(f"scales must be a tuple of positive ints starting with 1, got {scales!r}") from None
+    if (
+        not sc
+        or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) for s in sc)
+        or sc[0] != 1
+        or any(b <= a for a, b in zip(sc, sc[1:]))
+    ):
+        raise ValueError(
+            f"scales must be a non-empty tuple of strictly increasing positive ints starting with 1, got {scales!r}"
+        )
+    if padding not in PADDING_MODES:
+        raise ValueError(f"padding must be one of {PADDING_MODES}, got {padding!r}")
+    return int(glimpse_size), tuple(int(s) for s in sc), str(padding)
+
+
+def to_channels_first(glimpses: np.ndarray) -> np.ndarray:
+    """``[..., S, G, G, C]`` -> ``[..., S*C, G, G]`` (scale-major: channel ``s*C + c``), same dtype."""
+    x = np.asarray(glimpses)
+    if x.ndim < 4 or x.shape[-2] != x.shape[-3]:
+        raise ValueError(f"glimpses must have shape [..., S, G, G, C], got {x.shape}")
+    *lead, s, g, _, c = x.shape
+    return np.ascontiguousarray(np.moveaxis(x, -1, -3).reshape(*lead, s * c, g, g))
+
+
+def mosaic(glimpse: np.ndarray, zoom: int = 1, gap: int = 2, gap_value: int = 255) -> np.ndarray:
+    """Display image of one glimpse ``[S, G, G, C]`` uint8: the scales side by side, left to
+    right (fovea first), each a ``G*zoom`` square (nearest-neighbour zoom; every scale shown at
+    the same size), separated by ``gap`` columns of ``gap_value``.
+
+    Returns uint8 ``[G*zoom, S*G*zoom + (S-1)*gap, C]``.
+    """
+    x = np.asarray(glimpse)
+    if x.dtype != np.uint8 or x.ndim != 4 or x.shape[1] != x.shape[2]:
+        raise ValueError(f"glimpse must be uint8 [S, G, G, C], got {x.dtype} {x.shape}")
+    if isinstance(zoom, bool) or not isinstance(zoom, (int, np.integer)) or zoom < 1:
+        raise ValueError(f"zoom must be an int >= 1, got {zoom!r}")
+    if isinstance(gap, bool) or not isinstance(gap, (int, np.integer)) or gap < 0:
+        raise ValueError(f"gap must be an int >= 0, got {gap!r}")
+    if not 0 <= int(gap_value) <= 255:
+        raise ValueError(f"gap_value must be in [0, 255], got {gap_value!r}")
+    s, g, _, c = x.shape
+    side = g * zoom
+    out = np.full((side, s * side + (s - 1) * gap, c), int(gap_value), np.uint8)
+    for i in range(s):
+        tile = np.repeat(np.repeat(x[i], zoom, axis=0), zoom, axis=1)
+        out[:, i * (side + gap) : i * (side + gap) + side] = tile
+    return out
+
+
+class Retina:
+    """Multi-scale glimpse sensor.
+
+    Args:
+        glimpse_size: side ``G`` of every output glimpse, in pixels (int >= 1).
+        scales: distinct increasing positive ints, first entry 1 (the fovea); scale ``s``
+            covers a ``G*s`` square averaged down to ``G``.
+        padding: ``"zero"`` or ``"reflect"`` (see the module docstring).
+    """
+
+    def __init__(self, glimpse_size: int = 32, scales: tuple[int, ...] = (1,), padding: str = "zero") -> None:
+        g, sc, pad = validate_retina_args(glimpse_size, scales, padding)
+        self.glimpse_size: int = g
+        self.scales: tuple[int, ...] = sc
+        self.padding: str = pad
+        self._scales = np.asarray(sc, dtype=np.int64)
+        self._mode = _ZERO if pad == "zero" else _REFLECT
+
+    def __repr__(self) -> str:
+        return f"Retina(glimpse_size={self.glimpse_size}, scales={self.scales}, padding={self.padding!r})"
+
+    @property
+    def n_scales(self) -> int:
+        """Number of scales ``S``."""
+        return len(self.scales)
+
+    def channels_out(self, channels: int) -> int:
+        """Channels of the channels-first glimpse, ``S * channels``."""
+        return self.n_scales * int(channels)
+
+    def output_shape(self, channels: int) -> tuple[int, int, int, int]:
+        """Shape ``(S, G, G, C)`` of one glimpse of a ``channels``-channel image."""
+        return (self.n_scales, self.glimpse_size, self.glimpse_size, int(channels))
+
+    def glimpse(self, image: np.ndarray, fixation) -> np.ndarray:
+        """One glimpse: ``image`` uint8 ``[H, W(, C)]``, ``fixation`` int ``(row, col)`` -> uint8 ``[S, G, G, C]``."""
+        fix = _check_fixations(fixation, (2,), "fixation", "(2,) = (row, col)")
+        return self._run(_check_image(image), fix.reshape(1, 2))[0]
+
+    def glimpses(self, image: np.ndarray, fixations: np.ndarray) -> np.ndarray:
+        """Glimpses of one image: ``fixations`` int ``[T, 2]`` -> uint8 ``[T, S, G, G, C]``."""
+        fix = _check_fixations(fixations, (-1, 2), "fixations", "[T, 2] (row, col)")
+        return self._run(_check_image(image), fix)
+
+    def _run(self, img: np.ndarray, fix: np.ndarray) -> np.ndarray:
+        h, w, c = img.shape
+        g = self.glimpse_size
+        out = np.empty((fix.shape[0], self.n_scales, g, g * c), np.uint8)
+        _glimpses_kernel(img.reshape(h, w * c), c, fix, g, self._scales, self._mode, out)
+        return out.reshape(fix.shape[0], self.n_scales, g, g, c)
+
+    def batch(self, images: np.ndarray, fixations: np.ndarray) -> np.ndarray:
+        """Batched glimpses (parallel): ``images`` uint8 ``[B, H, W, C]`` (or ``[B, H, W]``),
+        ``fixations`` int ``[B, T, 2]`` -> uint8 ``[B, T, S, G, G, C]``."""
+        imgs = np.asarray(images)
+        if imgs.dtype != np.uint8:
+            raise TypeError(f"images must have dtype uint8, got {imgs.dtype}")
+        if imgs.ndim == 3:
+            imgs = imgs[..., None]
+        if imgs.ndim != 4 or min(imgs.shape) < 1:
+            raise ValueError(f"images must have shape [B, H, W, C] or [B, H, W], non-empty, got {imgs.shape}")
+        n_b, h, w, c = imgs.shape
+        fix = _check_fixations(fixations, (n_b, -1, 2), "fixations", f"[B={n_b}, T, 2] (row, col)")
+        imgs = np.ascontiguousarray(imgs).reshape(n_b, h, w * c)
+        g = self.glimpse_size
+        out = np.empty((n_b, fix.shape[1], self.n_scales, g, g * c), np.uint8)
+        if out.size:
+            _batch_kernel(imgs, c, fix, g, self._scales, self._mode, out)
+        return out.reshape(n_b, fix.shape[1], self.n_scales, g, g, c)
+
+    to_channels_first = staticmethod(to_channels_first)
+    mosaic = staticmethod(mosaic)

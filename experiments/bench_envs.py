@@ -1,0 +1,202 @@
+"""Environment and sequence-source throughput, against a per-item baseline measured in the same run.
+
+Prints: single-env steps/s (one core), vector-env glimpses/s, and sequence-source sequences/s
+(T = 5, B = 512) on CPU (and on CUDA for the torch retina when a GPU is available), each next
+to a baseline in the style of the seq-JEPA reference code's dataset class: per sample, draw
+fixations with ``torch.multinomial`` + square IoR, then crop every glimpse with its own
+``grid_sample`` inside ``__getitem__``, batched by a ``DataLoader``.
+
+    python -m experiments.bench_envs            # full sizes
+    python -m experiments.bench_envs --quick    # small smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from typing import Any, Callable
+
+import numpy as np
+
+
+def _best_rate(fn: Callable[[], int], repeats: int) -> float:
+    """Items per second of ``fn`` (which returns how many items it produced), best of ``repeats``."""
+    fn()  # warm-up (Numba compilation, caches)
+    best = 0.0
+    for _ in range(repeats):
+        start = time.perf_counter()
+        items = fn()
+        best = max(best, items / (time.perf_counter() - start))
+    return best
+
+
+class PaperStyleDataset:
+    """Per-item baseline: one image per ``__getitem__``, torch sampling and ``grid_sample`` crops."""
+
+    def __init__(self, images: np.ndarray, maps: np.ndarray, seq_len: int, glimpse: int, radius: int) -> None:
+        import torch
+
+        self.images = torch.from_numpy(np.ascontiguousarray(images.transpose(0, 3, 1, 2))).float() / 255.0
+        self.maps = torch.from_numpy(np.asarray(maps, np.float32))
+        self.seq_len, self.glimpse, self.radius = seq_len, glimpse, radius
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, i: int) -> tuple[Any, Any]:
+        import torch
+        import torch.nn.functional as F
+
+        image, prob = self.images[i], self.maps[i].clone()
+        h, w = prob.shape
+        fixations = []
+        for _ in range(self.seq_len):
+            flat = torch.multinomial(prob.flatten(), 1).item()
+            r, c = divmod(flat, w)
+            fixations.append((r, c))
+            prob[max(r - self.radius, 0):r + self.radius + 1, max(c - self.radius, 0):c + self.radius + 1] = 0
+            if prob.sum() <= 0:
+                prob = torch.ones_like(prob)
+            prob = prob / prob.sum()
+        crops = []
+        for r, c in fixations:
+            theta = torch.tensor([[[self.glimpse / w, 0, 2 * c / w - 1], [0, self.glimpse / h, 2 * r / h - 1]]])
+            grid = F.affine_grid(theta, (1, image.shape[0], self.glimpse, self.glimpse), align_corners=False)
+            crops.append(F.grid_sample(image[None], grid, mode="bilinear", padding_mode="zeros", align_corners=False)[0])
+        positions = torch.tensor(fixations, dtype=torch.float32) / torch.tensor([h, w], dtype=torch.float32)
+        actions = torch.zeros_like(positions)
+        actions[1:] = positions[1:] - positions[:-1]
+        return torch.stack(crops), actions
+
+
+def bench_single_env(dataset: Any, steps: int) -> float:
+    from envs.saccade_env import SaccadeEnv
+
+    env = SaccadeEnv(dataset, glimpse_size=32, scales=(1, 2, 4), max_saccades=4)
+    rng = np.random.default_rng(0)
+    actions = rng.uniform(-0.3, 0.3, size=(steps, 2)).astype(np.float32)
+
+    def run() -> int:
+        env.reset(seed=0)
+        for k in range(steps):
+            _, _, _, truncated, _ = env.step(actions[k])
+            if truncated:
+                env.reset()
+        return steps
+
+    return _best_rate(run, 3)
+
+
+def bench_vector_env(dataset: Any, n_envs: int, steps: int, asynchronous: bool) -> float:
+    import gymnasium as gym
+
+    from envs.saccade_env import SaccadeEnv
+
+    def factory():
+        return SaccadeEnv(dataset, glimpse_size=32, scales=(1, 2, 4), max_saccades=4)
+
+    cls = gym.vector.AsyncVectorEnv if asynchronous else gym.vector.SyncVectorEnv
+    envs = cls([factory] * n_envs)
+    envs.reset(seed=0)
+    actions = np.zeros((n_envs, 2), np.float32)
+
+    def run() -> int:
+        for _ in range(steps):
+            envs.step(actions)
+        return steps * n_envs
+
+    rate = _best_rate(run, 2)
+    envs.close()
+    return rate
+
+
+def bench_sequences(dataset: Any, maps: np.ndarray, batch: int, seq_len: int, batches: int) -> dict[str, float]:
+    import torch
+
+    from envs.retina import Retina
+    from envs.sequences import SaccadeSequenceSource
+
+    source = SaccadeSequenceSource(dataset, maps, Retina(32, (1,)), seq_len=seq_len, batch_size=batch)
+
+    def ours() -> int:
+        it = source.batches(0)
+        for _ in range(batches):
+            next(it)
+        return batches * batch
+
+    baseline_ds = PaperStyleDataset(np.asarray(dataset.images), maps, seq_len, 32, 16)
+    loader = torch.utils.data.DataLoader(baseline_ds, batch_size=batch, shuffle=True, num_workers=0)
+
+    def baseline() -> int:
+        it = iter(loader)
+        next(it)
+        return batch
+
+    return {"ours": _best_rate(ours, 2), "baseline": _best_rate(baseline, 1)}
+
+
+def bench_torch_retina(images: np.ndarray, batch: int, seq_len: int, device: str) -> float:
+    import torch
+
+    from envs.retina_torch import TorchRetina
+
+    retina = TorchRetina(32, (1, 2, 4))
+    x = torch.from_numpy(np.ascontiguousarray(images[:batch])).to(device)
+    h, w = images.shape[1:3]
+    fix = torch.stack([torch.randint(0, h, (batch, seq_len)), torch.randint(0, w, (batch, seq_len))], -1).to(device)
+
+    def run() -> int:
+        retina(x, fix)
+        if device == "cuda":
+            torch.cuda.synchronize()
+        return batch
+
+    return _best_rate(run, 5)
+
+
+def main(quick: bool = False, root: str | None = None) -> dict[str, float]:
+    import torch
+
+    from envs.datasets import load_scenes
+    from saliency import saliency_maps
+
+    n_images = 1200 if quick else 6000
+    dataset = load_scenes(split="train", root=root, n_train=n_images)
+    maps = saliency_maps(np.ascontiguousarray(dataset.images[:n_images]))
+    batch, seq_len = (128, 5) if quick else (512, 5)
+    results: dict[str, float] = {}
+
+    print(f"[bench_envs] cores={os.cpu_count()} torch={torch.__version__} quick={quick}")
+    results["single_env_steps_per_s"] = bench_single_env(dataset, 2000 if quick else 10000)
+    print(f"single env (G=32, scales 1/2/4):      {results['single_env_steps_per_s']:10.0f} steps/s   (target >= 5,000)")
+    results["sync_vector_glimpses_per_s"] = bench_vector_env(dataset, 8, 200 if quick else 1000, asynchronous=False)
+    print(f"SyncVectorEnv x8:                     {results['sync_vector_glimpses_per_s']:10.0f} glimpses/s")
+    results["async_vector_glimpses_per_s"] = bench_vector_env(dataset, 2, 200 if quick else 1000, asynchronous=True)
+    print(f"AsyncVectorEnv x2:                    {results['async_vector_glimpses_per_s']:10.0f} glimpses/s")
+    seq = bench_sequences(dataset, maps, batch, seq_len, 4 if quick else 10)
+    results["source_sequences_per_s"], results["baseline_sequences_per_s"] = seq["ours"], seq["baseline"]
+    ratio = seq["ours"] / seq["baseline"]
+    results["source_speedup"] = ratio
+    print(f"sequence source (B={batch}, T={seq_len}):      {seq['ours']:10.0f} sequences/s")
+    print(f"per-item grid_sample baseline:        {seq['baseline']:10.0f} sequences/s")
+    print(f"ratio source / baseline:              {ratio:10.1f} x      (target >= 10x)")
+    results["torch_retina_cpu_sequences_per_s"] = bench_torch_retina(np.asarray(dataset.images[:batch]), batch, seq_len, "cpu")
+    print(f"torch retina, CPU (scales 1/2/4):     {results['torch_retina_cpu_sequences_per_s']:10.0f} sequences/s")
+    if torch.cuda.is_available():
+        results["torch_retina_cuda_sequences_per_s"] = bench_torch_retina(
+            np.asarray(dataset.images[:batch]), batch, seq_len, "cuda")
+        print(f"torch retina, CUDA (scales 1/2/4):    {results['torch_retina_cuda_sequences_per_s']:10.0f} sequences/s")
+    return results
+
+
+def cli(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
+    parser.add_argument("--root", default=None, help="data folder for the embedded scenes cache")
+    args = parser.parse_args(argv)
+    main(quick=args.quick, root=args.root)
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,322 @@
+"""Typed, documented configuration of a seq-JEPA pretraining run.
+
+A run is described by one :class:`TrainConfig` holding four sections (``data``, ``model``,
+``optim``, ``eval``). Presets live in ``experiments/configs/*.yaml``; any field can be
+overridden from the command line with ``--set section.field=value`` (values parsed as YAML
+and coerced to the field's declared type). :meth:`TrainConfig.validate` names the bad field
+and its allowed values.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import yaml
+
+__all__ = ["DataConfig", "ModelConfig", "OptimConfig", "EvalConfig", "TrainConfig",
+           "load_config", "dump_config", "config_from_dict", "config_to_dict",
+           "apply_overrides", "preset_path", "PRESETS_DIR"]
+
+PRESETS_DIR = Path(__file__).resolve().parent / "configs"
+DATASETS = ("scenes", "stl10")
+SPLITS = ("train", "test", "unlabeled", "train+unlabeled")
+IOR_MODES = ("square", "disc", "gaussian")
+FIXATION_MODES = ("sample", "argmax")
+PRECISIONS = ("fp32", "bf16", "fp16")
+
+
+@dataclass
+class DataConfig:
+    """Saccade sequences (see ``envs.sequences.build_saccade_source``).
+
+    ``seq_len`` = M_tr + 1: views 0..M_tr-1 are observed, view M_tr is the prediction target.
+    ``batch_size`` is per process (the global batch is ``batch_size * world_size``).
+    """
+
+    dataset: str = "scenes"              # one of DATASETS
+    split: str = "train"                 # SSL split, one of SPLITS
+    root: str | None = None              # data folder; None = $SACCADE_DATA or ~/.cache/saccade
+    glimpse_size: int = 32               # G, glimpse side in pixels
+    scales: tuple[int, ...] = (1,)       # retina scales, first must be 1 (fovea)
+    seq_len: int = 5                     # T = M_tr + 1
+    batch_size: int = 64                 # sequences per step per process
+    saliency_method: str = "spectral_residual"
+    ior: str = "square"                  # inhibition-of-return shape, one of IOR_MODES
+    ior_radius: int = 16                 # IoR half-width in pixels
+    ior_decay: float = 1.0               # 1 = permanent inhibition
+    fixation_mode: str = "sample"        # one of FIXATION_MODES
+    n_train: int | None = None           # limit the embedded dataset's train size (None = all)
+    n_test: int | None = None            # limit the embedded dataset's test size (None = all)
+    workers: int = 0                     # background processes making batches (0 = main process)
+
+
+@dataclass
+class ModelConfig:
+    """Architecture, mirrors :class:`seqjepa.SeqJEPAConfig` (channels/action size come from the data)."""
+
+    encoder: str = "resnet18"            # "resnet18" or "convnet"
+    small_stem: bool = True              # CIFAR stem for 32 px glimpses
+    embed_dim: int = 512                 # D (512 for resnet18)
+    action_embed_dim: int = 128          # E
+    agg_heads: int = 4
+    agg_layers: int = 3
+    agg_ffn: int = 2560
+    dropout: float = 0.1
+    pred_hidden: int = 1024
+    condition_aggregator: bool = True
+    condition_predictor: bool = True
+
+
+@dataclass
+class OptimConfig:
+    """AdamW with linear warm-up then cosine decay (per step), EMA target schedule, probes."""
+
+    lr: float = 4e-4                     # peak learning rate
+    warmup_start_lr: float = 1e-5        # lr at step 0
+    final_lr: float = 1e-5               # lr at the last step
+    warmup_epochs: float = 20.0          # linear warm-up length in epochs
+    weight_decay: float = 1e-3           # off for biases and norm parameters
+    betas: tuple[float, float] = (0.9, 0.999)
+    grad_clip: float | None = None       # max global grad norm (None = no clipping)
+    fused: bool = True                   # fused AdamW kernel on CUDA
+    ema_base: float = 0.996              # EMA momentum at step 0 (BYOL cosine schedule)
+    ema_final: float = 1.0               # EMA momentum at the last step
+    probe_lr: float = 1e-3               # Adam lr of the online probes
+
+
+@dataclass
+class EvalConfig:
+    """Frozen-encoder evaluation at the end of training: z_AGG linear probe at several M_val."""
+
+    enabled: bool = True
+    m_val: tuple[int, ...] = (1, 2, 4)   # numbers of observed views
+    train_split: str = "train"           # labeled split the probe is fitted on
+    test_split: str = "test"
+    epochs: int = 100                    # full passes of the linear probe over the features
+    lr: float = 1e-3                     # Adam lr of the probe
+    batch_size: int = 256
+    max_batches: int | None = None       # cap the number of feature-extraction batches per split
+
+
+@dataclass
+class TrainConfig:
+    """One pretraining run (``experiments/pretrain.py``)."""
+
+    run_name: str | None = None          # runs/<run_name>; None = <timestamp>_<preset>
+    preset: str = "custom"               # name of the preset this config came from
+    out_dir: str = "runs"                # parent folder of run folders
+    seed: int = 0
+    device: str = "auto"                 # "auto", "cpu", "cuda", "cuda:N"
+    threads: int | None = None           # torch CPU threads (None = torch's default)
+    epochs: int = 1000                   # schedule length in epochs (if total_steps is None)
+    total_steps: int | None = None       # schedule length in steps (overrides epochs)
+    stop_after: int | None = None        # stop at this step without changing the schedule
+    precision: str = "fp32"              # one of PRECISIONS; bf16/fp16 autocast on CUDA only
+    compile: bool = False                # torch.compile the context forward
+    channels_last: bool = False          # NHWC memory format for the conv encoder
+    deterministic: bool = False          # torch.use_deterministic_algorithms + fixed seeds
+    sync_bn: bool = False                # SyncBatchNorm across processes (CUDA + DDP only)
+    log_every: int = 10                  # TensorBoard scalar period in steps
+    probe_window: int = 50               # steps in the running mean of the online probe figures
+    checkpoint_every: int = 1000         # overwrite ckpt_last.pt every N steps (and at the end)
+    keep_every: int | None = None        # also keep ckpt_step<N>.pt every N steps
+    progress: bool = True                # tqdm bar (rank 0, TTY only)
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+    def validate(self) -> "TrainConfig":
+        """Raise ValueError naming the first bad field and its allowed values; return self."""
+        d, o, e = self.data, self.optim, self.eval
+        _choice("data.dataset", d.dataset, DATASETS)
+        _choice("data.split", d.split, SPLITS)
+        _choice("eval.train_split", e.train_split, SPLITS)
+        _choice("eval.test_split", e.test_split, SPLITS)
+        _choice("data.ior", d.ior, IOR_MODES)
+        _choice("data.fixation_mode", d.fixation_mode, FIXATION_MODES)
+        _choice("precision", self.precision, PRECISIONS)
+        if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", self.device):
+            raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")
+        if not d.scales or d.scales[0] != 1 or any(s < 1 for s in d.scales):
+            raise ValueError(f"data.scales must be positive ints starting with 1, got {d.scales!r}")
+        if d.seq_len < 2:
+            raise ValueError(f"data.seq_len must be >= 2 (M_tr >= 1 observed + 1 target), got {d.seq_len}")
+        for name, value in (("data.glimpse_size", d.glimpse_size), ("data.batch_size", d.batch_size),
+                            ("epochs", self.epochs), ("log_every", self.log_every),
+                            ("probe_window", self.probe_window), ("checkpoint_every", self.checkpoint_every),
+                            ("eval.epochs", e.epochs), ("eval.batch_size", e.batch_size)):
+            if value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value}")
+        if d.workers < 0:
+            raise ValueError(f"data.workers must be >= 0, got {d.workers}")
+        for name, value in (("threads", self.threads), ("total_steps", self.total_steps), ("stop_after", self.stop_after),
+                            ("keep_every", self.keep_every), ("eval.max_batches", e.max_batches),
+                            ("data.n_train", d.n_train), ("data.n_test", d.n_test)):
+            if value is not None and value < 1:
+                raise ValueError(f"{name} must be a positive int or null, got {value}")
+        for name, value in (("optim.lr", o.lr), ("optim.warmup_start_lr", o.warmup_start_lr),
+                            ("optim.final_lr", o.final_lr), ("optim.probe_lr", o.probe_lr),
+                            ("eval.lr", e.lr)):
+            if not value > 0:
+                raise ValueError(f"{name} must be > 0, got {value}")
+        if o.warmup_epochs < 0 or o.weight_decay < 0:
+            raise ValueError(f"optim.warmup_epochs and optim.weight_decay must be >= 0, "
+                             f"got {o.warmup_epochs} and {o.weight_decay}")
+        if o.grad_clip is not None and not o.grad_clip > 0:
+            raise ValueError(f"optim.grad_clip must be > 0 or null, got {o.grad_clip}")
+        if not (0.0 <= o.ema_base <= o.ema_final <= 1.0):
+            raise ValueError(f"optim.ema_base <= optim.ema_final must lie in [0, 1], got {o.ema_base}, {o.ema_final}")
+        if not all(0.0 <= b < 1.0 for b in o.betas) or len(o.betas) != 2:
+            raise ValueError(f"optim.betas must be two floats in [0, 1), got {o.betas}")
+        if not e.m_val or any(m < 1 for m in e.m_val):
+            raise ValueError(f"eval.m_val must be a non-empty list of positive ints, got {e.m_val!r}")
+        self.seqjepa_config(in_channels=3 * len(d.scales), action_dim=2)  # architecture checks
+        return self
+
+    def seqjepa_config(self, in_channels: int, action_dim: int) -> Any:
+        """The :class:`seqjepa.SeqJEPAConfig` of this run for data with ``in_channels`` and ``action_dim``."""
+        from seqjepa import SeqJEPAConfig
+
+        known = {f.name for f in dataclasses.fields(SeqJEPAConfig)}
+        values = {k: v for k, v in dataclasses.asdict(self.model).items() if k in known}
+        return SeqJEPAConfig(in_channels=in_channels, action_dim=action_dim, **values)
+
+
+def _choice(name: str, value: Any, allowed: Sequence[Any]) -> None:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {tuple(allowed)}, got {value!r}")
+
+
+def _coerce(name: str, value: Any, tp: Any) -> Any:
+    """Convert a YAML/CLI value to the declared type ``tp``; ValueError naming ``name`` otherwise."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in (a for a in args if a is not type(None)):
+            try:
+                return _coerce(name, value, arg)
+            except ValueError as exc:
+                errors.append(str(exc))
+        raise ValueError(errors[0])
+    if dataclasses.is_dataclass(tp):
+        if isinstance(value, tp):
+            return value
+        if not isinstance(value, Mapping):
+            raise ValueError(f"{name} must be a mapping of {tp.__name__} fields, got {value!r}")
+        return _from_dict(tp, value, prefix=f"{name}.")
+    if origin in (tuple, list):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = [value]
+        if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+            raise ValueError(f"{name} must be a list, got {value!r}")
+        args = [a for a in typing.get_args(tp) if a is not Ellipsis]
+        if len(args) > 1 and len(value) != len(args):
+            raise ValueError(f"{name} must have {len(args)} entries, got {value!r}")
+        return origin(_coerce(f"{name}[{i}]", v, args[0] if len(args) == 1 else args[i])
+                      for i, v in enumerate(value))
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no", "1", "0"):
+            return value.lower() in ("true", "yes", "1")
+        raise ValueError(f"{name} must be true or false, got {value!r}")
+    if tp in (int, float):
+        if isinstance(value, bool):
+            raise ValueError(f"{name} must be {tp.__name__}, got {value!r}")
+        try:
+            out = tp(value) if tp is float or isinstance(value, (int, str)) else None
+        except (TypeError, ValueError):
+            out = None
+        if out is None or (tp is int and isinstance(value, float) and value != int(value)):
+            raise ValueError(f"{name} must be {tp.__name__}, got {value!r}")
+        return out
+    if tp is str:
+        if not isinstance(value, str):
+            raise ValueError(f"{name} must be a string, got {value!r}")
+        return value
+    return value
+
+
+def _from_dict(cls: type, values: Mapping[str, Any], prefix: str = "") -> Any:
+    hints = typing.get_type_hints(cls)
+    allowed = [f.name for f in dataclasses.fields(cls)]
+    unknown = sorted(set(values) - set(allowed))
+    if unknown:
+        raise ValueError(f"unknown config key(s) {[prefix + k for k in unknown]}; allowed: {allowed}")
+    return cls(**{k: _coerce(prefix + k, v, hints[k]) for k, v in values.items()})
+
+
+def config_from_dict(values: Mapping[str, Any]) -> TrainConfig:
+    """Build (and validate) a :class:`TrainConfig` from nested plain values."""
+    return _from_dict(TrainConfig, values or {}).validate()
+
+
+def config_to_dict(config: TrainConfig) -> dict[str, Any]:
+    """Nested plain dict (tuples as lists) suitable for YAML/JSON."""
+
+    def plain(x: Any) -> Any:
+        if isinstance(x, dict):
+            return {k: plain(v) for k, v in x.items()}
+        if isinstance(x, (list, tuple)):
+            return [plain(v) for v in x]
+        return x
+
+    return plain(dataclasses.asdict(config))
+
+
+def apply_overrides(config: TrainConfig, overrides: Sequence[str]) -> TrainConfig:
+    """Apply ``section.field=value`` strings (value parsed as YAML); returns a validated copy."""
+    values = config_to_dict(config)
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"override must look like 'section.field=value', got {item!r}")
+        node = values
+        parts = key.strip().split(".")
+        for part in parts[:-1]:
+            if not isinstance(node.get(part), dict):
+                raise ValueError(f"override {key!r}: {part!r} is not a config section; "
+                                 f"sections: {[k for k, v in node.items() if isinstance(v, dict)]}")
+            node = node[part]
+        if parts[-1] not in node:
+            raise ValueError(f"override {key!r}: unknown field {parts[-1]!r}; allowed: {sorted(node)}")
+        node[parts[-1]] = yaml.safe_load(raw) if raw.strip() else None
+    return config_from_dict(values)
+
+
+def preset_path(name: str) -> Path:
+    """Path of a preset shipped in ``experiments/configs`` (name with or without ``.yaml``)."""
+    path = PRESETS_DIR / (name if name.endswith(".yaml") else f"{name}.yaml")
+    if not path.is_file():
+        names = sorted(p.stem for p in PRESETS_DIR.glob("*.yaml"))
+        raise FileNotFoundError(f"no preset {name!r} in {PRESETS_DIR}; available: {names}")
+    return path
+
+
+def load_config(path: str | Path, overrides: Sequence[str] = ()) -> TrainConfig:
+    """Read a YAML config file, apply ``overrides`` and validate."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"config file not found: {path}")
+    with path.open() as fh:
+        values = yaml.safe_load(fh) or {}
+    if not isinstance(values, dict):
+        raise ValueError(f"config file {path} must hold a mapping at top level, got {type(values).__name__}")
+    values.setdefault("preset", path.stem)
+    return apply_overrides(config_from_dict(values), overrides)
+
+
+def dump_config(config: TrainConfig, path: str | Path) -> None:
+    """Write the resolved config as YAML."""
+    with Path(path).open("w") as fh:
+        yaml.safe_dump(config_to_dict(config), fh, sort_keys=False)

@@ -1,0 +1,232 @@
+"""The seq-JEPA world model: online encoder, action embedding, aggregator, predictor, EMA target.
+
+Action convention (shared with ``envs/``): ``actions[:, t]`` is the *incoming* action, the
+relative transformation that led INTO view ``t``; ``actions[:, 0] = 0``. With views
+``0..M-1`` observed and view ``M`` the target, aggregator token ``i`` is
+``concat(z_i, emb(actions[:, i+1]))`` for ``i < M-1`` (the action leaving view ``i``), token
+``M-1`` has a zero action slot, and the predictor gets ``emb(actions[:, M])``.
+
+The forward pass does NOT compute the loss and does NOT run the target encoder; a training
+step is "forward target / forward context / loss / backward / EMA update"::
+
+    target = model.encode_target(glimpses[:, m:m + 1])[:, 0]      # [B, D], no grad
+    out = model(glimpses, actions, n_observed=m)                   # out.prediction [B, D]
+    loss = prediction_loss(out.prediction, target)
+    loss.backward(); optimizer.step()                              # optimizer over model.online_parameters()
+    model.update_target(ema_momentum(step, total_steps))
+
+Target BatchNorm: ``encode_target`` runs the target in the model's current mode (train mode ->
+batch statistics, as BYOL does); its running statistics are buffers that
+:func:`seqjepa.ema.update_ema` overwrites with the online encoder's at every EMA update.
+"""
+
+from __future__ import annotations
+
+import copy
+import numbers
+from dataclasses import dataclass
+from typing import Iterator
+
+import torch
+from torch import nn
+
+from seqjepa.action import ActionEmbedding
+from seqjepa.aggregator import Aggregator
+from seqjepa.config import SeqJEPAConfig
+from seqjepa.ema import update_ema
+from seqjepa.encoder import build_encoder
+from seqjepa.predictor import Predictor
+
+__all__ = ["SeqJEPA", "SeqJEPAOutput"]
+
+_TARGET_PREFIX = "target_encoder."
+
+
+@dataclass
+class SeqJEPAOutput:
+    """Result of :meth:`SeqJEPA.forward`.
+
+    Attributes:
+        prediction: float ``[B, D]``, predicted latent of view ``M``.
+        z_agg: float ``[B, D + E]``, aggregate representation of views ``0..M-1``.
+        z_views: float ``[B, M, D]``, online-encoder latents of the observed views.
+    """
+
+    prediction: torch.Tensor
+    z_agg: torch.Tensor
+    z_views: torch.Tensor
+
+
+class SeqJEPA(nn.Module):
+    """seq-JEPA (Ghaemi et al. 2025). See the module docstring for conventions.
+
+    Args:
+        config: architecture (:class:`SeqJEPAConfig`).
+        encoder: optional custom module mapping float ``[N, C, G, G] -> [N, config.embed_dim]``;
+            when given, ``config.encoder`` / ``small_stem`` are ignored.
+    """
+
+    def __init__(self, config: SeqJEPAConfig, encoder: nn.Module | None = None) -> None:
+        super().__init__()
+        if not isinstance(config, SeqJEPAConfig):
+            raise TypeError(f"config must be a SeqJEPAConfig, got {type(config).__name__}")
+        if encoder is not None and not isinstance(encoder, nn.Module):
+            raise TypeError(f"encoder must be an nn.Module or None, got {type(encoder).__name__}")
+        self.config = config
+        if encoder is None:
+            encoder, out_dim = build_encoder(config.encoder, config.in_channels,
+                                             config.small_stem, config.embed_dim)
+            if out_dim != config.embed_dim:
+                raise ValueError(f"config.embed_dim={config.embed_dim} but encoder "
+                                 f"{config.encoder!r} outputs {out_dim}")
+        self.encoder = encoder
+        self.action_embed = ActionEmbedding(config.action_dim, config.action_embed_dim)
+        self.aggregator = Aggregator(config.agg_dim, config.agg_heads, config.agg_layers,
+                                     config.agg_ffn, float(config.dropout))
+        self.predictor = Predictor(config.agg_dim + config.action_embed_dim, config.embed_dim,
+                                   config.pred_hidden)
+        self.target_encoder = copy.deepcopy(self.encoder)
+        for p in self.target_encoder.parameters():
+            p.requires_grad_(False)
+
+    # ------------------------------------------------------------------ parameters
+    def online_named_parameters(self) -> Iterator[tuple[str, nn.Parameter]]:
+        """``(name, param)`` of everything except the EMA target encoder."""
+        for name, p in self.named_parameters():
+            if not name.startswith(_TARGET_PREFIX):
+                yield name, p
+
+    def online_parameters(self) -> Iterator[nn.Parameter]:
+        """Trainable parameters to give the optimizer (the target encoder is excluded)."""
+        for _, p in self.online_named_parameters():
+            yield p
+
+    @torch.no_grad()
+    def update_target(self, momentum: float) -> None:
+        """EMA step ``target <- momentum * target + (1 - momentum) * encoder`` (buffers copied)."""
+        update_ema(self.encoder, self.target_encoder, momentum)
+
+    # ------------------------------------------------------------------ validation
+    def _check_views(self, name: str, views: torch.Tensor) -> None:
+        c = self.config.in_channels
+        if not isinstance(views, torch.Tensor) or views.dim() != 5 or views.shape[2] != c:
+            shape = tuple(views.shape) if isinstance(views, torch.Tensor) else type(views).__name__
+            raise ValueError(f"{name} must be a tensor of shape [B, T, {c}, G, G], got {shape}")
+        if not views.is_floating_point():
+            raise TypeError(f"{name} must be a float tensor (normalise uint8 glimpses first, "
+                            f"e.g. seqjepa.normalize_glimpses), got {views.dtype}")
+
+    def _check_actions(self, name: str, actions: torch.Tensor, lead: tuple[int, ...]) -> None:
+        a = self.config.action_dim
+        expected = list(lead) + [a]
+        if not isinstance(actions, torch.Tensor) or list(actions.shape) != expected:
+            shape = tuple(actions.shape) if isinstance(actions, torch.Tensor) else type(actions).__name__
+            raise ValueError(f"{name} must have shape {expected}, got {shape}")
+        if not actions.is_floating_point():
+            raise TypeError(f"{name} must be a float tensor, got {actions.dtype}")
+
+    def _run_encoder(self, module: nn.Module, views: torch.Tensor) -> torch.Tensor:
+        b, t = views.shape[:2]
+        z = module(views.reshape(b * t, *views.shape[2:]))
+        if z.dim() != 2 or z.shape != (b * t, self.config.embed_dim):
+            raise ValueError(f"encoder must map [N, C, G, G] to [N, {self.config.embed_dim}] "
+                             f"(config.embed_dim), got output {tuple(z.shape)}")
+        return z.reshape(b, t, -1)
+
+    # ------------------------------------------------------------------ model parts
+    def encode(self, views: torch.Tensor) -> torch.Tensor:
+        """Online encoder: float ``[B, T, C, G, G] -> [B, T, D]``."""
+        self._check_views("views", views)
+        return self._run_encoder(self.encoder, views)
+
+    @torch.no_grad()
+    def encode_target(self, views: torch.Tensor) -> torch.Tensor:
+        """EMA target encoder, no grad: float ``[B, T, C, G, G] -> [B, T, D]`` (detached)."""
+        self._check_views("views", views)
+        return self._run_encoder(self.target_encoder, views)
+
+    def aggregate(self, z: torch.Tensor, actions: torch.Tensor,
+                  key_padding_mask: torch.Tensor | None = None,
+                  condition: bool | None = None) -> torch.Tensor:
+        """Aggregate observed views into ``z_agg``.
+
+        Args:
+            z: float ``[B, M, D]`` latents of views ``0..M-1``.
+            actions: float ``[B, M, A]``, incoming actions of those views (``actions[:, 0]``
+                is ignored). Token ``i < M-1`` gets ``emb(actions[:, i+1])``; token ``M-1``
+                (and any token whose successor is padding) gets a zero action slot.
+            key_padding_mask: optional bool ``[B, M]``, True = padded view (right padding).
+            condition: override ``config.condition_aggregator`` (e.g. "no action" ablations
+                at inference); False zeroes every action slot.
+
+        Returns:
+            float ``[B, D + E]``.
+        """
+        d, e = self.config.embed_dim, self.config.action_embed_dim
+        if not isinstance(z, torch.Tensor) or z.dim() != 3 or z.shape[2] != d:
+            shape = tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
+            raise ValueError(f"z must have shape [B, M, {d}], got {shape}")
+        b, m = z.shape[:2]
+        if m < 1:
+            raise ValueError("z must contain at least one view (M >= 1)")
+        self._check_actions("actions", actions, (b, m))
+        if key_padding_mask is not None and (key_padding_mask.shape != (b, m)
+                                             or key_padding_mask.dtype != torch.bool):
+            raise ValueError(f"key_padding_mask must be bool [B, M] = [{b}, {m}], got "
+                             f"{key_padding_mask.dtype} {tuple(key_padding_mask.shape)}")
+        use = self.config.condition_aggregator if condition is None else bool(condition)
+        head = z.new_zeros(b, m - 1, e)
+        if use and m > 1:
+            outgoing = actions[:, 1:].to(z.dtype)
+            if key_padding_mask is None:
+                head = self.action_embed(outgoing)
+            else:
+                mask = key_padding_mask.to(z.device)
+                valid = ~mask[:, :-1] & ~mask[:, 1:]
+                if bool(valid.any()):
+                    head = head.index_put((valid,), self.action_embed(outgoing[valid]).to(head.dtype))
+        emb = torch.cat([head, z.new_zeros(b, 1, e)], dim=1)
+        return self.aggregator(torch.cat([z, emb], dim=2), key_padding_mask)
+
+    def predict(self, z_agg: torch.Tensor, next_action: torch.Tensor,
+                condition: bool | None = None) -> torch.Tensor:
+        """Predict the next view's latent: ``z_agg [B, D+E]``, ``next_action [B, A] -> [B, D]``.
+
+        ``condition`` overrides ``config.condition_predictor``; False feeds a zero action slot.
+        """
+        agg = self.config.agg_dim
+        if not isinstance(z_agg, torch.Tensor) or z_agg.dim() != 2 or z_agg.shape[1] != agg:
+            shape = tuple(z_agg.shape) if isinstance(z_agg, torch.Tensor) else type(z_agg).__name__
+            raise ValueError(f"z_agg must have shape [B, {agg}], got {shape}")
+        b = z_agg.shape[0]
+        self._check_actions("next_action", next_action, (b,))
+        use = self.config.condition_predictor if condition is None else bool(condition)
+        if use:
+            emb = self.action_embed(next_action.to(z_agg.dtype))
+        else:
+            emb = z_agg.new_zeros(b, self.config.action_embed_dim)
+        return self.predictor(torch.cat([z_agg, emb], dim=1))
+
+    def forward(self, glimpses: torch.Tensor, actions: torch.Tensor,
+                n_observed: int) -> SeqJEPAOutput:
+        """Encode views ``0..M-1`` (``M = n_observed``), aggregate, predict the latent of view ``M``.
+
+        Args:
+            glimpses: float ``[B, T, C, G, G]`` (normalised), ``T >= M + 1``.
+            actions: float ``[B, T, A]``, incoming-action convention.
+            n_observed: ``M``, an int in ``1..T-1``.
+
+        Returns:
+            :class:`SeqJEPAOutput` (prediction ``[B, D]``, z_agg ``[B, D+E]``, z_views ``[B, M, D]``).
+        """
+        self._check_views("glimpses", glimpses)
+        b, t = glimpses.shape[:2]
+        self._check_actions("actions", actions, (b, t))
+        if isinstance(n_observed, bool) or not isinstance(n_observed, numbers.Integral) \
+                or not 1 <= n_observed <= t - 1:
+            raise ValueError(f"n_observed must be an int in [1, T-1] = [1, {t - 1}], got {n_observed!r}")
+        m = int(n_observed)
+        z_views = self.encode(glimpses[:, :m])
+        z_agg = self.aggregate(z_views, actions[:, :m])
+        prediction = self.predict(z_agg, actions[:, m])
+        return SeqJEPAOutput(prediction=prediction, z_agg=z_agg, z_views=z_views)

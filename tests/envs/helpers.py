@@ -1,0 +1,22 @@
+"""Small in-memory datasets for env / sequence tests (fast: no generation, no files)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from envs.datasets import ImageDataset
+
+
+def blob_dataset(n: int = 6, size: int = 64, seed: int = 0, channels: int = 3) -> ImageDataset:
+    """``n`` noisy images, each with one bright square object (recorded in ``boxes``)."""
+    rng = np.random.default_rng(seed)
+    images = rng.integers(40, 80, size=(n, size, size, channels), dtype=np.uint8)
+    boxes = np.full((n, 1, 4), -1, np.int32)
+    for i in range(n):
+        side = size // 6
+        r, c = rng.integers(side, size - 2 * side, size=2)
+        images[i, r:r + side, c:c + side] = 250
+        boxes[i, 0] = (r, c, r + side, c + side)
+    labels = np.arange(n, dtype=np.int64) % 3
+    return ImageDataset(name="blobs", images=images, labels=labels, class_names=("a", "b", "c"),
+                        boxes=boxes, box_labels=labels[:, None].copy(), fingerprint=f"blobs-{n}-{size}-{seed}-{channels}")
