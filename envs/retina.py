@@ -123,32 +123,51 @@ def _glimpse_into(img, c, row, col, g, scales, mode, out, rmap, cmap, hidx, vbuf
 
 
 @njit(cache=True)
-def _glimpses_kernel(img, c, fix, g, scales, mode, out):
-    """``img [H, W*C]``, ``fix int64 [T, 2]`` -> ``out uint8 [T, S, G, G*C]`` (serial)."""
-    s_max = scales[-1]
-    rmap = np.empty(g * s_max, np.int64)
-    cmap = np.empty(g * s_max, np.int64)
-    hidx = np.empty(s_max * g * c, np.int64)
-    vbuf = np.zeros(img.shape[1] + c, np.int32)
-    hacc = np.empty(g * c, np.int64)
+def _scratch(w, c, g, s_max):
+    """Scratch buffers for :func:`_glimpse_into` (rmap, cmap, hidx, vbuf, hacc)."""
+    return (
+        np.empty(g * s_max, np.int64),
+        np.empty(g * s_max, np.int64),
+        np.empty(s_max * g * c, np.int64),
+        np.zeros(w * c + c, np.int32),
+        np.empty(g * c, np.int64),
+    )
+
+
+@njit(cache=True)
+def _glimpse_kernel(img, row, col, g, scales, mode, out):
+    """``img uint8 [H, W, C]`` (C-contiguous), ``(row, col)`` -> ``out uint8 [S, G, G, C]``."""
+    h, w, c = img.shape
+    rmap, cmap, hidx, vbuf, hacc = _scratch(w, c, g, scales[-1])
+    flat_out = out.reshape((out.shape[0], g, g * c))
+    _glimpse_into(img.reshape((h, w * c)), c, row, col, g, scales, mode, flat_out, rmap, cmap, hidx, vbuf, hacc)
+
+
+@njit(cache=True)
+def _glimpses_kernel(img, fix, g, scales, mode, out):
+    """``img uint8 [H, W, C]``, ``fix int64 [T, 2]`` -> ``out uint8 [T, S, G, G, C]`` (serial)."""
+    h, w, c = img.shape
+    rmap, cmap, hidx, vbuf, hacc = _scratch(w, c, g, scales[-1])
+    flat_img = img.reshape((h, w * c))
+    flat_out = out.reshape((out.shape[0], out.shape[1], g, g * c))
     for t in range(fix.shape[0]):
-        _glimpse_into(img, c, fix[t, 0], fix[t, 1], g, scales, mode, out[t], rmap, cmap, hidx, vbuf, hacc)
+        _glimpse_into(flat_img, c, fix[t, 0], fix[t, 1], g, scales, mode, flat_out[t], rmap, cmap, hidx, vbuf, hacc)
 
 
 @njit(cache=True, parallel=True)
-def _batch_kernel(imgs, c, fix, g, scales, mode, out):
-    """``imgs [B, H, W*C]``, ``fix int64 [B, T, 2]`` -> ``out [B, T, S, G, G*C]`` (prange over B*T)."""
-    n_b, n_t = fix.shape[0], fix.shape[1]
-    s_max = scales[-1]
+def _batch_kernel(imgs, fix, g, scales, mode, out):
+    """``imgs uint8 [B, H, W, C]``, ``fix int64 [B, T, 2]`` -> ``out [B, T, S, G, G, C]`` (prange over B*T)."""
+    n_b, h, w, c = imgs.shape
+    n_t = fix.shape[1]
+    flat_imgs = imgs.reshape((n_b, h, w * c))
+    flat_out = out.reshape((n_b, n_t, out.shape[2], g, g * c))
     for k in prange(n_b * n_t):
         b = k // n_t
         t = k - b * n_t
-        rmap = np.empty(g * s_max, np.int64)
-        cmap = np.empty(g * s_max, np.int64)
-        hidx = np.empty(s_max * g * c, np.int64)
-        vbuf = np.zeros(imgs.shape[2] + c, np.int32)
-        hacc = np.empty(g * c, np.int64)
-        _glimpse_into(imgs[b], c, fix[b, t, 0], fix[b, t, 1], g, scales, mode, out[b, t], rmap, cmap, hidx, vbuf, hacc)
+        rmap, cmap, hidx, vbuf, hacc = _scratch(w, c, g, scales[-1])
+        _glimpse_into(
+            flat_imgs[b], c, fix[b, t, 0], fix[b, t, 1], g, scales, mode, flat_out[b, t], rmap, cmap, hidx, vbuf, hacc
+        )
 
 
 def _check_image(image: np.ndarray, name: str = "image") -> np.ndarray:
@@ -164,6 +183,18 @@ def _check_image(image: np.ndarray, name: str = "image") -> np.ndarray:
     if image.shape[0] < 1 or image.shape[1] < 1 or image.shape[2] < 1:
         raise ValueError(f"{name} must be non-empty [H, W, C], got {image.shape}")
     return np.ascontiguousarray(image)
+
+
+def _check_fixation(fixation) -> tuple[int, int]:
+    """One fixation ``(row, col)`` (tuple, list or int array of shape (2,)) -> Python ints."""
+    if isinstance(fixation, (tuple, list)) and len(fixation) == 2:
+        r, c = fixation
+        if isinstance(r, (int, np.integer)) and isinstance(c, (int, np.integer)) and not (
+            isinstance(r, bool) or isinstance(c, bool)
+        ):
+            return int(r), int(c)
+    arr = _check_fixations(fixation, (2,), "fixation", "(2,) = (row, col)")
+    return int(arr[0]), int(arr[1])
 
 
 def _check_fixations(fixations, shape_tail: tuple[int, ...], name: str, shape_text: str) -> np.ndarray:
@@ -267,20 +298,21 @@ class Retina:
 
     def glimpse(self, image: np.ndarray, fixation) -> np.ndarray:
         """One glimpse: ``image`` uint8 ``[H, W(, C)]``, ``fixation`` int ``(row, col)`` -> uint8 ``[S, G, G, C]``."""
-        fix = _check_fixations(fixation, (2,), "fixation", "(2,) = (row, col)")
-        return self._run(_check_image(image), fix.reshape(1, 2))[0]
+        row, col = _check_fixation(fixation)
+        img = _check_image(image)
+        g = self.glimpse_size
+        out = np.empty((self.n_scales, g, g, img.shape[2]), np.uint8)
+        _glimpse_kernel(img, row, col, g, self._scales, self._mode, out)
+        return out
 
     def glimpses(self, image: np.ndarray, fixations: np.ndarray) -> np.ndarray:
         """Glimpses of one image: ``fixations`` int ``[T, 2]`` -> uint8 ``[T, S, G, G, C]``."""
         fix = _check_fixations(fixations, (-1, 2), "fixations", "[T, 2] (row, col)")
-        return self._run(_check_image(image), fix)
-
-    def _run(self, img: np.ndarray, fix: np.ndarray) -> np.ndarray:
-        h, w, c = img.shape
+        img = _check_image(image)
         g = self.glimpse_size
-        out = np.empty((fix.shape[0], self.n_scales, g, g * c), np.uint8)
-        _glimpses_kernel(img.reshape(h, w * c), c, fix, g, self._scales, self._mode, out)
-        return out.reshape(fix.shape[0], self.n_scales, g, g, c)
+        out = np.empty((fix.shape[0], self.n_scales, g, g, img.shape[2]), np.uint8)
+        _glimpses_kernel(img, fix, g, self._scales, self._mode, out)
+        return out
 
     def batch(self, images: np.ndarray, fixations: np.ndarray) -> np.ndarray:
         """Batched glimpses (parallel): ``images`` uint8 ``[B, H, W, C]`` (or ``[B, H, W]``),
@@ -292,14 +324,13 @@ class Retina:
             imgs = imgs[..., None]
         if imgs.ndim != 4 or min(imgs.shape) < 1:
             raise ValueError(f"images must have shape [B, H, W, C] or [B, H, W], non-empty, got {imgs.shape}")
-        n_b, h, w, c = imgs.shape
+        n_b, c = imgs.shape[0], imgs.shape[3]
         fix = _check_fixations(fixations, (n_b, -1, 2), "fixations", f"[B={n_b}, T, 2] (row, col)")
-        imgs = np.ascontiguousarray(imgs).reshape(n_b, h, w * c)
         g = self.glimpse_size
-        out = np.empty((n_b, fix.shape[1], self.n_scales, g, g * c), np.uint8)
+        out = np.empty((n_b, fix.shape[1], self.n_scales, g, g, c), np.uint8)
         if out.size:
-            _batch_kernel(imgs, c, fix, g, self._scales, self._mode, out)
-        return out.reshape(n_b, fix.shape[1], self.n_scales, g, g, c)
+            _batch_kernel(np.ascontiguousarray(imgs), fix, g, self._scales, self._mode, out)
+        return out
 
     to_channels_first = staticmethod(to_channels_first)
     mosaic = staticmethod(mosaic)

@@ -12,6 +12,7 @@ from envs.coordinates import clip_norm, norm_to_pixel, pixel_to_norm
 from envs.rendering import draw_retina_boxes, draw_scanpath, overlay, to_rgb, upscale
 from envs.retina import Retina
 from saliency import (
+    DEFAULT_METHOD,
     IOR_MODES,
     METHODS,
     argmax_fixation,
@@ -75,7 +76,7 @@ class SaccadeEnv(gym.Env):
         scales: tuple[int, ...] = (1,),
         padding: str = "zero",
         max_saccades: int = 4,
-        saliency_method: str = "spectral_residual",
+        saliency_method: str = DEFAULT_METHOD,
         ior: str = "square",
         ior_radius: int = 16,
         ior_decay: float = 1.0,
@@ -104,6 +105,8 @@ class SaccadeEnv(gym.Env):
             raise ValueError(f"ior_radius must be positive (pixels), got {ior_radius}")
         if not 0.0 < ior_decay <= 1.0:
             raise ValueError(f"ior_decay must be in (0, 1], got {ior_decay}")
+        if ior != "gaussian" and ior_decay != 1.0:
+            raise ValueError(f"ior_decay < 1 needs ior='gaussian' (hard square/disc IoR does not decay), got ior={ior!r}")
         if not isinstance(render_scale, (int, np.integer)) or render_scale < 1:
             raise ValueError(f"render_scale must be a positive integer, got {render_scale!r}")
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from saliency import METHODS, saliency_maps
+from saliency import DEFAULT_METHOD, METHODS, saliency_maps
 
 __all__ = ["dataset_saliency", "saliency_cache_path"]
 
@@ -33,7 +33,7 @@ def saliency_cache_path(dataset: Any, method: str, params: dict[str, Any] | None
 
 def dataset_saliency(
     dataset: Any,
-    method: str = "spectral_residual",
+    method: str = DEFAULT_METHOD,
     params: dict[str, Any] | None = None,
     cache_dir: str | Path | None = None,
     chunk_size: int = 1024,

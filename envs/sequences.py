@@ -19,7 +19,7 @@ import torch
 
 from envs.coordinates import pixel_to_norm
 from envs.retina import Retina
-from saliency import sample_scanpaths
+from saliency import DEFAULT_METHOD, sample_scanpaths
 
 __all__ = ["SaccadeSequenceSource", "build_saccade_source", "channel_stats", "STL10_MEAN", "STL10_STD"]
 
@@ -175,7 +175,7 @@ def build_saccade_source(
     padding: str = "zero",
     seq_len: int = 5,
     batch_size: int = 64,
-    saliency_method: str = "spectral_residual",
+    saliency_method: str = DEFAULT_METHOD,
     ior: str = "square",
     ior_radius: int = 16,
     ior_decay: float = 1.0,

@@ -101,8 +101,8 @@ class Painter:
 
         if viewer.monitor is None:
             s = fit_rect(Rect(layout.side.x, layout.side.y, layout.side.w, layout.side.h), shape)
-            s = Rect(layout.side.x, s.y, s.w, s.h)
-            self.text(surface, f"saliency ({b.saliency_method})", (s.x, layout.side.y - TITLE_H + 2), DIM,
+            s = Rect(layout.side.x, layout.side.y, s.w, s.h)  # top-aligned with the priority map
+            self.text(surface, f"saliency ({b.saliency_method})", s.title_pos, DIM,
                       max_width=layout.side.w)
             self.blit_array(surface, self._panel("saliency", lambda: heat_panel(b.saliency, s.w, s.h)), (s.x, s.y))
         else:
@@ -153,7 +153,8 @@ class Painter:
         pygame.draw.rect(surface, PANEL_BG, (box.x, box.y, box.w, box.h))
         line = 19
         if not viewer.predictions:
-            self.text(surface, "saccade (click / space): the model", (box.x + PAD, box.y + PAD), TEXT, max_width=box.w - 2 * PAD)
+            self.text(surface, "saccade (click / space): the model", (box.x + PAD, box.y + PAD), TEXT,
+                      max_width=box.w - 2 * PAD)
             self.text(surface, "predicts the next glimpse's latent", (box.x + PAD, box.y + PAD + line), TEXT,
                       max_width=box.w - 2 * PAD)
             return
@@ -162,8 +163,9 @@ class Painter:
         x0, y0 = box.x + PAD, box.y + PAD + line
         self.text(surface, f"actual view {p.step + 1}", (x0, box.y + PAD), DIM, self.small, max_width=m)
         self.text(surface, "nearest to prediction", (x0 + m + PAD, box.y + PAD), DIM, self.small, max_width=m)
-        self.blit_array(surface, self._panel("actual", lambda: tile(viewer.glimpses[p.step][0], m, (70, 72, 80))), (x0, y0))
-        self.blit_array(surface, self._panel("nearest", lambda: tile(p.nearest[0], m, (70, 72, 80))), (x0 + m + PAD, y0))
+        frame = (70, 72, 80)
+        self.blit_array(surface, self._panel("actual", lambda: tile(viewer.glimpses[p.step][0], m, frame)), (x0, y0))
+        self.blit_array(surface, self._panel("nearest", lambda: tile(p.nearest[0], m, frame)), (x0 + m + PAD, y0))
         y = y0 + m + 6
         self.text(surface, f"cos(predicted, actual) = {p.cosine:+.3f}", (x0, y), cosine_color(p.cosine),
                   max_width=box.w - 2 * PAD)

@@ -80,7 +80,7 @@ def _fit(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.ascontiguousarray(image[top:top + out_h, left:left + out_w])
 
 
-def load_image_folder(path: str | Path, size: int | tuple[int, int] = 96) -> Any:
+def load_image_folder(path: str | Path, size: int | tuple[int, int] = 96) -> tuple[Any, tuple[str, ...]]:
     """A user's image file or folder of images as an unlabeled ``envs.datasets.ImageDataset``.
 
     Args:
@@ -90,8 +90,8 @@ def load_image_folder(path: str | Path, size: int | tuple[int, int] = 96) -> Any
             cover it and centre-cropped.
 
     Returns:
-        ImageDataset with uint8 RGB images ``[N, H, W, 3]``, labels int64 ``[N]`` of -1 and
-        ``files`` (tuple of file names) attached as the dataset ``name`` suffixes.
+        ``(dataset, files)``: an ImageDataset with uint8 RGB images ``[N, H, W, 3]`` and int64
+        labels ``[N]`` of -1 (no class names), and the file name of each image.
 
     Raises:
         FileNotFoundError: ``path`` does not exist or holds no image files.
@@ -115,8 +115,7 @@ def load_image_folder(path: str | Path, size: int | tuple[int, int] = 96) -> Any
     digest = hashlib.sha1("\n".join(str(f.resolve()) for f in files).encode()).hexdigest()[:12]
     dataset = ImageDataset(name=f"images:{path.name}", images=images, labels=np.full(len(files), -1, np.int64),
                            class_names=(), fingerprint=f"user-images-{digest}-{hw[0]}x{hw[1]}", split="all")
-    object.__setattr__(dataset, "files", tuple(f.name for f in files))  # frozen dataclass: for the status line
-    return dataset
+    return dataset, tuple(f.name for f in files)
 
 
 class EnvFactory:
@@ -125,12 +124,17 @@ class EnvFactory:
     ``EnvFactory(env_id="Saccade-Scenes-v0", kwargs={...})`` calls ``gym.make``;
     ``EnvFactory(dataset=ds, kwargs={...})`` wraps a dataset in ``SaccadeEnv`` directly.
     ``make(**changes)`` returns a fresh env with ``kwargs`` updated by ``changes`` (kept).
+    ``files`` optionally names each image of ``dataset`` (shown in the status line).
     """
 
-    def __init__(self, env_id: str | None = None, dataset: Any = None, kwargs: dict[str, Any] | None = None) -> None:
+    def __init__(self, env_id: str | None = None, dataset: Any = None, kwargs: dict[str, Any] | None = None,
+                 files: Sequence[str] | None = None) -> None:
         if (env_id is None) == (dataset is None):
             raise ValueError("give exactly one of env_id (a registered id) or dataset (an ImageDataset)")
+        if files is not None and (dataset is None or len(files) != len(dataset)):
+            raise ValueError("files must name every image of dataset (same length), and needs a dataset")
         self.env_id, self.dataset = env_id, dataset
+        self.files = tuple(files) if files is not None else None
         self.kwargs = dict(kwargs or {})
         if env_id is not None:
             import gymnasium as gym

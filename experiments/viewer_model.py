@@ -14,6 +14,7 @@ Conventions follow ``experiments.pretrain``: glimpses ``[S, G, G, C]`` become ch
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -116,6 +117,7 @@ class WorldModelMonitor:
         self.cache_latents: torch.Tensor | None = None   # float [N, D], unit norm
         self.cache_glimpses: np.ndarray | None = None    # uint8 [N, S, G, G, C]
         self.cache_sources: np.ndarray | None = None     # int64 [N, 3] (image, row, col)
+        self.checkpoint_digest = ""                       # identifies the weights (disk cache key)
         self._views: list[torch.Tensor] = []              # each float [S*C, G, G]
         self._actions: list[np.ndarray] = []              # incoming actions float32 [2]
 
@@ -124,19 +126,25 @@ class WorldModelMonitor:
         """Monitor for the model in checkpoint ``path`` (retina settings from its config)."""
         model, config = load_world_model(path)
         data = config.get("data", {})
-        return cls(model, glimpse_size=data.get("glimpse_size", 32), scales=data.get("scales", (1,)),
-                   dataset=data.get("dataset", "scenes"), max_context=max_context)
+        monitor = cls(model, glimpse_size=data.get("glimpse_size", 32), scales=data.get("scales", (1,)),
+                      dataset=data.get("dataset", "scenes"), max_context=max_context)
+        with open(path, "rb") as fh:  # the file's SHA-256 header (experiments.checkpoint format)
+            monitor.checkpoint_digest = fh.read(40)[8:].hex()
+        return monitor
 
     def env_kwargs(self) -> dict[str, Any]:
         """The retina keyword arguments the viewed env must use."""
         return {"glimpse_size": self.glimpse_size, "scales": self.scales}
 
     # ------------------------------------------------------------------ setup
-    def attach(self, env: Any, n_cache: int = 2000, seed: int = 0, batch_size: int = 256) -> None:
+    def attach(self, env: Any, n_cache: int = 2000, seed: int = 0, batch_size: int = 256,
+               cache_dir: str | Path | None = None, progress: bool = False) -> None:
         """Check the env's retina, set the normalisation and build the nearest-glimpse cache.
 
-        The cache is ``n_cache`` glimpses at uniformly random fixations on random images of
-        ``env.dataset``, encoded once by the target encoder.
+        The cache is ``n_cache`` glimpses at uniformly random fixations (from ``seed``) on random
+        images of ``env.dataset``, encoded once by the target encoder. With ``cache_dir`` the
+        latents are stored there, keyed by the checkpoint's digest, the dataset's fingerprint
+        and these settings, and reused on the next start. ``progress`` shows a tqdm bar.
         """
         from seqjepa import STL10_MEAN, STL10_STD
 
@@ -174,13 +182,30 @@ class WorldModelMonitor:
                 current, image = idx, np.asarray(data.images[idx], np.uint8)
                 image = image[:, :, None] if image.ndim == 2 else image
             glimpses[i] = retina.glimpse(image, (r, c))
+        self.cache_glimpses, self.cache_sources = glimpses, sources
+        fingerprint = getattr(data, "fingerprint", "")
+        file = None
+        if cache_dir is not None and self.checkpoint_digest and fingerprint:
+            key = hashlib.sha256(repr((self.checkpoint_digest, fingerprint, n_cache, seed, self.glimpse_size,
+                                       self.scales, retina.padding, tuple(mean), tuple(std))).encode()).hexdigest()
+            file = Path(cache_dir) / f"nearest-{key[:20]}.pt"
+            if file.is_file():
+                self.cache_latents = torch.load(file, map_location="cpu", weights_only=True)
+                return
         latents = []
+        steps = range(0, n_cache, batch_size)
+        if progress:
+            from tqdm import tqdm
+
+            steps = tqdm(steps, desc=f"encoding {n_cache} glimpses for the nearest-glimpse cache", unit="batch")
         with torch.no_grad():
-            for start in range(0, n_cache, batch_size):
+            for start in steps:
                 views = self._normalise(glimpses[start:start + batch_size])[:, None]
                 latents.append(self.model.encode_target(views)[:, 0])
         self.cache_latents = F.normalize(torch.cat(latents), dim=1)
-        self.cache_glimpses, self.cache_sources = glimpses, sources
+        if file is not None:
+            file.parent.mkdir(parents=True, exist_ok=True)
+            torch.save(self.cache_latents, file)
 
     def _normalise(self, glimpses: np.ndarray) -> torch.Tensor:
         """uint8 ``[..., S, G, G, C]`` -> float ``[..., S*C, G, G]``."""

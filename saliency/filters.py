@@ -17,9 +17,9 @@ __all__ = ["GREY_WEIGHTS", "gaussian_kernel", "box_kernel"]
 GREY_WEIGHTS = (0.299, 0.587, 0.114)
 
 
-def gaussian_kernel(sigma: float) -> np.ndarray:
-    """Normalised 1-D Gaussian taps, float64 ``[2 * ceil(3 sigma) + 1]``."""
-    radius = max(1, int(math.ceil(3.0 * sigma)))
+def gaussian_kernel(sigma: float, truncate: float = 3.0) -> np.ndarray:
+    """Normalised 1-D Gaussian taps, float64 ``[2 * ceil(truncate * sigma) + 1]``."""
+    radius = max(1, int(math.ceil(truncate * sigma)))
     x = np.arange(-radius, radius + 1, dtype=np.float64)
     k = np.exp(-(x * x) / (2.0 * sigma * sigma))
     return k / k.sum()
@@ -47,64 +47,105 @@ def _grey(images, b):
     """Plane ``b`` of float32 ``[B, H, W, C]`` (C = 1 or 3) as float64 ``[H, W]`` luma."""
     _, h, w, c = images.shape
     out = np.empty((h, w), np.float64)
+    if c == 1:
+        for i in range(h):
+            for j in range(w):
+                out[i, j] = images[b, i, j, 0]
+        return out
     for i in range(h):
         for j in range(w):
-            if c == 1:
-                out[i, j] = images[b, i, j, 0]
-            else:
-                out[i, j] = (0.299 * images[b, i, j, 0] + 0.587 * images[b, i, j, 1]
-                             + 0.114 * images[b, i, j, 2])
+            out[i, j] = 0.299 * images[b, i, j, 0] + 0.587 * images[b, i, j, 1] + 0.114 * images[b, i, j, 2]
     return out
 
 
 @njit(cache=True)
-def _resize_axis0(img, n_out):
-    """Resample the rows of ``[n_in, w]`` to ``n_out``: box-area average when shrinking,
-    half-pixel-centred bilinear (OpenCV ``INTER_LINEAR``) when enlarging."""
-    n_in, w = img.shape
-    out = np.zeros((n_out, w), np.float64)
+def _resample_taps(n_in, n_out):
+    """1-D resampling taps ``(idx int64 [n_out, K], wt float64 [n_out, K])``: box-area average
+    when shrinking, half-pixel-centred bilinear (OpenCV ``INTER_LINEAR``) when enlarging."""
     scale = n_in / n_out
     if n_out < n_in:
+        k = int(math.ceil(scale)) + 1
+        idx = np.zeros((n_out, k), np.int64)
+        wt = np.zeros((n_out, k), np.float64)
         for o in range(n_out):
             start = o * scale
             end = (o + 1) * scale
             i0 = int(math.floor(start))
-            i1 = min(int(math.ceil(end)), n_in)
-            for i in range(i0, i1):
-                wt = (min(end, i + 1.0) - max(start, float(i))) / scale
-                if wt > 0.0:
-                    for j in range(w):
-                        out[o, j] += wt * img[i, j]
-    else:
-        for o in range(n_out):
-            src = (o + 0.5) * scale - 0.5
-            if src < 0.0:
-                src = 0.0
-            i0 = min(int(math.floor(src)), n_in - 1)
-            i1 = min(i0 + 1, n_in - 1)
-            t = src - i0
-            for j in range(w):
-                out[o, j] = (1.0 - t) * img[i0, j] + t * img[i1, j]
-    return out
+            for t in range(k):
+                i = min(i0 + t, n_in - 1)
+                idx[o, t] = i
+                if i0 + t < n_in:
+                    wt[o, t] = max(min(end, i0 + t + 1.0) - max(start, float(i0 + t)), 0.0) / scale
+        return idx, wt
+    idx = np.zeros((n_out, 2), np.int64)
+    wt = np.zeros((n_out, 2), np.float64)
+    for o in range(n_out):
+        src = max((o + 0.5) * scale - 0.5, 0.0)
+        i0 = min(int(math.floor(src)), n_in - 1)
+        t = src - i0
+        idx[o, 0] = i0
+        idx[o, 1] = min(i0 + 1, n_in - 1)
+        wt[o, 0] = 1.0 - t
+        wt[o, 1] = t
+    return idx, wt
 
 
 @njit(cache=True)
 def _resize(img, h_out, w_out):
-    """Separable resize of float64 ``[h, w]`` to ``[h_out, w_out]`` (rows first, then columns)."""
-    tmp = _resize_axis0(img, h_out)
-    tmp = _resize_axis0(np.ascontiguousarray(tmp.T), w_out)
-    return np.ascontiguousarray(tmp.T)
+    """Separable resize of float64 ``[h, w]`` to ``[h_out, w_out]``: area average along an axis
+    that shrinks, bilinear along one that grows. The column pass (a gather) runs on the smaller
+    intermediate: rows first when shrinking rows, columns first otherwise."""
+    h, w = img.shape
+    ri, rw = _resample_taps(h, h_out)
+    ci, cw = _resample_taps(w, w_out)
+    if h_out < h:
+        return _resample_cols(_resample_rows(img, ri, rw), ci, cw)
+    return _resample_rows(_resample_cols(img, ci, cw), ri, rw)
+
+
+@njit(cache=True)
+def _resample_rows(img, idx, wt):
+    """``out[o] = sum_t wt[o, t] * img[idx[o, t]]`` (whole rows, vectorised)."""
+    n_out, w = idx.shape[0], img.shape[1]
+    out = np.zeros((n_out, w), np.float64)
+    for o in range(n_out):
+        for t in range(idx.shape[1]):
+            c = wt[o, t]
+            if c != 0.0:
+                src = img[idx[o, t]]
+                for j in range(w):
+                    out[o, j] += c * src[j]
+    return out
+
+
+@njit(cache=True)
+def _resample_cols(img, idx, wt):
+    """``out[:, p] = sum_t wt[p, t] * img[:, idx[p, t]]``."""
+    h, n_out = img.shape[0], idx.shape[0]
+    out = np.empty((h, n_out), np.float64)
+    for i in range(h):
+        for p in range(n_out):
+            acc = 0.0
+            for t in range(idx.shape[1]):
+                acc += wt[p, t] * img[i, idx[p, t]]
+            out[i, p] = acc
+    return out
 
 
 @njit(cache=True)
 def _pad101(img, rh, rw):
     """float64 ``[h, w]`` padded by ``rh`` rows and ``rw`` columns on each side (reflect-101)."""
     h, w = img.shape
+    cols = np.empty(w + 2 * rw, np.int64)
+    for j in range(w + 2 * rw):
+        cols[j] = _reflect101(j - rw, w)
     out = np.empty((h + 2 * rh, w + 2 * rw), np.float64)
     for i in range(h + 2 * rh):
         ii = _reflect101(i - rh, h)
-        for j in range(w + 2 * rw):
-            out[i, j] = img[ii, _reflect101(j - rw, w)]
+        out[i, rw:rw + w] = img[ii]
+        for j in range(rw):
+            out[i, j] = img[ii, cols[j]]
+            out[i, w + rw + j] = img[ii, cols[w + rw + j]]
     return out
 
 
@@ -147,19 +188,20 @@ def _filter2d(img, k):
 
 
 @njit(cache=True)
-def _to_distribution(m):
-    """Clip float64 ``[h, w]`` at 0 and divide by its sum -> float32; uniform if the sum is 0."""
+def _to_distribution(m, out):
+    """Clip float64 ``m [h, w]`` at 0 and divide by its sum into float32 ``out [h, w]``;
+    uniform if the sum is 0."""
     h, w = m.shape
     total = 0.0
     for i in range(h):
         for j in range(w):
-            if m[i, j] > 0.0:
-                total += m[i, j]
-    out = np.empty((h, w), np.float32)
+            v = max(m[i, j], 0.0)
+            m[i, j] = v
+            total += v
     if total > 0.0 and math.isfinite(total):
+        inv = 1.0 / total
         for i in range(h):
             for j in range(w):
-                out[i, j] = m[i, j] / total if m[i, j] > 0.0 else 0.0
+                out[i, j] = m[i, j] * inv
     else:
         out[:] = 1.0 / (h * w)
-    return out

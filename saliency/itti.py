@@ -98,12 +98,12 @@ def _across_scale(pyr, centres, deltas, out_h, out_w):
 def _itti_koch(images, size, centres, deltas, gabors, start, stop, out):
     """Saliency of images ``start:stop`` of float32 ``[B, H, W, C]`` into float32 ``out [B, H, W]``."""
     for b in range(start, stop):
-        out[b] = _itti_koch_one(images, b, size, centres, deltas, gabors)
+        _to_distribution(_itti_koch_one(images, b, size, centres, deltas, gabors), out[b])
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)
 def _itti_koch_one(images, b, size, centres, deltas, gabors):
-    """Saliency of image ``b`` of float32 ``[B, H, W, C]`` -> float32 ``[H, W]`` summing to 1."""
+    """Unnormalised saliency of image ``b`` of float32 ``[B, H, W, C]`` -> float64 ``[H, W]``."""
     h, w, nc = images.shape[1], images.shape[2], images.shape[3]
     rgb = []
     for k in range(3):
@@ -152,4 +152,4 @@ def _itti_koch_one(images, b, size, centres, deltas, gabors):
                 po.append(np.abs(_filter2d(pi[lev], gabors[t])))
         orient += _normalise_map(_across_scale(po, centres, deltas, oh, ow))
     sal += _normalise_map(orient)
-    return _to_distribution(_resize(sal / 3.0, h, w))
+    return _resize(sal / 3.0, h, w)

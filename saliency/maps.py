@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
-from saliency.filters import box_kernel, gaussian_kernel
+from saliency.filters import gaussian_kernel
 from saliency.itti import ITTI_DEFAULTS, _itti_koch, gabor_bank
 from saliency.parallel import run_batched
-from saliency.spectral import SR_DEFAULTS, _spectral_residual
+from saliency.spectral import SR_BLUR_TRUNCATE, SR_DEFAULTS, _spectral_residual
 from saliency.validation import check_choice, check_image, check_images, check_int, check_positive
 
 __all__ = ["METHODS", "DEFAULT_METHOD", "method_params", "saliency_map", "saliency_maps"]
@@ -41,6 +43,8 @@ def method_params(method: str, **params: Any) -> dict[str, Any]:
     p = {**defaults, **params}
     if method == "spectral_residual":
         p["size"] = check_int(p["size"], "size", 4)
+        if p["size"] % 2:
+            raise ValueError(f"size must be an even integer >= 4 for spectral_residual, got {p['size']}")
         p["avg_size"] = check_int(p["avg_size"], "avg_size", 1)
         if p["avg_size"] % 2 == 0:
             raise ValueError(f"avg_size must be an odd integer >= 1, got {p['avg_size']}")
@@ -58,17 +62,32 @@ def method_params(method: str, **params: Any) -> dict[str, Any]:
     return p
 
 
-def _run(images: np.ndarray, method: str, p: dict[str, Any]) -> np.ndarray:
-    """float32 ``[B, H, W, C]`` -> float32 ``[B, H, W]``, on parallel threads when B > 1."""
+def _build(method: str, params: dict[str, Any]) -> tuple[Callable[..., Any], tuple[Any, ...]]:
+    """The Numba kernel of ``method`` and its parameter arguments (filter taps built once)."""
+    p = method_params(method, **params)
     if method == "spectral_residual":
-        kernel = _spectral_residual
-        args = (images, p["size"], box_kernel(p["avg_size"]), gaussian_kernel(p["blur_sigma"]))
-    else:
-        kernel = _itti_koch
-        args = (images, p["size"], np.asarray(p["centres"], np.int64), np.asarray(p["deltas"], np.int64),
-                gabor_bank(p["gabor_sigma"], p["gabor_wavelength"]))
+        return _spectral_residual, (p["size"], p["avg_size"], gaussian_kernel(p["blur_sigma"], SR_BLUR_TRUNCATE))
+    return _itti_koch, (p["size"], np.asarray(p["centres"], np.int64), np.asarray(p["deltas"], np.int64),
+                        gabor_bank(p["gabor_sigma"], p["gabor_wavelength"]))
+
+
+@lru_cache(maxsize=64)
+def _build_cached(method: str, items: tuple[tuple[str, Any], ...]) -> tuple[Callable[..., Any], tuple[Any, ...]]:
+    return _build(method, dict(items))
+
+
+def _prepare(method: str, params: dict[str, Any]) -> tuple[Callable[..., Any], tuple[Any, ...]]:
+    check_choice(method, "method", METHODS)
+    try:
+        return _build_cached(method, tuple(sorted(params.items())))
+    except TypeError:  # unhashable parameter values (lists): no caching
+        return _build(method, params)
+
+
+def _run(images: np.ndarray, kernel: Callable[..., Any], args: tuple[Any, ...]) -> np.ndarray:
+    """float32 ``[B, H, W, C]`` -> float32 ``[B, H, W]``, on parallel threads when B > 1."""
     out = np.empty(images.shape[:3], np.float32)
-    return run_batched(kernel, images.shape[0], args, out)
+    return run_batched(kernel, images.shape[0], (images, *args), out)
 
 
 def saliency_map(image: np.ndarray, method: str = DEFAULT_METHOD, **params: Any) -> np.ndarray:
@@ -85,8 +104,8 @@ def saliency_map(image: np.ndarray, method: str = DEFAULT_METHOD, **params: Any)
     Returns:
         float32 ``[H, W]``, non-negative, summing to 1 (uniform for a constant image).
     """
-    p = method_params(method, **params)
-    return _run(check_image(image), method, p)[0]
+    kernel, args = _prepare(method, params)
+    return _run(check_image(image), kernel, args)[0]
 
 
 def saliency_maps(images: np.ndarray, method: str = DEFAULT_METHOD, **params: Any) -> np.ndarray:
@@ -94,5 +113,5 @@ def saliency_maps(images: np.ndarray, method: str = DEFAULT_METHOD, **params: An
 
     Same maps as ``saliency_map`` image by image; returns float32 ``[B, H, W]``, each summing to 1.
     """
-    p = method_params(method, **params)
-    return _run(check_images(images), method, p)
+    kernel, args = _prepare(method, params)
+    return _run(check_images(images), kernel, args)

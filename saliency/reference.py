@@ -13,10 +13,10 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from saliency.filters import GREY_WEIGHTS, box_kernel, gaussian_kernel
+from saliency.filters import GREY_WEIGHTS, gaussian_kernel
 from saliency.ior import IOR_MODES
 from saliency.itti import ITTI_DEFAULTS, PYR_TAPS, TIE, gabor_bank
-from saliency.spectral import _LOG_EPS, SR_DEFAULTS
+from saliency.spectral import _LOG_EPS, SR_BLUR_TRUNCATE, SR_DEFAULTS
 
 __all__ = [
     "argmax_fixation_ref",
@@ -102,10 +102,12 @@ def spectral_residual_ref(image: np.ndarray, size: int = SR_DEFAULTS["size"],
     spectrum = np.fft.fft2(resize_ref(grey, size, size))
     mag = np.abs(spectrum)
     log_amp = np.log(mag + mag.max() * _LOG_EPS + 1e-300)
-    residual = log_amp - _sep_filter_ref(log_amp, box_kernel(avg_size))
+    r = avg_size // 2
+    residual = log_amp - (sliding_window_view(np.pad(log_amp, r, mode="wrap"), (avg_size, avg_size))
+                          .mean(axis=(2, 3)))
     phase = np.where(mag > 0, spectrum / np.where(mag > 0, mag, 1.0), 1.0)
     power = np.abs(np.fft.ifft2(np.exp(residual) * phase)) ** 2
-    power = _sep_filter_ref(power, gaussian_kernel(blur_sigma))
+    power = _sep_filter_ref(power, gaussian_kernel(blur_sigma, SR_BLUR_TRUNCATE))
     return _to_distribution_ref(resize_ref(power, h, w))
 
 

@@ -1,10 +1,16 @@
 """Spectral residual saliency (Hou & Zhang, CVPR 2007) in Numba.
 
-The recipe of OpenCV's ``StaticSaliencySpectralResidual``: grey image resized to a
-``size x size`` working resolution; 2-D DFT (our own radix-2 FFT, or a direct DFT when ``size``
-is not a power of two); log-amplitude minus its ``avg_size x avg_size`` box-filtered version is
-the spectral residual; back to the image domain with the original phase; squared magnitude;
-Gaussian blur (``blur_sigma`` in working pixels); resized back to ``H x W`` and normalised to sum 1.
+After OpenCV's ``StaticSaliencySpectralResidual``: the grey image is resized to a
+``size x size`` working resolution (``size`` even); its 2-D DFT ``F`` (our own radix-2 FFT, or a
+direct DFT when ``size`` is not a power of two); the spectral residual ``R = log|F| - box(log|F|)``
+(``avg_size x avg_size`` mean filter with periodic borders, as the spectrum is periodic);
+back to the image domain with the original phase, ``|IDFT(exp(R) F / |F|)|^2``; Gaussian blur
+(``blur_sigma`` working pixels, cut at 2 sigma, reflect-101 borders); resized back to ``H x W``; normalised to sum 1.
+
+The input is real, so ``F`` is Hermitian: the kernel transforms two real columns as one complex
+one, keeps only the half-spectrum ``k <= size / 2`` and returns through a real-output inverse,
+which halves the FFT and log/exp work. ``saliency.reference.spectral_residual_ref`` does the
+same maths with ``np.fft`` on the full spectrum.
 """
 
 from __future__ import annotations
@@ -16,130 +22,193 @@ from numba import njit
 
 from saliency.filters import _grey, _resize, _sep_filter, _to_distribution
 
-__all__ = ["SR_DEFAULTS"]
+__all__ = ["SR_BLUR_TRUNCATE", "SR_DEFAULTS"]
 
 SR_DEFAULTS = {"size": 64, "avg_size": 3, "blur_sigma": 2.5}
+# Gaussian cut at 2 sigma: Hou & Zhang's code blurs with fspecial('gaussian', [10 10], 2.5).
+SR_BLUR_TRUNCATE = 2.0
 
-# Relative floor under the spectrum magnitude before the log (max |F| * _LOG_EPS).
-_LOG_EPS = 1e-9
+# Relative floor under the spectrum magnitude before the log (max |F| * _LOG_EPS): exact spectral
+# zeros (symmetric synthetic images) would otherwise dominate the residual.
+_LOG_EPS = 1e-6
 
 
 @njit(cache=True)
-def _fft1d(re, im, inverse, cos_t, sin_t, buf_re, buf_im):
-    """In-place 1-D DFT of the complex vector ``re + i im`` (length n), unnormalised.
+def _dft_cols(re, im, inverse, cos_t, sin_t):
+    """In place: unnormalised 1-D DFT down every column of the complex ``[n, m]`` planes ``re + i im``.
 
-    Radix-2 Cooley-Tukey when n is a power of two (``cos_t, sin_t`` = ``cos/sin(2 pi k / n)``
-    for k < n), else the direct O(n^2) sum (``buf_*`` are scratch of length n)."""
-    n = re.shape[0]
+    Radix-2 Cooley-Tukey when n is a power of two, else the direct O(n^2) sum; ``cos_t, sin_t``
+    hold ``cos/sin(2 pi k / n)``, k < n. Every butterfly works on whole rows (SIMD-friendly)."""
+    n, m = re.shape
     sign = 1.0 if inverse else -1.0
-    if n & (n - 1) == 0:
-        j = 0
-        for i in range(1, n):
-            bit = n >> 1
-            while j & bit:
-                j ^= bit
-                bit >>= 1
-            j ^= bit
-            if i < j:
-                re[i], re[j] = re[j], re[i]
-                im[i], im[j] = im[j], im[i]
-        length = 2
-        while length <= n:
-            half = length // 2
-            step = n // length
-            for start in range(0, n, length):
-                for k in range(half):
-                    wr = cos_t[k * step]
-                    wi = sign * sin_t[k * step]
-                    a = start + k
-                    b = a + half
-                    tr = re[b] * wr - im[b] * wi
-                    ti = re[b] * wi + im[b] * wr
-                    re[b] = re[a] - tr
-                    im[b] = im[a] - ti
-                    re[a] += tr
-                    im[a] += ti
-            length *= 2
-    else:
+    if n & (n - 1) != 0:
+        out_re = np.zeros((n, m), np.float64)
+        out_im = np.zeros((n, m), np.float64)
         for k in range(n):
-            ar = 0.0
-            ai = 0.0
             for t in range(n):
-                idx = (k * t) % n
-                wr = cos_t[idx]
-                wi = sign * sin_t[idx]
-                ar += re[t] * wr - im[t] * wi
-                ai += re[t] * wi + im[t] * wr
-            buf_re[k] = ar
-            buf_im[k] = ai
-        re[:] = buf_re
-        im[:] = buf_im
+                wr = cos_t[(k * t) % n]
+                wi = sign * sin_t[(k * t) % n]
+                for j in range(m):
+                    out_re[k, j] += re[t, j] * wr - im[t, j] * wi
+                    out_im[k, j] += re[t, j] * wi + im[t, j] * wr
+        re[:] = out_re
+        im[:] = out_im
+        return
+    tmp = np.empty(m, np.float64)
+    r = 0
+    for i in range(1, n):  # bit-reversal permutation of the rows
+        bit = n >> 1
+        while r & bit:
+            r ^= bit
+            bit >>= 1
+        r ^= bit
+        if i < r:
+            tmp[:] = re[i]
+            re[i] = re[r]
+            re[r] = tmp
+            tmp[:] = im[i]
+            im[i] = im[r]
+            im[r] = tmp
+    length = 2
+    while length <= n:
+        half = length // 2
+        step = n // length
+        for start in range(0, n, length):
+            for k in range(half):
+                wr = cos_t[k * step]
+                wi = sign * sin_t[k * step]
+                a = start + k
+                b = a + half
+                for j in range(m):
+                    tr = re[b, j] * wr - im[b, j] * wi
+                    ti = re[b, j] * wi + im[b, j] * wr
+                    re[b, j] = re[a, j] - tr
+                    im[b, j] = im[a, j] - ti
+                    re[a, j] += tr
+                    im[a, j] += ti
+        length *= 2
 
 
 @njit(cache=True)
-def _fft2(re, im, inverse):
-    """In-place 2-D DFT of square ``[n, n]`` float64 planes (inverse scaled by 1 / n^2)."""
-    n = re.shape[0]
+def _twiddles(n):
     cos_t = np.empty(n, np.float64)
     sin_t = np.empty(n, np.float64)
     for k in range(n):
         cos_t[k] = math.cos(2.0 * math.pi * k / n)
         sin_t[k] = math.sin(2.0 * math.pi * k / n)
-    buf_re = np.empty(n, np.float64)
-    buf_im = np.empty(n, np.float64)
+    return cos_t, sin_t
+
+
+@njit(cache=True)
+def _half_spectrum(x, cos_t, sin_t):
+    """DFT of real ``x [n, n]`` (n even) for rows ``k <= n/2``, returned transposed:
+    ``(re, im)`` of ``[n (l), n/2 + 1 (k)]`` with ``F[k, l] = re[l, k] + i im[l, k]``."""
+    n = x.shape[0]
+    m = n // 2
+    zr = np.ascontiguousarray(x[:, 0::2])  # two real columns per complex column
+    zi = np.ascontiguousarray(x[:, 1::2])
+    _dft_cols(zr, zi, False, cos_t, sin_t)
+    ar = np.empty((n, m + 1), np.float64)  # column-DFT A[k, j], stored as [j, k], k <= n/2
+    ai = np.empty((n, m + 1), np.float64)
+    for k in range(m + 1):
+        kk = (n - k) % n
+        for p in range(m):
+            a_re, a_im, b_re, b_im = zr[k, p], zi[k, p], zr[kk, p], -zi[kk, p]  # Z[k], conj(Z[-k])
+            ar[2 * p, k] = 0.5 * (a_re + b_re)
+            ai[2 * p, k] = 0.5 * (a_im + b_im)
+            ar[2 * p + 1, k] = 0.5 * (a_im - b_im)
+            ai[2 * p + 1, k] = -0.5 * (a_re - b_re)
+    _dft_cols(ar, ai, False, cos_t, sin_t)
+    return ar, ai
+
+
+@njit(cache=True)
+def _real_inverse(gr, gi, cos_t, sin_t):
+    """Unnormalised inverse DFT of a Hermitian spectrum given as its half ``[n (l), n/2 + 1 (k)]``
+    (layout of ``_half_spectrum``) -> the real signal ``[n, n]``."""
+    n = gr.shape[0]
+    m = n // 2
+    _dft_cols(gr, gi, True, cos_t, sin_t)  # now B[k, j] = gr[j, k] + i gi[j, k]
+    yr = np.empty((n, m), np.float64)  # Y[k, p] = B[k, 2p] + i B[k, 2p + 1], all k
+    yi = np.empty((n, m), np.float64)
+    for k in range(n):
+        kk = k if k <= m else n - k
+        s = 1.0 if k <= m else -1.0  # rows k > n/2 are conj(B[n - k])
+        for p in range(m):
+            yr[k, p] = gr[2 * p, kk] - s * gi[2 * p + 1, kk]
+            yi[k, p] = s * gi[2 * p, kk] + gr[2 * p + 1, kk]
+    _dft_cols(yr, yi, True, cos_t, sin_t)
+    out = np.empty((n, n), np.float64)
     for i in range(n):
-        _fft1d(re[i], im[i], inverse, cos_t, sin_t, buf_re, buf_im)
-    col_re = np.empty(n, np.float64)
-    col_im = np.empty(n, np.float64)
-    for j in range(n):
-        for i in range(n):
-            col_re[i] = re[i, j]
-            col_im[i] = im[i, j]
-        _fft1d(col_re, col_im, inverse, cos_t, sin_t, buf_re, buf_im)
-        for i in range(n):
-            re[i, j] = col_re[i]
-            im[i, j] = col_im[i]
-    if inverse:
-        scale = 1.0 / (n * n)
-        for i in range(n):
-            for j in range(n):
-                re[i, j] *= scale
-                im[i, j] *= scale
+        for p in range(m):
+            out[i, 2 * p] = yr[i, p]
+            out[i, 2 * p + 1] = yi[i, p]
+    return out
+
+
+@njit(cache=True)
+def _box_wrap(a, size):
+    """Mean over ``size x size`` neighbourhoods of ``a [n, m]`` with periodic borders."""
+    n, m = a.shape
+    r = size // 2
+    p = np.empty((n + 2 * r, m + 2 * r), np.float64)  # periodic padding
+    for i in range(n + 2 * r):
+        src = a[(i - r) % n]
+        p[i, r:r + m] = src
+        for j in range(r):
+            p[i, j] = src[(j - r) % m]
+            p[i, m + r + j] = src[j % m]
+    tmp = np.zeros((n + 2 * r, m), np.float64)
+    for i in range(n + 2 * r):
+        for t in range(size):
+            for j in range(m):
+                tmp[i, j] += p[i, j + t]
+    out = np.zeros((n, m), np.float64)
+    for i in range(n):
+        for t in range(size):
+            for j in range(m):
+                out[i, j] += tmp[i + t, j]
+    return out * (1.0 / (size * size))
 
 
 @njit(cache=True, nogil=True)
-def _spectral_residual(images, size, box, gauss, start, stop, out):
+def _spectral_residual(images, size, avg_size, gauss, start, stop, out):
     """Saliency of images ``start:stop`` of float32 ``[B, H, W, C]`` into float32 ``out [B, H, W]``."""
     for b in range(start, stop):
-        out[b] = _spectral_residual_one(images, b, size, box, gauss)
+        _spectral_residual_one(images, b, size, avg_size, gauss, out[b])
 
 
-@njit(cache=True, nogil=True)
-def _spectral_residual_one(images, b, size, box, gauss):
-    """Saliency of image ``b`` of float32 ``[B, H, W, C]`` -> float32 ``[H, W]`` summing to 1."""
+@njit(cache=True)
+def _spectral_residual_one(images, b, size, avg_size, gauss, out):
+    """Saliency of image ``b`` of float32 ``[B, H, W, C]`` into float32 ``out [H, W]`` (sums to 1)."""
     h, w = images.shape[1], images.shape[2]
     grey = _grey(images, b)
     if grey.max() == grey.min():
-        out = np.empty((h, w), np.float32)
         out[:] = 1.0 / (h * w)
-        return out
-    re = _resize(grey, size, size)
-    im = np.zeros((size, size), np.float64)
-    _fft2(re, im, False)
-    mag = np.sqrt(re * re + im * im)
+        return
+    n = size
+    m = n // 2
+    cos_t, sin_t = _twiddles(n)
+    fr, fi = _half_spectrum(_resize(grey, n, n), cos_t, sin_t)  # F[k, l] at [l, k], k <= n/2
+    mag = np.sqrt(fr * fr + fi * fi)
     floor = mag.max() * _LOG_EPS + 1e-300
-    log_amp = np.log(mag + floor)
-    residual = log_amp - _sep_filter(log_amp, box)
-    for i in range(size):
-        for j in range(size):
-            f = math.exp(residual[i, j])
-            if mag[i, j] > 0.0:
-                f /= mag[i, j]
-                re[i, j] *= f
-                im[i, j] *= f
+    log_full = np.empty((n, n), np.float64)  # log|F| over the whole [k, l] grid, by symmetry
+    for k in range(m + 1):
+        kk = n - k if k > 0 else 0
+        for l in range(n):
+            v = math.log(mag[l, k] + floor)
+            log_full[k, l] = v
+            log_full[kk, n - l if l > 0 else 0] = v
+    smooth = _box_wrap(log_full, avg_size)
+    for l in range(n):
+        for k in range(m + 1):
+            f = math.exp(log_full[k, l] - smooth[k, l])
+            if mag[l, k] > 0.0:
+                f /= mag[l, k]
+                fr[l, k] *= f
+                fi[l, k] *= f
             else:
-                re[i, j] = f
-                im[i, j] = 0.0
-    _fft2(re, im, True)
-    power = _sep_filter(re * re + im * im, gauss)
-    return _to_distribution(_resize(power, h, w))
+                fr[l, k] = f
+                fi[l, k] = 0.0
+    x = _real_inverse(fr, fi, cos_t, sin_t)
+    _to_distribution(_resize(_sep_filter(x * x, gauss), h, w), out)

@@ -36,9 +36,10 @@ def _as_array(value: Any, name: str) -> np.ndarray:
 
 
 def _to_float32(arr: np.ndarray, name: str) -> np.ndarray:
-    """uint8 -> [0, 1] float32; float -> float32 (finite); anything else is refused."""
+    """uint8 or float (finite) -> float32, values unchanged (the saliency models are invariant to a
+    global intensity scale, so uint8 0..255 and float 0..1 give the same map); anything else is refused."""
     if arr.dtype == np.uint8:
-        return np.ascontiguousarray(arr, dtype=np.float32) * np.float32(1.0 / 255.0)
+        return np.ascontiguousarray(arr, dtype=np.float32)
     if arr.dtype.kind != "f":
         raise ValueError(f"{name} must have dtype {_IMAGE_DTYPES}, got {arr.dtype}")
     if not np.all(np.isfinite(arr)):

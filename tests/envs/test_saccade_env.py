@@ -176,6 +176,7 @@ def test_render_human_with_dummy_video_driver(dataset, monkeypatch):
         ({"max_saccades": 0}, "max_saccades"),
         ({"ior_radius": 0}, "ior_radius"),
         ({"ior_decay": 1.5}, "ior_decay"),
+        ({"ior": "square", "ior_decay": 0.5}, "ior_decay < 1 needs ior='gaussian'"),
         ({"reward": "gold"}, "reward must be one of"),
         ({"render_mode": "ansi"}, "render_mode"),
         ({"first_fixation": "left"}, "first_fixation"),

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from envs.rendering import SCANPATH_COLOR, heatmap  # noqa: E402
-from experiments.viewer import Viewer, cli, key_bindings, write_animation  # noqa: E402
+from experiments.viewer import Viewer, _window_loop, cli, key_bindings, write_animation  # noqa: E402
 from experiments.viewer_env import EnvFactory, load_image_folder, parse_kw, parse_kws  # noqa: E402
 from experiments.viewer_panels import compute_layout, pixel_to_screen, screen_to_pixel  # noqa: E402
 from saliency import IOR_MODES, METHODS  # noqa: E402
@@ -292,9 +292,9 @@ def test_load_image_folder_fits_every_image_and_labels_them_unlabeled(tmp_path: 
     iio.imwrite(tmp_path / "b.png", rng.integers(0, 255, (40, 80, 3), dtype=np.uint8))
     iio.imwrite(tmp_path / "a.png", rng.integers(0, 255, (100, 50), dtype=np.uint8))  # grey
     (tmp_path / "notes.txt").write_text("not an image")
-    ds = load_image_folder(tmp_path, size=32)
+    ds, files = load_image_folder(tmp_path, size=32)
     assert ds.images.shape == (2, 32, 32, 3) and ds.images.dtype == np.uint8
-    assert ds.labels.tolist() == [-1, -1] and ds.files == ("a.png", "b.png")
+    assert ds.labels.tolist() == [-1, -1] and files == ("a.png", "b.png")
     grey = ds.images[0]
     assert np.array_equal(grey[..., 0], grey[..., 1])
     with pytest.raises(FileNotFoundError, match="no such"):
@@ -333,3 +333,42 @@ def test_cli_reports_bad_input_as_usage_errors(tmp_path: Path) -> None:
         cli(["--images", str(tmp_path / "nothing"), "--headless"])
     with pytest.raises(SystemExit):
         cli(["--env", "Saccade-Scenes-v0", "--kw", "oops", "--headless"])
+
+
+def test_window_loop_runs_until_quit(viewer: Viewer, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+    update = viewer.update
+
+    def update_then_quit(dt: float) -> None:
+        update(dt)
+        calls.append(dt)
+        if len(calls) == 1:
+            pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_SPACE, mod=0, unicode="", scancode=0))
+        elif len(calls) == 2:
+            pygame.event.post(pygame.event.Event(pygame.QUIT))
+
+    monkeypatch.setattr(viewer, "update", update_then_quit)
+    _window_loop(viewer)
+    assert not viewer.running and len(calls) == 3 and viewer.info["step"] == 1
+
+
+def test_status_line_names_env_image_label_step_method_and_ior(viewer: Viewer, tmp_path: Path) -> None:
+    key(viewer, pygame.K_n)
+    key(viewer, pygame.K_SPACE)
+    text = viewer.status_text()
+    label = int(viewer.base.dataset.labels[1])
+    for part in ("blobs", "image 2/4", f"label {label} ({'abc'[label]})", "step 1/4",
+                 f"method {viewer.base.saliency_method}", f"IoR {viewer.base.ior} r=8"):
+        assert part in text
+    key(viewer, pygame.K_a)
+    key(viewer, pygame.K_g)
+    assert "autoplay 4/s" in viewer.status_text() and "REC 1" in viewer.status_text()
+
+    rng = np.random.default_rng(1)
+    for name in ("cat.png", "dog.png"):
+        iio.imwrite(tmp_path / name, rng.integers(0, 255, (30, 30, 3), dtype=np.uint8))
+    ds, files = load_image_folder(tmp_path, size=32)
+    folder = Viewer(EnvFactory(dataset=ds, kwargs=dict(KW), files=files), size=SIZE, out_dir=tmp_path / "o", index=1)
+    assert "image 2/2 dog.png" in folder.status_text() and "unlabeled" in folder.status_text()
+    with pytest.raises(ValueError, match="files"):
+        EnvFactory(dataset=ds, files=("only-one.png",))

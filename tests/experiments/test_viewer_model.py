@@ -22,6 +22,7 @@ from experiments.config import DataConfig, ModelConfig, TrainConfig, config_to_d
 from experiments.viewer import Viewer, build_parser, make_viewer  # noqa: E402
 from experiments.viewer_env import EnvFactory  # noqa: E402
 from experiments.viewer_model import WorldModelMonitor, load_world_model  # noqa: E402
+from saliency import METHODS  # noqa: E402
 from seqjepa import SeqJEPA  # noqa: E402
 from tests.envs.helpers import blob_dataset  # noqa: E402
 
@@ -115,6 +116,12 @@ def test_viewer_scores_every_saccade_like_the_model_forward(tmp_path: Path,
 
     viewer.handle_event(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_r, mod=0, unicode="", scancode=0))
     assert viewer.predictions == [] and monitor.n_views == 1
+    latents = monitor.cache_latents
+    viewer.handle_event(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_1 + len(METHODS) - 1, mod=0, unicode="",
+                                           scancode=0))  # a new saliency method keeps the model's cache
+    assert viewer.base.saliency_method == METHODS[-1] and monitor.cache_latents is latents
+    viewer.agent_step()
+    assert len(viewer.predictions) == 1 and monitor.n_views == 2
 
 
 def test_cli_takes_the_retina_from_the_checkpoint_and_rejects_a_mismatch(tmp_path: Path,
@@ -130,6 +137,15 @@ def test_cli_takes_the_retina_from_the_checkpoint_and_rejects_a_mismatch(tmp_pat
     assert viewer.base.retina.glimpse_size == G and tuple(viewer.base.retina.scales) == SCALES
     viewer.agent_step()
     assert len(viewer.predictions) == 1 and -1.0 <= viewer.predictions[0].cosine <= 1.0
+    # the cache's latents are kept on disk and reused by the next start with the same settings
+    (stored,) = (tmp_path / "cache").glob("nearest-*.pt")
+    assert torch.equal(torch.load(stored), viewer.monitor.cache_latents)
+    torch.save(torch.zeros_like(viewer.monitor.cache_latents), stored)
+    assert torch.count_nonzero(make_viewer(args).monitor.cache_latents) == 0
+    other = build_parser().parse_args(["--images", str(src), "--image-size", "64", "--checkpoint",
+                                       str(checkpoint[0]), "--n-cache", "16", "--out", str(tmp_path), "--seed", "1"])
+    assert torch.count_nonzero(make_viewer(other).monitor.cache_latents) > 0
+    assert len(list((tmp_path / "cache").glob("nearest-*.pt"))) == 2
     bad = build_parser().parse_args(["--images", str(src), "--image-size", "64", "--checkpoint",
                                      str(checkpoint[0]), "--kw", "glimpse_size=8", "--n-cache", "16"])
     with pytest.raises(ValueError, match="glimpse_size"):
