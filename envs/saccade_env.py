@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 import gymnasium as gym
@@ -11,17 +12,7 @@ from gymnasium import spaces
 from envs.coordinates import clip_norm, norm_to_pixel, pixel_to_norm
 from envs.rendering import draw_retina_boxes, draw_scanpath, overlay, to_rgb, upscale
 from envs.retina import Retina
-from saliency import (
-    DEFAULT_METHOD,
-    IOR_MODES,
-    METHODS,
-    argmax_fixation,
-    new_inhibition,
-    priority_map,
-    sample_fixation,
-    saliency_map,
-    update_inhibition,
-)
+from saliency import DEFAULT_METHOD, IOR_MODES, METHODS, PriorityTracker, saliency_map
 
 __all__ = ["SaccadeEnv", "REWARDS", "FIRST_FIXATIONS"]
 
@@ -84,6 +75,7 @@ class SaccadeEnv(gym.Env):
         reward: str = "none",
         render_mode: str | None = None,
         render_scale: int = 4,
+        saliency_cache_size: int = 1024,
     ) -> None:
         if len(dataset) == 0:
             raise ValueError("dataset is empty: the environment needs at least one image")
@@ -109,6 +101,8 @@ class SaccadeEnv(gym.Env):
             raise ValueError(f"ior_decay < 1 needs ior='gaussian' (hard square/disc IoR does not decay), got ior={ior!r}")
         if not isinstance(render_scale, (int, np.integer)) or render_scale < 1:
             raise ValueError(f"render_scale must be a positive integer, got {render_scale!r}")
+        if not isinstance(saliency_cache_size, (int, np.integer)) or saliency_cache_size < 0:
+            raise ValueError(f"saliency_cache_size must be an int >= 0, got {saliency_cache_size!r}")
 
         self.dataset = dataset
         self.retina = Retina(glimpse_size=glimpse_size, scales=tuple(scales), padding=padding)
@@ -119,6 +113,8 @@ class SaccadeEnv(gym.Env):
         self.reward_mode = reward
         self.render_mode = render_mode
         self.render_scale = int(render_scale)
+        self.saliency_cache_size = int(saliency_cache_size)
+        self._saliency_cache: OrderedDict[int, np.ndarray] = OrderedDict()
 
         shape = tuple(int(d) for d in dataset.images.shape[1:])
         self.image_shape = shape[:2]
@@ -132,9 +128,7 @@ class SaccadeEnv(gym.Env):
 
         self._index = 0
         self._image: np.ndarray | None = None
-        self._saliency: np.ndarray | None = None
-        self._inhibition: np.ndarray | None = None
-        self._priority: np.ndarray | None = None
+        self._tracker: PriorityTracker | None = None
         self._fixations: list[np.ndarray] = []
         self._last_action = np.zeros(2, np.float32)
         self._steps = 0
@@ -157,13 +151,12 @@ class SaccadeEnv(gym.Env):
             self._index = int(self.np_random.integers(len(self.dataset)))
 
         self._image = to_hwc(self.dataset.images[self._index])
-        self._saliency = saliency_map(self._image, method=self.saliency_method)
-        self._inhibition = new_inhibition(self.image_shape)
-        self._priority = priority_map(self._saliency, self._inhibition)
+        self._tracker = PriorityTracker(self._saliency_of(self._index, self._image), mode=self.ior, radius=self.ior_radius,
+                                        decay=self.ior_decay)
         if self.first_fixation == "sample":
-            first = np.asarray(sample_fixation(self._priority, float(self.np_random.random())), np.int64)
+            first = np.asarray(self._tracker.sample(float(self.np_random.random())), np.int64)
         elif self.first_fixation == "argmax":
-            first = np.asarray(argmax_fixation(self._priority), np.int64)
+            first = np.asarray(self._tracker.argmax(), np.int64)
         else:
             first = np.array([self.image_shape[0] // 2, self.image_shape[1] // 2], np.int64)
         self._fixations = []
@@ -194,19 +187,30 @@ class SaccadeEnv(gym.Env):
             self.render()
         return self._observation(), reward, False, truncated, self._info()
 
+    def _saliency_of(self, index: int, image: np.ndarray) -> np.ndarray:
+        """The saliency map of image ``index`` (computed once, kept in a small LRU cache)."""
+        cached = self._saliency_cache.get(index)
+        if cached is not None:
+            self._saliency_cache.move_to_end(index)
+            return cached
+        sal = saliency_map(image, method=self.saliency_method)
+        if self.saliency_cache_size:
+            self._saliency_cache[index] = sal
+            if len(self._saliency_cache) > self.saliency_cache_size:
+                self._saliency_cache.popitem(last=False)
+        return sal
+
     def _fixate(self, fixation: np.ndarray) -> None:
-        """Move the eye to ``fixation`` (pixel) and inhibit it; refresh the priority map."""
+        """Move the eye to ``fixation`` (pixel) and inhibit it (the priority map is refreshed)."""
         self._fixations.append(np.asarray(fixation, np.int64))
-        self._inhibition = update_inhibition(self._inhibition, (int(fixation[0]), int(fixation[1])),
-                                             mode=self.ior, radius=self.ior_radius, decay=self.ior_decay)
-        self._priority = priority_map(self._saliency, self._inhibition)
+        self._tracker.fixate(fixation)
 
     def _reward(self, target: np.ndarray) -> float:
         if self.reward_mode == "saliency":
             g = self.retina.glimpse_size
             (r0, c0) = np.asarray(target) - g // 2
             h, w = self.image_shape
-            return float(self._priority[max(r0, 0):min(r0 + g, h), max(c0, 0):min(c0 + g, w)].sum())
+            return float(self._tracker.priority[max(r0, 0):min(r0 + g, h), max(c0, 0):min(c0 + g, w)].sum())
         if self.reward_mode == "object":
             boxes = np.asarray(self.dataset.boxes[self._index]).reshape(-1, 4)
             r, c = int(target[0]), int(target[1])
@@ -227,7 +231,7 @@ class SaccadeEnv(gym.Env):
             "fixation": fixation.copy(),
             "label": int(self.dataset.labels[self._index]),
             "index": self._index,
-            "priority": self._priority.copy(),
+            "priority": self._tracker.priority,  # a fresh array each step, never modified later
             "step": self._steps,
         }
 
@@ -247,23 +251,23 @@ class SaccadeEnv(gym.Env):
     @property
     def saliency(self) -> np.ndarray:
         """The current image's saliency map, float32 ``[H, W]`` (no IoR)."""
-        if self._saliency is None:
+        if self._tracker is None:
             raise RuntimeError("call reset() first")
-        return self._saliency
+        return self._tracker.saliency
 
     @property
     def priority(self) -> np.ndarray:
         """The current priority map (saliency with IoR, sums to 1), float32 ``[H, W]``."""
-        if self._priority is None:
+        if self._tracker is None:
             raise RuntimeError("call reset() first")
-        return self._priority
+        return self._tracker.priority
 
     # ------------------------------------------------------------------ rendering
     def render_frame(self, show_priority: bool = True) -> np.ndarray:
         """uint8 RGB ``[H*k, W*k, 3]``: the image (with the priority map blended in), scanpath and retina boxes."""
         if self._image is None:
             raise RuntimeError("call reset() before render()")
-        base = overlay(self._image, self._priority, 0.45) if show_priority else to_rgb(self._image)
+        base = overlay(self._image, self._tracker.priority, 0.45) if show_priority else to_rgb(self._image)
         canvas = upscale(base, self.render_scale)
         draw_retina_boxes(canvas, self._fixations[-1], self.retina.glimpse_size, self.retina.scales, self.render_scale)
         return draw_scanpath(canvas, self.scanpath, self.render_scale)

@@ -17,15 +17,19 @@ from typing import Any
 
 import numpy as np
 
-from saliency import DEFAULT_METHOD, METHODS, saliency_maps
+from saliency import DEFAULT_METHOD, METHODS, method_params, saliency_maps
 
 __all__ = ["dataset_saliency", "saliency_cache_path"]
 
 
 def saliency_cache_path(dataset: Any, method: str, params: dict[str, Any] | None, cache_dir: str | Path) -> Path:
-    """The cache file of ``dataset``'s maps for ``method`` with ``params``."""
-    params = dict(params or {})
-    key = json.dumps({"method": method, "params": params}, sort_keys=True, default=str)
+    """The cache file of ``dataset``'s maps for ``method`` with ``params``.
+
+    The key holds the method's *full* parameter set (defaults filled in), so a change of a
+    default never serves stale maps.
+    """
+    full = method_params(method, **dict(params or {}))
+    key = json.dumps({"method": method, "params": full}, sort_keys=True, default=str)
     digest = hashlib.sha1(key.encode()).hexdigest()[:12]
     safe_fp = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in str(dataset.fingerprint))
     return Path(cache_dir) / "saliency" / safe_fp / f"{method}-{digest}.npy"

@@ -6,6 +6,7 @@ See ``docs/ARCHITECTURE.md`` for the API contract. Plain-NumPy twins of every ke
 
 from saliency.ior import (
     IOR_MODES,
+    PriorityTracker,
     argmax_fixation,
     new_inhibition,
     priority_map,
@@ -19,6 +20,7 @@ __all__ = [
     "DEFAULT_METHOD",
     "IOR_MODES",
     "METHODS",
+    "PriorityTracker",
     "SCANPATH_MODES",
     "argmax_fixation",
     "method_params",

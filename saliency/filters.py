@@ -11,7 +11,7 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["GREY_WEIGHTS", "gaussian_kernel", "box_kernel"]
+__all__ = ["GREY_WEIGHTS", "gaussian_kernel"]
 
 # ITU-R BT.601 luma, as cv2.cvtColor(..., COLOR_RGB2GRAY).
 GREY_WEIGHTS = (0.299, 0.587, 0.114)
@@ -23,11 +23,6 @@ def gaussian_kernel(sigma: float, truncate: float = 3.0) -> np.ndarray:
     x = np.arange(-radius, radius + 1, dtype=np.float64)
     k = np.exp(-(x * x) / (2.0 * sigma * sigma))
     return k / k.sum()
-
-
-def box_kernel(size: int) -> np.ndarray:
-    """1-D box (mean) filter taps, float64 ``[size]`` (size odd)."""
-    return np.full(size, 1.0 / size, dtype=np.float64)
 
 
 @njit(cache=True)
@@ -46,16 +41,15 @@ def _reflect101(i: int, n: int) -> int:
 def _grey(images, b):
     """Plane ``b`` of float32 ``[B, H, W, C]`` (C = 1 or 3) as float64 ``[H, W]`` luma."""
     _, h, w, c = images.shape
-    out = np.empty((h, w), np.float64)
+    src = images[b].reshape(h * w * c)  # flat loops vectorise, the 4-D indexing does not
+    out = np.empty(h * w, np.float64)
     if c == 1:
-        for i in range(h):
-            for j in range(w):
-                out[i, j] = images[b, i, j, 0]
-        return out
-    for i in range(h):
-        for j in range(w):
-            out[i, j] = 0.299 * images[b, i, j, 0] + 0.587 * images[b, i, j, 1] + 0.114 * images[b, i, j, 2]
-    return out
+        for k in range(h * w):
+            out[k] = src[k]
+    else:
+        for k in range(h * w):
+            out[k] = 0.299 * src[3 * k] + 0.587 * src[3 * k + 1] + 0.114 * src[3 * k + 2]
+    return out.reshape(h, w)
 
 
 @njit(cache=True)
@@ -120,16 +114,8 @@ def _resample_rows(img, idx, wt):
 
 @njit(cache=True)
 def _resample_cols(img, idx, wt):
-    """``out[:, p] = sum_t wt[p, t] * img[:, idx[p, t]]``."""
-    h, n_out = img.shape[0], idx.shape[0]
-    out = np.empty((h, n_out), np.float64)
-    for i in range(h):
-        for p in range(n_out):
-            acc = 0.0
-            for t in range(idx.shape[1]):
-                acc += wt[p, t] * img[i, idx[p, t]]
-            out[i, p] = acc
-    return out
+    """``out[:, p] = sum_t wt[p, t] * img[:, idx[p, t]]`` (as rows of the transpose: faster than a gather)."""
+    return np.ascontiguousarray(_resample_rows(np.ascontiguousarray(img.T), idx, wt).T)
 
 
 @njit(cache=True)
@@ -189,15 +175,27 @@ def _filter2d(img, k):
 
 @njit(cache=True)
 def _to_distribution(m, out):
-    """Clip float64 ``m [h, w]`` at 0 and divide by its sum into float32 ``out [h, w]``;
+    """Clip float64 ``m [h, w]`` at 0 (in place) and divide by its sum into float32 ``out [h, w]``;
     uniform if the sum is 0."""
     h, w = m.shape
     total = 0.0
     for i in range(h):
-        for j in range(w):
-            v = max(m[i, j], 0.0)
-            m[i, j] = v
-            total += v
+        row = m[i]
+        s0 = 0.0
+        s1 = 0.0
+        j = 0
+        while j + 2 <= w:  # two lanes: the sum is latency-bound otherwise
+            a = max(row[j], 0.0)
+            b = max(row[j + 1], 0.0)
+            row[j] = a
+            row[j + 1] = b
+            s0 += a
+            s1 += b
+            j += 2
+        if j < w:
+            row[j] = max(row[j], 0.0)
+            s0 += row[j]
+        total += s0 + s1
     if total > 0.0 and math.isfinite(total):
         inv = 1.0 / total
         for i in range(h):
@@ -205,3 +203,36 @@ def _to_distribution(m, out):
                 out[i, j] = m[i, j] * inv
     else:
         out[:] = 1.0 / (h * w)
+
+
+@njit(cache=True)
+def _resize_to_distribution(m, h_out, w_out, out):
+    """``_to_distribution(_resize(m, h_out, w_out), out)`` for ``m`` clipped at 0 (in place), without
+    a pass over the output to sum it: the resized map's sum is taken on the (small) input, each
+    pixel weighted by its total resampling weight into the output."""
+    h, w = m.shape
+    ri, rw = _resample_taps(h, h_out)
+    ci, cw = _resample_taps(w, w_out)
+    row_mass = np.zeros(h, np.float64)
+    for o in range(h_out):
+        for t in range(ri.shape[1]):
+            row_mass[ri[o, t]] += rw[o, t]
+    col_mass = np.zeros(w, np.float64)
+    for o in range(w_out):
+        for t in range(ci.shape[1]):
+            col_mass[ci[o, t]] += cw[o, t]
+    total = 0.0
+    for i in range(h):
+        acc = 0.0
+        for j in range(w):
+            v = max(m[i, j], 0.0)
+            m[i, j] = v
+            acc += v * col_mass[j]
+        total += acc * row_mass[i]
+    if not (total > 0.0 and math.isfinite(total)):
+        out[:] = 1.0 / (h_out * w_out)
+        return
+    r = _resize(m * (1.0 / total), h_out, w_out)
+    for i in range(h_out):
+        for j in range(w_out):
+            out[i, j] = r[i, j]

@@ -24,10 +24,17 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from saliency.validation import check_choice, check_decay, check_fixation, check_int, check_map, \
-    check_positive, check_unit_interval
+from saliency.validation import (
+    check_choice,
+    check_decay,
+    check_fixation,
+    check_int,
+    check_map,
+    check_positive,
+    check_unit_interval,
+)
 
-__all__ = ["IOR_MODES", "argmax_fixation", "new_inhibition", "priority_map", "sample_fixation",
+__all__ = ["IOR_MODES", "PriorityTracker", "argmax_fixation", "new_inhibition", "priority_map", "sample_fixation",
            "update_inhibition"]
 
 IOR_MODES = ("square", "disc", "gaussian")
@@ -36,7 +43,8 @@ _GAUSS_CUTOFF = 6.0  # beyond 6 radii, 1 - exp(-d^2 / 2 r^2) rounds to 1 in floa
 
 @njit(cache=True)
 def _inhibit(inhib, row, col, mode, radius, decay):
-    """In place: apply IoR mode ``mode`` (index into IOR_MODES) at ``(row, col)`` to float32 ``inhib``."""
+    """In place: apply IoR mode ``mode`` (index into IOR_MODES) at ``(row, col)`` to float32 ``inhib``.
+    Returns the range ``[r0, r1)`` of rows it may have changed."""
     h, w = inhib.shape
     if mode == 2:
         if decay != 1.0:
@@ -45,41 +53,82 @@ def _inhibit(inhib, row, col, mode, radius, decay):
                     inhib[i, j] = 1.0 - (1.0 - np.float64(inhib[i, j])) * decay
         reach = int(math.ceil(_GAUSS_CUTOFF * radius))
         inv = 1.0 / (2.0 * radius * radius)
-        for i in range(max(0, row - reach), min(h, row + reach + 1)):
+        r0, r1 = max(0, row - reach), min(h, row + reach + 1)
+        for i in range(r0, r1):
             di = float(i - row)
             for j in range(max(0, col - reach), min(w, col + reach + 1)):
                 dj = float(j - col)
                 inhib[i, j] = np.float64(inhib[i, j]) * (1.0 - math.exp(-(di * di + dj * dj) * inv))
-        return
+        if decay != 1.0:
+            return 0, h
+        return r0, r1
     half = int(math.floor(radius))
-    for i in range(max(0, row - half), min(h, row + half + 1)):
+    r0, r1 = max(0, row - half), min(h, row + half + 1)
+    for i in range(r0, r1):
         di = float(i - row)
         for j in range(max(0, col - half), min(w, col + half + 1)):
             dj = float(j - col)
             if mode == 0 or di * di + dj * dj <= radius * radius:
                 inhib[i, j] = 0.0
+    return r0, r1
 
 
 @njit(cache=True)
-def _priority(sal, inhib, out):
-    """``out = sal * inhib / sum(sal * inhib)`` (float32 ``[H, W]``, float64 arithmetic); if that sum
-    is 0: ``inhib / sum(inhib)``; if that is 0 too: uniform ``1 / (H W)``."""
-    h, w = sal.shape
+def _dot_row(a, b):
+    """float64 sum of ``a[j] * b[j]`` over a row, in 4 interleaved lanes (a fixed order)."""
+    n = a.shape[0]
+    s0 = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    s3 = 0.0
+    j = 0
+    while j + 4 <= n:
+        s0 += np.float64(a[j]) * np.float64(b[j])
+        s1 += np.float64(a[j + 1]) * np.float64(b[j + 1])
+        s2 += np.float64(a[j + 2]) * np.float64(b[j + 2])
+        s3 += np.float64(a[j + 3]) * np.float64(b[j + 3])
+        j += 4
+    while j < n:
+        s0 += np.float64(a[j]) * np.float64(b[j])
+        j += 1
+    return (s0 + s1) + (s2 + s3)
+
+
+@njit(cache=True)
+def _sum_row(a):
+    """float64 sum of a row, in 4 interleaved lanes (a fixed order)."""
+    n = a.shape[0]
+    s0 = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    s3 = 0.0
+    j = 0
+    while j + 4 <= n:
+        s0 += np.float64(a[j])
+        s1 += np.float64(a[j + 1])
+        s2 += np.float64(a[j + 2])
+        s3 += np.float64(a[j + 3])
+        j += 4
+    while j < n:
+        s0 += np.float64(a[j])
+        j += 1
+    return (s0 + s1) + (s2 + s3)
+
+
+@njit(cache=True)
+def _scale_row(a, b, inv, out):
+    """``out[j] = float32(a[j] * b[j] * inv)`` in float64 arithmetic."""
+    for j in range(a.shape[0]):
+        out[j] = np.float64(a[j]) * np.float64(b[j]) * inv
+
+
+@njit(cache=True)
+def _priority_fallback(inhib, out):
+    """Priority when no saliency is left: ``inhib / sum(inhib)``, or uniform if that is 0 too."""
+    h, w = inhib.shape
     total = 0.0
     for i in range(h):
-        row_total = 0.0
-        for j in range(w):
-            row_total += np.float64(sal[i, j]) * np.float64(inhib[i, j])
-        total += row_total
-    if total > 0.0:
-        inv = 1.0 / total
-        for i in range(h):
-            for j in range(w):
-                out[i, j] = np.float64(sal[i, j]) * np.float64(inhib[i, j]) * inv
-        return
-    for i in range(h):
-        for j in range(w):
-            total += np.float64(inhib[i, j])
+        total += _sum_row(inhib[i])
     if total > 0.0:
         inv = 1.0 / total
         for i in range(h):
@@ -90,18 +139,34 @@ def _priority(sal, inhib, out):
 
 
 @njit(cache=True)
-def _sample(p, u, row_sums):
-    """Inverse-CDF draw on the row-major flattened float32 ``p [H, W]`` with ``u`` in [0, 1).
+def _priority(sal, inhib, out):
+    """``out = sal * inhib / sum(sal * inhib)`` (float32 ``[H, W]``, float64 arithmetic); if that sum
+    is 0: ``inhib / sum(inhib)``; if that is 0 too: uniform ``1 / (H W)``."""
+    total = 0.0
+    for i in range(sal.shape[0]):
+        total += _dot_row(sal[i], inhib[i])
+    if total > 0.0:
+        inv = 1.0 / total
+        for i in range(sal.shape[0]):
+            _scale_row(sal[i], inhib[i], inv, out[i])
+    else:
+        _priority_fallback(inhib, out)
 
-    The float64 CDF is accumulated row by row (``row_sums`` is scratch ``[H]``): the first pixel
-    whose cumulative mass exceeds ``u * total`` (searchsorted, side="right"), so a pixel of zero
-    mass is never returned. Returns ``(row, col)``; ``(-1, -1)`` if ``p`` has no mass."""
+
+@njit(cache=True)
+def _row_sums(p, row_sums):
+    """``row_sums[i] = _sum_row(p[i])`` for float32 ``p [H, W]`` into float64 ``row_sums [H]``."""
+    for i in range(p.shape[0]):
+        row_sums[i] = _sum_row(p[i])
+
+
+@njit(cache=True)
+def _sample_rows(p, u, row_sums):
+    """Inverse-CDF draw on the row-major flattened float32 ``p [H, W]`` with ``u`` in [0, 1), given
+    its float64 ``row_sums [H]`` (``_row_sums``): the first pixel whose cumulative mass exceeds
+    ``u * total`` (searchsorted, side="right"); a pixel of zero mass is never returned.
+    Returns ``(row, col)``; ``(-1, -1)`` if ``p`` has no mass."""
     h, w = p.shape
-    for i in range(h):
-        acc = 0.0
-        for j in range(w):
-            acc += np.float64(p[i, j])
-        row_sums[i] = acc
     total = 0.0
     for i in range(h):
         total += row_sums[i]
@@ -111,11 +176,16 @@ def _sample(p, u, row_sums):
     cum = 0.0
     for i in range(h):
         if cum + row_sums[i] > target:
+            last = -1
             acc = 0.0
             for j in range(w):
                 acc += np.float64(p[i, j])
-                if cum + acc > target:
-                    return i, j
+                if p[i, j] > 0.0:
+                    if cum + acc > target:
+                        return i, j
+                    last = j
+            if last >= 0:  # the row's sum rounded above its running sum: its last pixel with mass
+                return i, last
         cum += row_sums[i]
     for k in range(h * w - 1, -1, -1):  # u * total rounded up to total: last pixel with mass
         if p[k // w, k % w] > 0.0:
@@ -206,7 +276,9 @@ def sample_fixation(priority: np.ndarray, u: float) -> tuple[int, int]:
     """
     p = _check_priority(priority)
     u = check_unit_interval(u, "u")
-    row, col = _sample(p, u, np.empty(p.shape[0], np.float64))
+    row_sums = np.empty(p.shape[0], np.float64)
+    _row_sums(p, row_sums)
+    row, col = _sample_rows(p, u, row_sums)
     return int(row), int(col)
 
 
@@ -214,3 +286,55 @@ def argmax_fixation(priority: np.ndarray) -> tuple[int, int]:
     """The most salient pixel ``(row, col)`` of ``priority [H, W]``; ties -> first in row-major order."""
     row, col = _argmax(check_map(priority, "priority"))
     return int(row), int(col)
+
+
+class PriorityTracker:
+    """Inhibition of return over one saliency map, one fixation at a time.
+
+    The stateful form of ``update_inhibition`` + ``priority_map`` + ``sample_fixation`` for a
+    caller that steps (an environment): the map and the IoR settings are validated once, then
+    every ``fixate`` runs the same Numba kernels as the public functions and as
+    ``sample_scanpath``, so the fixations agree bit for bit with a batched scanpath drawn with
+    the same uniforms.
+
+    Attributes:
+        saliency: float32 ``[H, W]``, the map (not modified).
+        inhibition: float32 ``[H, W]`` in [0, 1], 1 = not inhibited.
+        priority: float32 ``[H, W]``, ``saliency * inhibition`` renormalised (a new array after
+            every ``fixate``; earlier ones are never modified, so they can be handed out).
+    """
+
+    def __init__(self, saliency: np.ndarray, mode: str = "square", radius: float = 16,
+                 decay: float = 1.0) -> None:
+        self.saliency = check_map(saliency, "saliency")
+        self.mode = check_choice(mode, "mode", IOR_MODES)
+        self._mode_id = IOR_MODES.index(self.mode)
+        self.radius = check_positive(radius, "radius")
+        self.decay = check_decay(decay, self.mode)
+        self.inhibition = np.ones(self.saliency.shape, np.float32)
+        self.priority = np.empty_like(self.saliency)
+        _priority(self.saliency, self.inhibition, self.priority)
+        self._row_sums = np.empty(self.saliency.shape[0], np.float64)
+
+    def fixate(self, fixation: tuple[int, int]) -> np.ndarray:
+        """Inhibit around pixel ``fixation = (row, col)``; returns the new priority map."""
+        h, w = self.saliency.shape
+        row, col = int(fixation[0]), int(fixation[1])
+        if not (0 <= row < h and 0 <= col < w):
+            raise ValueError(f"fixation must lie in [0, {h}) x [0, {w}), got {(row, col)}")
+        _inhibit(self.inhibition, row, col, self._mode_id, self.radius, self.decay)
+        self.priority = np.empty_like(self.saliency)
+        _priority(self.saliency, self.inhibition, self.priority)
+        return self.priority
+
+    def sample(self, u: float) -> tuple[int, int]:
+        """Draw the next fixation from the priority map with one uniform ``u`` in [0, 1)."""
+        u = check_unit_interval(u, "u")
+        _row_sums(self.priority, self._row_sums)
+        row, col = _sample_rows(self.priority, u, self._row_sums)
+        return int(row), int(col)
+
+    def argmax(self) -> tuple[int, int]:
+        """The most salient pixel ``(row, col)`` not yet inhibited (first in row-major order on ties)."""
+        row, col = _argmax(self.priority)
+        return int(row), int(col)

@@ -21,7 +21,7 @@ from saliency.filters import _resize, _sep_filter, _filter2d, _to_distribution
 
 __all__ = ["ITTI_DEFAULTS", "ORIENTATIONS", "PYR_TAPS", "gabor_bank"]
 
-ITTI_DEFAULTS = {"size": 128, "centres": (1, 2, 3), "deltas": (2, 3), "gabor_sigma": 1.5,
+ITTI_DEFAULTS = {"size": 64, "gamma": 3.0, "centres": (1, 2, 3), "deltas": (2, 3), "gabor_sigma": 1.5,
                  "gabor_wavelength": 4.0}
 ORIENTATIONS = (0.0, 45.0, 90.0, 135.0)  # degrees
 PYR_TAPS = np.array([1.0, 4.0, 6.0, 4.0, 1.0]) / 16.0

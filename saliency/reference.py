@@ -82,18 +82,24 @@ def _filter2d_ref(img: np.ndarray, k: np.ndarray) -> np.ndarray:
     return np.einsum("ijab,ab->ij", sliding_window_view(p, k.shape), k)
 
 
-def _to_distribution_ref(m: np.ndarray) -> np.ndarray:
+def _to_distribution_ref(m: np.ndarray, gamma: float = 1.0) -> np.ndarray:
+    """Clip at 0, normalise to sum 1, then sharpen: ``(m / max) ** gamma`` renormalised."""
     m = np.clip(m, 0.0, None)
     total = m.sum()
     if not (total > 0 and np.isfinite(total)):
         return np.full(m.shape, 1.0 / m.size, np.float32)
-    return (m / total).astype(np.float32)
+    p = (m / total).astype(np.float32).astype(np.float64)
+    if gamma != 1.0:
+        p = (p / p.max()) ** gamma
+        p = p / p.sum()
+    return p.astype(np.float32)
 
 
 # ----------------------------------------------------------------------------- spectral residual
 def spectral_residual_ref(image: np.ndarray, size: int = SR_DEFAULTS["size"],
                           avg_size: int = SR_DEFAULTS["avg_size"],
-                          blur_sigma: float = SR_DEFAULTS["blur_sigma"]) -> np.ndarray:
+                          blur_sigma: float = SR_DEFAULTS["blur_sigma"],
+                          gamma: float = SR_DEFAULTS["gamma"]) -> np.ndarray:
     """Spectral residual saliency (Hou & Zhang 2007) with ``np.fft`` -> float32 ``[H, W]`` summing to 1."""
     grey = grey_ref(image)
     h, w = grey.shape
@@ -108,7 +114,7 @@ def spectral_residual_ref(image: np.ndarray, size: int = SR_DEFAULTS["size"],
     phase = np.where(mag > 0, spectrum / np.where(mag > 0, mag, 1.0), 1.0)
     power = np.abs(np.fft.ifft2(np.exp(residual) * phase)) ** 2
     power = _sep_filter_ref(power, gaussian_kernel(blur_sigma, SR_BLUR_TRUNCATE))
-    return _to_distribution_ref(resize_ref(power, h, w))
+    return _to_distribution_ref(resize_ref(power, h, w), gamma)
 
 
 # ----------------------------------------------------------------------------- Itti-Koch
@@ -142,7 +148,8 @@ def _across_scale_ref(pyr: list, centres, deltas, shape) -> np.ndarray:
 
 def itti_koch_ref(image: np.ndarray, size: int = ITTI_DEFAULTS["size"], centres=ITTI_DEFAULTS["centres"],
                   deltas=ITTI_DEFAULTS["deltas"], gabor_sigma: float = ITTI_DEFAULTS["gabor_sigma"],
-                  gabor_wavelength: float = ITTI_DEFAULTS["gabor_wavelength"]) -> np.ndarray:
+                  gabor_wavelength: float = ITTI_DEFAULTS["gabor_wavelength"],
+                  gamma: float = ITTI_DEFAULTS["gamma"]) -> np.ndarray:
     """Itti-Koch-style saliency (intensity, colour opponency, orientation) -> float32 ``[H, W]`` summing to 1."""
     img = _planes(image)
     h, w = img.shape[:2]
@@ -174,7 +181,7 @@ def itti_koch_ref(image: np.ndarray, size: int = ITTI_DEFAULTS["size"], centres=
         po = [np.abs(_filter2d_ref(level, k)) if lev >= low else None for lev, level in enumerate(pi)]
         orient += _normalise_ref(_across_scale_ref(po, centres, deltas, shape))
     sal += _normalise_ref(orient)
-    return _to_distribution_ref(resize_ref(sal / 3.0, h, w))
+    return _to_distribution_ref(resize_ref(sal / 3.0, h, w), gamma)
 
 
 # ----------------------------------------------------------------------------- IoR and scanpaths

@@ -18,9 +18,27 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from saliency.ior import IOR_MODES, _argmax, _inhibit, _priority, _sample
+from saliency.ior import (
+    IOR_MODES,
+    _argmax,
+    _dot_row,
+    _inhibit,
+    _priority_fallback,
+    _row_sums,
+    _sample_rows,
+    _scale_row,
+    _sum_row,
+)
 from saliency.parallel import run_batched
-from saliency.validation import check_choice, check_decay, check_int, check_map, check_maps, check_positive, check_uniforms
+from saliency.validation import (
+    check_choice,
+    check_decay,
+    check_int,
+    check_map,
+    check_maps,
+    check_positive,
+    check_uniforms,
+)
 
 __all__ = ["SCANPATH_MODES", "sample_scanpath", "sample_scanpaths"]
 
@@ -29,20 +47,39 @@ SCANPATH_MODES = ("sample", "argmax")
 
 @njit(cache=True)
 def _scanpath_into(sal, uniforms, use_argmax, mode, radius, decay, out):
-    """Fill ``out int64 [N, 2]`` with the scanpath of float32 ``sal [H, W]`` given ``uniforms [N]``."""
+    """Fill ``out int64 [N, 2]`` with the scanpath of float32 ``sal [H, W]`` given ``uniforms [N]``.
+
+    Step k is ``priority_map`` -> ``sample_fixation`` (or ``argmax_fixation``) -> ``update_inhibition``
+    through the same kernels, with two exact shortcuts: per-row totals of ``sal * inhib`` are kept
+    for the rows the last IoR update did not touch, and the priority's row sums are taken while
+    each row is in cache. Both give the very numbers the step functions compute."""
     h, w = sal.shape
     inhib = np.ones((h, w), np.float32)
     p = np.empty((h, w), np.float32)
     row_sums = np.empty(h, np.float64)
+    row_tot = np.empty(h, np.float64)
+    r0, r1 = 0, h
     for k in range(out.shape[0]):
-        _priority(sal, inhib, p)
+        for i in range(r0, r1):
+            row_tot[i] = _dot_row(sal[i], inhib[i])
+        total = 0.0
+        for i in range(h):
+            total += row_tot[i]
+        if total > 0.0:
+            inv = 1.0 / total
+            for i in range(h):
+                _scale_row(sal[i], inhib[i], inv, p[i])
+                row_sums[i] = _sum_row(p[i])
+        else:
+            _priority_fallback(inhib, p)
+            _row_sums(p, row_sums)
         if use_argmax:
             row, col = _argmax(p)
         else:
-            row, col = _sample(p, uniforms[k], row_sums)
+            row, col = _sample_rows(p, uniforms[k], row_sums)
         out[k, 0] = row
         out[k, 1] = col
-        _inhibit(inhib, row, col, mode, radius, decay)
+        r0, r1 = _inhibit(inhib, row, col, mode, radius, decay)
 
 
 @njit(cache=True, nogil=True)
@@ -55,10 +92,12 @@ def _scanpaths(sal, uniforms, use_argmax, mode, radius, decay, start, stop, out)
 def _run(args: tuple) -> np.ndarray:
     sal, u = args[0], args[1]
     out = np.empty((sal.shape[0], u.shape[1], 2), np.int64)
-    return run_batched(_scanpaths, sal.shape[0], args, out)
+    run_batched(lambda start, stop: _scanpaths(*args, start, stop, out), sal.shape[0])
+    return out
 
 
-def _prepare(saliency, n_fixations, rng, uniforms, mode, ior, radius, decay, batched):
+def _prepare(saliency, n_fixations, rng, uniforms, mode, ior, radius, decay, batched: bool) -> tuple:
+    """Validate the arguments; returns the ``_scanpaths`` arguments before ``start, stop, out``."""
     sal = check_maps(saliency, "saliency") if batched else check_map(saliency, "saliency")[None]
     n = check_int(n_fixations, "n_fixations", 1)
     check_choice(mode, "mode", SCANPATH_MODES)
@@ -66,10 +105,10 @@ def _prepare(saliency, n_fixations, rng, uniforms, mode, ior, radius, decay, bat
     radius = check_positive(radius, "radius")
     decay = check_decay(decay, ior)
     shape = (sal.shape[0], n) if batched else (n,)
-    if (rng is None) == (uniforms is None) and mode == "sample":
-        raise ValueError("pass exactly one of rng (np.random.Generator) or uniforms (array in [0, 1)) in mode='sample'")
     if rng is not None and uniforms is not None:
         raise ValueError("pass at most one of rng or uniforms, not both")
+    if rng is None and uniforms is None and mode == "sample":
+        raise ValueError("pass exactly one of rng (np.random.Generator) or uniforms (array in [0, 1)) in mode='sample'")
     if rng is not None:
         if not isinstance(rng, np.random.Generator):
             raise ValueError(f"rng must be a numpy.random.Generator or None, got {type(rng).__name__}")

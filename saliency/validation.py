@@ -35,20 +35,18 @@ def _as_array(value: Any, name: str) -> np.ndarray:
         raise ValueError(f"{name} must be array-like, got {type(value).__name__}: {exc}") from exc
 
 
-def _to_float32(arr: np.ndarray, name: str) -> np.ndarray:
-    """uint8 or float (finite) -> float32, values unchanged (the saliency models are invariant to a
-    global intensity scale, so uint8 0..255 and float 0..1 give the same map); anything else is refused."""
-    if arr.dtype == np.uint8:
-        return np.ascontiguousarray(arr, dtype=np.float32)
-    if arr.dtype.kind != "f":
+def _check_pixels(arr: np.ndarray, name: str) -> np.ndarray:
+    """uint8 or finite float pixels, returned C-contiguous and unscaled (the saliency models are
+    invariant to a global intensity scale, so uint8 0..255 and float 0..1 give the same map)."""
+    if arr.dtype != np.uint8 and arr.dtype.kind != "f":
         raise ValueError(f"{name} must have dtype {_IMAGE_DTYPES}, got {arr.dtype}")
-    if not np.all(np.isfinite(arr)):
+    if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must be finite (no NaN or inf pixels)")
-    return np.ascontiguousarray(arr, dtype=np.float32)
+    return np.ascontiguousarray(arr)
 
 
 def check_image(image: Any, name: str = "image") -> np.ndarray:
-    """One image ``[H, W]``, ``[H, W, 1]`` or ``[H, W, 3]`` -> float32 ``[1, H, W, C]``."""
+    """One image ``[H, W]``, ``[H, W, 1]`` or ``[H, W, 3]`` -> ``[1, H, W, C]`` (uint8 or float)."""
     arr = _as_array(image, name)
     if arr.ndim == 2:
         arr = arr[:, :, None]
@@ -56,11 +54,11 @@ def check_image(image: Any, name: str = "image") -> np.ndarray:
         raise ValueError(f"{name} must have shape [H, W], [H, W, 1] or [H, W, 3], got {arr.shape}")
     if arr.shape[0] == 0 or arr.shape[1] == 0:
         raise ValueError(f"{name} must be non-empty (H, W >= 1), got shape {arr.shape}")
-    return _to_float32(arr, name)[None]
+    return _check_pixels(arr, name)[None]
 
 
 def check_images(images: Any, name: str = "images") -> np.ndarray:
-    """A batch ``[B, H, W]``, ``[B, H, W, 1]`` or ``[B, H, W, 3]`` -> float32 ``[B, H, W, C]``."""
+    """A batch ``[B, H, W]``, ``[B, H, W, 1]`` or ``[B, H, W, 3]`` -> ``[B, H, W, C]`` (uint8 or float)."""
     arr = _as_array(images, name)
     if arr.ndim == 3:
         arr = arr[..., None]
@@ -68,7 +66,7 @@ def check_images(images: Any, name: str = "images") -> np.ndarray:
         raise ValueError(f"{name} must have shape [B, H, W], [B, H, W, 1] or [B, H, W, 3], got {arr.shape}")
     if min(arr.shape[:3]) == 0:
         raise ValueError(f"{name} must be non-empty (B, H, W >= 1), got shape {arr.shape}")
-    return _to_float32(arr, name)
+    return _check_pixels(arr, name)
 
 
 def _check_float_map(arr: np.ndarray, name: str, shape_text: str) -> np.ndarray:

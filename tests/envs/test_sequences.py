@@ -24,7 +24,7 @@ def dataset():
 
 @pytest.fixture(scope="module")
 def maps(dataset):
-    return saliency_maps(np.asarray(dataset.images), method="spectral_residual")
+    return saliency_maps(np.asarray(dataset.images))  # the default method, as the env uses
 
 
 def make_source(dataset, maps, **kwargs) -> SaccadeSequenceSource:

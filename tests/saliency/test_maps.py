@@ -132,7 +132,9 @@ def test_bad_batch_and_parameters_are_rejected():
     with pytest.raises(ValueError, match=r"method must be one of \('spectral_residual', 'itti_koch'\)"):
         saliency_map(np.zeros((4, 4)), method="deepgaze")
     with pytest.raises(ValueError, match=r"unknown parameter\(s\) \['sigma'\] for method 'spectral_residual'"):
-        saliency_map(np.zeros((4, 4)), sigma=2.0)
+        saliency_map(np.zeros((4, 4)), method="spectral_residual", sigma=2.0)
+    with pytest.raises(ValueError, match=r"gamma must be a finite number > 0"):
+        saliency_map(np.zeros((4, 4)), gamma=0.0)
     with pytest.raises(ValueError, match=r"size must be an even integer >= 4"):
         method_params("spectral_residual", size=33)
     with pytest.raises(ValueError, match=r"size must be an integer >= 4"):
@@ -147,3 +149,14 @@ def test_bad_batch_and_parameters_are_rejected():
         method_params("itti_koch", deltas=())
     with pytest.raises(ValueError, match=r"centres must be an integer >= 0"):
         method_params("itti_koch", centres=(-1, 2))
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_gamma_sharpens_the_map_into_a_power_of_itself(method):
+    img = _images()[0]
+    flat = saliency_map(img, method, gamma=1.0).astype(np.float64)
+    sharp = saliency_map(img, method, gamma=2.5).astype(np.float64)
+    want = flat ** 2.5 / (flat ** 2.5).sum()
+    np.testing.assert_allclose(sharp, want, rtol=0, atol=1e-4 * want.max())
+    assert sharp.max() > flat.max() and sharp.sum() == pytest.approx(1.0, abs=1e-5)
+    np.testing.assert_array_equal(np.argmax(sharp), np.argmax(flat))
