@@ -76,6 +76,7 @@ class SaccadeEnv(gym.Env):
         render_mode: str | None = None,
         render_scale: int = 4,
         saliency_cache_size: int = 1024,
+        saliency_maps: np.ndarray | None = None,
     ) -> None:
         if len(dataset) == 0:
             raise ValueError("dataset is empty: the environment needs at least one image")
@@ -101,6 +102,10 @@ class SaccadeEnv(gym.Env):
             raise ValueError(f"ior_decay < 1 needs ior='gaussian' (hard square/disc IoR does not decay), got ior={ior!r}")
         if not isinstance(render_scale, (int, np.integer)) or render_scale < 1:
             raise ValueError(f"render_scale must be a positive integer, got {render_scale!r}")
+        if saliency_maps is not None and tuple(saliency_maps.shape) != (len(dataset), *dataset.images.shape[1:3]):
+            raise ValueError(f"saliency_maps must be [N, H, W] = {(len(dataset), *dataset.images.shape[1:3])} "
+                             f"(one map per image, e.g. from envs.saliency_cache.dataset_saliency), "
+                             f"got {tuple(saliency_maps.shape)}")
         if not isinstance(saliency_cache_size, (int, np.integer)) or saliency_cache_size < 0:
             raise ValueError(f"saliency_cache_size must be an int >= 0, got {saliency_cache_size!r}")
 
@@ -115,6 +120,7 @@ class SaccadeEnv(gym.Env):
         self.render_scale = int(render_scale)
         self.saliency_cache_size = int(saliency_cache_size)
         self._saliency_cache: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._saliency_maps = saliency_maps
 
         shape = tuple(int(d) for d in dataset.images.shape[1:])
         self.image_shape = shape[:2]
@@ -188,7 +194,9 @@ class SaccadeEnv(gym.Env):
         return self._observation(), reward, False, truncated, self._info()
 
     def _saliency_of(self, index: int, image: np.ndarray) -> np.ndarray:
-        """The saliency map of image ``index`` (computed once, kept in a small LRU cache)."""
+        """The saliency map of image ``index``: precomputed, or computed and kept in a small LRU cache."""
+        if self._saliency_maps is not None:
+            return np.ascontiguousarray(self._saliency_maps[index], dtype=np.float32)
         cached = self._saliency_cache.get(index)
         if cached is not None:
             self._saliency_cache.move_to_end(index)
@@ -315,3 +323,11 @@ def to_hwc(image: np.ndarray) -> np.ndarray:
     """A dataset image as contiguous uint8 ``[H, W, C]`` (grey ``[H, W]`` gets C = 1)."""
     image = np.ascontiguousarray(image, dtype=np.uint8)
     return image[:, :, None] if image.ndim == 2 else image
+
+
+def precomputed_saliency(dataset: Any, root: Any, method: str | None) -> np.ndarray:
+    """Every image's saliency map, computed once and memory-mapped from ``<root>/saliency/``."""
+    from envs.datasets.base import resolve_root
+    from envs.saliency_cache import dataset_saliency
+
+    return dataset_saliency(dataset, method=method or DEFAULT_METHOD, cache_dir=resolve_root(root))

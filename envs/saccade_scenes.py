@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from envs.datasets import load_scenes
-from envs.saccade_env import SaccadeEnv
+from envs.saccade_env import SaccadeEnv, precomputed_saliency
 
 __all__ = ["SaccadeScenesEnv"]
 
@@ -20,11 +20,15 @@ class SaccadeScenesEnv(SaccadeEnv):
 
     ## Arguments
     ``root`` (cache folder, default ``$SACCADE_DATA`` else ``~/.cache/saccade``), ``split``
-    ("train" | "test"), ``seed``, ``n_train``, ``n_test``; every other keyword goes to
-    ``SaccadeEnv``.
+    ("train" | "test"), ``seed``, ``n_train``, ``n_test``, ``precompute_saliency`` (compute
+    every image's saliency map once, then read them memory-mapped from ``<root>/saliency/``);
+    every other keyword goes to ``SaccadeEnv``.
     """
 
     def __init__(self, root: str | Path | None = None, split: str = "train", seed: int = 0,
-                 n_train: int = 5000, n_test: int = 1000, **kwargs: Any) -> None:
-        spec_kwargs = {"root": root, "split": split, "seed": seed, "n_train": n_train, "n_test": n_test}
-        super().__init__(load_scenes(**spec_kwargs), **kwargs)
+                 n_train: int = 5000, n_test: int = 1000, precompute_saliency: bool = False,
+                 **kwargs: Any) -> None:
+        dataset = load_scenes(split=split, root=root, seed=seed, n_train=n_train, n_test=n_test)
+        if precompute_saliency:
+            kwargs["saliency_maps"] = precomputed_saliency(dataset, root, kwargs.get("saliency_method"))
+        super().__init__(dataset, **kwargs)

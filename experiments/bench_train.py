@@ -3,12 +3,12 @@
 Both train the same seq-JEPA (ResNet-18, CIFAR stem, 32 px glimpses, M_tr = 4, batch 512 at full
 size) for the same number of steps on synthetic 96x96 images with random saliency maps:
 
-- **ours**: batched uint8 sequences from ``envs.sequences.SaccadeSequenceSource`` (Numba
-  scanpaths + retina) made in DataLoader worker processes and pinned; uint8 -> float and
+- **ours**: batched uint8 sequences from ``envs.sequences.SaccadeSequenceSource`` (Numba-parallel
+  scanpaths + retina over the whole batch) made ahead in a background thread and pinned; uint8 -> float and
   normalisation on the device; bf16 autocast, channels_last, fused AdamW (on CUDA).
 - **paper-style**: a torch ``Dataset`` whose ``__getitem__`` normalises one image on the CPU,
   samples its fixations and crops every glimpse with ``F.grid_sample`` (one affine grid per
-  glimpse), ``DataLoader`` workers with the default collate, fp32, plain AdamW.
+  glimpse), ``DataLoader`` worker processes (``--workers``) with the default collate, fp32, plain AdamW.
 
 Reported per pipeline: sequences/s, peak GPU memory, data-wait fraction (time blocked on the
 next batch / wall), busy fraction (CUDA-event time of the steps / wall; on CPU the step time)
@@ -189,7 +189,7 @@ def run(small: bool = False, steps: int | None = None, workers: int | None = Non
     std = torch.tensor(source.std, device=dev)
     rows = []
     _, step = make_trainer(cfg, dev, fast=True, m=t_len - 1)
-    ours = _forever(lambda e: iterate_batches(source, e, 0, workers, pin_memory=dev.type == "cuda"))
+    ours = _forever(lambda e: iterate_batches(source, e, 0, prefetch=4, pin_memory=dev.type == "cuda"))
     rows.append(measure("ours", ours, lambda b: prepare_batch(b, dev, mean, std, dev.type == "cuda")[:2],
                         step, dev, batch, warmup, steps))
     del ours
@@ -211,7 +211,7 @@ def cli(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--small", action="store_true", help="tiny batch/model for a CPU smoke test")
     parser.add_argument("--steps", type=int, default=None, help="timed steps per pipeline")
-    parser.add_argument("--workers", type=int, default=None, help="DataLoader workers (both pipelines)")
+    parser.add_argument("--workers", type=int, default=None, help="DataLoader workers of the paper-style pipeline")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--json", default=None, help="also write the results here")
     args = parser.parse_args(argv)

@@ -53,7 +53,7 @@ class DataConfig:
     fixation_mode: str = "sample"        # one of FIXATION_MODES
     n_train: int | None = None           # limit the embedded dataset's train size (None = all)
     n_test: int | None = None            # limit the embedded dataset's test size (None = all)
-    workers: int = 0                     # background processes making batches (0 = main process)
+    prefetch: int = 2                    # batches made ahead in a background thread (0 = inline)
 
 
 @dataclass
@@ -154,8 +154,8 @@ class TrainConfig:
                             ("eval.epochs", e.epochs), ("eval.batch_size", e.batch_size)):
             if value < 1:
                 raise ValueError(f"{name} must be a positive int, got {value}")
-        if d.workers < 0:
-            raise ValueError(f"data.workers must be >= 0, got {d.workers}")
+        if d.prefetch < 0:
+            raise ValueError(f"data.prefetch must be >= 0, got {d.prefetch}")
         for name, value in (("threads", self.threads), ("total_steps", self.total_steps), ("stop_after", self.stop_after),
                             ("keep_every", self.keep_every), ("eval.max_batches", e.max_batches),
                             ("data.n_train", d.n_train), ("data.n_test", d.n_test)):

@@ -7,14 +7,15 @@ host only ever moves bytes.
 
 from __future__ import annotations
 
+import queue
+import threading
 from typing import Any, Iterator, Mapping, Protocol, Sequence
 
 import torch
-from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from experiments.config import DataConfig
 
-__all__ = ["SequenceSource", "make_source", "iterate_batches", "normalize", "prepare_batch"]
+__all__ = ["SequenceSource", "make_source", "Prefetcher", "iterate_batches", "normalize", "prepare_batch"]
 
 
 class SequenceSource(Protocol):
@@ -50,39 +51,83 @@ def make_source(cfg: DataConfig, split: str | None = None, rank: int = 0, world_
         world_size=world_size, n_train=cfg.n_train, n_test=cfg.n_test)
 
 
-class _EpochSlice(IterableDataset):
-    """Batches ``start..len-1`` of one epoch; DataLoader worker ``w`` of ``n`` makes ``start+w, start+w+n, ...``.
+class Prefetcher:
+    """Iterate ``batches`` in a background thread, ``depth`` batches ahead (pinned if ``pin_memory``).
 
-    The DataLoader visits its workers round-robin, so the batch order is that of
-    ``source.batches(epoch, start)`` whatever the number of workers.
+    A thread rather than DataLoader worker processes: the sequence source runs Numba-parallel
+    kernels (OpenMP threading layer), which deadlock in a process forked after the parent has
+    used them; the kernels themselves already use every core.
     """
 
-    def __init__(self, source: SequenceSource, epoch: int, start: int) -> None:
-        super().__init__()
-        self.source, self.epoch, self.start = source, epoch, start
+    def __init__(self, batches: Iterator[dict[str, torch.Tensor]], depth: int = 2,
+                 pin_memory: bool = False) -> None:
+        if depth < 1:
+            raise ValueError(f"depth must be >= 1, got {depth}")
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(batches, pin_memory), daemon=True)
+        self._thread.start()
 
-    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
-        info = get_worker_info()
-        if info is None:
-            yield from self.source.batches(self.epoch, self.start)
-            return
-        for b in range(self.start + info.id, len(self.source), info.num_workers):
-            yield next(iter(self.source.batches(self.epoch, b)))
+    def _put(self, item: Any) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self, batches: Iterator[dict[str, torch.Tensor]], pin_memory: bool) -> None:
+        try:
+            for batch in batches:
+                if pin_memory:
+                    batch = {k: v.pin_memory() for k, v in batch.items()}
+                if not self._put(batch):
+                    return
+            self._put(_END)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the consumer
+            self._put(_Failure(exc))
+
+    def __iter__(self) -> "Prefetcher":
+        return self
+
+    def __next__(self) -> dict[str, torch.Tensor]:
+        item = self._queue.get()
+        if item is _END:
+            self.close()
+            raise StopIteration
+        if isinstance(item, _Failure):
+            self.close()
+            raise item.exc
+        return item
+
+    def close(self) -> None:
+        """Stop the producer thread (also when the consumer stops early)."""
+        self._stop.set()
+
+    def __del__(self) -> None:
+        self.close()
 
 
-def iterate_batches(source: SequenceSource, epoch: int, start: int = 0, workers: int = 0,
+class _Failure:
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+_END = object()
+
+
+def iterate_batches(source: SequenceSource, epoch: int, start: int = 0, prefetch: int = 0,
                     pin_memory: bool = False) -> Iterator[dict[str, torch.Tensor]]:
-    """Batches ``start, start+1, ...`` of ``epoch``, made in ``workers`` background processes.
-
-    ``workers = 0`` builds them in this process. Order and content do not depend on ``workers``.
+    """Batches ``start, start+1, ...`` of ``epoch``; with ``prefetch > 0`` made that many ahead
+    in a background thread (and pinned when ``pin_memory``). Content and order are the same.
     """
-    if workers < 0:
-        raise ValueError(f"workers must be >= 0, got {workers}")
-    if workers == 0 and not pin_memory:
-        return iter(source.batches(epoch, start))
-    n_workers = min(workers, max(len(source) - start, 0))
-    return iter(DataLoader(_EpochSlice(source, epoch, start), batch_size=None, num_workers=n_workers,
-                           pin_memory=pin_memory, prefetch_factor=4 if n_workers else None))
+    if prefetch < 0:
+        raise ValueError(f"prefetch must be >= 0, got {prefetch}")
+    batches = iter(source.batches(epoch, start))
+    if prefetch == 0 and not pin_memory:
+        return batches
+    return Prefetcher(batches, max(prefetch, 1), pin_memory)
 
 
 def normalize(glimpses: torch.Tensor, mean: torch.Tensor, std: torch.Tensor,

@@ -298,7 +298,7 @@ def main(config: TrainConfig, run_dir: str | Path | None = None, resume: bool = 
         from tqdm import tqdm
         bar = tqdm(total=end_step, initial=step, desc="pretrain", dynamic_ncols=True)
     while step < end_step:
-        for batch in iterate_batches(source, epoch, batch_idx, config.data.workers, device.type == "cuda"):
+        for batch in iterate_batches(source, epoch, batch_idx, config.data.prefetch, device.type == "cuda"):
             glimpses, actions, labels = prepare_batch(batch, device, mean, std, config.channels_last)
             lr = warmup_cosine_lr(step, total_steps, warmup_steps, config.optim.lr,
                                   config.optim.warmup_start_lr, config.optim.final_lr)

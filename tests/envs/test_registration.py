@@ -78,3 +78,13 @@ def test_make_with_module_prefix_registers_without_import(scenes_root):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
     assert out.stdout.split()[-1] == "False", "importing the envs must not import torch"
     assert "(1, 32, 32, 3)" in out.stdout
+
+
+def test_precompute_saliency_reads_the_disk_cache(scenes_root):
+    env = gym.make("Saccade-Scenes-v0", root=scenes_root, n_train=24, n_test=8, precompute_saliency=True, **SMALL)
+    _, info = env.reset(seed=0, options={"index": 5})
+    assert list((scenes_root / "saliency").rglob("*.npy"))
+
+    plain = gym.make("Saccade-Scenes-v0", root=scenes_root, n_train=24, n_test=8, **SMALL)
+    _, info_plain = plain.reset(seed=0, options={"index": 5})
+    np.testing.assert_array_equal(info["priority"], info_plain["priority"])

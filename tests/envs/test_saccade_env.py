@@ -200,3 +200,14 @@ def test_bad_actions_and_options(dataset):
         env.reset(options={"index": 99})
     with pytest.raises(ValueError, match="unknown keys"):
         env.reset(options={"image": 0})
+
+
+def test_precomputed_saliency_maps_give_the_same_episode(dataset):
+    from saliency import saliency_maps
+
+    maps = saliency_maps(np.asarray(dataset.images))
+    a = rollout(make_env(dataset, max_saccades=4), SaliencyAgent(seed=0), seed=3)
+    b = rollout(make_env(dataset, max_saccades=4, saliency_maps=maps), SaliencyAgent(seed=0), seed=3)
+    np.testing.assert_array_equal(a.glimpses, b.glimpses)
+    with pytest.raises(ValueError, match="saliency_maps must be"):
+        make_env(dataset, saliency_maps=maps[:2])

@@ -15,7 +15,7 @@ import yaml
 
 from experiments.checkpoint import LAST_NAME, CheckpointError, load_checkpoint, save_checkpoint
 from experiments.config import DataConfig, EvalConfig, ModelConfig, OptimConfig, TrainConfig
-from experiments.data import iterate_batches, prepare_batch
+from experiments.data import Prefetcher, iterate_batches, prepare_batch
 from experiments.pretrain import OnlineProbes, cli, main
 
 
@@ -221,13 +221,29 @@ def test_prepare_batch_normalises_on_device() -> None:
         prepare_batch({**batch, "glimpses": batch["glimpses"].float()}, torch.device("cpu"), mean, std)
 
 
-def test_iterate_batches_with_workers_keeps_order() -> None:
+def test_prefetched_batches_keep_order_and_errors() -> None:
     src = FakeSource()
     plain = list(src.batches(1, start=2))
-    pooled = list(iterate_batches(src, 1, start=2, workers=2))
-    assert len(pooled) == len(plain) == len(src) - 2
-    for p, q in zip(plain, pooled):
+    ahead = list(iterate_batches(src, 1, start=2, prefetch=2))
+    assert len(ahead) == len(plain) == len(src) - 2
+    for p, q in zip(plain, ahead):
         assert torch.equal(p["indices"], q["indices"]) and torch.equal(p["glimpses"], q["glimpses"])
+
+    def broken() -> Iterator[dict[str, torch.Tensor]]:
+        yield from src.batches(0, start=len(src) - 1)
+        raise ValueError("source failed")
+
+    it = Prefetcher(broken(), depth=1)
+    assert next(it)["glimpses"].dtype == torch.uint8
+    with pytest.raises(ValueError, match="source failed"):
+        next(it)
+    early = Prefetcher(src.batches(0), depth=1)
+    next(early)
+    early.close()  # producer stops although batches are left
+    early._thread.join(timeout=5)
+    assert not early._thread.is_alive()
+    with pytest.raises(ValueError, match="prefetch"):
+        iterate_batches(src, 0, prefetch=-1)
 
 
 def test_cli_overrides_and_resume_needs_run_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
