@@ -6,13 +6,16 @@ itself. Importing this package does not import torch.
 
 from gymnasium.envs.registration import register, registry
 
-__all__ = ["ENV_IDS"]
+__all__ = ["ENV_IDS", "SACCADE_IDS"]
 
-ENV_IDS = ("Saccade-STL10-v0", "Saccade-Scenes-v0")
+ENV_IDS = ("Saccade-STL10-v0", "Saccade-Scenes-v0", "PathIntegration-Scenes-v0", "Rotation3D-Shapes-v0")
+SACCADE_IDS = ENV_IDS[:2]
 
 _ENTRY_POINTS = {
     "Saccade-STL10-v0": "envs.saccade_stl10:SaccadeSTL10Env",
     "Saccade-Scenes-v0": "envs.saccade_scenes:SaccadeScenesEnv",
+    "PathIntegration-Scenes-v0": "envs.path_integration_env:PathIntegrationEnv",
+    "Rotation3D-Shapes-v0": "envs.rotation3d_env:Rotation3DEnv",
 }
 
 for _env_id, _entry_point in _ENTRY_POINTS.items():

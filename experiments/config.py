@@ -19,6 +19,8 @@ from typing import Any, Mapping, Sequence
 
 import yaml
 
+from saliency import DEFAULT_METHOD
+
 __all__ = ["DataConfig", "ModelConfig", "OptimConfig", "EvalConfig", "TrainConfig",
            "load_config", "dump_config", "config_from_dict", "config_to_dict",
            "apply_overrides", "preset_path", "PRESETS_DIR"]
@@ -46,7 +48,7 @@ class DataConfig:
     scales: tuple[int, ...] = (1,)       # retina scales, first must be 1 (fovea)
     seq_len: int = 5                     # T = M_tr + 1
     batch_size: int = 64                 # sequences per step per process
-    saliency_method: str = "spectral_residual"
+    saliency_method: str = DEFAULT_METHOD   # see saliency.METHODS
     ior: str = "square"                  # inhibition-of-return shape, one of IOR_MODES
     ior_radius: int = 16                 # IoR half-width in pixels
     ior_decay: float = 1.0               # 1 = permanent inhibition

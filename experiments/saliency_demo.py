@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from saliency import (
+    DEFAULT_METHOD,
     IOR_MODES,
     METHODS,
     new_inhibition,
@@ -38,7 +39,7 @@ def load_photo(name: str) -> np.ndarray:
     return getattr(data, name)()
 
 
-def main(output: Path = DEFAULT_OUTPUT, method: str = "spectral_residual", n_fixations: int = 8, seed: int = 0,
+def main(output: Path = DEFAULT_OUTPUT, method: str = DEFAULT_METHOD, n_fixations: int = 8, seed: int = 0,
          photo: str = "astronaut", ior: str = "square", radius: float | None = None) -> Path:
     """Write the demo figure to ``output`` (PNG) and return its path.
 
@@ -88,7 +89,7 @@ def main(output: Path = DEFAULT_OUTPUT, method: str = "spectral_residual", n_fix
 def cli() -> None:
     parser = argparse.ArgumentParser(description="Saliency + IoR scanpath demo on a scikit-image photograph.")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="PNG to write")
-    parser.add_argument("--method", choices=METHODS, default="spectral_residual")
+    parser.add_argument("--method", choices=METHODS, default=DEFAULT_METHOD)
     parser.add_argument("--fixations", type=int, default=8, help="number of fixations (>= 1)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--photo", choices=PHOTOS, default="astronaut")

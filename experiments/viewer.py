@@ -1,19 +1,25 @@
-"""Interactive pygame viewer of saccade glimpse sequences (console entry point ``saccade-view``).
+"""Interactive pygame viewer of glimpse sequences of any registered env (console entry point ``saccade-view``).
 
     saccade-view                                              # Saccade-Scenes-v0, defaults
     saccade-view --env Saccade-Scenes-v0 --kw glimpse_size=32 --kw scales=1,2,4
+    saccade-view --env PathIntegration-Scenes-v0 --kw n_worlds=4   # a retina walking over worlds
+    saccade-view --env Rotation3D-Shapes-v0 --kw n_objects=10      # turning 3D objects
     saccade-view --images ~/photos --image-size 128           # your own images (unlabeled)
     saccade-view --checkpoint runs/NAME/ckpt_last.pt          # + the world model's predictions
     saccade-view --headless --frames 20 --out frames/         # write frames, no window
     saccade-view --screenshot docs/viewer.png --steps 4       # a few agent steps, one PNG
 
-Shows the image with the scanpath (numbered fixations, saccade arrows, fovea and periphery
-boxes), the glimpse at every retina scale, the priority map (saliency x inhibition of return),
-the saliency map or the world-model panel, and a timeline of the foveas seen so far.
-Keys: click = saccade there, space = one saliency-agent step, a = autoplay, r/n/p = reset /
-next / previous image, 1-9 = saliency method and IoR mode, s = screenshot, g = record GIF,
-h = help, q/Esc = quit. :class:`Viewer` owns all state and is driven by pygame events, so
-tests (and scripts) can run it without a window.
+Saccade envs: the image with the scanpath (numbered fixations, saccade arrows, fovea and
+periphery boxes), the glimpse at every retina scale, the priority map (saliency x inhibition of
+return), the saliency map or the world-model panel, and a timeline of the foveas seen so far.
+Path integration: the world with the path and its start, the path relative to the start (the
+displacement to integrate) and a readout. 3D rotation: the rendered view with the object's
+axes, an orientation gizmo and a readout. All families show the glimpses and the timeline.
+Keys: click = saccade there (path integration: move toward it, rotation: turn the front toward
+it), space = one agent step (saliency agent; random actions for the other families),
+a = autoplay, r/n/p = reset / next / previous image, 1-9 = saliency method and IoR mode
+(saccade envs), s = screenshot, g = record GIF, h = help, q/Esc = quit. :class:`Viewer` owns
+all state and is driven by pygame events, so tests (and scripts) can run it without a window.
 """
 
 from __future__ import annotations
@@ -47,10 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--image-size", type=int, default=96, help="--images: side the images are fitted to (px)")
     parser.add_argument("--index", type=int, default=0, help="first image index")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--agent", default="sample", choices=("sample", "argmax"), help="saliency agent mode")
+    parser.add_argument("--agent", default="sample", choices=("sample", "argmax"),
+                        help="saliency agent mode (saccade envs)")
     parser.add_argument("--fps", type=float, default=2.0, help="autoplay rate (saccades/s), also the GIF rate")
     parser.add_argument("--size", default="1160x760", help="window size WIDTHxHEIGHT")
-    parser.add_argument("--checkpoint", help="seq-JEPA pretraining checkpoint: show the world model's predictions")
+    parser.add_argument("--checkpoint",
+                        help="seq-JEPA pretraining checkpoint: show the world model's predictions (saccade envs)")
     parser.add_argument("--n-cache", type=int, default=2000,
                         help="glimpses in the nearest-glimpse cache (latents kept in <out>/cache)")
     parser.add_argument("--record-format", default="gif", choices=RECORD_FORMATS)
@@ -58,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--headless", action="store_true", help="no window: write --frames frames to --out")
     parser.add_argument("--frames", type=int, default=10, help="--headless: number of frames (agent steps + 1)")
     parser.add_argument("--screenshot", help="no window: make --steps agent saccades, save one PNG here, exit")
-    parser.add_argument("--steps", type=int, default=4, help="--screenshot: agent saccades before the picture")
+    parser.add_argument("--steps", type=int, default=4, help="--screenshot: agent steps before the picture")
     return parser
 
 
@@ -75,6 +83,14 @@ def _parse_size(text: str) -> tuple[int, int]:
 def make_viewer(args: argparse.Namespace) -> Viewer:
     """Build the env factory, the optional world-model monitor and the viewer from parsed arguments."""
     kwargs = parse_kws(args.kw)
+    env_id = args.env or DEFAULT_ENV
+    if args.checkpoint and not args.images:
+        from experiments.viewer_adapters import adapter_class
+
+        family = adapter_class(EnvFactory(env_id=env_id).env_class).family
+        if family != "saccade":
+            raise ValueError(f"--checkpoint needs a saccade env (the world model predicts saccade glimpses), "
+                             f"got {env_id!r} ({family})")
     monitor = None
     if args.checkpoint:
         from experiments.viewer_model import WorldModelMonitor
@@ -86,7 +102,7 @@ def make_viewer(args: argparse.Namespace) -> Viewer:
         dataset, files = load_image_folder(args.images, args.image_size)
         factory = EnvFactory(dataset=dataset, kwargs=kwargs, files=files)
     else:
-        factory = EnvFactory(env_id=args.env or DEFAULT_ENV, kwargs=kwargs)
+        factory = EnvFactory(env_id=env_id, kwargs=kwargs)
     return Viewer(factory, size=_parse_size(args.size), fps=args.fps, seed=args.seed, agent_mode=args.agent,
                   out_dir=args.out, record_format=args.record_format, monitor=monitor, n_cache=args.n_cache,
                   index=args.index, cache_dir=Path(args.out) / "cache", progress=True)

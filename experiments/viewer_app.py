@@ -1,7 +1,9 @@
 """The viewer's state machine: :class:`Viewer` owns the env, reacts to pygame events and draws itself.
 
 Used by ``experiments.viewer`` (the ``saccade-view`` command); tests drive it with synthetic
-events and read :meth:`Viewer.render_frame` without a window.
+events and read :meth:`Viewer.render_frame` without a window. Everything that depends on the
+env family (saccade, path integration, 3D rotation) is asked of an
+:class:`experiments.viewer_adapters.Adapter`.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import numpy as np
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # keep pygame's banner out of CLI output
 import pygame  # noqa: E402
 
-from envs.coordinates import pixel_to_norm  # noqa: E402
+from experiments.viewer_adapters import Adapter, make_adapter  # noqa: E402
 from experiments.viewer_draw import Painter  # noqa: E402
 from experiments.viewer_env import EnvFactory, base_env  # noqa: E402
 from experiments.viewer_panels import MIN_SIZE, compute_layout, screen_to_pixel  # noqa: E402
@@ -37,26 +39,30 @@ class Viewer:
     """State and controls of the viewer; draws itself onto any pygame surface.
 
     Args:
-        factory: builds the environment (``EnvFactory``); rebuilt when the method/IoR changes.
+        factory: builds the environment (``EnvFactory``, any family with an adapter); rebuilt when
+            the saliency method / IoR mode changes (saccade envs).
         size: window size ``(width, height)`` px.
         fps: autoplay rate (agent steps per second) and the GIF frame rate.
-        seed: seeds the env (first fixations) and the saliency agent.
-        agent_mode: ``"sample"`` or ``"argmax"`` (see ``agents.SaliencyAgent``).
+        seed: seeds the env (first fixations) and the space-key agent (saliency agent for saccade
+            envs, uniform random actions otherwise).
+        agent_mode: ``"sample"`` or ``"argmax"`` (see ``agents.SaliencyAgent``; saccade envs only).
         out_dir: folder for screenshots and recordings.
         record_format: ``"gif"`` (no ffmpeg needed) or ``"mp4"`` (needs imageio-ffmpeg).
-        monitor: optional ``experiments.viewer_model.WorldModelMonitor`` (attached here).
+        monitor: optional ``experiments.viewer_model.WorldModelMonitor`` (attached here; saccade envs only).
         n_cache: glimpses in the monitor's nearest-neighbour cache.
         cache_dir: where the monitor keeps that cache's latents between runs (None = nowhere).
         progress: show a progress bar while the cache is built.
         index: first image index (default 0).
+
+    Raises:
+        ValueError: bad ``fps``/``record_format``/``size``, an env family without an adapter,
+            or a ``monitor`` for a family other than saccade.
     """
 
     def __init__(self, factory: EnvFactory, size: tuple[int, int] = (1160, 760), fps: float = 2.0, seed: int = 0,
                  agent_mode: str = "sample", out_dir: str | Path = "viewer_out", record_format: str = "gif",
                  monitor: Any = None, n_cache: int = 2000, index: int = 0, cache_dir: str | Path | None = None,
                  progress: bool = False) -> None:
-        from agents import SaliencyAgent
-
         if not fps > 0:
             raise ValueError(f"fps must be > 0, got {fps}")
         if record_format not in RECORD_FORMATS:
@@ -66,7 +72,6 @@ class Viewer:
         pygame.font.init()
         self.factory, self.fps, self.seed = factory, float(fps), seed
         self.size = (int(size[0]), int(size[1]))
-        self.agent = SaliencyAgent(mode=agent_mode, seed=seed)
         self.out_dir, self.record_format = Path(out_dir), record_format
         self.monitor, self.n_cache, self.cache_dir, self.progress = monitor, n_cache, cache_dir, progress
         self._attached: tuple[Any, ...] | None = None
@@ -78,6 +83,12 @@ class Viewer:
         self._clock, self._accum, self._shots = 0.0, 0.0, 0
         self.version = 0  # bumped on every state change (frame cache key)
         self.env = factory.make()
+        self.adapter: Adapter = make_adapter(self.env)
+        if monitor is not None and not self.adapter.supports_monitor:
+            self.env.close()
+            raise ValueError(f"monitor (--checkpoint) needs a saccade env, got a {self.adapter.family} env "
+                             f"({factory.name})")
+        self.agent = self.adapter.make_agent(seed, agent_mode)
         self._seeded, self._gaussian_decay = False, None
         self._attach_monitor()
         self.reset(index)
@@ -85,17 +96,18 @@ class Viewer:
     # ------------------------------------------------------------------ state
     @property
     def base(self) -> Any:
-        """The underlying ``SaccadeEnv`` (image, scanpath, priority, saliency, retina, dataset)."""
+        """The unwrapped env (``SaccadeEnv``, ``PathIntegrationEnv`` or ``Rotation3DEnv``)."""
         return base_env(self.env)
 
     @property
     def n_images(self) -> int:
-        return len(self.base.dataset)
+        """Images / worlds / objects that ``n`` and ``p`` cycle through."""
+        return self.adapter.n_items
 
     @property
     def layout(self) -> Any:
         """Panel rectangles for the current window size."""
-        return compute_layout(self.size, self.base.image_shape, len(self.base.retina.scales))
+        return compute_layout(self.size, self.adapter.image_shape, len(self.adapter.retina.scales))
 
     def _attach_monitor(self) -> None:
         """Attach the world model to the (new) env; skipped when only the saliency/IoR settings changed."""
@@ -126,27 +138,33 @@ class Viewer:
         self.obs, self.info = self.env.reset(seed=seed, options={"index": index})
         self.index, self.truncated = int(self.info["index"]), False
         self.glimpses: list[np.ndarray] = [self.obs["glimpse"]]
+        self.infos: list[dict[str, Any]] = [self.info]
         self.predictions: list[Any] = []
         if self.monitor is not None:
             self.monitor.start(self.obs["glimpse"])
         self._changed()
 
     def step(self, action: np.ndarray) -> None:
-        """Apply one relative saccade (float32 ``[2]``) and update the history and the model scores."""
+        """Apply one action (float32, the env's action shape) and update the history and the model scores."""
         self.obs, _, _, truncated, self.info = self.env.step(np.asarray(action, np.float32))
         self.truncated = self.truncated or bool(truncated)
         self.glimpses.append(self.obs["glimpse"])
+        self.infos.append(self.info)
         if self.monitor is not None:
             self.predictions.append(self.monitor.observe(self.obs["glimpse"], self.obs["last_action"]))
         self._changed()
 
-    def saccade_to(self, pixel: np.ndarray) -> None:
-        """Saccade to image ``pixel`` (row, col): action = normalised target - ``info["position"]``."""
-        target = pixel_to_norm(np.asarray(pixel, np.int64), self.base.image_shape)
-        self.step(target - np.asarray(self.info["position"], np.float32))
+    def click(self, pixel: np.ndarray) -> None:
+        """A click on main-picture ``pixel`` (row, col): the adapter's action for it (saccade envs:
+        saccade there), or a status message when the family ignores such a click."""
+        action = self.adapter.click_action(pixel, self.info)
+        if action is None:
+            self.notify(f"{self.adapter.click_help}", 3.0)
+        else:
+            self.step(action)
 
     def agent_step(self) -> None:
-        """One saliency-agent saccade; after the last saccade of an episode, go to the next image."""
+        """One agent action (saliency agent / random); after the last step of an episode, go to the next item."""
         if self.truncated:
             self.reset(self.index + 1)
         else:
@@ -157,10 +175,12 @@ class Viewer:
         old_env, old_kwargs = self.env, dict(self.factory.kwargs)
         try:
             self.env, self._seeded = self.factory.make(**changes), False
+            self.adapter = make_adapter(self.env)
             self._attach_monitor()
             self.reset(self.index)
         except (ValueError, TypeError) as exc:  # keep showing the old env, say why
             self.env, self.factory.kwargs, self._seeded = old_env, old_kwargs, True
+            self.adapter = make_adapter(old_env)
             self.notify(f"cannot rebuild the env: {exc}", 6.0)
             return
         old_env.close()
@@ -215,9 +235,9 @@ class Viewer:
         elif event.type == pygame.VIDEORESIZE:
             self.resize(event.w, event.h)
         elif event.type == pygame.MOUSEBUTTONDOWN and getattr(event, "button", 1) == 1:
-            pixel = screen_to_pixel(self.layout.image, event.pos, self.base.image_shape)
+            pixel = screen_to_pixel(self.layout.image, event.pos, self.adapter.image_shape)
             if pixel is not None:
-                self.saccade_to(pixel)
+                self.click(pixel)
         elif event.type == pygame.KEYDOWN:
             self._key(event.key)
 
@@ -243,6 +263,8 @@ class Viewer:
             self.save_screenshot()
         elif key == pygame.K_g:
             self.toggle_recording()
+        elif pygame.K_1 <= key <= pygame.K_9 and not self.adapter.saliency_keys:
+            self.notify(f"keys 1-9 (saliency method / IoR) apply to saccade envs only, not {self.adapter.family}")
         elif pygame.K_1 <= key <= pygame.K_9 and key - pygame.K_1 < len(self.bindings):
             kind, value = self.bindings[key - pygame.K_1]
             if kind == "method":
@@ -269,19 +291,9 @@ class Viewer:
 
     # ------------------------------------------------------------------ drawing
     def status_text(self) -> str:
-        """The status line: env, image, label, step, method, IoR, modes."""
-        b = self.base
-        label = int(self.info["label"])
-        names = tuple(getattr(b.dataset, "class_names", ()))
-        label_text = "unlabeled" if label < 0 else f"label {label}"
-        if 0 <= label < len(names):
-            label_text += f" ({names[label]})"
-        files = self.factory.files
-        image_text = f"image {self.index + 1}/{self.n_images}" + (f" {files[self.index]}" if files else "")
-        step = int(self.info["step"])
-        step_text = f"step {step}/{b.max_saccades}" + (" (end)" if self.truncated else "")
-        parts = [self.factory.name, image_text, label_text, step_text,
-                 f"method {b.saliency_method}", f"IoR {b.ior} r={b.ior_radius}"]
+        """The status line: env, item (image / world / object), label, step, family details, modes."""
+        parts = [self.factory.name, *self.adapter.status_parts(self.index, self.info, self.truncated,
+                                                                 self.factory.files)]
         if self.autoplay:
             parts.append(f"autoplay {self.fps:g}/s")
         if self.recording is not None:
@@ -290,12 +302,14 @@ class Viewer:
 
     def help_lines(self) -> list[str]:
         """The help overlay's text."""
-        lines = ["click on the image: saccade there", "space: one saliency-agent saccade (next image at the end)",
-                 f"a: autoplay on/off ({self.fps:g} saccades/s)",
-                 "r: restart this image    n / p: next / previous image"]
-        active = {"method": self.base.saliency_method, "ior": self.base.ior}
-        lines += [f"{k + 1}: {'saliency method' if kind == 'method' else 'IoR mode'} {value}"
-                  + ("   (active)" if active[kind] == value else "") for k, (kind, value) in enumerate(self.bindings)]
+        a = self.adapter
+        lines = [a.click_help, a.space_help, f"a: autoplay on/off ({self.fps:g} steps/s)",
+                 f"r: restart this {a.item}    n / p: next / previous {a.item}"]
+        if a.saliency_keys:
+            active = {"method": self.base.saliency_method, "ior": self.base.ior}
+            lines += [f"{k + 1}: {'saliency method' if kind == 'method' else 'IoR mode'} {value}"
+                      + ("   (active)" if active[kind] == value else "")
+                      for k, (kind, value) in enumerate(self.bindings)]
         lines += [f"s: screenshot (PNG)    g: start/stop recording ({self.record_format.upper()})",
                   "h: this help    q / Esc: quit"]
         return lines

@@ -1,7 +1,8 @@
 """pygame drawing of the viewer: blits the panels of :mod:`experiments.viewer_panels` and the text.
 
-:class:`Painter` reads a :class:`experiments.viewer.Viewer` (duck-typed: ``base``, ``glimpses``,
-``predictions``, ``monitor``, ``status_text()``, ``help_lines()``, ...) and paints one frame.
+:class:`Painter` reads a :class:`experiments.viewer.Viewer` (duck-typed: ``adapter``, ``obs``,
+``info``, ``glimpses``, ``infos``, ``predictions``, ``monitor``, ``status_text()``, ``help_lines()``,
+...) and paints one frame; the family-specific pictures come from ``viewer.adapter``.
 Panel arrays are cached per (viewer state version, window size), so redrawing an unchanged
 state at the window's frame rate only blits.
 """
@@ -13,13 +14,11 @@ from typing import Any
 import numpy as np
 import pygame
 
-from experiments.viewer_panels import (PAD, TITLE_H, Rect, fit_rect, heat_panel, image_panel, scale_color,
-                                       tile)
+from experiments.viewer_panels import PAD, PANEL_BG, TITLE_H, Panel, Rect, scale_color, tile
 
 __all__ = ["Painter", "BG", "TEXT", "DIM"]
 
 BG = (22, 23, 28)
-PANEL_BG = (34, 36, 44)
 STATUS_BG = (12, 12, 16)
 TEXT = (230, 232, 238)
 DIM = (150, 155, 170)
@@ -80,31 +79,24 @@ class Painter:
         if key != self._cache_key:
             self._cache, self._cache_key = {}, key
         surface.fill(BG)
-        b = viewer.base
-        shape = b.image_shape
+        adapter = viewer.adapter
+        retina = adapter.retina
 
         r = layout.image
-        self.text(surface, f"image {shape[0]}x{shape[1]}: scanpath of {len(b.scanpath)} fixations", r.title_pos, DIM)
-        self.blit_array(surface, self._panel("image", lambda: image_panel(
-            b.image, b.scanpath, b.retina.glimpse_size, b.retina.scales, r.w, r.h)), (r.x, r.y))
+        self.text(surface, adapter.main_title(), r.title_pos, DIM, max_width=layout.glimpses[0].x - r.x - PAD)
+        self.blit_array(surface, self._panel("image", lambda: adapter.main_panel(r.w, r.h)), (r.x, r.y))
 
-        g = b.retina.glimpse_size
-        for k, (rect, s) in enumerate(zip(layout.glimpses, b.retina.scales)):
+        g = retina.glimpse_size
+        for k, (rect, s) in enumerate(zip(layout.glimpses, retina.scales)):
             title = f"fovea x1 ({g} px)" if k == 0 else f"x{s}: {g * s} px -> {g}"
             self.text(surface, title, rect.title_pos, DIM, max_width=rect.w)
             self.blit_array(surface, self._panel(f"glimpse{k}", lambda k=k, rect=rect: tile(
                 viewer.obs["glimpse"][k], rect.w, scale_color(k))), (rect.x, rect.y))
 
-        p = layout.priority
-        self.text(surface, f"priority (saliency x IoR {b.ior})", p.title_pos, DIM, max_width=p.w + PAD)
-        self.blit_array(surface, self._panel("priority", lambda: heat_panel(b.priority, p.w, p.h)), (p.x, p.y))
-
+        first, second = adapter.panels(layout, viewer.obs, viewer.info)
+        self.draw_panel(surface, first)
         if viewer.monitor is None:
-            s = fit_rect(Rect(layout.side.x, layout.side.y, layout.side.w, layout.side.h), shape)
-            s = Rect(layout.side.x, layout.side.y, s.w, s.h)  # top-aligned with the priority map
-            self.text(surface, f"saliency ({b.saliency_method})", s.title_pos, DIM,
-                      max_width=layout.side.w)
-            self.blit_array(surface, self._panel("saliency", lambda: heat_panel(b.saliency, s.w, s.h)), (s.x, s.y))
+            self.draw_panel(surface, second)
         else:
             self._model_panel(surface, viewer, layout.side)
 
@@ -112,6 +104,21 @@ class Painter:
         self._status(surface, viewer, layout.status)
         if viewer.show_help:
             self._help(surface, viewer)
+
+    def draw_panel(self, surface: Any, panel: Panel) -> None:
+        """Draw one :class:`Panel`: its title, then its picture, or its text lines on a panel background."""
+        r = panel.rect
+        self.text(surface, panel.title, r.title_pos, DIM, max_width=panel.title_width or r.w)
+        if panel.make is not None:
+            self.blit_array(surface, self._panel(panel.key, panel.make), (r.x, r.y))
+            return
+        pygame.draw.rect(surface, PANEL_BG, (r.x, r.y, r.w, r.h))
+        line = 19
+        for i, text in enumerate(panel.lines):
+            y = r.y + PAD + i * line
+            if y + line > r.y + r.h:
+                break
+            self.text(surface, text, (r.x + PAD, y), TEXT, self.small, max_width=r.w - 2 * PAD)
 
     def _status(self, surface: Any, viewer: Any, rect: Rect) -> None:
         pygame.draw.rect(surface, STATUS_BG, (rect.x, rect.y, rect.w, rect.h))
@@ -134,7 +141,6 @@ class Painter:
         if first:
             title += f"  [showing the last {n_fit} of {len(viewer.glimpses)}]"
         self.text(surface, title, t.title_pos, DIM)
-        scanpath = viewer.base.scanpath
         for j, k in enumerate(range(first, len(viewer.glimpses))):
             x = t.x + j * (side + PAD)
             current = k == len(viewer.glimpses) - 1
@@ -144,8 +150,8 @@ class Painter:
             if viewer.monitor is not None and k >= 1 and k - 1 < len(viewer.predictions):
                 c = viewer.predictions[k - 1].cosine
                 self.text(surface, f"cos {c:+.2f}", (x, t.y + side + 2), cosine_color(c), self.small, max_width=side)
-            elif k < len(scanpath):
-                self.text(surface, f"({scanpath[k][0]},{scanpath[k][1]})", (x, t.y + side + 2), DIM, self.small,
+            elif k < len(viewer.infos):
+                self.text(surface, viewer.adapter.caption(viewer.infos[k]), (x, t.y + side + 2), DIM, self.small,
                           max_width=side)
 
     def _model_panel(self, surface: Any, viewer: Any, box: Rect) -> None:

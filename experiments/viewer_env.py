@@ -1,7 +1,8 @@
 """Environment side of the viewer: ``--kw`` parsing, user image folders, building the env.
 
-The viewer looks at any registered saccade environment (``gym.make(env_id, **kwargs)``) or at
-a user's own images wrapped in :class:`envs.saccade_env.SaccadeEnv`. Everything here is plain
+The viewer looks at any registered environment of a family it has an adapter for (saccade,
+path integration, 3D rotation; ``gym.make(env_id, **kwargs)``) or at a user's own images
+wrapped in :class:`envs.saccade_env.SaccadeEnv`. Everything here is plain
 NumPy/OpenCV; nothing imports pygame or torch.
 """
 
@@ -142,8 +143,7 @@ class EnvFactory:
             import envs  # noqa: F401 - registers the ids
 
             if env_id not in gym.registry:
-                saccade = sorted(k for k in gym.registry if k.startswith("Saccade"))
-                raise ValueError(f"env must be a registered id, e.g. one of {saccade}; got {env_id!r}")
+                raise ValueError(f"env must be a registered id, e.g. one of {list(envs.ENV_IDS)}; got {env_id!r}")
         if "scales" in self.kwargs:
             self.kwargs["scales"] = _int_tuple(self.kwargs["scales"])
 
@@ -151,6 +151,19 @@ class EnvFactory:
     def name(self) -> str:
         """What the status line calls the environment."""
         return self.env_id if self.env_id is not None else str(self.dataset.name)
+
+    @property
+    def env_class(self) -> type:
+        """The class the factory builds (read from the registry; no env is built)."""
+        if self.env_id is None:
+            from envs.saccade_env import SaccadeEnv
+
+            return SaccadeEnv
+        import gymnasium as gym
+        from gymnasium.envs.registration import load_env_creator
+
+        entry = gym.spec(self.env_id).entry_point
+        return load_env_creator(entry) if isinstance(entry, str) else entry
 
     def make(self, **changes: Any) -> Any:
         """A new environment with ``self.kwargs`` updated by ``changes`` (the update is kept)."""

@@ -9,21 +9,26 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Callable
 
 import cv2
 import numpy as np
 
-from envs.rendering import (FOVEA_COLOR, PERIPHERY_COLOR, draw_retina_boxes, draw_scanpath, heatmap,
-                            to_rgb, upscale)
+from envs.rendering import (FOVEA_COLOR, PERIPHERY_COLOR, SCANPATH_COLOR, draw_retina_boxes, draw_scanpath,
+                            heatmap, to_rgb, upscale)
 
-__all__ = ["Rect", "Layout", "compute_layout", "fit_rect", "image_panel", "heat_panel", "tile",
-           "screen_to_pixel", "pixel_to_screen", "PAD", "STATUS_H", "TITLE_H", "MIN_SIZE"]
+__all__ = ["Rect", "Layout", "Panel", "compute_layout", "fit_rect", "image_panel", "heat_panel", "tile",
+           "displacement_panel", "orientation_panel", "view_panel", "screen_to_pixel", "pixel_to_screen",
+           "PAD", "STATUS_H", "TITLE_H", "MIN_SIZE", "START_COLOR", "AXIS_COLORS"]
 
 PAD = 10          # gap between panels, px
 STATUS_H = 28     # status bar height, px
 TITLE_H = 20      # panel title height, px
 CAPTION_H = 16    # caption under a timeline tile, px
 MIN_SIZE = (480, 320)
+PANEL_BG = (34, 36, 44)
+START_COLOR = (255, 80, 200)                                 # the start of a path (as the path env draws it)
+AXIS_COLORS = ((255, 60, 60), (60, 230, 60), (80, 140, 255))  # object axes x, y, z (as the rotation env)
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,21 @@ class Layout:
     side: Rect                   # saliency map (no model) or the world-model panel
     timeline: Rect               # strip of fovea tiles
     timeline_tile: int           # side of one timeline tile, px
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One titled panel: a picture (``make() -> uint8 RGB [rect.h, rect.w, 3]``) and/or text ``lines``.
+
+    ``key`` names it in the painter's cache; ``title_width`` bounds the title (default ``rect.w``).
+    """
+
+    key: str
+    title: str
+    rect: Rect
+    make: Callable[[], np.ndarray] | None = None
+    lines: tuple[str, ...] = ()
+    title_width: int | None = None
 
 
 def fit_rect(box: Rect, shape: tuple[int, int]) -> Rect:
@@ -131,12 +151,12 @@ def _resize(image: np.ndarray, w: int, h: int, smooth: bool) -> np.ndarray:
 
 
 def image_panel(image: np.ndarray, scanpath: np.ndarray, glimpse_size: int, scales: tuple[int, ...],
-                w: int, h: int) -> np.ndarray:
+                w: int, h: int, mark_start: bool = False) -> np.ndarray:
     """uint8 RGB ``[h, w, 3]``: ``image`` ``[H, W, C]`` with fovea/periphery boxes and the numbered scanpath.
 
-    ``scanpath`` int ``[N, 2]`` pixels (row, col); the boxes are drawn around its last entry.
-    The image is enlarged by an integer factor (crisp pixels, line widths that scale), drawn
-    on, then fitted to ``w x h``.
+    ``scanpath`` int ``[N, 2]`` pixels (row, col); the boxes are drawn around its last entry,
+    and with ``mark_start`` a :data:`START_COLOR` ring around its first. The image is enlarged
+    by an integer factor (crisp pixels, line widths that scale), drawn on, then fitted to ``w x h``.
     """
     hi, wi = image.shape[:2]
     k = max(1, math.ceil(max(w / wi, h / hi)))
@@ -144,6 +164,9 @@ def image_panel(image: np.ndarray, scanpath: np.ndarray, glimpse_size: int, scal
     if len(scanpath):
         draw_retina_boxes(canvas, scanpath[-1], glimpse_size, scales, k)
         draw_scanpath(canvas, scanpath, k)
+        if mark_start:
+            centre = (int(scanpath[0][1]) * k, int(scanpath[0][0]) * k)
+            cv2.circle(canvas, centre, max(6, 2 * k + 4), START_COLOR, max(2, k // 2 + 1), cv2.LINE_AA)
     return _resize(canvas, w, h, smooth=True)
 
 
@@ -163,3 +186,100 @@ def tile(glimpse: np.ndarray, side: int, border: tuple[int, int, int] | None = N
 def scale_color(k: int) -> tuple[int, int, int]:
     """Border colour of retina scale ``k`` (the colours of the boxes on the image)."""
     return FOVEA_COLOR if k == 0 else PERIPHERY_COLOR
+
+
+# ---------------------------------------------------------------------- path integration / rotation panels
+def _tick(extent: float) -> float:
+    """A round grid spacing giving at most 4 lines on each side of 0 for a half-range ``extent``."""
+    for step in (0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5, 1.0):
+        if extent / step <= 4:
+            return step
+    return 2.0
+
+
+def displacement_panel(offsets: np.ndarray, w: int, h: int, min_extent: float = 0.25) -> np.ndarray:
+    """uint8 RGB ``[h, w, 3]``: a path relative to its start, the start at the centre.
+
+    ``offsets`` float ``[N, 2]``: positions minus the start position (normalised (row, col),
+    rows downwards). Draws a grid, the path (scanpath colour), the start (:data:`START_COLOR`)
+    and an arrow from the start to the last offset (fovea colour): the path-integration target.
+    The scale fits the farthest offset (at least ``min_extent`` units from the centre).
+    """
+    offsets = np.asarray(offsets, np.float64).reshape(-1, 2)
+    if not np.all(np.isfinite(offsets)):
+        raise ValueError("offsets must be finite (normalised (row, col) displacements)")
+    canvas = np.empty((max(1, h), max(1, w), 3), np.uint8)
+    canvas[:] = PANEL_BG
+    extent = max(float(min_extent), 1.1 * float(np.abs(offsets).max(initial=0.0)))
+    cx, cy = w / 2.0, h / 2.0
+    k = max(1.0, min(w, h) / 2.0 - 8) / extent  # px per normalised unit
+
+    def pt(off: np.ndarray) -> tuple[int, int]:
+        return int(round(cx + off[1] * k)), int(round(cy + off[0] * k))
+
+    step = _tick(extent)
+    for j in range(-int(extent / step), int(extent / step) + 1):
+        colour = (90, 92, 104) if j == 0 else (52, 54, 64)
+        x, y = int(round(cx + j * step * k)), int(round(cy + j * step * k))
+        cv2.line(canvas, (x, 0), (x, h - 1), colour, 1)
+        cv2.line(canvas, (0, y), (w - 1, y), colour, 1)
+    if len(offsets) > 1:
+        cv2.polylines(canvas, [np.array([pt(o) for o in offsets], np.int32).reshape(-1, 1, 2)], False,
+                      SCANPATH_COLOR, 1, cv2.LINE_AA)
+        for o in offsets[1:-1]:
+            cv2.circle(canvas, pt(o), 2, SCANPATH_COLOR, -1, cv2.LINE_AA)
+    if len(offsets) and np.any(offsets[-1] != 0):
+        cv2.arrowedLine(canvas, pt(np.zeros(2)), pt(offsets[-1]), FOVEA_COLOR, 2, cv2.LINE_AA, tipLength=0.08)
+    cv2.circle(canvas, pt(np.zeros(2)), 5, START_COLOR, -1, cv2.LINE_AA)
+    cv2.putText(canvas, f"grid {step:g}", (4, h - 6), cv2.FONT_HERSHEY_SIMPLEX, 0.35, (150, 155, 170), 1, cv2.LINE_AA)
+    return canvas
+
+
+def _draw_axes(canvas: np.ndarray, centre: tuple[float, float], radius: float, rot: np.ndarray,
+               thickness: int, dim: float = 1.0, labels: bool = False) -> None:
+    """Draw the object's axes (columns of ``rot`` float ``[3, 3]``, camera frame) projected, far ones first."""
+    for k in np.argsort(-rot[2]):  # larger z = farther from the viewer: drawn first
+        tip = (int(round(centre[0] + radius * rot[0, k])), int(round(centre[1] + radius * rot[1, k])))
+        colour = tuple(int(c * dim) for c in AXIS_COLORS[k])
+        cv2.line(canvas, (int(round(centre[0])), int(round(centre[1]))), tip, colour, thickness, cv2.LINE_AA)
+        if labels:
+            cv2.putText(canvas, "xyz"[k], (tip[0] + 3, tip[1] - 3), cv2.FONT_HERSHEY_SIMPLEX, 0.45, colour, 1,
+                        cv2.LINE_AA)
+
+
+def orientation_panel(rot: np.ndarray, rot0: np.ndarray, rel_rotvec: np.ndarray, w: int, h: int) -> np.ndarray:
+    """uint8 RGB ``[h, w, 3]``: the object's axes now (bright, labelled) and in the first view (dim).
+
+    ``rot``, ``rot0`` float ``[3, 3]``: object -> camera rotations (camera x right, y down, z
+    away). ``rel_rotvec`` float ``[3]``: the rotation from the first view (axis * angle); its
+    axis is drawn through the centre in the scanpath colour, a dot at its positive end.
+    """
+    rot, rot0 = np.asarray(rot, np.float64), np.asarray(rot0, np.float64)
+    if rot.shape != (3, 3) or rot0.shape != (3, 3):
+        raise ValueError(f"rot and rot0 must be [3, 3] rotation matrices, got {rot.shape} and {rot0.shape}")
+    canvas = np.empty((max(1, h), max(1, w), 3), np.uint8)
+    canvas[:] = PANEL_BG
+    centre = (w / 2.0, h / 2.0)
+    radius = max(4.0, 0.42 * min(w, h))
+    cv2.circle(canvas, (int(centre[0]), int(centre[1])), int(radius), (60, 62, 72), 1, cv2.LINE_AA)
+    _draw_axes(canvas, centre, radius, rot0, 1, dim=0.45)
+    rel = np.asarray(rel_rotvec, np.float64).reshape(3)
+    angle = float(np.linalg.norm(rel))
+    if angle > 1e-6:
+        axis = rel / angle
+        a = (int(round(centre[0] + radius * axis[0])), int(round(centre[1] + radius * axis[1])))
+        b = (int(round(centre[0] - radius * axis[0])), int(round(centre[1] - radius * axis[1])))
+        cv2.line(canvas, b, a, SCANPATH_COLOR, 1, cv2.LINE_AA)
+        cv2.circle(canvas, a, 4, SCANPATH_COLOR, -1, cv2.LINE_AA)
+    _draw_axes(canvas, centre, radius, rot, 3, labels=True)
+    return canvas
+
+
+def view_panel(view: np.ndarray, rot: np.ndarray, w: int, h: int) -> np.ndarray:
+    """uint8 RGB ``[h, w, 3]``: a rendered view ``[N, N, C]`` enlarged, the object's axes in its top-left corner."""
+    hi, wi = view.shape[:2]
+    k = max(1, math.ceil(max(w / wi, h / hi)))
+    canvas = upscale(view, k)
+    r = 0.08 * canvas.shape[0]
+    _draw_axes(canvas, (1.4 * r, 1.4 * r), r, np.asarray(rot, np.float64), max(2, k // 3))
+    return _resize(canvas, w, h, smooth=True)

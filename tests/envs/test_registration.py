@@ -25,7 +25,24 @@ def scenes_root(tmp_path_factory):
 def make(env_id: str, stl10_root, scenes_root, **kwargs):
     if env_id == "Saccade-STL10-v0":
         return gym.make(env_id, root=stl10_root, split="train", **SMALL, **kwargs)
-    return gym.make(env_id, root=scenes_root, n_train=24, n_test=8, **SMALL, **kwargs)
+    if env_id == "Saccade-Scenes-v0":
+        return gym.make(env_id, root=scenes_root, n_train=24, n_test=8, **SMALL, **kwargs)
+    if env_id == "PathIntegration-Scenes-v0":
+        return gym.make(env_id, n_worlds=2, world_size=64, glimpse_size=16, **kwargs)
+    return gym.make(env_id, n_objects=4, image_size=32, **kwargs)
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_every_env_speaks_the_shared_observation_and_action_api(env_id, stl10_root, scenes_root):
+    env = make(env_id, stl10_root, scenes_root)
+    obs, info = env.reset(seed=0)
+    a = env.action_space.shape[0]
+    assert set(obs) == {"glimpse", "last_action"}
+    assert obs["glimpse"].dtype == np.uint8 and obs["glimpse"].ndim == 4  # (S, G, G, C)
+    assert obs["last_action"].shape == (a,) and env.action_space.dtype == np.float32
+    assert {"index", "label"} <= set(info) and ({"position"} <= set(info) or {"rotation"} <= set(info))
+    obs, *_ = env.step(env.action_space.sample())
+    assert obs["last_action"].shape == (a,)
 
 
 def test_every_id_is_registered():
@@ -45,7 +62,9 @@ def test_same_seed_same_rollout_and_pickling(env_id, stl10_root, scenes_root):
         obs, info = env.reset(seed=seed)
         out = [obs["glimpse"]]
         for k in range(4):
-            obs, *_ = env.step(np.array([0.1 * k, -0.05 * k], np.float32))
+            action = np.full(env.action_space.shape, 0.05 * k, np.float32)
+            action[0] *= -1
+            obs, *_ = env.step(action)
             out.append(obs["glimpse"])
         return np.stack(out), info["index"]
 
@@ -56,7 +75,7 @@ def test_same_seed_same_rollout_and_pickling(env_id, stl10_root, scenes_root):
     env = make(env_id, stl10_root, scenes_root)
     env.reset(seed=1)
     clone = pickle.loads(pickle.dumps(env))
-    step = np.array([0.2, 0.2], np.float32)
+    step = np.full(env.action_space.shape, 0.2, np.float32)
     np.testing.assert_array_equal(env.step(step)[0]["glimpse"], clone.step(step)[0]["glimpse"])
 
 

@@ -261,3 +261,14 @@ def test_cli_overrides_and_resume_needs_run_dir(tmp_path: Path, monkeypatch: pyt
     (tmp_path / "config.yaml").write_text(yaml.safe_dump({"run_name": "r", "seed": 7}))
     cli(["--resume", "--run-dir", str(tmp_path)])
     assert seen["config"].seed == 7 and seen["resume"] is True
+
+
+@pytest.mark.slow
+def test_bench_train_small_smoke() -> None:
+    from experiments.bench_train import run
+
+    res = run(small=True, steps=1)
+    assert [r["pipeline"] for r in res["rows"]] == ["ours", "paper-style"]
+    for row in res["rows"]:
+        assert row["sequences_per_s"] > 0 and 0.0 <= row["data_wait_frac"] <= 1.0
+    assert res["ratios"]["throughput_ours_over_paper"] > 0

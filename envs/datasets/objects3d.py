@@ -1,0 +1,382 @@
+"""3D objects for the rotation envs: procedural meshes, rendered views, and a 3DIEBench reader.
+
+:func:`make_objects` builds coloured closed triangle meshes of :data:`OBJECT_CLASSES`
+deterministically from a seed (object ``i`` draws from ``SeedSequence(seed, spawn_key=(i,))``,
+so a smaller ``n`` gives a prefix of a larger one). Each object gets random per-axis stretching
+and one random colour per face group (cube faces, cylinder sectors, torus checkers, ...), so that
+its orientation is visible even where the shape is symmetric. Meshes are centred and scaled to
+unit radius.
+
+:func:`render_views` renders objects under random known rotations into a :class:`RotationDataset`;
+:func:`load_3diebench` reads 3DIEBench's own folder format into the same record.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import cv2
+import numpy as np
+
+from envs.datasets.base import ImageDataset
+from envs.render3d import Mesh, Renderer, euler_xyz_to_quat, random_quaternion
+
+__all__ = ["OBJECT_CLASSES", "RotationDataset", "JpegImages", "make_object", "make_objects", "render_views",
+           "load_3diebench"]
+
+OBJECT_CLASSES: tuple[str, ...] = ("cuboid", "tetrahedron", "octahedron", "icosahedron", "pyramid",
+                                   "cylinder", "cone", "torus", "l_prism", "star_prism")
+_WELD = 1e-6  # vertices closer than this (per coordinate) are merged
+
+
+# ------------------------------------------------------------------------------- mesh builders
+def _convex(tris: list, groups: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Triangles of a convex body: outward = face centroid minus the body's vertex mean."""
+    t = np.asarray(tris, np.float64)
+    centre = t.reshape(-1, 3).mean(axis=0)
+    return t, t.mean(axis=1) - centre, np.asarray(groups)
+
+
+def _quad(a, b, c, d) -> list:
+    return [[a, b, c], [a, c, d]]
+
+
+def _cuboid() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    tris, groups = [], []
+    for k, s in itertools.product(range(3), (-1.0, 1.0)):
+        a, b = [j for j in range(3) if j != k]
+        corners = []
+        for u, v in ((-1, -1), (1, -1), (1, 1), (-1, 1)):
+            p = np.zeros(3)
+            p[k], p[a], p[b] = s, u, v
+            corners.append(p)
+        tris += _quad(*corners)
+        groups += [len(groups) // 2] * 2
+    return _convex(tris, groups)
+
+
+def _polyhedron(vertices: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Regular convex polyhedron with triangular faces: all vertex triples at mutual edge length."""
+    v = np.asarray(vertices, np.float64)
+    d = np.linalg.norm(v[:, None] - v[None], axis=-1)
+    edge = d[d > 1e-9].min()
+    adj = np.abs(d - edge) < 1e-6
+    tris = [v[[i, j, k]] for i, j, k in itertools.combinations(range(len(v)), 3) if adj[i, j] and adj[j, k] and adj[i, k]]
+    return _convex(tris, list(range(len(tris))))
+
+
+def _pyramid() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    apex = np.array([0.0, 0.0, 1.0])
+    base = [np.array([x, y, -0.6]) for x, y in ((-1, -1), (1, -1), (1, 1), (-1, 1))]
+    tris = [[apex, base[i], base[(i + 1) % 4]] for i in range(4)] + _quad(*base)
+    return _convex(tris, [0, 1, 2, 3, 4, 4])
+
+
+def _ring(n: int, z: float, r: float = 1.0) -> list:
+    return [np.array([r * np.cos(2 * np.pi * i / n), r * np.sin(2 * np.pi * i / n), z]) for i in range(n)]
+
+
+def _cylinder(n: int = 16) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    top, bot = _ring(n, 1.0), _ring(n, -1.0)
+    tris, groups = [], []
+    for i in range(n):
+        j = (i + 1) % n
+        tris += _quad(bot[i], bot[j], top[j], top[i]) + [[np.array([0, 0, 1.0]), top[i], top[j]],
+                                                         [np.array([0, 0, -1.0]), bot[i], bot[j]]]
+        groups += [2 + 4 * i // n] * 2 + [0, 1]
+    return _convex(tris, groups)
+
+
+def _cone(n: int = 16) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    base, apex, centre = _ring(n, -1.0), np.array([0, 0, 1.0]), np.array([0, 0, -1.0])
+    tris, groups = [], []
+    for i in range(n):
+        j = (i + 1) % n
+        tris += [[apex, base[i], base[j]], [centre, base[i], base[j]]]
+        groups += [1 + 4 * i // n, 0]
+    return _convex(tris, groups)
+
+
+def _torus(n: int = 16, m: int = 8, major: float = 0.68, minor: float = 0.32) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    phi = 2 * np.pi * np.arange(n) / n
+    theta = 2 * np.pi * np.arange(m) / m
+
+    def point(i: int, j: int) -> np.ndarray:
+        rr = major + minor * np.cos(theta[j % m])
+        return np.array([rr * np.cos(phi[i % n]), rr * np.sin(phi[i % n]), minor * np.sin(theta[j % m])])
+
+    tris, groups = [], []
+    for i, j in itertools.product(range(n), range(m)):
+        tris += _quad(point(i, j), point(i + 1, j), point(i + 1, j + 1), point(i, j + 1))
+        groups += [4 * i // n + 4 * (2 * j // m)] * 2  # 4 sectors x 2 half-rings
+    t = np.asarray(tris)
+    c = t.mean(axis=1)
+    ang = np.arctan2(c[:, 1], c[:, 0])
+    core = np.stack([major * np.cos(ang), major * np.sin(ang), np.zeros_like(ang)], axis=1)
+    return t, c - core, np.asarray(groups)
+
+
+def _prism(polygon: Sequence[tuple[float, float]], kernel: tuple[float, float], depth: float = 0.5):
+    """Extrude a counter-clockwise polygon, star-shaped about ``kernel``, along z in [-depth, depth]."""
+    p = np.asarray(polygon, np.float64)
+    n = len(p)
+    tris, out, groups = [], [], []
+    for i in range(n):
+        a, b = p[i], p[(i + 1) % n]
+        lo_a, lo_b, hi_a, hi_b = (np.array([*a, -depth]), np.array([*b, -depth]), np.array([*a, depth]),
+                                  np.array([*b, depth]))
+        side = np.array([b[1] - a[1], a[0] - b[0], 0.0])
+        tris += _quad(lo_a, lo_b, hi_b, hi_a)
+        out += [side, side]
+        groups += [2 + i] * 2
+        for z, g in ((depth, 0), (-depth, 1)):
+            tris.append([np.array([*kernel, z]), np.array([*a, z]), np.array([*b, z])])
+            out.append(np.array([0.0, 0.0, np.sign(z)]))
+            groups.append(g)
+    return np.asarray(tris), np.asarray(out), np.asarray(groups)
+
+
+def _star(points: int = 5, inner: float = 0.45) -> list:
+    ang = np.pi / 2 + np.pi * np.arange(2 * points) / points
+    rad = np.where(np.arange(2 * points) % 2 == 0, 1.0, inner)
+    return list(zip(rad * np.cos(ang), rad * np.sin(ang)))
+
+
+_PHI = (1 + 5 ** 0.5) / 2
+_BUILDERS = {
+    "cuboid": _cuboid,
+    "tetrahedron": lambda: _polyhedron([(1, 1, 1), (1, -1, -1), (-1, 1, -1), (-1, -1, 1)]),
+    "octahedron": lambda: _polyhedron(np.concatenate([np.eye(3), -np.eye(3)])),
+    "icosahedron": lambda: _polyhedron([p for a, b in itertools.product((-1, 1), (-_PHI, _PHI))
+                                        for p in ((0, a, b), (a, b, 0), (b, 0, a))]),
+    "pyramid": _pyramid,
+    "cylinder": _cylinder,
+    "cone": _cone,
+    "torus": _torus,
+    "l_prism": lambda: _prism([(0, 0), (2, 0), (2, 0.8), (0.8, 0.8), (0.8, 2.4), (0, 2.4)], (0.4, 0.4), 0.45),
+    "star_prism": lambda: _prism(_star(), (0.0, 0.0), 0.3),
+}
+
+
+def _weld(tris: np.ndarray, outward: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Orient triangles along ``outward`` and merge coincident vertices -> (vertices, faces)."""
+    normal = np.cross(tris[:, 1] - tris[:, 0], tris[:, 2] - tris[:, 0])
+    flip = np.einsum("ij,ij->i", normal, outward) < 0
+    tris = tris.copy()
+    tris[flip, 1], tris[flip, 2] = tris[flip, 2].copy(), tris[flip, 1].copy()
+    keys = np.rint(tris.reshape(-1, 3) / _WELD).astype(np.int64)
+    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    vertices = tris.reshape(-1, 3)[first]
+    return vertices, inverse.reshape(-1, 3).astype(np.int32)
+
+
+def _random_colors(rng: np.random.Generator, n: int) -> np.ndarray:
+    hsv = np.stack([rng.integers(0, 180, n), rng.integers(110, 256, n), rng.integers(140, 256, n)], axis=1)
+    return cv2.cvtColor(hsv.astype(np.uint8)[None], cv2.COLOR_HSV2RGB)[0]
+
+
+def make_object(label: int, rng: np.random.Generator) -> Mesh:
+    """One random object of class ``OBJECT_CLASSES[label]``: a unit-radius :class:`Mesh`."""
+    if isinstance(label, bool) or not isinstance(label, (int, np.integer)) or not 0 <= label < len(OBJECT_CLASSES):
+        raise ValueError(f"label must be an int in [0, {len(OBJECT_CLASSES)}) (OBJECT_CLASSES), got {label!r}")
+    name = OBJECT_CLASSES[int(label)]
+    tris, outward, groups = _BUILDERS[name]()
+    vertices, faces = _weld(tris, outward)
+    vertices = vertices * rng.uniform(0.65, 1.0, 3)  # orientation-preserving stretch
+    vertices -= 0.5 * (vertices.min(axis=0) + vertices.max(axis=0))
+    vertices /= np.linalg.norm(vertices, axis=1).max()
+    _, group_index = np.unique(groups, return_inverse=True)
+    colors = _random_colors(rng, int(group_index.max()) + 1)[group_index]
+    return Mesh(vertices, faces, colors, label=int(label), name=name)
+
+
+def make_objects(n: int, seed: int = 0) -> list[Mesh]:
+    """``n`` objects, object ``i`` of class ``i % len(OBJECT_CLASSES)`` (balanced), from ``seed``."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n must be an int >= 1, got {n!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be an int >= 0, got {seed!r}")
+    return [make_object(i % len(OBJECT_CLASSES), np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(i,))))
+            for i in range(int(n))]
+
+
+# ------------------------------------------------------------------------------- datasets
+@dataclass(frozen=True, eq=False)
+class RotationDataset(ImageDataset):
+    """An :class:`ImageDataset` of views of 3D objects under known rotations.
+
+    Extra fields: ``rotations`` float32 ``[N, 4]`` canonical quaternions ``(w, x, y, z)`` (object
+    to camera), ``object_ids`` int64 ``[N]`` (which object each view shows), ``latents`` float32
+    ``[N, L]`` (the raw per-view latent vectors, 3DIEBench only) or None.
+    """
+
+    rotations: Any = None
+    object_ids: Any = None
+    latents: Any = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        n = len(self)
+        rot = np.asarray(self.rotations) if self.rotations is not None else None
+        if rot is None or rot.shape != (n, 4) or rot.dtype != np.float32:
+            raise ValueError(f"rotations must be float32 [{n}, 4] quaternions (w, x, y, z), got "
+                             f"{None if rot is None else (rot.shape, rot.dtype)}")
+        ids = np.asarray(self.object_ids) if self.object_ids is not None else None
+        if ids is None or ids.shape != (n,) or ids.dtype != np.int64:
+            raise ValueError(f"object_ids must be int64 [{n}], got {None if ids is None else (ids.shape, ids.dtype)}")
+        if self.latents is not None and (self.latents.ndim != 2 or len(self.latents) != n):
+            raise ValueError(f"latents must be [{n}, L] or None, got shape {self.latents.shape}")
+
+
+def render_views(objects: Sequence[Mesh], views: int = 8, size: int = 64, seed: int = 0,
+                 **renderer_kwargs: Any) -> RotationDataset:
+    """Every object under ``views`` random rotations (uniform on SO(3), from ``seed``).
+
+    Returns a :class:`RotationDataset` of ``len(objects) * views`` uint8 ``[size, size, 3]`` images,
+    object-major; labels are the meshes' labels.
+    """
+    if len(objects) == 0:
+        raise ValueError("objects must hold at least one Mesh")
+    if isinstance(views, bool) or not isinstance(views, (int, np.integer)) or views < 1:
+        raise ValueError(f"views must be an int >= 1, got {views!r}")
+    renderer = Renderer(size, **renderer_kwargs)
+    rots = random_quaternion(np.random.default_rng(seed), (len(objects), views))
+    images = np.stack([renderer.render(m, q) for m, qs in zip(objects, rots) for q in qs])
+    labels = np.repeat([m.label for m in objects], views).astype(np.int64)
+    return RotationDataset(name="objects3d", images=images, labels=labels, class_names=OBJECT_CLASSES,
+                           fingerprint=f"objects3d-n{len(objects)}-v{views}-{size}-seed{seed}",
+                           rotations=rots.reshape(-1, 4).astype(np.float32),
+                           object_ids=np.repeat(np.arange(len(objects)), views).astype(np.int64))
+
+
+class JpegImages:
+    """Lazy uint8 ``[N, H, W, 3]`` stack of JPEG files, decoded (and resized) on indexing."""
+
+    def __init__(self, paths: Sequence[Path], image_size: int | None = None) -> None:
+        if len(paths) == 0:
+            raise ValueError("paths must hold at least one image file")
+        self.paths = [Path(p) for p in paths]
+        self.image_size = image_size
+        h, w = self._read(0).shape[:2]
+        self.shape = (len(self.paths), h, w, 3)
+        self.dtype = np.dtype(np.uint8)
+        self.ndim = 4
+
+    def _read(self, i: int) -> np.ndarray:
+        path = self.paths[i]
+        bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if bgr is None:
+            raise ValueError(f"could not decode the image file {path}")
+        img = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        if self.image_size is not None and img.shape[:2] != (self.image_size, self.image_size):
+            interp = cv2.INTER_AREA if img.shape[0] > self.image_size else cv2.INTER_LINEAR
+            img = cv2.resize(img, (self.image_size, self.image_size), interpolation=interp)
+        if hasattr(self, "shape") and img.shape != self.shape[1:]:
+            raise ValueError(f"image {path} has shape {img.shape}, expected {self.shape[1:]} like the first "
+                             f"image; pass image_size= to resize")
+        return img
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        first, rest = (key[0], key[1:]) if isinstance(key, tuple) else (key, ())
+        if isinstance(first, (int, np.integer)):
+            n = len(self)
+            if not -n <= first < n:
+                raise IndexError(f"index {first} is out of range for {n} images")
+            return self._read(int(first) % n)[tuple(rest)]
+        idx = np.arange(len(self))[first]
+        return np.stack([self[(int(i),) + tuple(rest)] for i in np.ravel(idx)]).reshape(
+            np.shape(idx) + self[(0,) + tuple(rest)].shape)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        arr = np.stack([self._read(i) for i in range(len(self))])
+        return arr if dtype is None else arr.astype(dtype)
+
+
+def _view_index(path: Path) -> int:
+    return int(path.stem.split("_", 1)[1])
+
+
+def load_3diebench(root: str | os.PathLike[str], split: str | None = None, image_size: int | None = None,
+                   max_objects: int | None = None, views: int | None = None, lazy: bool = True) -> RotationDataset:
+    """Read 3DIEBench's folder format into a :class:`RotationDataset`.
+
+    Layout: ``<root>/<class>/<object>/image_<i>.jpg`` with ``latent_<i>.npy`` beside each image.
+    Assumption (as in the SIE reference loader): ``latent_<i>.npy`` is a float vector whose first
+    3 entries are the object's rotation as extrinsic x-y-z Euler angles in radians
+    (``scipy`` ``Rotation.from_euler("xyz", latent[:3])``); the rest (lighting, colour) is kept
+    verbatim in ``latents``. Classes are the sorted class folder names.
+
+    Arguments:
+        split: None (every object folder), or a name ``s`` whose object list is
+            ``<root>/<s>_images.npy`` (entries ``"/<class>/<object>"``, as SIE's
+            ``data/train_images.npy``); ``<root>/<s>_labels.npy`` supplies labels when present.
+        image_size: resize every image to this square side (None keeps the files' size).
+        max_objects: read only the first objects; views: only the first views of each object.
+        lazy: decode JPEGs on access (the full benchmark does not fit in memory) or all at once.
+    """
+    root = Path(root).expanduser()
+    if not root.is_dir():
+        raise FileNotFoundError(f"root must be a 3DIEBench folder (<root>/<class>/<object>/image_i.jpg); {root} "
+                                f"does not exist")
+    for name, value in (("image_size", image_size), ("max_objects", max_objects), ("views", views)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1):
+            raise ValueError(f"{name} must be None or an int >= 1, got {value!r}")
+    class_names = tuple(sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")))
+    labels_file = None
+    if split is None:
+        objects = [f"{c}/{o.name}" for c in class_names for o in sorted((root / c).iterdir()) if o.is_dir()]
+    else:
+        list_file = root / f"{split}_images.npy"
+        if not list_file.is_file():
+            raise FileNotFoundError(f"split={split!r} needs the object list {list_file} (SIE's data/{split}_images.npy); "
+                                    f"pass split=None to read every object folder")
+        objects = [str(s).strip("/") for s in np.load(list_file)]
+        labels_file = root / f"{split}_labels.npy"
+    if not objects:
+        raise FileNotFoundError(f"no object folders found under {root} (expected <root>/<class>/<object>/)")
+    if labels_file is not None and labels_file.is_file():
+        object_labels = np.asarray(np.load(labels_file), np.int64)
+        if object_labels.shape != (len(objects),):
+            raise ValueError(f"{labels_file} must hold {len(objects)} labels, got shape {object_labels.shape}")
+    else:
+        index = {c: k for k, c in enumerate(class_names)}
+        object_labels = np.array([index.get(o.split("/")[0], -1) for o in objects], np.int64)
+    if max_objects is not None:
+        objects, object_labels = objects[:max_objects], object_labels[:max_objects]
+
+    paths, latents, labels, ids = [], [], [], []
+    for k, (obj, label) in enumerate(zip(objects, object_labels)):
+        folder = root / obj
+        images = sorted(folder.glob("image_*.jpg"), key=_view_index)[:views]
+        if not images:
+            raise FileNotFoundError(f"no image_<i>.jpg files in the object folder {folder}")
+        for image in images:
+            latent_path = folder / f"latent_{_view_index(image)}.npy"
+            if not latent_path.is_file():
+                raise FileNotFoundError(f"missing {latent_path} (each image_<i>.jpg needs its latent_<i>.npy)")
+            latent = np.asarray(np.load(latent_path), np.float32).ravel()
+            if latent.size < 3 or not np.all(np.isfinite(latent[:3])):
+                raise ValueError(f"{latent_path} must hold >= 3 finite values (Euler xyz angles first), "
+                                 f"got {latent.size}")
+            paths.append(image)
+            latents.append(latent)
+            labels.append(label)
+            ids.append(k)
+    if len({len(v) for v in latents}) != 1:
+        raise ValueError(f"every latent_<i>.npy must have the same length, got {sorted({len(v) for v in latents})}")
+    latents_arr = np.stack(latents)
+    stack = JpegImages(paths, image_size)
+    images_arr = stack if lazy else np.asarray(stack)
+    h, w = stack.shape[1:3]
+    return RotationDataset(name="3diebench", images=images_arr, labels=np.asarray(labels, np.int64),
+                           class_names=class_names, split=split or "all",
+                           fingerprint=f"3diebench-{split or 'all'}-n{len(paths)}-{h}x{w}",
+                           rotations=euler_xyz_to_quat(latents_arr[:, :3]).astype(np.float32),
+                           object_ids=np.asarray(ids, np.int64), latents=latents_arr)
