@@ -185,10 +185,14 @@ def build_saccade_source(
     world_size: int = 1,
     n_train: int | None = None,
     n_test: int | None = None,
+    scene_style: str = "natural",
+    max_objects: int = 2,
     download: bool = False,
     progress: bool = True,
 ) -> SaccadeSequenceSource:
     """A ``SaccadeSequenceSource`` over a named dataset ("scenes" or "stl10"), saliency cached on disk.
+
+    ``scene_style`` and ``max_objects`` choose the embedded scenes' look (``envs.datasets.SCENE_STYLES``).
 
     The saliency maps of the whole split are computed once and memory-mapped from
     ``<root>/saliency/`` afterwards (see ``envs.saliency_cache``).
@@ -199,7 +203,7 @@ def build_saccade_source(
     root = Path(root) if root is not None else default_data_root()
     if dataset == "scenes":
         sizes = {k: v for k, v in (("n_train", n_train), ("n_test", n_test)) if v is not None}
-        data = load_scenes(split=split, root=root, **sizes)
+        data = load_scenes(split=split, root=root, style=scene_style, max_objects=max_objects, **sizes)
         mean = std = None
     elif dataset == "stl10":
         data = load_stl10(root=root, split=split, download=download)

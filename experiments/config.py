@@ -31,6 +31,7 @@ SPLITS = ("train", "test", "unlabeled", "train+unlabeled")
 IOR_MODES = ("square", "disc", "gaussian")
 FIXATION_MODES = ("sample", "argmax")
 PRECISIONS = ("fp32", "bf16", "fp16")
+SCENE_STYLES = ("natural", "simple")  # keys of envs.datasets.SCENE_STYLES
 
 
 @dataclass
@@ -55,6 +56,8 @@ class DataConfig:
     fixation_mode: str = "sample"        # one of FIXATION_MODES
     n_train: int | None = None           # limit the embedded dataset's train size (None = all)
     n_test: int | None = None            # limit the embedded dataset's test size (None = all)
+    scene_style: str = "natural"         # embedded scenes' look, one of SCENE_STYLES
+    max_objects: int = 2                 # embedded scenes: objects per scene, 1..6
     prefetch: int = 2                    # batches made ahead in a background thread (0 = inline)
 
 
@@ -156,6 +159,9 @@ class TrainConfig:
                             ("eval.epochs", e.epochs), ("eval.batch_size", e.batch_size)):
             if value < 1:
                 raise ValueError(f"{name} must be a positive int, got {value}")
+        _choice("data.scene_style", d.scene_style, SCENE_STYLES)
+        if not 1 <= d.max_objects <= 6:
+            raise ValueError(f"data.max_objects must be in [1, 6], got {d.max_objects}")
         if d.prefetch < 0:
             raise ValueError(f"data.prefetch must be >= 0, got {d.prefetch}")
         for name, value in (("threads", self.threads), ("total_steps", self.total_steps), ("stop_after", self.stop_after),

@@ -48,7 +48,8 @@ def make_source(cfg: DataConfig, split: str | None = None, rank: int = 0, world_
         scales=tuple(cfg.scales), seq_len=seq_len or cfg.seq_len, batch_size=cfg.batch_size,
         saliency_method=cfg.saliency_method, ior=cfg.ior, ior_radius=cfg.ior_radius,
         ior_decay=cfg.ior_decay, fixation_mode=cfg.fixation_mode, seed=seed, rank=rank,
-        world_size=world_size, n_train=cfg.n_train, n_test=cfg.n_test)
+        world_size=world_size, n_train=cfg.n_train, n_test=cfg.n_test, scene_style=cfg.scene_style,
+        max_objects=cfg.max_objects)
 
 
 class Prefetcher:

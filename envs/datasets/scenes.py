@@ -43,7 +43,8 @@ from envs.datasets.base import ImageDataset, resolve_root
 from envs.datasets.shapes import SCENE_CLASSES, glyph_alpha
 from envs.datasets.textures import Background, load_backgrounds, sample_background
 
-__all__ = ["SCENE_SPLITS", "SCENES_VERSION", "Scene", "render_scene", "generate_scenes", "load_scenes"]
+__all__ = ["SCENE_SPLITS", "SCENE_STYLES", "SCENES_VERSION", "Scene", "SceneStyle", "render_scene",
+           "generate_scenes", "load_scenes"]
 
 SCENE_SPLITS: tuple[str, ...] = ("train", "test")
 SCENES_VERSION = 1
@@ -55,6 +56,30 @@ _GAP = 2  # pixels kept free between object boxes
 _COLOR_TRIES = 6
 _MIN_CONTRAST = 90.0  # preferred RGB distance between object colour and local background
 _FILES = ("images", "labels", "boxes", "box_labels", "masks")
+
+
+@dataclass(frozen=True)
+class SceneStyle:
+    """How scenes look: primary glyph extent range at 96 px, object colours, background contrast.
+
+    ``object_colors="contrast"``: a random colour that contrasts with the local background;
+    ``"class"``: each class has its own hue (class k -> hue k/10, jittered), a colour prior like
+    real categories have, so class evidence is cheap to pick up once the object is fixated.
+    ``background_contrast`` scales the background's deviations from its mean colour.
+    """
+
+    object_size: tuple[float, float] = _SIZE_PRIMARY
+    object_colors: str = "contrast"
+    background_contrast: float = 1.0
+
+
+# "natural": the benchmark (busy photographs, 1..max_objects glyphs of any colour).
+# "simple": large class-coloured glyphs on calmer backgrounds, learnable in CPU minutes (the
+# default CPU pretraining preset uses it with max_objects=1).
+SCENE_STYLES: dict[str, SceneStyle] = {
+    "natural": SceneStyle(),
+    "simple": SceneStyle(object_size=(30.0, 44.0), object_colors="class", background_contrast=0.5),
+}
 
 
 @dataclass(frozen=True)
@@ -80,6 +105,13 @@ def _pick_color(rng: np.random.Generator, local_mean: np.ndarray) -> np.ndarray:
     return cand[ok[0] if ok.size else int(np.argmax(dist))]
 
 
+def _class_color(rng: np.random.Generator, class_index: int) -> np.ndarray:
+    """A saturated colour of the class's own hue (class k -> hue k / n_classes, +-7 degrees)."""
+    hue = (class_index / len(SCENE_CLASSES) + rng.normal(0.0, 0.02)) % 1.0
+    hsv = np.array([[[round(hue * 179), rng.integers(180, 256), rng.integers(180, 256)]]], dtype=np.uint8)
+    return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)[0, 0].astype(np.float32)
+
+
 def _place(rng: np.random.Generator, alpha: np.ndarray, size: int, taken: list[np.ndarray]) -> np.ndarray | None:
     """Top-left ``(r, c)`` of the patch so the glyph's box avoids ``taken`` boxes, or None."""
     rows, cols = np.nonzero(alpha >= 0.5)
@@ -100,6 +132,7 @@ def render_scene(
     backgrounds: tuple[Background, ...] | None = None,
     image_size: int = 96,
     max_objects: int = 2,
+    style: SceneStyle = SCENE_STYLES["natural"],
 ) -> Scene:
     """Draw one scene from ``rng``; ``backgrounds`` default to :func:`load_backgrounds`.
 
@@ -111,9 +144,12 @@ def render_scene(
     s = int(image_size)
     scale = s / 96.0
     img = sample_background(rng, backgrounds, s)
+    if style.background_contrast != 1.0:
+        mean = img.mean(axis=(0, 1), keepdims=True)
+        img = (mean + np.float32(style.background_contrast) * (img - mean)).astype(img.dtype)
     mask = np.zeros((s, s), dtype=np.uint8)
     n_obj = int(rng.integers(1, max_objects + 1))
-    primary = rng.uniform(*_SIZE_PRIMARY) * scale
+    primary = rng.uniform(*style.object_size) * scale
     sizes = [primary] + list(rng.uniform(_SIZE_MIN * scale, _SECONDARY_RATIO * primary, n_obj - 1))
     classes = rng.integers(0, len(SCENE_CLASSES), n_obj)
     boxes: list[np.ndarray] = []
@@ -131,7 +167,10 @@ def render_scene(
         region = img[r0:r1, c0:c1]
         weight = a[..., None]
         local_mean = (region * weight).sum((0, 1)) / max(float(weight.sum()), 1e-6)
-        color = _pick_color(rng, local_mean)
+        if style.object_colors == "class":
+            color = _class_color(rng, int(classes[k]))
+        else:
+            color = _pick_color(rng, local_mean)
         yy, xx = np.mgrid[r0 - tl[0]:r1 - tl[0], c0 - tl[1]:c1 - tl[1]].astype(np.float32) / p - 0.5
         phi = rng.uniform(0, 2 * np.pi)
         shade = 1.0 + rng.uniform(0.0, 0.5) * (np.cos(phi) * xx + np.sin(phi) * yy)
@@ -151,7 +190,8 @@ def render_scene(
 
 
 def generate_scenes(
-    n: int, seed: int = 0, split: str = "train", image_size: int = 96, max_objects: int = 2
+    n: int, seed: int = 0, split: str = "train", image_size: int = 96, max_objects: int = 2,
+    style: str = "natural",
 ) -> dict[str, np.ndarray]:
     """Render ``n`` scenes in memory: a dict with the arrays of the cache layout (module doc)."""
     split_index = SCENE_SPLITS.index(split)
@@ -165,7 +205,7 @@ def generate_scenes(
     }
     for i in range(n):
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(split_index, i)))
-        sc = render_scene(rng, backgrounds, image_size, max_objects)
+        sc = render_scene(rng, backgrounds, image_size, max_objects, SCENE_STYLES[style])
         k = len(sc.box_labels)
         out["images"][i], out["labels"][i], out["masks"][i] = sc.image, sc.label, sc.mask
         out["boxes"][i, :k], out["box_labels"][i, :k] = sc.boxes, sc.box_labels
@@ -227,6 +267,7 @@ def load_scenes(
     image_size: int = 96,
     max_objects: int = 2,
     cache: bool = True,
+    style: str = "natural",
 ) -> ImageDataset:
     """The embedded scenes split as an :class:`ImageDataset` (boxes, box_labels, masks included).
 
@@ -237,7 +278,11 @@ def load_scenes(
         image_size: scene side S in pixels (>= 32).
         max_objects: 1..6 objects per scene (K, the boxes' second axis).
         cache: read/write ``<root>/scenes/<fingerprint>/`` (module doc); False keeps it in memory.
+        style: a key of :data:`SCENE_STYLES`: ``"natural"`` (the benchmark) or ``"simple"``
+            (large class-coloured glyphs on calmer backgrounds; learnable in CPU minutes).
     """
+    if style not in SCENE_STYLES:
+        raise ValueError(f"style must be one of {tuple(SCENE_STYLES)}, got {style!r}")
     if not isinstance(split, str) or split not in SCENE_SPLITS:
         raise ValueError(f"split must be one of {SCENE_SPLITS}, got {split!r}")
     seed = _check_int("seed", seed, 0)
@@ -249,13 +294,16 @@ def load_scenes(
     fingerprint = f"scenes-v{SCENES_VERSION}-{split}-seed{seed}-n{n}-{image_size}x{image_size}x3-k{max_objects}"
     meta = {"version": SCENES_VERSION, "split": split, "seed": seed, "n": n, "image_size": image_size,
             "max_objects": max_objects, "classes": list(SCENE_CLASSES)}
+    if style != "natural":  # the natural style keeps its original fingerprint (and caches)
+        fingerprint += f"-{style}"
+        meta["style"] = style
     arrays, source = None, None
     if cache:
         root_path = resolve_root(root)
         folder = root_path / "scenes" / fingerprint
         arrays = _read_cache(folder, meta)
         if arrays is None:
-            fresh = generate_scenes(n, seed, split, image_size, max_objects)
+            fresh = generate_scenes(n, seed, split, image_size, max_objects, style)
             try:
                 _write_cache(folder, fresh, meta)
                 arrays = _read_cache(folder, meta)
@@ -263,9 +311,10 @@ def load_scenes(
                 warnings.warn(f"could not cache the scenes under {folder} ({exc}); keeping them in memory",
                               RuntimeWarning, stacklevel=2)
             arrays = fresh if arrays is None else arrays
-        source = functools.partial(load_scenes, split, str(root_path), seed, n_train, n_test, image_size, max_objects)
+        source = functools.partial(load_scenes, split, str(root_path), seed, n_train, n_test, image_size, max_objects,
+                                   style=style)
     else:
-        arrays = generate_scenes(n, seed, split, image_size, max_objects)
+        arrays = generate_scenes(n, seed, split, image_size, max_objects, style)
     return ImageDataset(
         name="scenes",
         images=arrays["images"],

@@ -197,3 +197,30 @@ def test_glyph_alpha_rejects_bad_class_and_size() -> None:
         glyph_alpha(10, 20.0, 0.0)
     with pytest.raises(ValueError, match="size"):
         glyph_alpha(0, 0.0, 0.0)
+
+
+def test_simple_style_colours_objects_by_class_and_keeps_its_own_cache(tmp_path):
+    import cv2
+
+    from envs.datasets import SCENE_STYLES
+
+    simple = load_scenes("test", root=tmp_path, n_test=60, max_objects=1, style="simple")
+    natural = load_scenes("test", root=tmp_path, n_test=60, max_objects=1)
+    assert simple.fingerprint != natural.fingerprint and simple.fingerprint.endswith("-simple")
+    hues = []
+    for i in range(60):
+        pixels = np.asarray(simple.images[i])[np.asarray(simple.masks[i]) == 1]
+        hsv = cv2.cvtColor(pixels[None].astype(np.uint8), cv2.COLOR_RGB2HSV)[0]
+        hues.append(np.median(hsv[:, 0]) * 2.0)  # OpenCV hue is degrees / 2
+    expected = np.asarray(simple.labels) * 36.0
+    error = np.abs((np.asarray(hues) - expected + 180.0) % 360.0 - 180.0)
+    assert np.median(error) < 12.0  # shading and noise move the hue a little, not to another class
+    lo, hi = SCENE_STYLES["simple"].object_size
+    sides = [max(b[2] - b[0], b[3] - b[1]) for b in np.asarray(simple.boxes)[:, 0]]
+    assert np.mean(sides) > np.mean([max(b[2] - b[0], b[3] - b[1]) for b in np.asarray(natural.boxes)[:, 0]])
+    assert max(sides) <= hi * math.sqrt(2) + 2  # a rotated glyph's box grows by up to sqrt(2)
+
+
+def test_unknown_style_names_the_allowed_ones(tmp_path):
+    with pytest.raises(ValueError, match=r"style must be one of \('natural', 'simple'\)"):
+        load_scenes("test", root=tmp_path, n_test=4, style="cartoon")
