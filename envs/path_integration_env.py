@@ -13,6 +13,7 @@ from envs.coordinates import norm_to_pixel, pixel_to_norm
 from envs.datasets.base import ImageDataset
 from envs.rendering import FOVEA_COLOR, PERIPHERY_COLOR, SCANPATH_COLOR, to_rgb
 from envs.retina import Retina
+from envs.window import FrameWindowMixin
 
 __all__ = ["PathIntegrationEnv", "make_worlds", "PATH_REWARDS"]
 
@@ -46,7 +47,7 @@ def make_worlds(n: int = 16, size: int = 256, tiles: int = 2, seed: int = 0) -> 
                         fingerprint=f"worlds-seed{seed}-n{n}-{size}x{size}x3-t{tiles}", split="train")
 
 
-class PathIntegrationEnv(gym.Env):
+class PathIntegrationEnv(FrameWindowMixin, gym.Env):
     """Move a foveated retina over a large world image; the task is to track where it has gone.
 
     ## Observation
@@ -84,6 +85,7 @@ class PathIntegrationEnv(gym.Env):
     """
 
     metadata = {"render_modes": ["rgb_array", "human"], "render_fps": 4}
+    window_caption = "path integration env"
 
     def __init__(
         self,
@@ -148,8 +150,6 @@ class PathIntegrationEnv(gym.Env):
         self._fixations: list[np.ndarray] = []
         self._last_action = np.zeros(2, np.float32)
         self._steps = 0
-        self._window = None
-        self._clock = None
 
     # ------------------------------------------------------------------ episode
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
@@ -262,39 +262,3 @@ class PathIntegrationEnv(gym.Env):
             cv2.rectangle(canvas, tuple(p0), tuple(p1), FOVEA_COLOR if k == 0 else PERIPHERY_COLOR, 2 if k == 0 else 1,
                           cv2.LINE_AA, shift)
         return canvas
-
-    def render(self):
-        if self.render_mode is None:
-            gym.logger.warn("render() called without a render_mode; pass render_mode='rgb_array' or 'human'")
-            return None
-        frame = self.render_frame()
-        if self.render_mode == "rgb_array":
-            return frame
-        import pygame  # lazy: only the human mode needs a window
-
-        if self._window is None:
-            pygame.init()
-            pygame.display.set_caption("path integration env")
-            self._window = pygame.display.set_mode((frame.shape[1], frame.shape[0]))
-            self._clock = pygame.time.Clock()
-        pygame.event.pump()
-        self._window.blit(pygame.surfarray.make_surface(np.transpose(frame, (1, 0, 2))), (0, 0))
-        pygame.display.flip()
-        self._clock.tick(self.metadata["render_fps"])
-        return None
-
-    def __getstate__(self) -> dict[str, Any]:
-        """Pickle without the pygame window."""
-        state = self.__dict__.copy()
-        state["_window"] = None
-        state["_clock"] = None
-        return state
-
-    def close(self) -> None:
-        if self._window is not None:
-            import pygame
-
-            pygame.display.quit()
-            pygame.quit()
-            self._window = None
-            self._clock = None

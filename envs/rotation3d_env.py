@@ -14,13 +14,14 @@ from envs.render3d import (PROJECTIONS, Mesh, Renderer, quat_canonical, quat_con
                            quat_normalize, quat_to_matrix, random_quaternion, so3_exp)
 from envs.rendering import upscale
 from envs.retina import Retina
+from envs.window import FrameWindowMixin
 
 __all__ = ["Rotation3DEnv"]
 
 _AXIS_COLORS = ((255, 60, 60), (60, 230, 60), (80, 140, 255))
 
 
-class Rotation3DEnv(gym.Env):
+class Rotation3DEnv(FrameWindowMixin, gym.Env):
     """Look at a 3D object (rendered in software) and turn it; every action is a relative rotation.
 
     ## Observation
@@ -62,6 +63,7 @@ class Rotation3DEnv(gym.Env):
     """
 
     metadata = {"render_modes": ["rgb_array", "human"], "render_fps": 4}
+    window_caption = "rotation3d env"
 
     def __init__(
         self,
@@ -111,8 +113,6 @@ class Rotation3DEnv(gym.Env):
         self._view: np.ndarray | None = None
         self._last_action = np.zeros(3, np.float32)
         self._steps = 0
-        self._window = None
-        self._clock = None
 
     # ------------------------------------------------------------------ episode
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
@@ -220,39 +220,3 @@ class Rotation3DEnv(gym.Env):
             tip = centre + r * rot[:2, k]
             cv2.line(canvas, tuple(int(v) for v in centre), tuple(int(v) for v in tip), _AXIS_COLORS[k], 2, cv2.LINE_AA)
         return canvas
-
-    def render(self):
-        if self.render_mode is None:
-            gym.logger.warn("render() called without a render_mode; pass render_mode='rgb_array' or 'human'")
-            return None
-        frame = self.render_frame()
-        if self.render_mode == "rgb_array":
-            return frame
-        import pygame  # lazy: only the human mode needs a window
-
-        if self._window is None:
-            pygame.init()
-            pygame.display.set_caption("rotation3d env")
-            self._window = pygame.display.set_mode((frame.shape[1], frame.shape[0]))
-            self._clock = pygame.time.Clock()
-        pygame.event.pump()
-        self._window.blit(pygame.surfarray.make_surface(np.transpose(frame, (1, 0, 2))), (0, 0))
-        pygame.display.flip()
-        self._clock.tick(self.metadata["render_fps"])
-        return None
-
-    def __getstate__(self) -> dict[str, Any]:
-        """Pickle without the pygame window."""
-        state = self.__dict__.copy()
-        state["_window"] = None
-        state["_clock"] = None
-        return state
-
-    def close(self) -> None:
-        if self._window is not None:
-            import pygame
-
-            pygame.display.quit()
-            pygame.quit()
-            self._window = None
-            self._clock = None

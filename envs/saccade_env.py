@@ -12,6 +12,7 @@ from gymnasium import spaces
 from envs.coordinates import clip_norm, norm_to_pixel, pixel_to_norm
 from envs.rendering import draw_retina_boxes, draw_scanpath, overlay, to_rgb, upscale
 from envs.retina import Retina
+from envs.window import FrameWindowMixin
 from saliency import DEFAULT_METHOD, IOR_MODES, METHODS, PriorityTracker, saliency_map
 
 __all__ = ["SaccadeEnv", "REWARDS", "FIRST_FIXATIONS"]
@@ -20,7 +21,7 @@ REWARDS = ("none", "saliency", "object")
 FIRST_FIXATIONS = ("sample", "argmax", "center")
 
 
-class SaccadeEnv(gym.Env):
+class SaccadeEnv(FrameWindowMixin, gym.Env):
     """Look at an image through a foveated retina; every action is a saccade.
 
     ## Observation
@@ -59,6 +60,7 @@ class SaccadeEnv(gym.Env):
     """
 
     metadata = {"render_modes": ["rgb_array", "human"], "render_fps": 4}
+    window_caption = "saccade env"
 
     def __init__(
         self,
@@ -138,8 +140,6 @@ class SaccadeEnv(gym.Env):
         self._fixations: list[np.ndarray] = []
         self._last_action = np.zeros(2, np.float32)
         self._steps = 0
-        self._window = None
-        self._clock = None
 
     # ------------------------------------------------------------------ episode
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
@@ -279,44 +279,6 @@ class SaccadeEnv(gym.Env):
         canvas = upscale(base, self.render_scale)
         draw_retina_boxes(canvas, self._fixations[-1], self.retina.glimpse_size, self.retina.scales, self.render_scale)
         return draw_scanpath(canvas, self.scanpath, self.render_scale)
-
-    def render(self):
-        if self.render_mode is None:
-            gym.logger.warn("render() called without a render_mode; pass render_mode='rgb_array' or 'human'")
-            return None
-        frame = self.render_frame()
-        if self.render_mode == "rgb_array":
-            return frame
-        import pygame  # lazy: only the human mode needs a window
-
-        if self._window is None:
-            pygame.init()
-            pygame.display.set_caption("saccade env")
-            self._window = pygame.display.set_mode((frame.shape[1], frame.shape[0]))
-            self._clock = pygame.time.Clock()
-        pygame.event.pump()
-        surface = pygame.surfarray.make_surface(np.transpose(frame, (1, 0, 2)))
-        self._window.blit(surface, (0, 0))
-        pygame.display.flip()
-        self._clock.tick(self.metadata["render_fps"])
-        return None
-
-    # ------------------------------------------------------------------ pickling
-    def __getstate__(self) -> dict[str, Any]:
-        """Pickle without the pygame window (datasets loaded from disk re-open themselves)."""
-        state = self.__dict__.copy()
-        state["_window"] = None
-        state["_clock"] = None
-        return state
-
-    def close(self) -> None:
-        if self._window is not None:
-            import pygame
-
-            pygame.display.quit()
-            pygame.quit()
-            self._window = None
-            self._clock = None
 
 
 def to_hwc(image: np.ndarray) -> np.ndarray:
