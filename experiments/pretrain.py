@@ -366,7 +366,7 @@ def main(config: TrainConfig, run_dir: str | Path | None = None, resume: bool = 
     summary: dict[str, Any] = {
         "run_dir": str(run_dir), "preset": config.preset, "device": str(device),
         "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
-        "world_size": d.world_size, "steps": step, "total_steps": total_steps,
+        "world_size": d.world_size, "rank": d.rank, "steps": step, "total_steps": total_steps,
         "epochs_done": step / steps_per_epoch, "first_loss": curve[0][1] if curve else None,
         "final_loss": figs.get("loss"), "probe_acc": figs.get("probe_acc"), "probe_r2": figs.get("probe_r2"),
         "chance_acc": 1.0 / max(source.n_classes, 1), "wall_time_s": wall,
@@ -384,8 +384,12 @@ def main(config: TrainConfig, run_dir: str | Path | None = None, resume: bool = 
     return summary
 
 
-def cli(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    """Console entry point ``saccade-pretrain`` (see the module docstring)."""
+def cli(argv: Sequence[str] | None = None) -> None:
+    """Console entry point ``saccade-pretrain`` (see the module docstring).
+
+    Returns None (the console-script wrapper passes the return value to ``sys.exit``); the
+    summary is printed and saved as ``summary.json`` in the run folder.
+    """
     parser = argparse.ArgumentParser(prog="saccade-pretrain", description=__doc__.split("\n")[0])
     parser.add_argument("--config", help="YAML config (default: the scenes_cpu preset; with --resume "
                                          "and --run-dir: the run's own config.yaml)")
@@ -402,11 +406,26 @@ def cli(argv: Sequence[str] | None = None) -> dict[str, Any]:
     if args.resume and args.run_dir is None and config.run_name is None:
         parser.error("--resume needs --run-dir or a config with run_name")
     try:
-        return main(config, run_dir=args.run_dir, resume=args.resume)
+        summary = main(config, run_dir=args.run_dir, resume=args.resume)
     finally:
         if dist.is_initialized():
             dist.destroy_process_group()
+    if summary.get("rank", 0) == 0:
+        print(format_summary(summary))
 
 
-if __name__ == "__main__":
-    cli()
+def format_summary(summary: dict[str, Any]) -> str:
+    """A few readable lines of a run summary (the full one is ``summary.json``)."""
+    def f(key: str, source: dict[str, Any] = summary, digits: int = 3) -> str:
+        value = source.get(key)
+        return "n/a" if value is None else f"{value:.{digits}f}"
+
+    lines = [f"run folder: {summary.get('run_dir')}",
+             f"steps {summary.get('steps')}: loss {f('first_loss')} -> {f('final_loss')}; online probe top-1 "
+             f"{f('probe_acc')} (chance {f('chance_acc')}), relative-position R^2 {f('probe_r2')}; "
+             f"{f('sequences_per_s', digits=0)} sequences/s"]
+    ev = summary.get("eval") or {}
+    if ev.get("z_agg_acc"):
+        accs = ", ".join(f"M_val={m}: {a:.3f}" for m, a in ev["z_agg_acc"].items())
+        lines.append(f"frozen z_AGG linear probe top-1: {accs}; position R^2 {f('position_r2', ev)}")
+    return "\n".join(lines)

@@ -252,7 +252,8 @@ def test_cli_overrides_and_resume_needs_run_dir(tmp_path: Path, monkeypatch: pyt
     seen: dict[str, Any] = {}
     monkeypatch.setattr(pretrain, "main", lambda config, run_dir=None, resume=False: seen.update(
         config=config, run_dir=run_dir, resume=resume) or {})
-    cli(["--set", "optim.lr=2e-3", "--set", "data.scales=[1, 2]", "--run-dir", str(tmp_path)])
+    # None: the console-script wrapper calls sys.exit(cli()), and anything else would exit 1.
+    assert cli(["--set", "optim.lr=2e-3", "--set", "data.scales=[1, 2]", "--run-dir", str(tmp_path)]) is None
     assert seen["config"].optim.lr == 2e-3 and seen["config"].data.scales == (1, 2)
     assert seen["config"].preset == "scenes_cpu" and seen["run_dir"] == str(tmp_path)
     with pytest.raises(SystemExit):
@@ -272,3 +273,12 @@ def test_bench_train_small_smoke() -> None:
     for row in res["rows"]:
         assert row["sequences_per_s"] > 0 and 0.0 <= row["data_wait_frac"] <= 1.0
     assert res["ratios"]["throughput_ours_over_paper"] > 0
+
+
+def test_format_summary_reads_like_a_report() -> None:
+    from experiments.pretrain import format_summary
+
+    text = format_summary({"run_dir": "runs/x", "steps": 10, "first_loss": 0.9, "final_loss": 0.2, "probe_acc": 0.3,
+                           "chance_acc": 0.1, "probe_r2": None, "sequences_per_s": 512.0,
+                           "eval": {"z_agg_acc": {"1": 0.25, "4": 0.5}, "position_r2": 0.4}})
+    assert "loss 0.900 -> 0.200" in text and "R^2 n/a" in text and "M_val=4: 0.500" in text
