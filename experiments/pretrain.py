@@ -429,3 +429,7 @@ def format_summary(summary: dict[str, Any]) -> str:
         accs = ", ".join(f"M_val={m}: {a:.3f}" for m, a in ev["z_agg_acc"].items())
         lines.append(f"frozen z_AGG linear probe top-1: {accs}; position R^2 {f('position_r2', ev)}")
     return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    cli()

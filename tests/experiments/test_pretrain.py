@@ -282,3 +282,15 @@ def test_format_summary_reads_like_a_report() -> None:
                            "chance_acc": 0.1, "probe_r2": None, "sequences_per_s": 512.0,
                            "eval": {"z_agg_acc": {"1": 0.25, "4": 0.5}, "position_r2": 0.4}})
     assert "loss 0.900 -> 0.200" in text and "R^2 n/a" in text and "M_val=4: 0.500" in text
+
+
+def test_module_entry_point_runs_and_rejects_unknown_fields() -> None:
+    import subprocess
+    import sys
+
+    ok = subprocess.run([sys.executable, "-m", "experiments.pretrain", "--help"], capture_output=True, text=True,
+                        timeout=120)
+    assert ok.returncode == 0 and "--resume" in ok.stdout
+    bad = subprocess.run([sys.executable, "-m", "experiments.pretrain", "--set", "no_such_field=1"],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode != 0 and "unknown field 'no_such_field'" in bad.stderr
