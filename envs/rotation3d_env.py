@@ -10,8 +10,18 @@ import numpy as np
 from gymnasium import spaces
 
 from envs.datasets.objects3d import OBJECT_CLASSES, make_objects
-from envs.render3d import (PROJECTIONS, Mesh, Renderer, quat_canonical, quat_conjugate, quat_multiply,
-                           quat_normalize, quat_to_matrix, random_quaternion, so3_exp)
+from envs.render3d import (
+    PROJECTIONS,
+    Mesh,
+    Renderer,
+    quat_canonical,
+    quat_conjugate,
+    quat_multiply,
+    quat_normalize,
+    quat_to_matrix,
+    random_quaternion,
+    so3_exp,
+)
 from envs.rendering import upscale
 from envs.retina import Retina
 from envs.window import FrameWindowMixin

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from saliency import METHODS, sample_scanpaths, saliency_map, saliency_maps
+from saliency import METHODS, saliency_map, saliency_maps, sample_scanpaths
 from saliency.reference import itti_koch_ref, spectral_residual_ref
 
 REFERENCES = {"spectral_residual": spectral_residual_ref, "itti_koch": itti_koch_ref}

@@ -23,121 +23,49 @@ import random
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
 import torch.distributed as dist
-import torch.nn.functional as F
 from torch import nn
 
-from experiments.checkpoint import (LAST_NAME, CheckpointError, capture_rng, check_compatible,
-                                    latest_checkpoint, load_checkpoint, periodic_name, restore_rng,
-                                    save_checkpoint)
-from experiments.config import TrainConfig, config_to_dict, dump_config, load_config, preset_path
-from experiments.data import SequenceSource, iterate_batches, make_source, normalize, prepare_batch
+from experiments.checkpoint import (
+    LAST_NAME,
+    CheckpointError,
+    capture_rng,
+    check_compatible,
+    latest_checkpoint,
+    load_checkpoint,
+    periodic_name,
+    restore_rng,
+    save_checkpoint,
+)
+from experiments.config import (
+    TrainConfig,
+    config_to_dict,
+    dump_config,
+    load_config,
+    preset_path,
+)
+from experiments.data import SequenceSource, iterate_batches, make_source, prepare_batch
+from experiments.distributed import Dist, barrier, init_distributed
+from experiments.probing import (
+    OnlineProbes,
+    SourceFactory,
+    evaluate_frozen,
+    random_pairs,
+    window_figures,
+)
 from seqjepa import SeqJEPA
 from seqjepa.ema import ema_momentum
-from seqjepa.evaluation import extract_features, fit_linear_probe, fit_regressor
 from seqjepa.losses import prediction_loss
 from seqjepa.optim import param_groups_for_weight_decay, set_lr
-from seqjepa.probes import ActionRegressor, LinearProbe
 from seqjepa.schedules import warmup_cosine_lr
 
-__all__ = ["main", "cli", "evaluate_frozen", "init_distributed", "OnlineProbes", "SourceFactory"]
+__all__ = ["main", "cli", "format_summary"]
 
-SourceFactory = Callable[[str, int, int, int], SequenceSource]  # (split, rank, world_size, seq_len)
 _NO_BAD_STEP = 2 ** 62
-_N_BASE = 4  # per-step stats: loss, correct, labeled, pairs, then per action dim: sse, sum y, sum y^2
-
-
-@dataclasses.dataclass(frozen=True)
-class Dist:
-    """This process's place in the job (``world_size = 1`` without torchrun)."""
-
-    rank: int = 0
-    world_size: int = 1
-
-    @property
-    def main(self) -> bool:
-        return self.rank == 0
-
-
-def init_distributed(device_spec: str) -> tuple[Dist, torch.device]:
-    """Read torchrun's env vars, init the process group when WORLD_SIZE > 1, resolve the device once."""
-    world, local = int(os.environ.get("WORLD_SIZE", "1")), int(os.environ.get("LOCAL_RANK", "0"))
-    if device_spec == "auto":
-        device_spec = "cuda" if torch.cuda.is_available() else "cpu"
-    if device_spec.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device={device_spec!r} but CUDA is not available; use 'auto' or 'cpu'")
-    device = torch.device(f"cuda:{local}" if device_spec == "cuda" and world > 1 else device_spec)
-    if device.type == "cuda":
-        torch.cuda.set_device(device)
-    if world > 1 and not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
-    if dist.is_initialized():
-        return Dist(dist.get_rank(), dist.get_world_size()), device
-    return Dist(), device
-
-
-def _barrier(d: Dist) -> None:
-    if d.world_size > 1:
-        dist.barrier()
-
-
-class OnlineProbes(nn.Module):
-    """Online probes on detached features: z_AGG -> class, concat(z_i, z_j) -> pos_j - pos_i."""
-
-    def __init__(self, agg_dim: int, embed_dim: int, n_classes: int, action_dim: int) -> None:
-        super().__init__()
-        self.classifier = LinearProbe(agg_dim, max(n_classes, 2))
-        self.regressor = ActionRegressor(embed_dim, action_dim)
-
-    def forward(self, z_agg: torch.Tensor, z_views: torch.Tensor, actions: torch.Tensor,
-                labels: torch.Tensor, pairs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Probe loss and per-step statistics, without host synchronisation.
-
-        Args: z_agg ``[B, D+E]``, z_views ``[B, M, D]``, actions ``[B, T, A]`` (incoming),
-        labels int64 ``[B]`` (-1 unlabeled), pairs int64 ``[B, 2]`` view indices ``< M``.
-        Returns: scalar loss and float ``[3 + 3A]`` (correct, labeled, pairs, sse, sum y, sum y^2).
-        """
-        logits = self.classifier(z_agg.float())
-        mask = (labels >= 0).float()
-        ce = F.cross_entropy(logits, labels.clamp(min=0), reduction="none")
-        loss = (ce * mask).sum() / mask.sum().clamp(min=1.0)
-        correct = ((logits.argmax(1) == labels).float() * mask).sum()
-        rows = torch.arange(z_views.shape[0], device=z_views.device)
-        i, j = pairs[:, 0], pairs[:, 1]
-        cum = actions.float().cumsum(1)  # cum[:, t] = positions[:, t] - positions[:, 0]
-        target = cum[rows, j] - cum[rows, i]
-        pred = self.regressor(z_views[rows, i].float(), z_views[rows, j].float())
-        loss = loss + F.mse_loss(pred, target)
-        err = (pred.detach() - target) ** 2
-        counts = torch.stack([correct, mask.sum(), torch.full_like(correct, float(len(rows)))])
-        return loss, torch.cat([counts, err.sum(0), target.sum(0), (target ** 2).sum(0)]).detach()
-
-
-def window_figures(window: list[torch.Tensor], d: Dist) -> dict[str, float]:
-    """Mean loss, probe accuracy and R^2 (sklearn uniform average) over the window, all ranks."""
-    total = torch.stack(window).sum(0).double()
-    if d.world_size > 1:
-        dist.all_reduce(total)
-    total = total.cpu()
-    loss, correct, labeled, pairs = total[:_N_BASE].tolist()
-    sse, sy, syy = total[_N_BASE:].view(3, -1)
-    sst = syy - sy ** 2 / max(pairs, 1.0)
-    r2 = torch.where(sst > 0, 1.0 - sse / sst.clamp(min=1e-300), torch.zeros_like(sst)).mean()
-    return {"loss": loss / (len(window) * d.world_size),
-            "probe_acc": correct / labeled if labeled else float("nan"),
-            "probe_r2": float(r2) if pairs > 1 and sy.numel() else float("nan")}
-
-
-def _pairs(batch: int, m: int, seed: int, step: int, device: torch.device) -> torch.Tensor:
-    """Random view pairs ``[B, 2]`` (i != j in 0..m-1 when m > 1), deterministic in (seed, step)."""
-    g = torch.Generator().manual_seed(seed * 1_000_003 + step)
-    i = torch.randint(0, m, (batch,), generator=g)
-    j = (i + torch.randint(1, m, (batch,), generator=g)) % m if m > 1 else i
-    return torch.stack([i, j], 1).to(device)
 
 
 def _run_dir(config: TrainConfig, d: Dist, run_dir: str | Path | None) -> Path:
@@ -147,31 +75,6 @@ def _run_dir(config: TrainConfig, d: Dist, run_dir: str | Path | None) -> Path:
     if d.world_size > 1:
         dist.broadcast_object_list(name, src=0)  # one timestamp for all ranks
     return Path(config.out_dir) / name[0]
-
-
-def evaluate_frozen(model: SeqJEPA, config: TrainConfig, device: torch.device,
-                    source_factory: SourceFactory) -> dict[str, Any]:
-    """Frozen model (eval mode): z_AGG linear probe fitted on ``eval.train_split``, top-1 on
-    ``eval.test_split`` at each M_val, and the relative-position R^2 of a linear regressor on
-    concat(z_0, z_1) of encoder outputs (target positions[1] - positions[0]). Features z-scored.
-    """
-    e = config.eval
-    sources = [source_factory(split, 0, 1, max(e.m_val) + 1) for split in (e.train_split, e.test_split)]
-    mean = torch.tensor(sources[0].mean, dtype=torch.float32, device=device)
-    std = torch.tensor(sources[0].std, dtype=torch.float32, device=device)
-    fit: dict[str, Any] = dict(epochs=e.epochs, lr=e.lr, batch_size=e.batch_size, device=device,
-                               seed=config.seed)
-    result: dict[str, Any] = {"m_val": sorted(e.m_val), "z_agg_acc": {}}
-    for m in sorted(e.m_val):
-        tr, te = (extract_features(model, src.batches(0), m, lambda g: normalize(g, mean, std), device,
-                                   e.max_batches) for src in sources)
-        result["z_agg_acc"][str(m)] = fit_linear_probe(tr["z_agg"], tr["labels"], te["z_agg"], te["labels"],
-                                                       **fit)
-        result["n_train"], result["n_test"] = len(tr["labels"]), len(te["labels"])
-    if max(e.m_val) >= 2:
-        x_tr, x_te = (torch.cat([f["z_views"][:, 0], f["z_views"][:, 1]], 1) for f in (tr, te))
-        result["position_r2"] = fit_regressor(x_tr, tr["actions"][:, 1], x_te, te["actions"][:, 1], **fit)
-    return result
 
 
 def main(config: TrainConfig, run_dir: str | Path | None = None, resume: bool = False,
@@ -271,7 +174,7 @@ def main(config: TrainConfig, run_dir: str | Path | None = None, resume: bool = 
     def checkpoint(final: bool) -> None:
         """Rank 0 writes ckpt_last.pt (+ a kept copy); every rank waits for it."""
         e, b = (epoch + 1, 0) if batch_idx >= steps_per_epoch else (epoch, batch_idx)
-        _barrier(d)
+        barrier(d)
         if d.main:
             state = {"model": model.state_dict(), "probes": probes.state_dict(),
                      "optimizer": optimizer.state_dict(), "probe_optimizer": probe_opt.state_dict(),
@@ -280,7 +183,7 @@ def main(config: TrainConfig, run_dir: str | Path | None = None, resume: bool = 
             save_checkpoint(run_dir / LAST_NAME, state)
             if config.keep_every and (step % config.keep_every == 0 or final):
                 save_checkpoint(run_dir / periodic_name(step), state)
-        _barrier(d)
+        barrier(d)
 
     def check_finite() -> None:
         if d.world_size > 1:
@@ -326,7 +229,7 @@ def main(config: TrainConfig, run_dir: str | Path | None = None, resume: bool = 
             momentum = ema_momentum(step, total_steps, config.optim.ema_base, config.optim.ema_final)
             model.update_target(momentum)
             # online probes on detached features, their own optimizer
-            pairs = _pairs(labels.shape[0], m_tr, config.seed + d.rank, step, device)
+            pairs = random_pairs(labels.shape[0], m_tr, config.seed + d.rank, step, device)
             with amp:
                 probe_loss, stats = train_probes(out.z_agg.detach(), out.z_views.detach(), actions,
                                                  labels, pairs)
@@ -377,7 +280,7 @@ def main(config: TrainConfig, run_dir: str | Path | None = None, resume: bool = 
             t_eval = time.perf_counter()
             summary["eval"] = evaluate_frozen(model, config, device, source_factory)
             summary["eval"]["wall_time_s"] = time.perf_counter() - t_eval
-        _barrier(d)
+        barrier(d)
     if writer is not None:
         writer.close()
         (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))

@@ -21,8 +21,8 @@ from saliency import (
     METHODS,
     new_inhibition,
     priority_map,
-    sample_scanpath,
     saliency_map,
+    sample_scanpath,
     update_inhibition,
 )
 

@@ -28,7 +28,7 @@ def main(n_images: int = 1000, n_fixations: int = 4, seed: int = 0, root: str | 
          radius: int = 16) -> dict[str, float]:
     """Hit fractions per method and for chance; printed as a table and returned."""
     from envs.datasets import load_scenes
-    from saliency import METHODS, sample_scanpaths, saliency_maps
+    from saliency import METHODS, saliency_maps, sample_scanpaths
 
     data = load_scenes(split="test", root=root, n_test=n_images)
     n = min(n_images, len(data))

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import gymnasium as gym
-import numpy as np
 
 
 @dataclass

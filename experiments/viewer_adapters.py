@@ -23,8 +23,17 @@ import numpy as np
 
 from envs.coordinates import pixel_to_norm
 from experiments.viewer_env import base_env
-from experiments.viewer_panels import (Layout, Panel, Rect, displacement_panel, fit_rect, heat_panel, image_panel,
-                                       orientation_panel, view_panel)
+from experiments.viewer_panels import (
+    Layout,
+    Panel,
+    Rect,
+    displacement_panel,
+    fit_rect,
+    heat_panel,
+    image_panel,
+    orientation_panel,
+    view_panel,
+)
 
 __all__ = ["Adapter", "SaccadeAdapter", "PathIntegrationAdapter", "RotationAdapter", "RandomBoxPolicy",
            "adapter_class", "make_adapter", "FAMILIES"]

@@ -14,7 +14,15 @@ from typing import Any
 import numpy as np
 import pygame
 
-from experiments.viewer_panels import PAD, PANEL_BG, TITLE_H, Panel, Rect, scale_color, tile
+from experiments.viewer_panels import (
+    PAD,
+    PANEL_BG,
+    TITLE_H,
+    Panel,
+    Rect,
+    scale_color,
+    tile,
+)
 
 __all__ = ["Painter", "BG", "TEXT", "DIM"]
 

@@ -14,8 +14,16 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from envs.rendering import (FOVEA_COLOR, PERIPHERY_COLOR, SCANPATH_COLOR, draw_retina_boxes, draw_scanpath,
-                            heatmap, to_rgb, upscale)
+from envs.rendering import (
+    FOVEA_COLOR,
+    PERIPHERY_COLOR,
+    SCANPATH_COLOR,
+    draw_retina_boxes,
+    draw_scanpath,
+    heatmap,
+    to_rgb,
+    upscale,
+)
 
 __all__ = ["Rect", "Layout", "Panel", "compute_layout", "fit_rect", "image_panel", "heat_panel", "tile",
            "displacement_panel", "orientation_panel", "view_panel", "screen_to_pixel", "pixel_to_screen",

@@ -13,7 +13,13 @@ from saliency.ior import (
     sample_fixation,
     update_inhibition,
 )
-from saliency.maps import DEFAULT_METHOD, METHODS, method_params, saliency_map, saliency_maps
+from saliency.maps import (
+    DEFAULT_METHOD,
+    METHODS,
+    method_params,
+    saliency_map,
+    saliency_maps,
+)
 from saliency.scanpath import SCANPATH_MODES, sample_scanpath, sample_scanpaths
 
 __all__ = [

@@ -17,7 +17,7 @@ import math
 import numpy as np
 from numba import njit
 
-from saliency.filters import _resize, _sep_filter, _filter2d, _to_distribution
+from saliency.filters import _filter2d, _resize, _sep_filter, _to_distribution
 
 __all__ = ["ITTI_DEFAULTS", "ORIENTATIONS", "PYR_TAPS", "gabor_bank"]
 

@@ -13,7 +13,13 @@ from saliency.filters import gaussian_kernel
 from saliency.itti import ITTI_DEFAULTS, _itti_koch, gabor_bank
 from saliency.parallel import run_batched
 from saliency.spectral import SR_BLUR_TRUNCATE, SR_DEFAULTS, _spectral_residual
-from saliency.validation import check_choice, check_image, check_images, check_int, check_positive
+from saliency.validation import (
+    check_choice,
+    check_image,
+    check_images,
+    check_int,
+    check_positive,
+)
 
 __all__ = ["METHODS", "DEFAULT_METHOD", "method_params", "saliency_map", "saliency_maps"]
 

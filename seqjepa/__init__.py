@@ -5,8 +5,13 @@ from seqjepa.action import ActionEmbedding
 from seqjepa.aggregator import Aggregator
 from seqjepa.config import SeqJEPAConfig
 from seqjepa.ema import ema_momentum, update_ema
-from seqjepa.encoder import (ConvNetEncoder, available_encoders, build_encoder, register_encoder,
-                             resnet18_encoder)
+from seqjepa.encoder import (
+                             ConvNetEncoder,
+                             available_encoders,
+                             build_encoder,
+                             register_encoder,
+                             resnet18_encoder,
+)
 from seqjepa.evaluation import extract_features, fit_linear_probe, fit_regressor
 from seqjepa.losses import cosine_similarity_per_item, prediction_loss
 from seqjepa.model import SeqJEPA, SeqJEPAOutput

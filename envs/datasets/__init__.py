@@ -8,7 +8,13 @@ Nothing here imports torch; torchvision is imported only when a download is requ
 """
 
 from envs.datasets.base import ConcatImages, ImageDataset, default_data_root
-from envs.datasets.scenes import SCENE_SPLITS, SCENE_STYLES, SceneStyle, load_scenes, render_scene
+from envs.datasets.scenes import (
+    SCENE_SPLITS,
+    SCENE_STYLES,
+    SceneStyle,
+    load_scenes,
+    render_scene,
+)
 from envs.datasets.shapes import SCENE_CLASSES
 from envs.datasets.stl10 import STL10_CLASSES, STL10_SPLITS, load_stl10
 

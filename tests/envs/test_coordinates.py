@@ -8,7 +8,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from envs.coordinates import clip_norm, max_norm_position, norm_to_pixel, pixel_to_norm, relative_action
+from envs.coordinates import (
+    clip_norm,
+    max_norm_position,
+    norm_to_pixel,
+    pixel_to_norm,
+    relative_action,
+)
 
 SIZES = st.tuples(st.integers(1, 400), st.integers(1, 400))
 

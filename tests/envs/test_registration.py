@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-import envs
+import envs  # noqa: F401  (registers the ids, as users do)
 from envs import ENV_IDS
 
 SMALL = {"glimpse_size": 16, "scales": (1, 2), "ior_radius": 8}

@@ -12,9 +12,26 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from envs.datasets.objects3d import OBJECT_CLASSES, load_3diebench, make_object, make_objects, render_views
-from envs.render3d import (Mesh, Renderer, euler_xyz_to_quat, quat_canonical, quat_conjugate, quat_multiply,
-                           quat_normalize, quat_to_matrix, random_quaternion, so3_exp, so3_log)
+from envs.datasets.objects3d import (
+    OBJECT_CLASSES,
+    load_3diebench,
+    make_object,
+    make_objects,
+    render_views,
+)
+from envs.render3d import (
+    Mesh,
+    Renderer,
+    euler_xyz_to_quat,
+    quat_canonical,
+    quat_conjugate,
+    quat_multiply,
+    quat_normalize,
+    quat_to_matrix,
+    random_quaternion,
+    so3_exp,
+    so3_log,
+)
 from envs.rotation3d_env import Rotation3DEnv
 
 FINITE = st.floats(-4.0, 4.0, allow_nan=False, allow_infinity=False)

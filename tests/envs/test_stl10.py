@@ -11,7 +11,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from envs.datasets import STL10_SPLITS, ConcatImages, ImageDataset, default_data_root, load_stl10
+from envs.datasets import (
+    STL10_SPLITS,
+    ConcatImages,
+    ImageDataset,
+    default_data_root,
+    load_stl10,
+)
 from envs.datasets.stl10 import STL10_CLASSES
 
 from .conftest import stl10_pixel, write_stl10

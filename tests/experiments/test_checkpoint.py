@@ -12,8 +12,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import experiments.checkpoint as ckpt
-from experiments.checkpoint import (CheckpointError, capture_rng, check_compatible, latest_checkpoint,
-                                    load_checkpoint, periodic_name, restore_rng, save_checkpoint)
+from experiments.checkpoint import (
+    CheckpointError,
+    capture_rng,
+    check_compatible,
+    latest_checkpoint,
+    load_checkpoint,
+    periodic_name,
+    restore_rng,
+    save_checkpoint,
+)
 
 
 def _state(seed: int = 0) -> dict:

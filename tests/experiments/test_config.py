@@ -10,8 +10,16 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from experiments.config import (PRESETS_DIR, TrainConfig, apply_overrides, config_from_dict,
-                                config_to_dict, dump_config, load_config, preset_path)
+from experiments.config import (
+    PRESETS_DIR,
+    TrainConfig,
+    apply_overrides,
+    config_from_dict,
+    config_to_dict,
+    dump_config,
+    load_config,
+    preset_path,
+)
 
 PRESETS = sorted(p.stem for p in PRESETS_DIR.glob("*.yaml"))
 

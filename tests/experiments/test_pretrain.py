@@ -13,10 +13,22 @@ import pytest
 import torch
 import yaml
 
-from experiments.checkpoint import LAST_NAME, CheckpointError, load_checkpoint, save_checkpoint
-from experiments.config import DataConfig, EvalConfig, ModelConfig, OptimConfig, TrainConfig
+from experiments.checkpoint import (
+    LAST_NAME,
+    CheckpointError,
+    load_checkpoint,
+    save_checkpoint,
+)
+from experiments.config import (
+    DataConfig,
+    EvalConfig,
+    ModelConfig,
+    OptimConfig,
+    TrainConfig,
+)
 from experiments.data import Prefetcher, iterate_batches, prepare_batch
-from experiments.pretrain import OnlineProbes, cli, main
+from experiments.pretrain import cli, main
+from experiments.probing import OnlineProbes
 
 
 @pytest.fixture(autouse=True)

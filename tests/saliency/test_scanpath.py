@@ -12,10 +12,10 @@ from saliency import (
     argmax_fixation,
     new_inhibition,
     priority_map,
+    saliency_maps,
     sample_fixation,
     sample_scanpath,
     sample_scanpaths,
-    saliency_maps,
     update_inhibition,
 )
 from saliency.reference import sample_scanpath_ref

@@ -2,7 +2,13 @@ import pytest
 import torch
 from torch import nn
 
-from seqjepa import ConvNetEncoder, SeqJEPA, SeqJEPAConfig, build_encoder, register_encoder
+from seqjepa import (
+    ConvNetEncoder,
+    SeqJEPA,
+    SeqJEPAConfig,
+    build_encoder,
+    register_encoder,
+)
 from seqjepa.encoder import available_encoders
 
 

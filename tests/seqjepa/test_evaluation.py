@@ -1,7 +1,12 @@
 import pytest
 import torch
 
-from seqjepa import extract_features, fit_linear_probe, fit_regressor, normalize_glimpses
+from seqjepa import (
+    extract_features,
+    fit_linear_probe,
+    fit_regressor,
+    normalize_glimpses,
+)
 
 from .conftest import tiny_model
 
