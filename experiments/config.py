@@ -20,6 +20,7 @@ from typing import Any, Mapping, Sequence
 import yaml
 
 from saliency import DEFAULT_METHOD
+from seqjepa.config import SeqJEPAConfig
 
 __all__ = ["DataConfig", "ModelConfig", "OptimConfig", "EvalConfig", "TrainConfig",
            "load_config", "dump_config", "config_from_dict", "config_to_dict",
@@ -65,17 +66,18 @@ class DataConfig:
 class ModelConfig:
     """Architecture, mirrors :class:`seqjepa.SeqJEPAConfig` (channels/action size come from the data)."""
 
-    encoder: str = "resnet18"            # "resnet18" or "convnet"
-    small_stem: bool = True              # CIFAR stem for 32 px glimpses
-    embed_dim: int = 512                 # D (512 for resnet18)
-    action_embed_dim: int = 128          # E
-    agg_heads: int = 4
-    agg_layers: int = 3
-    agg_ffn: int = 2560
-    dropout: float = 0.1
-    pred_hidden: int = 1024
-    condition_aggregator: bool = True
-    condition_predictor: bool = True
+    # Defaults are SeqJEPAConfig's (the paper's reference sizes): one source of truth.
+    encoder: str = SeqJEPAConfig.encoder                  # "resnet18" or "convnet"
+    small_stem: bool = SeqJEPAConfig.small_stem           # CIFAR stem for 32 px glimpses
+    embed_dim: int = SeqJEPAConfig.embed_dim              # D (512 for resnet18)
+    action_embed_dim: int = SeqJEPAConfig.action_embed_dim  # E
+    agg_heads: int = SeqJEPAConfig.agg_heads
+    agg_layers: int = SeqJEPAConfig.agg_layers
+    agg_ffn: int = SeqJEPAConfig.agg_ffn
+    dropout: float = SeqJEPAConfig.dropout
+    pred_hidden: int = SeqJEPAConfig.pred_hidden
+    condition_aggregator: bool = SeqJEPAConfig.condition_aggregator
+    condition_predictor: bool = SeqJEPAConfig.condition_predictor
 
 
 @dataclass
@@ -188,10 +190,8 @@ class TrainConfig:
         self.seqjepa_config(in_channels=3 * len(d.scales), action_dim=2)  # architecture checks
         return self
 
-    def seqjepa_config(self, in_channels: int, action_dim: int) -> Any:
+    def seqjepa_config(self, in_channels: int, action_dim: int) -> SeqJEPAConfig:
         """The :class:`seqjepa.SeqJEPAConfig` of this run for data with ``in_channels`` and ``action_dim``."""
-        from seqjepa import SeqJEPAConfig
-
         known = {f.name for f in dataclasses.fields(SeqJEPAConfig)}
         values = {k: v for k, v in dataclasses.asdict(self.model).items() if k in known}
         return SeqJEPAConfig(in_channels=in_channels, action_dim=action_dim, **values)
