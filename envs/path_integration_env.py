@@ -9,6 +9,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from envs.checks import check_action, check_options, pick_index
 from envs.coordinates import norm_to_pixel, pixel_to_norm
 from envs.datasets.base import ImageDataset
 from envs.rendering import FOVEA_COLOR, PERIPHERY_COLOR, SCANPATH_COLOR, to_rgb
@@ -154,17 +155,8 @@ class PathIntegrationEnv(FrameWindowMixin, gym.Env):
     # ------------------------------------------------------------------ episode
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
-        options = dict(options or {})
-        unknown = set(options) - {"index", "position"}
-        if unknown:
-            raise ValueError(f"options may only hold 'index' and 'position', got unknown keys {sorted(unknown)}")
-        if "index" in options:
-            index = options["index"]
-            if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not 0 <= index < len(self.dataset):
-                raise ValueError(f"options['index'] must be an int in [0, {len(self.dataset)}), got {index!r}")
-            self._index = int(index)
-        else:
-            self._index = int(self.np_random.integers(len(self.dataset)))
+        options = check_options(options, ("index", "position"))
+        self._index = pick_index(options, len(self.dataset), self.np_random)
         if "position" in options:
             pos = np.asarray(options["position"], np.float64)
             if pos.shape != (2,) or not np.all(np.isfinite(pos)):
@@ -184,12 +176,7 @@ class PathIntegrationEnv(FrameWindowMixin, gym.Env):
     def step(self, action: np.ndarray):
         if self._world is None:
             raise RuntimeError("call reset() before step()")
-        action = np.asarray(action, dtype=np.float32)
-        if action.shape != (2,):
-            raise ValueError(f"action must have shape (2,) = (d_row, d_col), got {action.shape}")
-        if not np.all(np.isfinite(action)):
-            raise ValueError(f"action must be finite, got {action}")
-        action = np.clip(action, -self.max_step, self.max_step)
+        action = np.clip(check_action(action, 2, "(d_row, d_col)"), -self.max_step, self.max_step)
         current = pixel_to_norm(self._fixations[-1], self.world_shape)
         target = self._snap(current.astype(np.float64) + action)
         self._last_action = pixel_to_norm(target, self.world_shape) - current

@@ -9,6 +9,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from envs.checks import check_action, check_options, pick_index
 from envs.datasets.objects3d import OBJECT_CLASSES, make_objects
 from envs.render3d import (
     PROJECTIONS,
@@ -127,17 +128,8 @@ class Rotation3DEnv(FrameWindowMixin, gym.Env):
     # ------------------------------------------------------------------ episode
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
-        options = dict(options or {})
-        unknown = set(options) - {"index", "rotation"}
-        if unknown:
-            raise ValueError(f"options may only hold 'index' and 'rotation', got unknown keys {sorted(unknown)}")
-        if "index" in options:
-            index = options["index"]
-            if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not 0 <= index < len(self.objects):
-                raise ValueError(f"options['index'] must be an int in [0, {len(self.objects)}), got {index!r}")
-            self._index = int(index)
-        else:
-            self._index = int(self.np_random.integers(len(self.objects)))
+        options = check_options(options, ("index", "rotation"))
+        self._index = pick_index(options, len(self.objects), self.np_random)
         if "rotation" in options:
             q = np.asarray(options["rotation"], np.float64)
             if q.shape != (4,) or not np.all(np.isfinite(q)) or np.linalg.norm(q) < 1e-9:
@@ -156,11 +148,7 @@ class Rotation3DEnv(FrameWindowMixin, gym.Env):
     def step(self, action: np.ndarray):
         if self._q is None:
             raise RuntimeError("call reset() before step()")
-        action = np.asarray(action, dtype=np.float64)
-        if action.shape != (3,):
-            raise ValueError(f"action must have shape (3,) = a rotation vector (axis * angle), got {action.shape}")
-        if not np.all(np.isfinite(action)):
-            raise ValueError(f"action must be finite, got {action}")
+        action = check_action(action, 3, "a rotation vector (axis * angle)", dtype=np.float64)
         angle = float(np.linalg.norm(action))
         if angle > np.pi:
             action = action * (np.pi / angle)

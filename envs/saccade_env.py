@@ -9,6 +9,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from envs.checks import check_action, check_options, pick_index
 from envs.coordinates import clip_norm, norm_to_pixel, pixel_to_norm
 from envs.rendering import draw_retina_boxes, draw_scanpath, overlay, to_rgb, upscale
 from envs.retina import Retina
@@ -144,17 +145,8 @@ class SaccadeEnv(FrameWindowMixin, gym.Env):
     # ------------------------------------------------------------------ episode
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
-        options = dict(options or {})
-        unknown = set(options) - {"index"}
-        if unknown:
-            raise ValueError(f"options may only hold 'index', got unknown keys {sorted(unknown)}")
-        if "index" in options:
-            index = options["index"]
-            if not isinstance(index, (int, np.integer)) or not 0 <= index < len(self.dataset):
-                raise ValueError(f"options['index'] must be an int in [0, {len(self.dataset)}), got {index!r}")
-            self._index = int(index)
-        else:
-            self._index = int(self.np_random.integers(len(self.dataset)))
+        options = check_options(options, ("index",))
+        self._index = pick_index(options, len(self.dataset), self.np_random)
 
         self._image = to_hwc(self.dataset.images[self._index])
         self._tracker = PriorityTracker(self._saliency_of(self._index, self._image), mode=self.ior, radius=self.ior_radius,
@@ -176,12 +168,7 @@ class SaccadeEnv(FrameWindowMixin, gym.Env):
     def step(self, action: np.ndarray):
         if self._image is None:
             raise RuntimeError("call reset() before step()")
-        action = np.asarray(action, dtype=np.float32)
-        if action.shape != (2,):
-            raise ValueError(f"action must have shape (2,) = (d_row, d_col), got {action.shape}")
-        if not np.all(np.isfinite(action)):
-            raise ValueError(f"action must be finite, got {action}")
-        action = np.clip(action, -1.0, 1.0)
+        action = np.clip(check_action(action, 2, "(d_row, d_col)"), -1.0, 1.0)
         current = pixel_to_norm(self._fixations[-1], self.image_shape)
         target = norm_to_pixel(clip_norm(current + action, self.image_shape), self.image_shape)
         self._last_action = pixel_to_norm(target, self.image_shape) - current

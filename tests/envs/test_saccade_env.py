@@ -198,6 +198,8 @@ def test_bad_actions_and_options(dataset):
         env.step(np.array([np.nan, 0.0], np.float32))
     with pytest.raises(ValueError, match=r"options\['index'\]"):
         env.reset(options={"index": 99})
+    with pytest.raises(ValueError, match=r"options\['index'\]"):
+        env.reset(options={"index": True})
     with pytest.raises(ValueError, match="unknown keys"):
         env.reset(options={"image": 0})
 
