@@ -1,0 +1,1 @@
+"""Evaluation of trained models: frozen-feature probes, metrics, reports."""
