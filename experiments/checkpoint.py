@@ -1,21 +1,23 @@
 """Atomic, integrity-checked training checkpoints and RNG-state capture.
 
-File format (``.pt``): the 8-byte magic ``SACCKPT1``, the 32-byte SHA-256 of the payload,
-then the payload, a ``torch.save`` zip archive of the state dict. Writes go to a temporary
-file in the same folder, are fsync'ed and then ``os.replace``'d over the target, so a crash
-or an exception during a write leaves the previous checkpoint intact. Loading verifies the
-magic and the digest and raises :class:`CheckpointError` naming the file on any mismatch:
-a run never silently restarts from scratch.
+File format (``.pt``): a plain ``torch.save`` file of a dict of plain values, so
+``torch.load(path, weights_only=True)`` opens it; its zip comment holds the SHA-256 of every
+byte before it (:mod:`seqjepa.serialization`). Writes go to a temporary file in the same
+folder, are fsync'ed and then ``os.replace``'d over the target, so a crash or an exception
+during a write leaves the previous checkpoint intact. Loading verifies the digest and raises
+:class:`CheckpointError` naming the file on any mismatch: a run never silently restarts from
+scratch. Files of the earlier ``SACCKPT1`` format are still read.
 
 The state is a plain dict (see ``experiments.pretrain``): ``model`` (online + EMA target),
 ``optimizer``, ``probes``, ``probe_optimizer``, ``scaler``, ``step``, ``epoch``, ``batch``
-(position inside the epoch), ``rng`` (:func:`capture_rng`), ``config`` (resolved, as a dict).
+(position inside the epoch), ``curve`` and ``probe_window`` (what the log is made of), ``rng``
+(:func:`capture_rng`; every rank's in ``rng_per_rank``), ``config`` (resolved, as a dict) and
+``pretrained`` (what :func:`seqjepa.load_pretrained` needs: architecture, preprocessing
+statistics, env id and kwargs).
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
 import os
 import random
 import re
@@ -26,16 +28,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from seqjepa.serialization import CheckpointError, check_plain, read_checkpoint, write_checkpoint_file
+
 __all__ = ["CheckpointError", "save_checkpoint", "load_checkpoint", "capture_rng", "restore_rng",
            "latest_checkpoint", "check_compatible", "LAST_NAME", "periodic_name"]
 
-MAGIC = b"SACCKPT1"
 LAST_NAME = "ckpt_last.pt"
 _PERIODIC = re.compile(r"ckpt_step(\d+)\.pt$")
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint file is missing, truncated, corrupt or does not match the run."""
 
 
 def periodic_name(step: int) -> str:
@@ -43,35 +42,22 @@ def periodic_name(step: int) -> str:
     return f"ckpt_step{step:08d}.pt"
 
 
-class _HashingWriter:
-    """File-like that writes through to ``fh`` and hashes what passes."""
-
-    def __init__(self, fh: Any) -> None:
-        self.fh, self.digest = fh, hashlib.sha256()
-
-    def write(self, data: bytes) -> int:
-        self.digest.update(data)
-        return self.fh.write(data)
-
-    def flush(self) -> None:
-        self.fh.flush()
-
-
 def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
     """Atomically write ``state`` (tensors, numbers, strings, lists, dicts) to ``path``.
 
-    The previous file at ``path`` stays untouched until the new one is complete on disk.
+    The file ends with its SHA-256 (checked on loading). The previous file at ``path`` stays
+    untouched until the new one is complete on disk.
+
+    Raises:
+        TypeError: ``state`` holds something that is not a plain value (nothing is written).
     """
     path = Path(path)
+    check_plain(state)  # before touching the disk
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(MAGIC + bytes(32))
-            writer = _HashingWriter(fh)
-            torch.save(state, writer)
-            fh.seek(len(MAGIC))
-            fh.write(writer.digest.digest())
+            write_checkpoint_file(fh, state)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -90,31 +76,14 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """Read and verify a checkpoint written by :func:`save_checkpoint`.
+    """Read and verify a checkpoint written by :func:`save_checkpoint` (the file's hex SHA-256
+    comes back under ``"sha256"``).
 
     Raises:
         FileNotFoundError: no file at ``path``.
-        CheckpointError: wrong magic, truncated file, digest mismatch or unreadable payload.
+        CheckpointError: truncated, corrupt or foreign file, digest missing or mismatched.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint not found: {path}")
-    data = path.read_bytes()
-    head = len(MAGIC) + 32
-    if len(data) < head or data[:len(MAGIC)] != MAGIC:
-        raise CheckpointError(f"{path} is not a saccade-pretrain checkpoint (bad header); "
-                              f"refusing to resume from it")
-    payload = memoryview(data)[head:]
-    if hashlib.sha256(payload).digest() != data[len(MAGIC):head]:
-        raise CheckpointError(f"{path} is corrupt or truncated (SHA-256 mismatch, {len(data)} bytes); "
-                              f"refusing to resume from it")
-    try:
-        state = torch.load(io.BytesIO(payload), map_location=map_location, weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - re-raised with the file named
-        raise CheckpointError(f"{path}: cannot unpickle checkpoint payload: {exc}") from exc
-    if not isinstance(state, dict):
-        raise CheckpointError(f"{path}: checkpoint payload must be a dict, got {type(state).__name__}")
-    return state
+    return read_checkpoint(path, map_location=map_location)
 
 
 def latest_checkpoint(run_dir: str | Path) -> Path | None:
@@ -128,12 +97,22 @@ def latest_checkpoint(run_dir: str | Path) -> Path | None:
 
 
 def check_compatible(saved: dict[str, Any], current: dict[str, Any], path: str | Path,
-                     keys: tuple[str, ...] = ("model", "data", "seed")) -> None:
-    """Raise :class:`CheckpointError` if a checkpoint's config differs from the run's in ``keys``."""
+                     keys: tuple[str, ...] = ("model", "data", "seed"), ignore: tuple[str, ...] = ()) -> None:
+    """Raise :class:`CheckpointError` if a checkpoint's config differs from the run's in ``keys``.
+
+    ``ignore`` lists dotted keys inside those sections that may differ (run control such as
+    ``"data.prefetch"``: how the data is fed, not what is learned).
+    """
+    def strip(section: str, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        return {k: v for k, v in value.items() if f"{section}.{k}" not in ignore}
+
     for key in keys:
-        if saved.get(key) != current.get(key):
-            raise CheckpointError(f"{path} was written with {key}={saved.get(key)!r}, but this run has "
-                                  f"{key}={current.get(key)!r}; resume with the run's own config.yaml")
+        old, new = strip(key, saved.get(key)), strip(key, current.get(key))
+        if old != new:
+            raise CheckpointError(f"{path} was written with {key}={old!r}, but this run has "
+                                  f"{key}={new!r}; resume with the run's own config.yaml")
 
 
 def capture_rng() -> dict[str, Any]:

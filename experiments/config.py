@@ -24,7 +24,8 @@ from seqjepa.config import SeqJEPAConfig
 
 __all__ = ["DataConfig", "ModelConfig", "OptimConfig", "EvalConfig", "TrainConfig",
            "load_config", "dump_config", "config_from_dict", "config_to_dict",
-           "apply_overrides", "preset_path", "PRESETS_DIR"]
+           "apply_overrides", "preset_path", "reset_invocation_keys", "PRESETS_DIR", "LABELED_SPLITS",
+           "INVOCATION_KEYS", "RUN_CONTROL_KEYS"]
 
 PRESETS_DIR = Path(__file__).resolve().parent / "configs"
 DATASETS = ("scenes", "stl10")
@@ -32,6 +33,14 @@ SPLITS = ("train", "test", "unlabeled", "train+unlabeled")
 IOR_MODES = ("square", "disc", "gaussian")
 FIXATION_MODES = ("sample", "argmax")
 PRECISIONS = ("fp32", "bf16", "fp16")
+LABELED_SPLITS = ("train", "test")   # splits with a label for every image (frozen-encoder evaluation)
+# Per-invocation run control: on --resume these come from the command line, never from the run's
+# saved config.yaml (a run stopped with stop_after=N would otherwise stop again at once).
+INVOCATION_KEYS = ("stop_after", "progress")
+# How a run is executed and logged, not what it learns: a resumed run may change these freely
+# (dotted keys for fields inside a section).
+RUN_CONTROL_KEYS = INVOCATION_KEYS + ("device", "threads", "log_every", "checkpoint_every", "keep_every",
+                                      "out_dir", "run_name", "data.prefetch")
 SCENE_STYLES = ("natural", "simple")  # keys of envs.datasets.SCENE_STYLES
 
 
@@ -144,15 +153,16 @@ class TrainConfig:
         d, o, e = self.data, self.optim, self.eval
         _choice("data.dataset", d.dataset, DATASETS)
         _choice("data.split", d.split, SPLITS)
-        _choice("eval.train_split", e.train_split, SPLITS)
-        _choice("eval.test_split", e.test_split, SPLITS)
+        _choice("eval.train_split", e.train_split, LABELED_SPLITS)  # the probe needs labels
+        _choice("eval.test_split", e.test_split, LABELED_SPLITS)
         _choice("data.ior", d.ior, IOR_MODES)
         _choice("data.fixation_mode", d.fixation_mode, FIXATION_MODES)
         _choice("precision", self.precision, PRECISIONS)
         if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", self.device):
             raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")
-        if not d.scales or d.scales[0] != 1 or any(s < 1 for s in d.scales):
-            raise ValueError(f"data.scales must be positive ints starting with 1, got {d.scales!r}")
+        if not d.scales or d.scales[0] != 1 or any(b <= a for a, b in zip(d.scales, d.scales[1:])):
+            raise ValueError(f"data.scales must be positive ints starting with 1, strictly increasing, "
+                             f"got {d.scales!r}")
         if d.seq_len < 2:
             raise ValueError(f"data.seq_len must be >= 2 (M_tr >= 1 observed + 1 target), got {d.seq_len}")
         for name, value in (("data.glimpse_size", d.glimpse_size), ("data.batch_size", d.batch_size),
@@ -188,6 +198,7 @@ class TrainConfig:
         if not e.m_val or any(m < 1 for m in e.m_val):
             raise ValueError(f"eval.m_val must be a non-empty list of positive ints, got {e.m_val!r}")
         self.seqjepa_config(in_channels=3 * len(d.scales), action_dim=2)  # architecture checks
+        _check_data_and_paths(self)
         return self
 
     def seqjepa_config(self, in_channels: int, action_dim: int) -> SeqJEPAConfig:
@@ -195,6 +206,59 @@ class TrainConfig:
         known = {f.name for f in dataclasses.fields(SeqJEPAConfig)}
         values = {k: v for k, v in dataclasses.asdict(self.model).items() if k in known}
         return SeqJEPAConfig(in_channels=in_channels, action_dim=action_dim, **values)
+
+
+def _check_data_and_paths(config: TrainConfig) -> None:
+    """The checks of :meth:`TrainConfig.validate` that would otherwise fail late: in data
+    preparation, or after training (evaluation), or when the run folder is written."""
+    from envs.datasets import SCENE_SPLITS
+    from saliency import METHODS
+
+    d, e = config.data, config.eval
+    if d.dataset == "scenes":
+        _choice("data.split", d.split, SCENE_SPLITS)  # the embedded scenes have no unlabeled split
+    _choice("data.saliency_method", d.saliency_method, METHODS)
+    if isinstance(d.ior_radius, bool) or d.ior_radius < 1:
+        raise ValueError(f"data.ior_radius must be a positive int (pixels), got {d.ior_radius}")
+    if not 0.0 < d.ior_decay <= 1.0:
+        raise ValueError(f"data.ior_decay must be in (0, 1], got {d.ior_decay}")
+    if d.ior_decay != 1.0 and d.ior != "gaussian":
+        raise ValueError(f"data.ior_decay < 1 needs data.ior='gaussian' (square/disc inhibition does not decay), "
+                         f"got data.ior={d.ior!r}")
+    if d.dataset == "scenes":  # every split the run reads must hold one full batch
+        splits = {"data.split": d.split, **({"eval.train_split": e.train_split, "eval.test_split": e.test_split}
+                                            if e.enabled else {})}
+        for name, split in splits.items():
+            size = _scene_split_size(d, split)
+            if size < d.batch_size:
+                key = "data.n_train" if split == "train" else "data.n_test"
+                raise ValueError(f"data.batch_size={d.batch_size} exceeds the {size} scenes of the {split!r} split "
+                                 f"({name}); lower data.batch_size or raise {key}")
+    if config.run_name is not None and (not config.run_name.strip() or config.run_name in (".", "..")
+                                        or any(c in config.run_name for c in "/\\\0")):
+        raise ValueError(f"run_name must be a plain folder name (no '/', '\\', not '.' or '..'), "
+                         f"got {config.run_name!r}")
+    for name, value in (("out_dir", config.out_dir), ("data.root", d.root)):
+        if value is not None and Path(value).expanduser().exists() and not Path(value).expanduser().is_dir():
+            raise ValueError(f"{name} must be a folder, but {value!r} is a file")
+
+
+def _scene_split_size(d: DataConfig, split: str) -> int:
+    """Scenes in ``split`` of the embedded dataset (``n_train``/``n_test``, else load_scenes' defaults)."""
+    import inspect
+
+    from envs.datasets import load_scenes
+
+    value = d.n_train if split == "train" else d.n_test
+    if value is None:
+        value = inspect.signature(load_scenes).parameters["n_train" if split == "train" else "n_test"].default
+    return int(value)
+
+
+def reset_invocation_keys(config: TrainConfig) -> TrainConfig:
+    """``config`` with :data:`INVOCATION_KEYS` at their defaults (for a run's saved config on resume)."""
+    defaults = TrainConfig()
+    return dataclasses.replace(config, **{k: getattr(defaults, k) for k in INVOCATION_KEYS})
 
 
 def _choice(name: str, value: Any, allowed: Sequence[Any]) -> None:

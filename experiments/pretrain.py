@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import json
 import math
 import os
 import random
@@ -42,14 +41,18 @@ from experiments.checkpoint import (
     save_checkpoint,
 )
 from experiments.config import (
+    RUN_CONTROL_KEYS,
     TrainConfig,
+    apply_overrides,
     config_to_dict,
     dump_config,
     load_config,
     preset_path,
+    reset_invocation_keys,
 )
 from experiments.data import SequenceSource, iterate_batches, make_source, prepare_batch
 from experiments.distributed import Dist, barrier, init_distributed
+from experiments.envspec import env_spec
 from experiments.probing import (
     OnlineProbes,
     SourceFactory,
@@ -57,10 +60,12 @@ from experiments.probing import (
     random_pairs,
     window_figures,
 )
+from experiments.runfolder import TB_NAME, claim_run_dir, kept_summary, write_summary
 from seqjepa import SeqJEPA
 from seqjepa.ema import ema_momentum
 from seqjepa.losses import prediction_loss
 from seqjepa.optim import param_groups_for_weight_decay, set_lr
+from seqjepa.pretrained import META_KEY, pretrained_meta
 from seqjepa.schedules import warmup_cosine_lr
 
 __all__ = ["main", "cli", "format_summary"]
@@ -78,13 +83,19 @@ def _run_dir(config: TrainConfig, d: Dist, run_dir: str | Path | None) -> Path:
 
 
 def main(config: TrainConfig, run_dir: str | Path | None = None, resume: bool = False,
-         source_factory: SourceFactory | None = None) -> dict[str, Any]:
+         source_factory: SourceFactory | None = None, overwrite: bool = False) -> dict[str, Any]:
     """Pretrain seq-JEPA as ``config`` says; return the run summary (also written to summary.json).
 
     ``run_dir`` defaults to ``<out_dir>/<run_name>``; ``resume`` continues from its latest
-    checkpoint. ``source_factory(split, rank, world_size, seq_len)`` replaces :func:`make_source`.
+    checkpoint (a run already at its end keeps its summary). A fresh run refuses a folder that
+    holds run data (checkpoints, summary, TensorBoard events) with FileExistsError unless
+    ``overwrite``, which removes that data first. ``source_factory(split, rank, world_size,
+    seq_len)`` replaces :func:`make_source`.
     """
     config.validate()
+    if resume and overwrite:
+        raise ValueError("resume=True continues the run in its folder and overwrite=True would delete it; "
+                         "pass one of them, not both")
     d, device = init_distributed(config.device)
     if source_factory is None:
         def source_factory(split: str, rank: int, world: int, seq_len: int) -> SequenceSource:
@@ -101,6 +112,8 @@ def main(config: TrainConfig, run_dir: str | Path | None = None, resume: bool = 
     torch.manual_seed(config.seed)  # same initial weights on every rank
 
     run_dir = _run_dir(config, d, run_dir)
+    if not resume:  # before any data preparation: a fresh run never replaces a run's data silently
+        claim_run_dir(run_dir, d, overwrite)
     source = source_factory(config.data.split, d.rank, d.world_size, config.data.seq_len)
     steps_per_epoch = len(source)
     if steps_per_epoch < 1:
@@ -113,6 +126,7 @@ def main(config: TrainConfig, run_dir: str | Path | None = None, resume: bool = 
 
     # ---- model, probes, optimizers
     model = SeqJEPA(config.seqjepa_config(source.channels, source.action_dim)).to(device)
+    model.set_input_stats(source.mean, source.std)
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
     if config.sync_bn and d.world_size > 1:
@@ -131,19 +145,22 @@ def main(config: TrainConfig, run_dir: str | Path | None = None, resume: bool = 
     train_model, train_probes = model, probes
     if d.world_size > 1:
         ids = [device.index] if device.type == "cuda" else None
-        train_model = nn.parallel.DistributedDataParallel(model, device_ids=ids)
+        # the no-action ablation never uses the action embedding: DDP must not wait for its gradients
+        train_model = nn.parallel.DistributedDataParallel(
+            model, device_ids=ids, find_unused_parameters=not model.uses_action_embedding(m_tr))
         train_probes = nn.parallel.DistributedDataParallel(probes, device_ids=ids)
     forward_context = torch.compile(train_model) if config.compile else train_model
     forward_target = torch.compile(model.encode_target) if config.compile else model.encode_target
 
     # ---- resume: exact step, data position, optimizer and RNG states
     step, epoch, batch_idx, curve = 0, 0, 0, []
+    saved_window: torch.Tensor | None = None
     if resume:
         path = latest_checkpoint(run_dir)
         if path is None:
             raise FileNotFoundError(f"resume: no checkpoint ({LAST_NAME} or ckpt_step*.pt) in {run_dir}")
         state = load_checkpoint(path, map_location=device)
-        check_compatible(state.get("config", {}), config_to_dict(config), path)
+        check_compatible(state.get("config", {}), config_to_dict(config), path, ignore=RUN_CONTROL_KEYS)
         try:
             model.load_state_dict(state["model"])
             probes.load_state_dict(state["probes"])
@@ -151,9 +168,13 @@ def main(config: TrainConfig, run_dir: str | Path | None = None, resume: bool = 
             probe_opt.load_state_dict(state["probe_optimizer"])
             scaler.load_state_dict(state["scaler"])
             step, epoch, batch_idx, curve = state["step"], state["epoch"], state["batch"], list(state["curve"])
-            restore_rng(state["rng"])
+            saved_window = state.get("probe_window")  # absent in checkpoints from before it was kept
+            rngs = state.get("rng_per_rank")  # absent in checkpoints from before it was kept
+            restore_rng(rngs[d.rank] if rngs and len(rngs) == d.world_size else state["rng"])
         except (RuntimeError, KeyError, ValueError, TypeError) as exc:
             raise CheckpointError(f"{path} does not match this model/optimizer: {exc}") from exc
+        if step >= end_step and (kept := kept_summary(run_dir, step, d)) is not None:
+            return kept  # nothing left to train: a finished (or stopped) run keeps its summary
     else:
         torch.manual_seed(config.seed + d.rank)  # dropout differs across ranks
 
@@ -162,27 +183,40 @@ def main(config: TrainConfig, run_dir: str | Path | None = None, resume: bool = 
         run_dir.mkdir(parents=True, exist_ok=True)
         dump_config(dataclasses.replace(config, run_name=run_dir.name), run_dir / "config.yaml")
         from torch.utils.tensorboard import SummaryWriter
-        writer = SummaryWriter(str(run_dir / "tb"))
+        # on resume, events an interrupted session logged after the checkpoint (step > its step) are dropped
+        writer = SummaryWriter(str(run_dir / TB_NAME), purge_step=step + 1 if resume else None)
 
     mean = torch.tensor(source.mean, dtype=torch.float32, device=device)
     std = torch.tensor(source.std, dtype=torch.float32, device=device)
     check_every = 1 if device.type == "cpu" else config.log_every  # a host sync on GPU
     first_bad = torch.full((), _NO_BAD_STEP, dtype=torch.int64, device=device)
-    window: list[torch.Tensor] = []
+    window = _restore_window(saved_window, d, device, config.probe_window)
     params = [p for p in model.parameters() if p.requires_grad]
+    env_id, env_kwargs = env_spec(config.data)
+    meta = pretrained_meta(model.config, source.mean, source.std, env_id, env_kwargs)
 
     def checkpoint(final: bool) -> None:
         """Rank 0 writes ckpt_last.pt (+ a kept copy); every rank waits for it."""
         e, b = (epoch + 1, 0) if batch_idx >= steps_per_epoch else (epoch, batch_idx)
+        # every rank's probe window and RNG states (dropout differs across ranks): a resumed run,
+        # its log included, continues exactly as an uninterrupted one
+        probe_window = _gather_window(window, d)
+        rngs: list[Any] = [capture_rng()]
+        if d.world_size > 1:
+            rngs = [None] * d.world_size
+            dist.all_gather_object(rngs, capture_rng())
         barrier(d)
         if d.main:
             state = {"model": model.state_dict(), "probes": probes.state_dict(),
                      "optimizer": optimizer.state_dict(), "probe_optimizer": probe_opt.state_dict(),
                      "scaler": scaler.state_dict(), "step": step, "epoch": e, "batch": b, "lr_step": step,
-                     "curve": curve, "rng": capture_rng(), "config": config_to_dict(config)}
+                     "curve": curve, "probe_window": probe_window, "rng": rngs[0], "rng_per_rank": rngs,
+                     "config": config_to_dict(config), META_KEY: meta}
             save_checkpoint(run_dir / LAST_NAME, state)
             if config.keep_every and (step % config.keep_every == 0 or final):
                 save_checkpoint(run_dir / periodic_name(step), state)
+            if writer is not None:
+                writer.flush()  # the log up to a checkpoint is on disk with it
         barrier(d)
 
     def check_finite() -> None:
@@ -219,7 +253,8 @@ def main(config: TrainConfig, run_dir: str | Path | None = None, resume: bool = 
             # backward
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
-            log_now = (step + 1) % config.log_every == 0 or step + 1 == end_step
+            # on the schedule's grid only (not at stop_after): a stopped + resumed run logs the same points
+            log_now = (step + 1) % config.log_every == 0 or step + 1 == total_steps
             if config.optim.grad_clip is not None or log_now:
                 scaler.unscale_(optimizer)
                 grad_norm = torch.nn.utils.clip_grad_norm_(params, config.optim.grad_clip or math.inf)
@@ -255,7 +290,8 @@ def main(config: TrainConfig, run_dir: str | Path | None = None, resume: bool = 
                         writer.add_scalar(f"train/{key}", value, step)
                 if bar is not None:
                     bar.set_postfix(loss=f"{figs['loss']:.4f}", acc=f"{figs['probe_acc']:.3f}")
-            if step % config.checkpoint_every == 0 or step == end_step:
+            if step % config.checkpoint_every == 0 or step == end_step \
+                    or (config.keep_every and step % config.keep_every == 0):
                 check_finite()
                 checkpoint(final=step == end_step)
             if step >= end_step:
@@ -283,8 +319,40 @@ def main(config: TrainConfig, run_dir: str | Path | None = None, resume: bool = 
         barrier(d)
     if writer is not None:
         writer.close()
-        (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+        write_summary(run_dir, summary)
     return summary
+
+
+def _gather_window(window: list[torch.Tensor], d: Dist) -> torch.Tensor | None:
+    """The running probe window of every rank, float ``[world_size, n, K]`` on the CPU (None if empty)."""
+    if not window:
+        return None
+    w = torch.stack(window)
+    if d.world_size > 1:
+        parts = [torch.empty_like(w) for _ in range(d.world_size)]
+        dist.all_gather(parts, w)
+        w = torch.stack(parts)
+    else:
+        w = w[None]
+    return w.cpu()
+
+
+def _restore_window(saved: torch.Tensor | None, d: Dist, device: torch.device, size: int) -> list[torch.Tensor]:
+    """This rank's rows of a checkpointed probe window (see :func:`_gather_window`).
+
+    With another world size the per-step sums over the old ranks go to rank 0 and zeros to the
+    others (the loss column rescaled), so the all-reduced window figures stay the same.
+    """
+    if saved is None or saved.numel() == 0:
+        return []
+    if saved.shape[0] == d.world_size:
+        rows = saved[d.rank]
+    elif d.main:
+        rows = saved.sum(0)
+        rows[:, 0] *= d.world_size / saved.shape[0]
+    else:
+        rows = torch.zeros_like(saved[0])
+    return [r.to(device) for r in rows][-size:]
 
 
 def cli(argv: Sequence[str] | None = None) -> None:
@@ -300,16 +368,24 @@ def cli(argv: Sequence[str] | None = None) -> None:
                         help="override a field, e.g. --set optim.lr=1e-3 (repeatable)")
     parser.add_argument("--resume", action="store_true", help="continue from the run folder's latest checkpoint")
     parser.add_argument("--run-dir", help="run folder (default: <out_dir>/<run_name>)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="start afresh in a run folder that already holds a run (its checkpoints, "
+                             "TensorBoard events and summary are deleted first)")
     args = parser.parse_args(argv)
+    if args.resume and args.overwrite:
+        parser.error("--resume continues the run in its folder, --overwrite deletes it: pass one, not both")
     own = Path(args.run_dir or ".") / "config.yaml"
     if args.config is None and args.resume and args.run_dir and own.is_file():
-        config = load_config(own, args.overrides)
+        # the run's own settings, but this invocation's run control (stop_after, progress)
+        config = apply_overrides(reset_invocation_keys(load_config(own)), args.overrides)
     else:
         config = load_config(args.config or preset_path("scenes_cpu"), args.overrides)
     if args.resume and args.run_dir is None and config.run_name is None:
         parser.error("--resume needs --run-dir or a config with run_name")
     try:
-        summary = main(config, run_dir=args.run_dir, resume=args.resume)
+        summary = main(config, run_dir=args.run_dir, resume=args.resume, overwrite=args.overwrite)
+    except FileExistsError as exc:
+        parser.error(str(exc))
     finally:
         if dist.is_initialized():
             dist.destroy_process_group()

@@ -5,7 +5,7 @@
     saccade-view --env PathIntegration-Scenes-v0 --kw n_worlds=4   # a retina walking over worlds
     saccade-view --env Rotation3D-Shapes-v0 --kw n_objects=10      # turning 3D objects
     saccade-view --images ~/photos --image-size 128           # your own images (unlabeled)
-    saccade-view --checkpoint runs/NAME/ckpt_last.pt          # + the world model's predictions
+    saccade-view --checkpoint runs/NAME/ckpt_last.pt          # the model's training env + its predictions
     saccade-view --headless --frames 20 --out frames/         # write frames, no window
     saccade-view --screenshot docs/viewer.png --steps 4       # a few agent steps, one PNG
 
@@ -46,7 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="saccade-view", description=first, epilog=rest.replace("``", ""),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     src = parser.add_mutually_exclusive_group()
-    src.add_argument("--env", default=None, help=f"registered env id (default {DEFAULT_ENV})")
+    src.add_argument("--env", default=None,
+                     help=f"registered env id (default: the --checkpoint's training env, else {DEFAULT_ENV})")
     src.add_argument("--images", help="an image file or a folder of images to look at instead")
     parser.add_argument("--kw", action="append", default=[], metavar="KEY=VALUE",
                         help="env keyword argument, e.g. --kw glimpse_size=32 --kw scales=1,2,4 (repeatable)")
@@ -58,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--fps", type=float, default=2.0, help="autoplay rate (saccades/s), also the GIF rate")
     parser.add_argument("--size", default="1160x760", help="window size WIDTHxHEIGHT")
     parser.add_argument("--checkpoint",
-                        help="seq-JEPA pretraining checkpoint: show the world model's predictions (saccade envs)")
+                        help="seq-JEPA pretraining checkpoint: show the world model's predictions in the env it "
+                             "was trained on (--env / --kw that differ from it are warned about)")
     parser.add_argument("--n-cache", type=int, default=2000,
                         help="glimpses in the nearest-glimpse cache (latents kept in <out>/cache)")
     parser.add_argument("--record-format", default="gif", choices=RECORD_FORMATS)
@@ -80,24 +82,29 @@ def _parse_size(text: str) -> tuple[int, int]:
     return w, h
 
 
+def _check_saccade_family(env_id: str) -> None:
+    from experiments.viewer_adapters import adapter_class
+
+    family = adapter_class(EnvFactory(env_id=env_id).env_class).family
+    if family != "saccade":
+        raise ValueError(f"--checkpoint needs a saccade env (the world model predicts saccade glimpses), "
+                         f"got {env_id!r} ({family})")
+
+
 def make_viewer(args: argparse.Namespace) -> Viewer:
     """Build the env factory, the optional world-model monitor and the viewer from parsed arguments."""
     kwargs = parse_kws(args.kw)
-    env_id = args.env or DEFAULT_ENV
-    if args.checkpoint and not args.images:
-        from experiments.viewer_adapters import adapter_class
-
-        family = adapter_class(EnvFactory(env_id=env_id).env_class).family
-        if family != "saccade":
-            raise ValueError(f"--checkpoint needs a saccade env (the world model predicts saccade glimpses), "
-                             f"got {env_id!r} ({family})")
-    monitor = None
-    if args.checkpoint:
+    if args.checkpoint and not args.images and args.env:
+        _check_saccade_family(args.env)
+    monitor, env_id = None, args.env
+    if args.checkpoint:  # the env the model was trained on, unless the command line says otherwise (warned)
         from experiments.viewer_model import WorldModelMonitor
 
         monitor = WorldModelMonitor.from_checkpoint(args.checkpoint)
-        for key, value in monitor.env_kwargs().items():
-            kwargs.setdefault(key, value)
+        env_id, kwargs = monitor.viewer_env(args.env, kwargs, images=bool(args.images))
+        if not args.images and env_id:
+            _check_saccade_family(env_id)
+    env_id = env_id or DEFAULT_ENV
     if args.images:
         dataset, files = load_image_folder(args.images, args.image_size)
         factory = EnvFactory(dataset=dataset, kwargs=kwargs, files=files)

@@ -15,6 +15,8 @@ Conventions follow ``experiments.pretrain``: glimpses ``[S, G, G, C]`` become ch
 from __future__ import annotations
 
 import hashlib
+import inspect
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -55,9 +57,11 @@ def _first_weight(state: dict[str, torch.Tensor], prefix: str, ndim: int) -> tor
 def load_world_model(path: str | Path) -> tuple[Any, dict[str, Any]]:
     """Load the seq-JEPA of a pretraining checkpoint on CPU, in eval mode.
 
-    The checkpoint (``experiments.checkpoint`` format) holds ``model`` (the SeqJEPA state dict)
-    and ``config`` (the resolved ``TrainConfig`` as a dict). Input channels and action size are
-    read from the weights.
+    The checkpoint (``experiments.checkpoint`` format) holds ``model`` (the SeqJEPA state dict),
+    ``config`` (the resolved ``TrainConfig`` as a dict) and, when written by a current
+    ``saccade-pretrain``, ``pretrained`` (architecture, statistics, env: see
+    :func:`seqjepa.load_pretrained`); without it the architecture comes from ``config`` and the
+    input channels and action size from the weights.
 
     Returns:
         ``(model, config_dict)``.
@@ -67,10 +71,20 @@ def load_world_model(path: str | Path) -> tuple[Any, dict[str, Any]]:
         ValueError: the state lacks ``model``/``config`` or does not fit the configured architecture.
     """
     from experiments.checkpoint import load_checkpoint
+
+    model, config, _ = _model_from_state(load_checkpoint(path, map_location="cpu"), path)
+    return model, config
+
+
+def _model_from_state(state: dict[str, Any], path: str | Path) -> tuple[Any, dict[str, Any], dict[str, Any] | None]:
+    """``(model, training config dict, pretrained meta or None)`` of a verified checkpoint state."""
     from experiments.config import config_from_dict
     from seqjepa import SeqJEPA
+    from seqjepa.pretrained import META_KEY, pretrained_from_state
 
-    state = load_checkpoint(path, map_location="cpu")
+    if META_KEY in state:
+        model, meta = pretrained_from_state(state, path)
+        return model, dict(state.get("config") or {}), meta
     missing = [k for k in ("model", "config") if k not in state]
     if missing:
         raise ValueError(f"checkpoint {path} lacks {missing}; expected a saccade-pretrain checkpoint "
@@ -84,7 +98,22 @@ def load_world_model(path: str | Path) -> tuple[Any, dict[str, Any]]:
         model.load_state_dict(weights)
     except RuntimeError as exc:
         raise ValueError(f"checkpoint {path}: weights do not fit the configured architecture: {exc}") from exc
-    return model.eval(), state["config"]
+    return model.eval(), state["config"], None
+
+
+def _plain(value: Any) -> Any:
+    return tuple(_plain(v) for v in value) if isinstance(value, (list, tuple)) else value
+
+
+def _env_parameters(env_id: str | None) -> set[str]:
+    """Keyword arguments the registered ``env_id`` accepts (None: ``SaccadeEnv`` over a dataset)."""
+    if env_id is None:
+        from envs.saccade_env import SaccadeEnv
+
+        return set(inspect.signature(SaccadeEnv.__init__).parameters) - {"self", "dataset"}
+    from experiments.envspec import env_parameters
+
+    return set(env_parameters(env_id))
 
 
 def _to_channels(glimpses: np.ndarray) -> np.ndarray:
@@ -118,23 +147,53 @@ class WorldModelMonitor:
         self.cache_glimpses: np.ndarray | None = None    # uint8 [N, S, G, G, C]
         self.cache_sources: np.ndarray | None = None     # int64 [N, 3] (image, row, col)
         self.checkpoint_digest = ""                       # identifies the weights (disk cache key)
+        self.trained_env_id: str | None = None            # the env the model was trained on (None: unknown)
+        self.trained_env_kwargs: dict[str, Any] = {"glimpse_size": self.glimpse_size, "scales": self.scales}
+        self.trained_stats: tuple[list[float], list[float]] | None = None  # training mean, std [S*C]
         self._views: list[torch.Tensor] = []              # each float [S*C, G, G]
         self._actions: list[np.ndarray] = []              # incoming actions float32 [2]
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, max_context: int | None = None) -> "WorldModelMonitor":
-        """Monitor for the model in checkpoint ``path`` (retina settings from its config)."""
-        model, config = load_world_model(path)
+        """Monitor for the model in checkpoint ``path``: the env it was trained on and the
+        training statistics come from the checkpoint (older checkpoints: the retina settings
+        from its config, statistics from the viewed images)."""
+        from experiments.checkpoint import load_checkpoint
+
+        state = load_checkpoint(path, map_location="cpu")
+        model, config, meta = _model_from_state(state, path)
         data = config.get("data", {})
-        monitor = cls(model, glimpse_size=data.get("glimpse_size", 32), scales=data.get("scales", (1,)),
+        kwargs = meta["env_kwargs"] if meta is not None else data
+        monitor = cls(model, glimpse_size=kwargs.get("glimpse_size", 32), scales=kwargs.get("scales", (1,)),
                       dataset=data.get("dataset", "scenes"), max_context=max_context)
-        with open(path, "rb") as fh:  # the file's SHA-256 header (experiments.checkpoint format)
-            monitor.checkpoint_digest = fh.read(40)[8:].hex()
+        if meta is not None:
+            monitor.trained_env_id, monitor.trained_env_kwargs = meta["env_id"], dict(meta["env_kwargs"])
+            monitor.trained_stats = (list(meta["mean"]), list(meta["std"]))
+        monitor.checkpoint_digest = str(state.get("sha256", ""))
         return monitor
 
     def env_kwargs(self) -> dict[str, Any]:
         """The retina keyword arguments the viewed env must use."""
         return {"glimpse_size": self.glimpse_size, "scales": self.scales}
+
+    def viewer_env(self, env_id: str | None, kwargs: dict[str, Any],
+                   images: bool = False) -> tuple[str | None, dict[str, Any]]:
+        """``(env id, kwargs)`` to view: the env the model was trained on, changed by the user's
+        ``env_id`` / ``kwargs`` (each difference is warned about: the model then sees another
+        world than it learned). ``images``: a user's images (only the env's viewing settings,
+        retina, saliency and IoR, are taken from the checkpoint; id None)."""
+        trained, base = self.trained_env_id, dict(self.trained_env_kwargs)
+        if images or (env_id is not None and trained is not None and env_id != trained):
+            if not images:
+                warnings.warn(f"--env {env_id} is not the env the model was trained on ({trained}); "
+                              f"its predictions there say little about what it learned", stacklevel=2)
+            accepted = _env_parameters(None if images else env_id)
+            base = {k: v for k, v in base.items() if k in accepted}
+        differ = {k: (base[k], v) for k, v in kwargs.items() if k in base and _plain(v) != _plain(base[k])}
+        if differ:
+            listed = ", ".join(f"{k}={new!r} (trained with {old!r})" for k, (old, new) in differ.items())
+            warnings.warn(f"--kw {listed}: differs from the env the model was trained on", stacklevel=2)
+        return (None if images else env_id or trained), {**base, **kwargs}
 
     # ------------------------------------------------------------------ setup
     def attach(self, env: Any, n_cache: int = 2000, seed: int = 0, batch_size: int = 256,
@@ -159,14 +218,19 @@ class WorldModelMonitor:
                              f"{len(self.scales)} scales x {channels} channels")
         if n_cache < 1:
             raise ValueError(f"n_cache must be a positive int, got {n_cache}")
-        if self.dataset_kind == "stl10" and channels == 3:
-            mean, std = STL10_MEAN, STL10_STD
+        if self.trained_stats is not None:  # exactly what the training batches were normalised with
+            mean, std = self.trained_stats
+            self.mean = torch.tensor(mean, dtype=torch.float32).view(-1, 1, 1)
+            self.std = torch.tensor(std, dtype=torch.float32).view(-1, 1, 1)
         else:
-            from envs.sequences import channel_stats
+            if self.dataset_kind == "stl10" and channels == 3:
+                mean, std = STL10_MEAN, STL10_STD
+            else:
+                from envs.sequences import channel_stats
 
-            mean, std = channel_stats(env.dataset)
-        self.mean = torch.tensor(list(mean) * len(self.scales), dtype=torch.float32).view(-1, 1, 1)
-        self.std = torch.tensor(list(std) * len(self.scales), dtype=torch.float32).view(-1, 1, 1)
+                mean, std = channel_stats(env.dataset)
+            self.mean = torch.tensor(list(mean) * len(self.scales), dtype=torch.float32).view(-1, 1, 1)
+            self.std = torch.tensor(list(std) * len(self.scales), dtype=torch.float32).view(-1, 1, 1)
 
         rng = np.random.default_rng(seed)
         data = env.dataset

@@ -25,8 +25,9 @@ from __future__ import annotations
 import copy
 import numbers
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Iterator, Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -88,6 +89,11 @@ class SeqJEPA(nn.Module):
         self.target_encoder = copy.deepcopy(self.encoder)
         for p in self.target_encoder.parameters():
             p.requires_grad_(False)
+        # Preprocessing statistics of the training data (float32 [in_channels], in [0, 1] pixel
+        # units), set by set_input_stats / seqjepa.load_pretrained; used by represent().
+        # Not persistent: the state dict holds weights only, the checkpoint's metadata the stats.
+        self.register_buffer("input_mean", None, persistent=False)
+        self.register_buffer("input_std", None, persistent=False)
 
     # ------------------------------------------------------------------ parameters
     def online_named_parameters(self) -> Iterator[tuple[str, nn.Parameter]]:
@@ -100,6 +106,15 @@ class SeqJEPA(nn.Module):
         """Trainable parameters to give the optimizer (the target encoder is excluded)."""
         for _, p in self.online_named_parameters():
             yield p
+
+    def uses_action_embedding(self, n_observed: int) -> bool:
+        """Whether a training step with ``n_observed`` views puts the action embedding in the graph.
+
+        False for the no-action ablation (neither aggregator nor predictor conditioned), and for
+        a predictor-free conditioning with a single observed view (no outgoing action to embed).
+        Distributed training must then tell DDP that those parameters get no gradient.
+        """
+        return self.config.condition_predictor or (self.config.condition_aggregator and n_observed > 1)
 
     @torch.no_grad()
     def update_target(self, momentum: float) -> None:
@@ -230,3 +245,87 @@ class SeqJEPA(nn.Module):
         z_agg = self.aggregate(z_views, actions[:, :m])
         prediction = self.predict(z_agg, actions[:, m])
         return SeqJEPAOutput(prediction=prediction, z_agg=z_agg, z_views=z_views)
+
+    # ------------------------------------------------------------------ pretrained use
+    def set_input_stats(self, mean: Sequence[float] | torch.Tensor, std: Sequence[float] | torch.Tensor) -> None:
+        """Set the per-channel preprocessing statistics ``(x / 255 - mean) / std`` of :meth:`represent`.
+
+        Args:
+            mean, std: ``in_channels`` (``S * C``, scale-major) floats in ``[0, 1]`` pixel units;
+                std > 0.
+        """
+        c = self.config.in_channels
+        device = next(self.parameters()).device
+        values = []
+        for name, v in (("mean", mean), ("std", std)):
+            t = torch.as_tensor(v, dtype=torch.float32).detach().flatten().to(device)
+            if t.numel() != c or not bool(torch.isfinite(t).all()):
+                raise ValueError(f"{name} must hold {c} finite floats (one per input channel S*C), got "
+                                 f"{t.tolist()}")
+            values.append(t)
+        if bool((values[1] <= 0).any()):
+            raise ValueError(f"std must be > 0, got {values[1].tolist()}")
+        self.input_mean, self.input_std = values
+
+    def normalize_input(self, glimpses: torch.Tensor) -> torch.Tensor:
+        """uint8 ``[B, T, S*C, G, G]`` -> float32 ``(x / 255 - mean) / std`` (the training preprocessing)."""
+        if self.input_mean is None or self.input_std is None:
+            raise RuntimeError("the model has no preprocessing statistics: load it with seqjepa.load_pretrained "
+                               "or call set_input_stats(mean, std) first")
+        c = glimpses.shape[2]
+        scale = (1.0 / (255.0 * self.input_std)).view(1, 1, c, 1, 1)
+        shift = (self.input_mean / self.input_std).view(1, 1, c, 1, 1)
+        return glimpses.float().mul_(scale).sub_(shift)
+
+    def represent(self, glimpses: torch.Tensor | np.ndarray,
+                  actions: torch.Tensor | np.ndarray) -> dict[str, torch.Tensor]:
+        """Representations of whole glimpse sequences, as an environment produces them.
+
+        Runs without gradients in eval mode (the previous mode is restored afterwards).
+
+        Args:
+            glimpses: uint8 ``[B, T, S, G, G, C]``, the env's ``obs["glimpse"]`` stacked over
+                ``T`` views (tensor or NumPy array). Converted to the training layout
+                ``[B, T, S*C, G, G]`` (channels scale-major) and normalised with the model's
+                statistics (:meth:`set_input_stats`).
+            actions: float ``[B, T, A]``, the env's ``obs["last_action"]`` stacked (incoming
+                actions; ``actions[:, 0]`` is ignored, 0 by convention).
+
+        Returns:
+            ``{"z_agg": [B, D + E], "z_views": [B, T, D]}`` on the model's device: the aggregate
+            of all ``T`` views and the online encoder's latent of each view.
+
+        Raises:
+            ValueError: wrong shape or dtype (naming the argument).
+        """
+        x = _as_tensor("glimpses", glimpses)
+        a = _as_tensor("actions", actions)
+        c = self.config.in_channels
+        if x.dtype != torch.uint8 or x.dim() != 6 or x.shape[2] * x.shape[5] != c or 0 in x.shape:
+            raise ValueError(f"glimpses must be uint8 [B, T, S, G, G, C] with S*C = {c} (the env's obs['glimpse'] "
+                             f"stacked over T views), got {x.dtype} {tuple(x.shape)}")
+        b, t, s, g, w, ch = x.shape
+        expected = [b, t, self.config.action_dim]
+        if not a.is_floating_point() or list(a.shape) != expected:
+            raise ValueError(f"actions must be float {expected} = [B, T, A] (the env's obs['last_action'] stacked), "
+                             f"got {a.dtype} {tuple(a.shape)}")
+        device = next(self.parameters()).device
+        x = x.to(device).permute(0, 1, 2, 5, 3, 4).reshape(b, t, s * ch, g, w)
+        a = a.to(device, torch.float32)
+        was_training = self.training
+        self.eval()
+        try:
+            with torch.no_grad():
+                z_views = self.encode(self.normalize_input(x))
+                z_agg = self.aggregate(z_views, a)
+        finally:
+            self.train(was_training)
+        return {"z_agg": z_agg, "z_views": z_views}
+
+
+def _as_tensor(name: str, value: torch.Tensor | np.ndarray) -> torch.Tensor:
+    if isinstance(value, torch.Tensor):
+        return value.detach()
+    if isinstance(value, np.ndarray):
+        return torch.from_numpy(np.array(value, order="C"))  # a copy: read-only arrays are fine
+    raise ValueError(f"{name} must be a torch.Tensor or a numpy.ndarray, got {type(value).__name__}")

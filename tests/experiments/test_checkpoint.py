@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 import random
 from pathlib import Path
 
@@ -77,10 +79,49 @@ def test_corrupt_file_raises_clear_error(tmp_path: Path, damage: str) -> None:
 
 def test_plain_torch_file_is_rejected_and_missing_file(tmp_path: Path) -> None:
     torch.save(_state(), tmp_path / "plain.pt")
-    with pytest.raises(CheckpointError, match="bad header"):
+    with pytest.raises(CheckpointError, match="no integrity digest"):
         load_checkpoint(tmp_path / "plain.pt")
     with pytest.raises(FileNotFoundError, match="checkpoint not found"):
         load_checkpoint(tmp_path / "none.pt")
+
+
+def test_checkpoint_opens_with_plain_torch_load(tmp_path: Path) -> None:
+    state = {**_state(), "rng": capture_rng()}
+    save_checkpoint(tmp_path / "c.pt", state)
+    plain = torch.load(tmp_path / "c.pt", weights_only=True)
+    assert torch.equal(plain["model"]["w"], state["model"]["w"]) and plain["config"] == state["config"]
+    assert load_checkpoint(tmp_path / "c.pt")["sha256"] == hashlib.sha256(
+        (tmp_path / "c.pt").read_bytes()[:-79]).hexdigest()
+
+
+@pytest.mark.parametrize("where", [0.0, 0.1, 0.5, 0.9, -30, -1])
+def test_a_flipped_byte_anywhere_is_detected(tmp_path: Path, where: float) -> None:
+    path = tmp_path / "c.pt"
+    save_checkpoint(path, {"w": torch.randn(64, 64), "step": 3})
+    data = bytearray(path.read_bytes())
+    i = int(where * len(data)) if isinstance(where, float) else len(data) + where
+    data[i] ^= 0x01
+    path.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="c.pt"):
+        load_checkpoint(path)
+
+
+def test_state_that_plain_torch_load_would_refuse_is_not_written(tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match=r"state\['extra'\] is a ndarray"):
+        save_checkpoint(tmp_path / "c.pt", {**_state(), "extra": np.zeros(3)})
+    assert not list(tmp_path.iterdir())
+
+
+def test_checkpoints_of_the_earlier_format_still_load(tmp_path: Path) -> None:
+    payload = io.BytesIO()
+    torch.save(_state(), payload)
+    raw = payload.getvalue()
+    path = tmp_path / "old.pt"
+    path.write_bytes(b"SACCKPT1" + hashlib.sha256(raw).digest() + raw)
+    assert load_checkpoint(path)["step"] == 7
+    path.write_bytes(b"SACCKPT1" + hashlib.sha256(raw).digest() + raw[:-5])
+    with pytest.raises(CheckpointError, match="corrupt"):
+        load_checkpoint(path)
 
 
 def test_latest_checkpoint_prefers_last_then_highest_step(tmp_path: Path) -> None:

@@ -262,8 +262,8 @@ def test_cli_overrides_and_resume_needs_run_dir(tmp_path: Path, monkeypatch: pyt
     import experiments.pretrain as pretrain
 
     seen: dict[str, Any] = {}
-    monkeypatch.setattr(pretrain, "main", lambda config, run_dir=None, resume=False: seen.update(
-        config=config, run_dir=run_dir, resume=resume) or {})
+    monkeypatch.setattr(pretrain, "main", lambda config, run_dir=None, resume=False, overwrite=False: seen.update(
+        config=config, run_dir=run_dir, resume=resume, overwrite=overwrite) or {})
     # None: the console-script wrapper calls sys.exit(cli()), and anything else would exit 1.
     assert cli(["--set", "optim.lr=2e-3", "--set", "data.scales=[1, 2]", "--run-dir", str(tmp_path)]) is None
     assert seen["config"].optim.lr == 2e-3 and seen["config"].data.scales == (1, 2)
@@ -271,9 +271,18 @@ def test_cli_overrides_and_resume_needs_run_dir(tmp_path: Path, monkeypatch: pyt
     with pytest.raises(SystemExit):
         cli(["--resume"])
     save_checkpoint(tmp_path / "x.pt", {"a": 1})  # unrelated file does not count as a run config
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump({"run_name": "r", "seed": 7}))
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump({"run_name": "r", "seed": 7, "stop_after": 3,
+                                                          "progress": False, "log_every": 5}))
     cli(["--resume", "--run-dir", str(tmp_path)])
-    assert seen["config"].seed == 7 and seen["resume"] is True
+    assert seen["config"].seed == 7 and seen["resume"] is True and seen["overwrite"] is False
+    # run control of a resumed run comes from this command line, the rest from the run's config.yaml
+    assert (seen["config"].stop_after, seen["config"].progress, seen["config"].log_every) == (None, True, 5)
+    cli(["--resume", "--run-dir", str(tmp_path), "--set", "stop_after=9"])
+    assert seen["config"].stop_after == 9
+    cli(["--run-dir", str(tmp_path), "--overwrite"])
+    assert seen["overwrite"] is True and seen["resume"] is False
+    with pytest.raises(SystemExit):
+        cli(["--resume", "--overwrite", "--run-dir", str(tmp_path)])
 
 
 @pytest.mark.slow

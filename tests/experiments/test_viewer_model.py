@@ -148,5 +148,5 @@ def test_cli_takes_the_retina_from_the_checkpoint_and_rejects_a_mismatch(tmp_pat
     assert len(list((tmp_path / "cache").glob("nearest-*.pt"))) == 2
     bad = build_parser().parse_args(["--images", str(src), "--image-size", "64", "--checkpoint",
                                      str(checkpoint[0]), "--kw", "glimpse_size=8", "--n-cache", "16"])
-    with pytest.raises(ValueError, match="glimpse_size"):
+    with pytest.raises(ValueError, match="glimpse_size"), pytest.warns(UserWarning, match="glimpse_size=8"):
         make_viewer(bad)
