@@ -292,6 +292,29 @@ class Retina:
         """Channels of the channels-first glimpse, ``S * channels``."""
         return self.n_scales * int(channels)
 
+    def inside_bounds(self, image_shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """Inclusive pixel bounds ``(lo [2], hi [2])`` of the fixations whose largest square
+        (``G * max(scales)``) lies wholly inside an image of ``image_shape`` (no padding is read).
+
+        Raises ValueError when the largest square is larger than the image.
+        """
+        n = self.glimpse_size * max(self.scales)
+        size = np.asarray(image_shape[:2], dtype=np.int64)
+        lo = np.full(2, n // 2, dtype=np.int64)
+        hi = size - (n - n // 2)
+        if (hi < lo).any():
+            raise ValueError(f"the retina's largest square ({n} px = glimpse_size {self.glimpse_size} x "
+                             f"scale {max(self.scales)}) does not fit inside a {tuple(size.tolist())} image; "
+                             f"use smaller scales or keep_inside=False")
+        return lo, hi
+
+    def inside_mask(self, image_shape: tuple[int, ...]) -> np.ndarray:
+        """float32 ``[H, W]``: 1 where :meth:`inside_bounds` allows a fixation, else 0."""
+        lo, hi = self.inside_bounds(image_shape)
+        mask = np.zeros(tuple(int(d) for d in image_shape[:2]), dtype=np.float32)
+        mask[lo[0]:hi[0] + 1, lo[1]:hi[1] + 1] = 1.0
+        return mask
+
     def output_shape(self, channels: int) -> tuple[int, int, int, int]:
         """Shape ``(S, G, G, C)`` of one glimpse of a ``channels``-channel image."""
         return (self.n_scales, self.glimpse_size, self.glimpse_size, int(channels))

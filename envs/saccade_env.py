@@ -33,8 +33,9 @@ class SaccadeEnv(FrameWindowMixin, gym.Env):
 
     ## Action
     ``Box(-1, 1, (2,), float32)``: the relative saccade ``(d_row, d_col)`` in normalised image
-    units (see ``envs.coordinates``). The target is clipped to the image and snapped to the
-    pixel grid; the applied difference comes back as ``last_action``.
+    units (see ``envs.coordinates``). The target is clipped to the image (with
+    ``keep_inside=True``: to the fixations whose largest retina square lies inside the image)
+    and snapped to the pixel grid; the applied difference comes back as ``last_action``.
 
     ## Reward
     ``reward="none"`` (default): 0. ``"saliency"``: the priority mass (saliency with inhibition
@@ -57,7 +58,10 @@ class SaccadeEnv(FrameWindowMixin, gym.Env):
     ``scales`` (tuple of ints, first 1), ``padding`` ("zero" | "reflect"), ``max_saccades``,
     ``saliency_method``, ``ior`` ("square" | "disc" | "gaussian"), ``ior_radius`` (pixels),
     ``ior_decay`` (gaussian recovery per saccade), ``first_fixation`` ("sample" | "argmax" |
-    "center"), ``reward``, ``render_mode`` ("rgb_array" | "human"), ``render_scale``.
+    "center"), ``reward``, ``render_mode`` ("rgb_array" | "human"), ``render_scale``,
+    ``keep_inside`` (default False; True: fixations keep the largest retina square inside the
+    image, so no glimpse ever reads padding and the border gives no position cue: the saliency
+    map is zero outside those fixations and saccades are clipped to them).
     """
 
     metadata = {"render_modes": ["rgb_array", "human"], "render_fps": 4}
@@ -80,6 +84,7 @@ class SaccadeEnv(FrameWindowMixin, gym.Env):
         render_scale: int = 4,
         saliency_cache_size: int = 1024,
         saliency_maps: np.ndarray | None = None,
+        keep_inside: bool = False,
     ) -> None:
         if len(dataset) == 0:
             raise ValueError("dataset is empty: the environment needs at least one image")
@@ -112,8 +117,19 @@ class SaccadeEnv(FrameWindowMixin, gym.Env):
         if not isinstance(saliency_cache_size, (int, np.integer)) or saliency_cache_size < 0:
             raise ValueError(f"saliency_cache_size must be an int >= 0, got {saliency_cache_size!r}")
 
+        if not isinstance(keep_inside, (bool, np.bool_)):
+            raise ValueError(f"keep_inside must be True or False, got {keep_inside!r}")
         self.dataset = dataset
         self.retina = Retina(glimpse_size=glimpse_size, scales=tuple(scales), padding=padding)
+        self.keep_inside = bool(keep_inside)
+        # fixation bounds (inclusive pixels): the whole image, or where the largest square fits
+        shape2 = tuple(int(d) for d in dataset.images.shape[1:3])
+        if self.keep_inside:
+            self._bounds = self.retina.inside_bounds(shape2)
+            self._inside_mask: np.ndarray | None = self.retina.inside_mask(shape2)
+        else:
+            self._bounds = (np.zeros(2, np.int64), np.asarray(shape2, np.int64) - 1)
+            self._inside_mask = None
         self.max_saccades = int(max_saccades)
         self.saliency_method = saliency_method
         self.ior, self.ior_radius, self.ior_decay = ior, int(ior_radius), float(ior_decay)
@@ -149,14 +165,16 @@ class SaccadeEnv(FrameWindowMixin, gym.Env):
         self._index = pick_index(options, len(self.dataset), self.np_random)
 
         self._image = to_hwc(self.dataset.images[self._index])
-        self._tracker = PriorityTracker(self._saliency_of(self._index, self._image), mode=self.ior, radius=self.ior_radius,
-                                        decay=self.ior_decay)
+        sal = self._saliency_of(self._index, self._image)
+        if self._inside_mask is not None:
+            sal = sal * self._inside_mask
+        self._tracker = PriorityTracker(sal, mode=self.ior, radius=self.ior_radius, decay=self.ior_decay)
         if self.first_fixation == "sample":
             first = np.asarray(self._tracker.sample(float(self.np_random.random())), np.int64)
         elif self.first_fixation == "argmax":
             first = np.asarray(self._tracker.argmax(), np.int64)
         else:
-            first = np.array([self.image_shape[0] // 2, self.image_shape[1] // 2], np.int64)
+            first = np.clip(np.array([self.image_shape[0] // 2, self.image_shape[1] // 2], np.int64), *self._bounds)
         self._fixations = []
         self._steps = 0
         self._last_action = np.zeros(2, np.float32)
@@ -170,7 +188,8 @@ class SaccadeEnv(FrameWindowMixin, gym.Env):
             raise RuntimeError("call reset() before step()")
         action = np.clip(check_action(action, 2, "(d_row, d_col)"), -1.0, 1.0)
         current = pixel_to_norm(self._fixations[-1], self.image_shape)
-        target = norm_to_pixel(clip_norm(current + action, self.image_shape), self.image_shape)
+        target = np.clip(norm_to_pixel(clip_norm(current + action, self.image_shape), self.image_shape),
+                         *self._bounds)
         self._last_action = pixel_to_norm(target, self.image_shape) - current
         reward = self._reward(target)
         self._fixate(target)

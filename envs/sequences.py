@@ -59,6 +59,7 @@ class SaccadeSequenceSource(torch.utils.data.IterableDataset):
         world_size: int = 1,
         mean: tuple[float, ...] | None = None,
         std: tuple[float, ...] | None = None,
+        keep_inside: bool = False,
     ) -> None:
         super().__init__()
         n = len(dataset)
@@ -81,6 +82,8 @@ class SaccadeSequenceSource(torch.utils.data.IterableDataset):
         self.ior, self.ior_radius, self.ior_decay = ior, int(ior_radius), float(ior_decay)
         self.seed, self.rank, self.world_size = int(seed), int(rank), int(world_size)
         self.image_shape = tuple(int(d) for d in dataset.images.shape[1:3])
+        self.keep_inside = bool(keep_inside)
+        self._inside_mask = retina.inside_mask(self.image_shape) if self.keep_inside else None
         in_channels = int(dataset.images.shape[3]) if dataset.images.ndim == 4 else 1
         self.channels = len(retina.scales) * in_channels
         self.action_dim = 2
@@ -127,6 +130,8 @@ class SaccadeSequenceSource(torch.utils.data.IterableDataset):
         if indices.min() < 0 or indices.max() >= len(self.dataset):
             raise ValueError(f"indices must lie in [0, {len(self.dataset)})")
         maps = np.ascontiguousarray(self.saliency[indices], dtype=np.float32)
+        if self._inside_mask is not None:  # as SaccadeEnv(keep_inside=True): no fixation reads padding
+            maps *= self._inside_mask
         scan_kwargs = dict(mode=self.fixation_mode, ior=self.ior, radius=self.ior_radius, decay=self.ior_decay)
         if self.fixation_mode == "sample":
             if uniforms is None:
@@ -189,10 +194,13 @@ def build_saccade_source(
     max_objects: int = 2,
     download: bool = False,
     progress: bool = True,
+    keep_inside: bool = False,
 ) -> SaccadeSequenceSource:
     """A ``SaccadeSequenceSource`` over a named dataset ("scenes" or "stl10"), saliency cached on disk.
 
     ``scene_style`` and ``max_objects`` choose the embedded scenes' look (``envs.datasets.SCENE_STYLES``).
+    ``keep_inside`` keeps every fixation where the retina's largest square lies inside the image
+    (as ``SaccadeEnv(keep_inside=True)``).
 
     The saliency maps of the whole split are computed once and memory-mapped from
     ``<root>/saliency/`` afterwards (see ``envs.saliency_cache``).
@@ -215,4 +223,5 @@ def build_saccade_source(
     return SaccadeSequenceSource(
         data, maps, retina, seq_len=seq_len, batch_size=batch_size, fixation_mode=fixation_mode, ior=ior,
         ior_radius=ior_radius, ior_decay=ior_decay, seed=seed, rank=rank, world_size=world_size, mean=mean, std=std,
+        keep_inside=keep_inside,
     )

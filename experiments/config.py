@@ -13,12 +13,14 @@ import dataclasses
 import re
 import types
 import typing
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import yaml
 
+from envs.datasets import SCENE_STYLES as ENV_SCENE_STYLES
 from saliency import DEFAULT_METHOD
 from seqjepa.config import SeqJEPAConfig
 
@@ -41,7 +43,7 @@ INVOCATION_KEYS = ("stop_after", "progress")
 # (dotted keys for fields inside a section).
 RUN_CONTROL_KEYS = INVOCATION_KEYS + ("device", "threads", "log_every", "checkpoint_every", "keep_every",
                                       "out_dir", "run_name", "data.prefetch")
-SCENE_STYLES = ("natural", "simple")  # keys of envs.datasets.SCENE_STYLES
+SCENE_STYLES = tuple(ENV_SCENE_STYLES)
 
 
 @dataclass
@@ -69,6 +71,7 @@ class DataConfig:
     scene_style: str = "natural"         # embedded scenes' look, one of SCENE_STYLES
     max_objects: int = 2                 # embedded scenes: objects per scene, 1..6
     prefetch: int = 2                    # batches made ahead in a background thread (0 = inline)
+    keep_inside: bool = False            # fixations keep the largest retina square inside the image
 
 
 @dataclass
@@ -108,16 +111,16 @@ class OptimConfig:
 
 @dataclass
 class EvalConfig:
-    """Frozen-encoder evaluation at the end of training: z_AGG linear probe at several M_val."""
+    """Frozen-model evaluation at the end of training (``experiments.evaluate``): converged
+    probes on frozen features at every M_val, beside a random-init copy and model-free floors."""
 
     enabled: bool = True
-    m_val: tuple[int, ...] = (1, 2, 4)   # numbers of observed views
-    train_split: str = "train"           # labeled split the probe is fitted on
-    test_split: str = "test"
-    epochs: int = 100                    # full passes of the linear probe over the features
-    lr: float = 1e-3                     # Adam lr of the probe
-    batch_size: int = 256
+    m_val: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7, 8)   # numbers of observed views
+    train_split: str = "train"           # labeled split the probes are fitted on
+    test_split: str = "test"             # labeled split they are scored on
+    batch_size: int = 200                # sequences per feature-extraction batch (full batches only)
     max_batches: int | None = None       # cap the number of feature-extraction batches per split
+    floors: bool = True                  # also score a random-init copy, raw pixels, colour histograms
 
 
 @dataclass
@@ -168,7 +171,7 @@ class TrainConfig:
         for name, value in (("data.glimpse_size", d.glimpse_size), ("data.batch_size", d.batch_size),
                             ("epochs", self.epochs), ("log_every", self.log_every),
                             ("probe_window", self.probe_window), ("checkpoint_every", self.checkpoint_every),
-                            ("eval.epochs", e.epochs), ("eval.batch_size", e.batch_size)):
+                            ("eval.batch_size", e.batch_size)):
             if value < 1:
                 raise ValueError(f"{name} must be a positive int, got {value}")
         _choice("data.scene_style", d.scene_style, SCENE_STYLES)
@@ -182,8 +185,7 @@ class TrainConfig:
             if value is not None and value < 1:
                 raise ValueError(f"{name} must be a positive int or null, got {value}")
         for name, value in (("optim.lr", o.lr), ("optim.warmup_start_lr", o.warmup_start_lr),
-                            ("optim.final_lr", o.final_lr), ("optim.probe_lr", o.probe_lr),
-                            ("eval.lr", e.lr)):
+                            ("optim.final_lr", o.final_lr), ("optim.probe_lr", o.probe_lr)):
             if not value > 0:
                 raise ValueError(f"{name} must be > 0, got {value}")
         if o.warmup_epochs < 0 or o.weight_decay < 0:
@@ -226,14 +228,16 @@ def _check_data_and_paths(config: TrainConfig) -> None:
         raise ValueError(f"data.ior_decay < 1 needs data.ior='gaussian' (square/disc inhibition does not decay), "
                          f"got data.ior={d.ior!r}")
     if d.dataset == "scenes":  # every split the run reads must hold one full batch
-        splits = {"data.split": d.split, **({"eval.train_split": e.train_split, "eval.test_split": e.test_split}
-                                            if e.enabled else {})}
-        for name, split in splits.items():
+        splits = [("data.split", d.split, "data.batch_size", d.batch_size)]
+        if e.enabled:
+            splits += [(name, split, "eval.batch_size", e.batch_size)
+                       for name, split in (("eval.train_split", e.train_split), ("eval.test_split", e.test_split))]
+        for name, split, batch_key, batch in splits:
             size = _scene_split_size(d, split)
-            if size < d.batch_size:
+            if size < batch:
                 key = "data.n_train" if split == "train" else "data.n_test"
-                raise ValueError(f"data.batch_size={d.batch_size} exceeds the {size} scenes of the {split!r} split "
-                                 f"({name}); lower data.batch_size or raise {key}")
+                raise ValueError(f"{batch_key}={batch} exceeds the {size} scenes of the {split!r} split "
+                                 f"({name}); lower {batch_key} or raise {key}")
     if config.run_name is not None and (not config.run_name.strip() or config.run_name in (".", "..")
                                         or any(c in config.run_name for c in "/\\\0")):
         raise ValueError(f"run_name must be a plain folder name (no '/', '\\', not '.' or '..'), "
@@ -328,9 +332,20 @@ def _from_dict(cls: type, values: Mapping[str, Any], prefix: str = "") -> Any:
     return cls(**{k: _coerce(prefix + k, v, hints[k]) for k, v in values.items()})
 
 
+# keys of earlier versions that no longer mean anything: dropped with a warning when read
+REMOVED_KEYS: dict[str, tuple[str, ...]] = {"eval": ("epochs", "lr")}  # the old Adam-trained probe
+
+
 def config_from_dict(values: Mapping[str, Any]) -> TrainConfig:
     """Build (and validate) a :class:`TrainConfig` from nested plain values."""
-    return _from_dict(TrainConfig, values or {}).validate()
+    values = dict(values or {})
+    for section, keys in REMOVED_KEYS.items():
+        if isinstance(values.get(section), Mapping) and (old := sorted(set(keys) & set(values[section]))):
+            warnings.warn(f"ignoring removed config key(s) {[f'{section}.{k}' for k in old]} "
+                          f"(the evaluation's probes now converge; see experiments/evaluate)", UserWarning,
+                          stacklevel=2)
+            values[section] = {k: v for k, v in values[section].items() if k not in keys}
+    return _from_dict(TrainConfig, values).validate()
 
 
 def config_to_dict(config: TrainConfig) -> dict[str, Any]:

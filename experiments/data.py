@@ -49,7 +49,7 @@ def make_source(cfg: DataConfig, split: str | None = None, rank: int = 0, world_
         saliency_method=cfg.saliency_method, ior=cfg.ior, ior_radius=cfg.ior_radius,
         ior_decay=cfg.ior_decay, fixation_mode=cfg.fixation_mode, seed=seed, rank=rank,
         world_size=world_size, n_train=cfg.n_train, n_test=cfg.n_test, scene_style=cfg.scene_style,
-        max_objects=cfg.max_objects)
+        max_objects=cfg.max_objects, keep_inside=cfg.keep_inside)
 
 
 class Prefetcher:

@@ -56,10 +56,10 @@ from experiments.envspec import env_spec
 from experiments.probing import (
     OnlineProbes,
     SourceFactory,
-    evaluate_frozen,
     random_pairs,
     window_figures,
 )
+from experiments.evaluate.runner import end_of_training
 from experiments.runfolder import TB_NAME, claim_run_dir, kept_summary, write_summary
 from seqjepa import SeqJEPA
 from seqjepa.ema import ema_momentum
@@ -97,6 +97,7 @@ def main(config: TrainConfig, run_dir: str | Path | None = None, resume: bool = 
         raise ValueError("resume=True continues the run in its folder and overwrite=True would delete it; "
                          "pass one of them, not both")
     d, device = init_distributed(config.device)
+    eval_factory = source_factory  # None: the evaluation builds its own sources (eval.batch_size)
     if source_factory is None:
         def source_factory(split: str, rank: int, world: int, seq_len: int) -> SequenceSource:
             return make_source(config.data, split, rank, world, seq_len=seq_len, seed=config.seed)
@@ -313,9 +314,7 @@ def main(config: TrainConfig, run_dir: str | Path | None = None, resume: bool = 
         "loss_curve": curve}
     if config.eval.enabled and step == total_steps:
         if d.main:
-            t_eval = time.perf_counter()
-            summary["eval"] = evaluate_frozen(model, config, device, source_factory)
-            summary["eval"]["wall_time_s"] = time.perf_counter() - t_eval
+            summary["eval"] = end_of_training(model, config, device, eval_factory, run_dir, writer)
         barrier(d)
     if writer is not None:
         writer.close()
@@ -404,9 +403,9 @@ def format_summary(summary: dict[str, Any]) -> str:
              f"{f('probe_acc')} (chance {f('chance_acc')}), relative-position R^2 {f('probe_r2')}; "
              f"{f('sequences_per_s', digits=0)} sequences/s"]
     ev = summary.get("eval") or {}
-    if ev.get("z_agg_acc"):
-        accs = ", ".join(f"M_val={m}: {a:.3f}" for m, a in ev["z_agg_acc"].items())
-        lines.append(f"frozen z_AGG linear probe top-1: {accs}; position R^2 {f('position_r2', ev)}")
+    if ev.get("headline"):
+        lines += ["", "frozen-feature evaluation (converged probes on the test split; floors beside the model):",
+                  ev["headline"], f"full report: {ev.get('report')}"]
     return "\n".join(lines)
 
 

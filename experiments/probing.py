@@ -1,22 +1,19 @@
-"""Online probes during pretraining (detached features) and the frozen-encoder evaluation."""
+"""Online probes during pretraining (detached features); the frozen evaluation is ``experiments.evaluate``."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Callable
 
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
-from experiments.config import TrainConfig
-from experiments.data import SequenceSource, normalize
+from experiments.data import SequenceSource
 from experiments.distributed import Dist
-from seqjepa import SeqJEPA
-from seqjepa.evaluation import extract_features, fit_linear_probe, fit_regressor
 from seqjepa.probes import ActionRegressor, LinearProbe
 
-__all__ = ["OnlineProbes", "window_figures", "random_pairs", "evaluate_frozen", "SourceFactory", "N_BASE"]
+__all__ = ["OnlineProbes", "window_figures", "random_pairs", "SourceFactory", "N_BASE"]
 
 SourceFactory = Callable[[str, int, int, int], SequenceSource]  # (split, rank, world_size, seq_len)
 N_BASE = 4  # per-step stats: loss, correct, labeled, pairs, then per action dim: sse, sum y, sum y^2
@@ -75,28 +72,3 @@ def random_pairs(batch: int, m: int, seed: int, step: int, device: torch.device)
     i = torch.randint(0, m, (batch,), generator=g)
     j = (i + torch.randint(1, m, (batch,), generator=g)) % m if m > 1 else i
     return torch.stack([i, j], 1).to(device)
-
-
-def evaluate_frozen(model: SeqJEPA, config: TrainConfig, device: torch.device,
-                    source_factory: SourceFactory) -> dict[str, Any]:
-    """Frozen model (eval mode): z_AGG linear probe fitted on ``eval.train_split``, top-1 on
-    ``eval.test_split`` at each M_val, and the relative-position R^2 of a linear regressor on
-    concat(z_0, z_1) of encoder outputs (target positions[1] - positions[0]). Features z-scored.
-    """
-    e = config.eval
-    sources = [source_factory(split, 0, 1, max(e.m_val) + 1) for split in (e.train_split, e.test_split)]
-    mean = torch.tensor(sources[0].mean, dtype=torch.float32, device=device)
-    std = torch.tensor(sources[0].std, dtype=torch.float32, device=device)
-    fit: dict[str, Any] = dict(epochs=e.epochs, lr=e.lr, batch_size=e.batch_size, device=device,
-                               seed=config.seed)
-    result: dict[str, Any] = {"m_val": sorted(e.m_val), "z_agg_acc": {}}
-    for m in sorted(e.m_val):
-        tr, te = (extract_features(model, src.batches(0), m, lambda g: normalize(g, mean, std), device,
-                                   e.max_batches) for src in sources)
-        result["z_agg_acc"][str(m)] = fit_linear_probe(tr["z_agg"], tr["labels"], te["z_agg"], te["labels"],
-                                                       **fit)
-        result["n_train"], result["n_test"] = len(tr["labels"]), len(te["labels"])
-    if max(e.m_val) >= 2:
-        x_tr, x_te = (torch.cat([f["z_views"][:, 0], f["z_views"][:, 1]], 1) for f in (tr, te))
-        result["position_r2"] = fit_regressor(x_tr, tr["actions"][:, 1], x_te, te["actions"][:, 1], **fit)
-    return result

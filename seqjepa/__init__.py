@@ -13,7 +13,6 @@ from seqjepa.encoder import (
                              register_encoder,
                              resnet18_encoder,
 )
-from seqjepa.evaluation import extract_features, fit_linear_probe, fit_regressor
 from seqjepa.losses import cosine_similarity_per_item, prediction_loss
 from seqjepa.model import SeqJEPA, SeqJEPAOutput
 from seqjepa.optim import param_groups_for_weight_decay, set_lr
@@ -28,7 +27,7 @@ __all__ = [
     "ActionEmbedding", "ActionRegressor", "Aggregator", "CheckpointError", "ConvNetEncoder", "LinearProbe",
     "PathIntegrationProbe", "Predictor", "STL10_MEAN", "STL10_STD", "SeqJEPA", "SeqJEPAConfig",
     "SeqJEPAOutput", "available_encoders", "build_encoder", "cosine_similarity_per_item",
-    "ema_momentum", "extract_features", "fit_linear_probe", "fit_regressor", "load_pretrained",
+    "ema_momentum", "load_pretrained",
     "normalize_glimpses", "param_groups_for_weight_decay", "prediction_loss", "pretrained_meta", "r2_score",
     "read_checkpoint", "register_encoder", "resnet18_encoder", "set_lr", "update_ema", "warmup_cosine_lr",
 ]

@@ -40,6 +40,7 @@ import cv2
 import numpy as np
 
 from envs.datasets.base import ImageDataset, resolve_root
+from envs.datasets.place_code import place_code_background
 from envs.datasets.shapes import SCENE_CLASSES, glyph_alpha
 from envs.datasets.textures import Background, load_backgrounds, sample_background
 
@@ -60,25 +61,45 @@ _FILES = ("images", "labels", "boxes", "box_labels", "masks")
 
 @dataclass(frozen=True)
 class SceneStyle:
-    """How scenes look: primary glyph extent range at 96 px, object colours, background contrast.
+    """How scenes look and what defines their class.
 
-    ``object_colors="contrast"``: a random colour that contrasts with the local background;
-    ``"class"``: each class has its own hue (class k -> hue k/10, jittered), a colour prior like
-    real categories have, so class evidence is cheap to pick up once the object is fixated.
-    ``background_contrast`` scales the background's deviations from its mean colour.
+    ``object_size``: primary glyph extent range at 96 px. ``object_colors="contrast"``: a
+    random colour that contrasts with the local background; ``"class"``: each class has its
+    own hue (class k -> hue k/10, jittered), a colour prior like real categories have, so class
+    evidence is cheap to pick up once the object is fixated (and a colour histogram alone
+    gives the class away). ``background_contrast`` scales the background's deviations from its
+    mean colour. ``background``: ``"photo"`` (scikit-image photographs and textures) or
+    ``"place_code"`` (:func:`envs.datasets.place_code.place_code_background`: local texture
+    tells the position). ``layout``: ``"primary"`` (1..max_objects objects, the largest one
+    gives the label) or ``"majority"`` (exactly max_objects objects of similar size; the label
+    is the shape that ``max_objects // 2 + 1`` of them share, the others are distractors of
+    distinct other shapes, so one glimpse can mislead and more glimpses help).
+    ``object_margin``: fraction of the image side kept free of object centres at each border
+    (0.25 at 96 px: centres in [24, 72], reachable by a fixation that keeps a 48 px retina
+    square inside the image).
     """
 
     object_size: tuple[float, float] = _SIZE_PRIMARY
     object_colors: str = "contrast"
     background_contrast: float = 1.0
+    background: str = "photo"
+    layout: str = "primary"
+    object_margin: float = 0.0
 
 
-# "natural": the benchmark (busy photographs, 1..max_objects glyphs of any colour).
-# "simple": large class-coloured glyphs on calmer backgrounds, learnable in CPU minutes (the
-# default CPU pretraining preset uses it with max_objects=1).
+# "natural": the benchmark of saliency quality (busy photographs, 1..max_objects glyphs of any colour).
+# "simple": large class-coloured glyphs on calmer backgrounds (a colour shortcut: the hue alone
+#           gives the class; kept for comparison).
+# "shapes": the world-model benchmark without shortcuts: the class is a shape (the majority of
+#           max_objects randomly coloured glyphs), the background codes position by its local
+#           texture, objects sit where a border-free retina can fixate them.
 SCENE_STYLES: dict[str, SceneStyle] = {
     "natural": SceneStyle(),
     "simple": SceneStyle(object_size=(30.0, 44.0), object_colors="class", background_contrast=0.5),
+    "shapes": SceneStyle(object_size=(15.0, 21.0), background="place_code", layout="majority",
+                         object_margin=0.25),
+    "shapes_uniform": SceneStyle(object_size=(15.0, 21.0), background="place_code", layout="uniform",
+                                 object_margin=0.25),
 }
 
 
@@ -112,13 +133,21 @@ def _class_color(rng: np.random.Generator, class_index: int) -> np.ndarray:
     return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)[0, 0].astype(np.float32)
 
 
-def _place(rng: np.random.Generator, alpha: np.ndarray, size: int, taken: list[np.ndarray]) -> np.ndarray | None:
-    """Top-left ``(r, c)`` of the patch so the glyph's box avoids ``taken`` boxes, or None."""
+def _place(rng: np.random.Generator, alpha: np.ndarray, size: int, taken: list[np.ndarray],
+           margin: int = 0) -> np.ndarray | None:
+    """Top-left ``(r, c)`` of the patch so the glyph's box avoids ``taken`` boxes and its centre
+    keeps ``margin`` pixels from every border, or None."""
     rows, cols = np.nonzero(alpha >= 0.5)
     local = np.array([rows.min(), cols.min(), rows.max() + 1, cols.max() + 1])
     lo = -local[:2]
     hi = size - local[2:]
-    for _ in range(30):
+    if margin > 0:  # box centre (top-left + (local_lo + local_hi) / 2) within [margin, size - margin]
+        centre = (local[:2] + local[2:]) // 2
+        lo = np.maximum(lo, margin - centre)
+        hi = np.minimum(hi, size - margin - centre)
+        if (lo > hi).any():
+            return None
+    for _ in range(100 if margin > 0 else 30):  # 30: the draws of the styles without a margin
         tl = np.array([rng.integers(lo[0], hi[0] + 1), rng.integers(lo[1], hi[1] + 1)])
         box = np.concatenate([tl, tl]) + local
         if all(box[0] >= b[2] + _GAP or b[0] >= box[2] + _GAP or box[1] >= b[3] + _GAP
@@ -134,30 +163,44 @@ def render_scene(
     max_objects: int = 2,
     style: SceneStyle = SCENE_STYLES["natural"],
 ) -> Scene:
-    """Draw one scene from ``rng``; ``backgrounds`` default to :func:`load_backgrounds`.
+    """Draw one scene from ``rng``; ``backgrounds`` (photo styles) default to :func:`load_backgrounds`.
 
-    Returns a :class:`Scene` with 1..``max_objects`` objects; object 0 is the primary
-    (largest) one and gives the label.
+    Returns a :class:`Scene`. Layout "primary": 1..``max_objects`` objects, object 0 is the
+    primary (largest) one and gives the label. Layout "majority": ``max_objects`` objects, the
+    first ``max_objects // 2 + 1`` share the label's shape (see :class:`SceneStyle`).
     """
-    if backgrounds is None:
-        backgrounds = load_backgrounds()
     s = int(image_size)
     scale = s / 96.0
-    img = sample_background(rng, backgrounds, s)
+    if style.background == "place_code":
+        img = place_code_background(rng, s)
+    else:
+        img = sample_background(rng, backgrounds if backgrounds is not None else load_backgrounds(), s)
     if style.background_contrast != 1.0:
         mean = img.mean(axis=(0, 1), keepdims=True)
         img = (mean + np.float32(style.background_contrast) * (img - mean)).astype(img.dtype)
     mask = np.zeros((s, s), dtype=np.uint8)
-    n_obj = int(rng.integers(1, max_objects + 1))
-    primary = rng.uniform(*style.object_size) * scale
-    sizes = [primary] + list(rng.uniform(_SIZE_MIN * scale, _SECONDARY_RATIO * primary, n_obj - 1))
-    classes = rng.integers(0, len(SCENE_CLASSES), n_obj)
+    if style.layout in ("majority", "uniform"):
+        n_obj = int(max_objects)
+        sizes = list(rng.uniform(*style.object_size, n_obj) * scale)
+        label = int(rng.integers(len(SCENE_CLASSES)))
+        others = rng.permutation([c for c in range(len(SCENE_CLASSES)) if c != label])
+        n_major = n_obj // 2 + 1 if style.layout == "majority" else n_obj
+        classes = np.array([label] * n_major + list(others[: n_obj - n_major]), dtype=np.int64)
+    else:
+        n_obj = int(rng.integers(1, max_objects + 1))
+        primary = rng.uniform(*style.object_size) * scale
+        sizes = [primary] + list(rng.uniform(_SIZE_MIN * scale, _SECONDARY_RATIO * primary, n_obj - 1))
+        classes = rng.integers(0, len(SCENE_CLASSES), n_obj)
+    margin = int(round(style.object_margin * s))
     boxes: list[np.ndarray] = []
     labels: list[int] = []
     for k in range(n_obj):
         alpha = glyph_alpha(int(classes[k]), float(sizes[k]), float(rng.uniform(0, 2 * np.pi)))
-        tl = _place(rng, alpha, s, boxes)
-        if tl is None:  # no free room left for a secondary object: leave it out
+        tl = _place(rng, alpha, s, boxes, margin)
+        if tl is None:  # no free room left: leave the object out (never the first one, placed alone)
+            if style.layout == "majority" and k < n_obj // 2 + 1:
+                raise RuntimeError(f"could not place a majority object of size {sizes[k]:.1f} px "
+                                   f"with margin {margin} px in a {s} px scene")
             continue
         p = alpha.shape[0]
         # clip the patch to the image (only empty margins of the patch can fall outside)
@@ -195,7 +238,7 @@ def generate_scenes(
 ) -> dict[str, np.ndarray]:
     """Render ``n`` scenes in memory: a dict with the arrays of the cache layout (module doc)."""
     split_index = SCENE_SPLITS.index(split)
-    backgrounds = load_backgrounds()
+    backgrounds = load_backgrounds() if SCENE_STYLES[style].background == "photo" else None
     out = {
         "images": np.empty((n, image_size, image_size, 3), dtype=np.uint8),
         "labels": np.empty(n, dtype=np.int64),

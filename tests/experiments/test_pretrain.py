@@ -94,7 +94,7 @@ def tiny_config(out_dir: str | Path, **overrides: Any) -> TrainConfig:
         model=ModelConfig(encoder="convnet", embed_dim=16, action_embed_dim=8, agg_heads=2, agg_layers=1,
                           agg_ffn=32, pred_hidden=32),
         optim=OptimConfig(lr=1e-3, warmup_epochs=0.5, probe_lr=1e-2),
-        eval=EvalConfig(m_val=(1, 2), epochs=3, batch_size=32))
+        eval=EvalConfig(m_val=(1, 2), batch_size=32))
     values.update(overrides)
     return TrainConfig(**values)
 
@@ -112,8 +112,12 @@ def test_main_writes_run_folder(tmp_path: Path) -> None:
     assert saved["steps"] == summary["steps"] == 12
     assert math.isfinite(saved["final_loss"]) and 0.0 <= saved["final_loss"] <= 2.0
     assert 0.0 <= saved["probe_acc"] <= 1.0 and math.isfinite(saved["probe_r2"])
-    assert list(saved["eval"]["z_agg_acc"]) == ["1", "2"]
-    assert all(0.0 <= a <= 1.0 for a in saved["eval"]["z_agg_acc"].values())
+    top1 = {(r["subject"], r["m"]): r["mean"] for r in saved["eval"]["summary"] if r["metric"] == "top1_z_agg"}
+    assert {m for s, m in top1 if s == "trained"} == {1, 2}
+    assert all(0.0 <= a <= 1.0 for a in top1.values())
+    assert {"random_init", "raw_pixels", "colour_hist", "chance"} <= {s for s, _ in top1}
+    assert (run / "eval" / "report.md").is_file() and (run / "eval" / "results.json").is_file()
+    assert "z_AGG top-1, 2 views" in saved["eval"]["headline"]
     assert [row[0] for row in saved["loss_curve"]] == list(range(2, 13, 2))
     assert list((run / "tb").glob("events.out.tfevents.*"))
     assert (run / LAST_NAME).is_file()
@@ -301,8 +305,9 @@ def test_format_summary_reads_like_a_report() -> None:
 
     text = format_summary({"run_dir": "runs/x", "steps": 10, "first_loss": 0.9, "final_loss": 0.2, "probe_acc": 0.3,
                            "chance_acc": 0.1, "probe_r2": None, "sequences_per_s": 512.0,
-                           "eval": {"z_agg_acc": {"1": 0.25, "4": 0.5}, "position_r2": 0.4}})
-    assert "loss 0.900 -> 0.200" in text and "R^2 n/a" in text and "M_val=4: 0.500" in text
+                           "eval": {"headline": "z_AGG top-1, 4 views  0.500  0.300", "report": "runs/x/eval/report.md"}})
+    assert "loss 0.900 -> 0.200" in text and "R^2 n/a" in text and "z_AGG top-1, 4 views  0.500" in text
+    assert "runs/x/eval/report.md" in text
 
 
 def test_module_entry_point_runs_and_rejects_unknown_fields() -> None:

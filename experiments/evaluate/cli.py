@@ -1,0 +1,87 @@
+"""``saccade-eval``: evaluate pretrained runs on frozen features, beside their floors.
+
+    saccade-eval runs/qs_s0 runs/qs_s1 runs/qs_s2 --out eval/quickstart       # one setting, 3 seeds
+    saccade-eval --compare eval/quickstart eval/no_action                      # side by side
+
+Each positional path is a run folder (its latest checkpoint) or a checkpoint file; the runs
+given together are treated as seeds of one setting (mean ± std). The output folder gets
+``results.json``, ``report.md`` and figures (see :mod:`experiments.evaluate.report`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from experiments.evaluate.report import check_ablation, compare, summarise, write_report
+from experiments.evaluate.runner import evaluate_runs
+
+__all__ = ["cli", "main"]
+
+
+def main(paths: Sequence[str], out: str | Path, device: str = "cpu", m_val: Sequence[int] | None = None,
+         max_batches: int | None = None, floors: bool = True, overwrite: bool = False,
+         ablation: Sequence[str] = (), title: str | None = None) -> dict[str, Path]:
+    """Evaluate ``paths`` (seeds of one setting) and write the report into ``out``.
+
+    ``ablation``: run folders of the no-action ablation at the same seeds; its equivariance
+    is compared with the main runs' (paired by seed) and the verdict added to the report.
+    """
+    out = Path(out)
+    if (out / "results.json").exists() and not overwrite:
+        raise FileExistsError(f"{out / 'results.json'} exists; pass --overwrite to replace it")
+    overrides: dict = {}
+    if m_val:
+        overrides["m_val"] = list(m_val)
+    if max_batches is not None:
+        overrides["max_batches"] = max_batches
+    measurements, meta = evaluate_runs(list(paths), device=device, floors=floors, overrides=overrides or None)
+    meta["command"] = "saccade-eval " + " ".join(sys.argv[1:]) if sys.argv[1:] else None
+    if ablation:
+        abl, abl_meta = evaluate_runs(list(ablation), device=device, floors=False, overrides=overrides or None)
+        verdict = check_ablation(summarise(measurements), summarise(abl))
+        meta["ablation_runs"] = abl_meta["runs"]
+        meta["ablation_claim"] = verdict
+        for row in abl:
+            row["subject"] = "no_action_model"
+        measurements += [r for r in abl if r["metric"].startswith(("equiv_", "top1_z_agg"))]
+    return write_report(out, measurements, meta, overwrite=overwrite, title=title)
+
+
+def cli(argv: Sequence[str] | None = None) -> None:
+    """Console entry point ``saccade-eval`` (see the module docstring)."""
+    parser = argparse.ArgumentParser(prog="saccade-eval", description=__doc__.split("\n")[0])
+    parser.add_argument("paths", nargs="*", help="run folders or checkpoint files (seeds of one setting)")
+    parser.add_argument("--out", help="output folder for results.json, report.md and figures")
+    parser.add_argument("--compare", nargs="+", metavar="RESULTS",
+                        help="print evaluated settings side by side (output folders or results.json files)")
+    parser.add_argument("--ablation", nargs="+", default=[], metavar="RUN",
+                        help="no-action ablation runs at the same seeds (paired equivariance comparison)")
+    parser.add_argument("--m-val", type=int, nargs="+", help="numbers of observed views (default: each run's eval.m_val)")
+    parser.add_argument("--max-batches", type=int, help="cap the feature-extraction batches per split")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
+    parser.add_argument("--no-floors", action="store_true", help="skip random init and model-free floors")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing report in --out")
+    parser.add_argument("--title", help="report title")
+    args = parser.parse_args(argv)
+    if args.compare:
+        if args.paths:
+            parser.error("--compare takes evaluated output folders; give no run paths with it")
+        print(compare({Path(p).name if Path(p).is_dir() else Path(p).parent.name: p for p in args.compare}))
+        return
+    if not args.paths or not args.out:
+        parser.error("give one or more run folders / checkpoints and --out (or --compare RESULTS...)")
+    if args.m_val and any(m < 1 for m in args.m_val):
+        parser.error(f"--m-val must be positive ints, got {args.m_val}")
+    try:
+        files = main(args.paths, args.out, device=args.device, m_val=args.m_val, max_batches=args.max_batches,
+                     floors=not args.no_floors, overwrite=args.overwrite, ablation=args.ablation, title=args.title)
+    except (FileExistsError, FileNotFoundError, ValueError) as exc:
+        parser.exit(2, f"saccade-eval: error: {exc}\n")
+    print(Path(files["report"]).read_text())
+
+
+if __name__ == "__main__":
+    cli()

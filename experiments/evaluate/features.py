@@ -1,0 +1,202 @@
+"""Frozen features for evaluation, extracted once per model and split.
+
+One pass over a split's sequences (``T = m_max + 1`` views each) runs the encoder once on every
+view; the cheap parts (aggregator, predictor) then run for every number of observed views
+``M = 1..m_max`` and for the ablations, so no view is encoded twice. The model is in eval mode
+under ``torch.no_grad()`` and its previous mode is restored.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Mapping
+
+import cv2
+import numpy as np
+import torch
+
+from seqjepa import SeqJEPA
+
+__all__ = ["SplitFeatures", "extract_split", "random_init_copy", "colour_histograms", "raw_pixels", "HUE_BINS",
+           "VALUE_BINS", "PIXEL_SIDE"]
+
+HUE_BINS = 36     # saturation-weighted hue histogram (the colour shortcut detector)
+PIXEL_SIDE = 8    # raw-pixel floor: each glimpse area-averaged to at most 8 x 8 (tractable probes)
+VALUE_BINS = 8    # plus a brightness histogram
+
+
+@dataclass
+class SplitFeatures:
+    """Everything the probes need from one split (CPU tensors, ``N`` sequences, ``T`` views).
+
+    Attributes:
+        z_views: float ``[N, T, D]`` online-encoder latents of every view.
+        z_agg: ``M -> [N, D+E]`` aggregate of views ``0..M-1`` (actions as trained).
+        z_agg_no_action: ``M -> [N, D+E]`` with every action slot of the aggregator zeroed.
+        z_agg_no_vision: ``M -> [N, D+E]`` with the visual latents zeroed (actions kept).
+        actions: float ``[N, T, A]`` incoming actions (``actions[:, 0] = 0``).
+        labels: int64 ``[N]`` (-1 = unlabeled).
+        pixels: float32 ``[N, T, P]`` raw glimpses (every scale and channel, area-averaged to
+            at most ``PIXEL_SIDE x PIXEL_SIDE``), flattened per view.
+        colour: float32 ``[N, T, HUE_BINS + VALUE_BINS]`` colour histogram per view (or empty).
+        pred_losses: name -> float ``[N]`` held-out prediction loss (1 - cos) of view ``m_pred``
+            from views ``0..m_pred-1``: ``true_action``, ``shuffled_action`` (next actions
+            permuted across sequences), ``zero_action`` (predictor's action slot zeroed),
+            ``copy_last`` (the target latent of view ``m_pred - 1`` as the prediction).
+    """
+
+    z_views: torch.Tensor
+    z_agg: dict[int, torch.Tensor]
+    z_agg_no_action: dict[int, torch.Tensor]
+    z_agg_no_vision: dict[int, torch.Tensor]
+    actions: torch.Tensor
+    labels: torch.Tensor
+    pixels: torch.Tensor
+    colour: torch.Tensor
+    pred_losses: dict[str, torch.Tensor] = field(default_factory=dict)
+
+    @property
+    def total_action(self) -> torch.Tensor:
+        """``[N, T, A]``: ``total[:, m]`` = view 0 -> view ``m`` (sum of actions 1..m)."""
+        return self.actions.cumsum(1)
+
+
+def colour_histograms(glimpses: np.ndarray) -> np.ndarray:
+    """Per-view colour histograms of uint8 ``[B, T, S*3, G, G]`` glimpses -> float32 ``[B, T, H + V]``.
+
+    Hue (``HUE_BINS``, weighted by saturation) and value (``VALUE_BINS``) over every pixel of
+    every scale, each normalised to sum 1. Non-RGB glimpses (channels not a multiple of 3)
+    give an empty ``[B, T, 0]`` array.
+    """
+    b, t, c, g, _ = glimpses.shape
+    if c % 3:
+        return np.zeros((b, t, 0), np.float32)
+    rgb = np.ascontiguousarray(glimpses.reshape(b * t * (c // 3), 3, g, g).transpose(0, 2, 3, 1))
+    hsv = cv2.cvtColor(rgb.reshape(-1, g, 3), cv2.COLOR_RGB2HSV_FULL).reshape(b * t, -1, 3).astype(np.float32)
+    hue_bin = np.minimum((hsv[..., 0] * (HUE_BINS / 256.0)).astype(np.int64), HUE_BINS - 1)
+    val_bin = np.minimum((hsv[..., 2] * (VALUE_BINS / 256.0)).astype(np.int64), VALUE_BINS - 1)
+    rows = np.arange(b * t)[:, None]
+    hue = np.zeros((b * t, HUE_BINS), np.float64)
+    np.add.at(hue, (np.broadcast_to(rows, hue_bin.shape), hue_bin), hsv[..., 1] / 255.0)
+    val = np.zeros((b * t, VALUE_BINS), np.float64)
+    np.add.at(val, (np.broadcast_to(rows, val_bin.shape), val_bin), 1.0)
+    hue /= np.maximum(hue.sum(1, keepdims=True), 1e-9)
+    val /= np.maximum(val.sum(1, keepdims=True), 1e-9)
+    return np.concatenate([hue, val], 1).astype(np.float32).reshape(b, t, -1)
+
+
+def raw_pixels(glimpses: torch.Tensor) -> torch.Tensor:
+    """uint8 ``[B, T, C, G, G]`` -> float32 ``[B, T, C * g * g]`` with ``g = ceil(G / ceil(G / PIXEL_SIDE))``
+    (area-averaged in ``k x k`` blocks, ``k = ceil(G / PIXEL_SIDE)``), values in ``[0, 1]``."""
+    b, t, c, g, _ = glimpses.shape
+    k = -(-g // PIXEL_SIDE)
+    x = glimpses.reshape(b * t, c, g, g).float() / 255.0
+    x = torch.nn.functional.avg_pool2d(x, k, ceil_mode=True) if k > 1 else x
+    return x.reshape(b, t, -1)
+
+
+def _cosine_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    return 1.0 - torch.nn.functional.cosine_similarity(pred.float(), target.float(), dim=-1)
+
+
+@torch.no_grad()
+def extract_split(model: SeqJEPA, batches: Iterable[Mapping[str, torch.Tensor]], m_max: int, m_pred: int,
+                  preprocess: Callable[[torch.Tensor], torch.Tensor], device: torch.device,
+                  max_batches: int | None = None, seed: int = 0) -> SplitFeatures:
+    """Run the frozen ``model`` over ``batches`` (source batches with ``T >= m_max + 1`` views).
+
+    Args:
+        model: a :class:`SeqJEPA`; put in eval mode for the pass.
+        batches: mappings with ``glimpses`` uint8 ``[B, T, C, G, G]``, ``actions`` ``[B, T, A]``,
+            ``labels`` ``[B]``.
+        m_max: largest number of observed views (``1 <= m_max <= T - 1``).
+        m_pred: observed views of the action-use diagnostic (the training ``M_tr``).
+        preprocess: uint8 glimpses on ``device`` -> normalised float.
+        max_batches: stop after this many batches (None = all).
+        seed: seeds the shuffling of the "shuffled action" diagnostic.
+    """
+    if not 1 <= m_pred <= m_max:
+        raise ValueError(f"m_pred must lie in [1, m_max={m_max}], got {m_pred}")
+    gen = torch.Generator().manual_seed(seed)
+    was_training = model.training
+    model.eval()
+    keys = ("z_views", "actions", "labels", "pixels", "colour")
+    parts: dict[str, list] = {k: [] for k in keys}
+    aggs: dict[str, dict[int, list]] = {k: {m: [] for m in range(1, m_max + 1)}
+                                        for k in ("z_agg", "z_agg_no_action", "z_agg_no_vision")}
+    losses: dict[str, list] = {k: [] for k in ("true_action", "shuffled_action", "zero_action", "copy_last")}
+    try:
+        for i, batch in enumerate(batches):
+            if max_batches is not None and i >= max_batches:
+                break
+            raw = batch["glimpses"]
+            if raw.dim() != 5 or raw.shape[1] < m_max + 1:
+                raise ValueError(f"batches must hold uint8 [B, T, C, G, G] glimpses with T >= m_max + 1 = "
+                                 f"{m_max + 1}, got {tuple(raw.shape)}")
+            raw = raw[:, : m_max + 1]
+            x = preprocess(raw.to(device))
+            actions = batch["actions"][:, : m_max + 1].to(device, torch.float32)
+            z = model.encode(x)                                   # [B, T, D]
+            target = model.encode_target(x[:, : m_pred + 1])      # [B, m_pred + 1, D]
+            for m in range(1, m_max + 1):
+                aggs["z_agg"][m].append(model.aggregate(z[:, :m], actions[:, :m]).cpu())
+                aggs["z_agg_no_action"][m].append(model.aggregate(z[:, :m], actions[:, :m], condition=False).cpu())
+                aggs["z_agg_no_vision"][m].append(model.aggregate(torch.zeros_like(z[:, :m]), actions[:, :m]).cpu())
+            z_agg = model.aggregate(z[:, :m_pred], actions[:, :m_pred])
+            nxt = actions[:, m_pred]
+            shuffled = nxt[torch.randperm(nxt.shape[0], generator=gen).to(device)]
+            goal = target[:, m_pred]
+            losses["true_action"].append(_cosine_loss(model.predict(z_agg, nxt), goal).cpu())
+            losses["shuffled_action"].append(_cosine_loss(model.predict(z_agg, shuffled), goal).cpu())
+            losses["zero_action"].append(_cosine_loss(model.predict(z_agg, nxt, condition=False), goal).cpu())
+            losses["copy_last"].append(_cosine_loss(target[:, m_pred - 1], goal).cpu())
+            parts["z_views"].append(z.float().cpu())
+            parts["actions"].append(actions.cpu())
+            parts["labels"].append(batch["labels"].to(torch.int64))
+            b, t = raw.shape[:2]
+            parts["pixels"].append(raw_pixels(raw.cpu()))
+            parts["colour"].append(torch.from_numpy(colour_histograms(raw.cpu().numpy())))
+    finally:
+        model.train(was_training)
+    if not parts["labels"]:
+        raise ValueError("no batches to extract features from")
+    cat = {k: torch.cat(v) for k, v in parts.items()}
+    return SplitFeatures(
+        z_views=cat["z_views"], actions=cat["actions"], labels=cat["labels"], pixels=cat["pixels"],
+        colour=cat["colour"],
+        z_agg={m: torch.cat(v).float() for m, v in aggs["z_agg"].items()},
+        z_agg_no_action={m: torch.cat(v).float() for m, v in aggs["z_agg_no_action"].items()},
+        z_agg_no_vision={m: torch.cat(v).float() for m, v in aggs["z_agg_no_vision"].items()},
+        pred_losses={k: torch.cat(v) for k, v in losses.items()},
+    )
+
+
+@torch.no_grad()
+def random_init_copy(model: SeqJEPA, seed: int, calibration: Iterable[Mapping[str, torch.Tensor]],
+                     preprocess: Callable[[torch.Tensor], torch.Tensor], device: torch.device,
+                     n_batches: int = 20) -> SeqJEPA:
+    """The same architecture with fresh weights (seeded), every layer re-drawn ([AGG] token too).
+
+    BatchNorm running statistics are then re-estimated on ``n_batches`` of ``calibration``
+    data (train-mode forward passes, no gradient, cumulative averages), so the floor is a fair
+    random network rather than one whose eval-mode normalisation is the identity.
+    """
+    with torch.random.fork_rng(devices=[]):  # seeded weights and dropout; the caller's RNG untouched
+        torch.manual_seed(seed)
+        fresh = type(model)(copy.deepcopy(model.config)).to(device)
+        fresh.target_encoder.load_state_dict(fresh.encoder.state_dict())
+        norms = [mod for mod in fresh.modules() if isinstance(mod, torch.nn.modules.batchnorm._BatchNorm)]
+        for bn in norms:
+            bn.reset_running_stats()
+            bn.momentum = None  # cumulative moving average over the calibration batches
+        fresh.train()
+        for i, batch in enumerate(calibration):
+            if i >= n_batches:
+                break
+            x = preprocess(batch["glimpses"].to(device))
+            actions = batch["actions"].to(device, torch.float32)
+            fresh(x, actions, n_observed=x.shape[1] - 1)
+            fresh.target_encoder(x.reshape(-1, *x.shape[2:]))
+    fresh.eval()
+    return fresh

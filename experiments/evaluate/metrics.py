@@ -1,0 +1,104 @@
+"""Probe metrics on frozen features, for the model and for its floors, by the same code.
+
+Every function returns measurement dicts ``{"metric", "subject", "m", "seed", "value"}`` (the
+contract of :mod:`experiments.evaluate.report`). Probes are converged ones
+(:func:`~experiments.evaluate.probes.fit_logistic`, :func:`~experiments.evaluate.probes.fit_ridge`,
+regularisation chosen on a validation split of the training features).
+
+Metrics (``m`` = number of observed views M_val):
+- ``top1_z_agg``: class from z_AGG of views ``0..m-1`` (logistic regression).
+- ``top1_encoder``: class from the mean of the encoder latents of views ``0..m-1``.
+- ``equiv_r2_uniform`` / ``equiv_r2_global`` (m = 2): the relative action between views 0 and
+  1 from ``concat(z_0, z_1)`` (ridge); scikit-learn's per-dimension mean R^2 / one global R^2.
+- ``pathint_r2`` (+ ``_no_action``, ``_no_vision``): the total action view 0 -> view ``m`` from
+  ``concat(z_AGG(0..m-1), a_m)`` (ridge), as trained / with the aggregator's action slots
+  zeroed / with the visual latents zeroed.
+- ``pred_loss_*`` (m = M_tr): the action-use diagnostic, held-out 1 - cos of the predicted
+  next latent with the true, a shuffled and a zeroed next action, and copying the last view.
+Floors: ``raw_pixels`` (the glimpses' pixels at up to 8 x 8 per scale, concatenated over views), ``colour_hist``
+(per-view colour histograms summed over views: the shortcut detector), ``dead_reckoning``
+(path integration from the concatenated actions ``a_1..a_m``), ``chance`` (majority class).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from experiments.evaluate.features import SplitFeatures
+from experiments.evaluate.probes import fit_logistic, fit_ridge
+
+__all__ = ["model_measurements", "floor_measurements", "Measurement"]
+
+Measurement = dict[str, Any]
+RAW_PIXEL_MAX_VIEWS = 4  # raw-pixel class probes concatenate views: capped to keep them tractable
+
+
+def _row(metric: str, subject: str, m: int | None, seed: int, value: float) -> Measurement:
+    return {"metric": metric, "subject": subject, "m": m, "seed": seed, "value": float(value)}
+
+
+def _labeled(f: SplitFeatures) -> torch.Tensor:
+    return f.labels >= 0
+
+
+def _top1(x_tr: torch.Tensor, y_tr: torch.Tensor, x_te: torch.Tensor, y_te: torch.Tensor, seed: int) -> float:
+    return fit_logistic(x_tr.double(), y_tr, x_te.double(), y_te, seed=seed).accuracy
+
+
+def _ridge(x_tr: torch.Tensor, y_tr: torch.Tensor, x_te: torch.Tensor, y_te: torch.Tensor, seed: int) -> Any:
+    return fit_ridge(x_tr.double(), y_tr.double(), x_te.double(), y_te.double(), seed=seed)
+
+
+def _classify(subject: str, metric: str, train: SplitFeatures, test: SplitFeatures, ms: list[int], seed: int,
+              features: Any) -> list[Measurement]:
+    """Top-1 of ``features(split, m) -> [N, F]`` for every m (labeled sequences only)."""
+    tr, te = _labeled(train), _labeled(test)
+    if not tr.any() or not te.any():
+        return []
+    return [_row(metric, subject, m, seed, _top1(features(train, m)[tr], train.labels[tr],
+                                                  features(test, m)[te], test.labels[te], seed)) for m in ms]
+
+
+def _equivariance(subject: str, train: SplitFeatures, test: SplitFeatures, seed: int, features: Any) -> list[Measurement]:
+    res = _ridge(features(train), train.actions[:, 1], features(test), test.actions[:, 1], seed)
+    return [_row("equiv_r2_uniform", subject, 2, seed, res.r2_uniform),
+            _row("equiv_r2_global", subject, 2, seed, res.r2_global)]
+
+
+def model_measurements(subject: str, train: SplitFeatures, test: SplitFeatures, ms: list[int], seed: int,
+                       with_path_integration: bool = True) -> list[Measurement]:
+    """Every model metric of the module doc for one model's features (``subject`` names it)."""
+    out = _classify(subject, "top1_z_agg", train, test, ms, seed, lambda f, m: f.z_agg[m])
+    out += _classify(subject, "top1_encoder", train, test, ms, seed, lambda f, m: f.z_views[:, :m].mean(1))
+    out += _equivariance(subject, train, test, seed, lambda f: f.z_views[:, :2].flatten(1))
+    if with_path_integration:
+        for suffix, aggs in (("", "z_agg"), ("_no_action", "z_agg_no_action"), ("_no_vision", "z_agg_no_vision")):
+            for m in ms:
+                x_tr, x_te = (torch.cat([getattr(f, aggs)[m], f.actions[:, m]], 1) for f in (train, test))
+                res = _ridge(x_tr, train.total_action[:, m], x_te, test.total_action[:, m], seed)
+                out.append(_row(f"pathint_r2{suffix}", subject, m, seed, res.r2_uniform))
+    for name, losses in test.pred_losses.items():
+        out.append(_row(f"pred_loss_{name}", subject, None, seed, float(losses.mean())))
+    return out
+
+
+def floor_measurements(train: SplitFeatures, test: SplitFeatures, ms: list[int], seed: int) -> list[Measurement]:
+    """Floors that need no model: raw pixels, colour histograms, dead reckoning, chance."""
+    pixel_ms = [m for m in ms if m <= RAW_PIXEL_MAX_VIEWS]
+    out = _classify("raw_pixels", "top1_z_agg", train, test, pixel_ms, seed,
+                    lambda f, m: f.pixels[:, :m].flatten(1))
+    out += _equivariance("raw_pixels", train, test, seed, lambda f: f.pixels[:, :2].flatten(1))
+    if train.colour.shape[-1]:
+        out += _classify("colour_hist", "top1_z_agg", train, test, ms, seed, lambda f, m: f.colour[:, :m].sum(1))
+    for m in ms:
+        res = _ridge(train.actions[:, 1:m + 1].flatten(1), train.total_action[:, m],
+                     test.actions[:, 1:m + 1].flatten(1), test.total_action[:, m], seed)
+        out.append(_row("pathint_r2", "dead_reckoning", m, seed, res.r2_uniform))
+    tr, te = _labeled(train), _labeled(test)
+    if tr.any() and te.any():
+        majority = int(torch.bincount(train.labels[tr]).argmax())
+        chance = float((test.labels[te] == majority).float().mean())
+        out += [_row("top1_z_agg", "chance", m, seed, chance) for m in ms]
+    return out

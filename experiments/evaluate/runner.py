@@ -1,0 +1,203 @@
+"""Evaluate trained models beside their floors: one model in memory, or run folders / checkpoints.
+
+:func:`evaluate_model` is the one evaluation: ``saccade-pretrain`` calls it at the end of
+training and ``saccade-eval`` calls it for every run it is given. Features are extracted once
+per model and split (:mod:`experiments.evaluate.features`); the same probes then score the
+trained model, a randomly initialised copy of it and the model-free floors
+(:mod:`experiments.evaluate.metrics`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from experiments.checkpoint import LAST_NAME, latest_checkpoint, load_checkpoint
+from experiments.config import TrainConfig, config_from_dict, load_config
+from experiments.data import SequenceSource, make_source, normalize
+from experiments.evaluate.features import extract_split, random_init_copy
+from experiments.evaluate.metrics import Measurement, floor_measurements, model_measurements
+from experiments.probing import SourceFactory
+from seqjepa import SeqJEPA
+
+__all__ = ["evaluate_model", "load_run", "evaluate_runs", "end_of_training", "headline", "SourceFactory"]
+
+
+
+def _log(progress: bool, message: str) -> None:
+    if progress:
+        print(f"[eval] {message}", flush=True)
+
+
+def evaluate_model(model: SeqJEPA, config: TrainConfig, device: torch.device,
+                   source_factory: SourceFactory | None = None, floors: bool = True,
+                   progress: bool = False) -> list[Measurement]:
+    """Measurements of ``model`` (subject "trained"), a random-init copy and the floors.
+
+    Uses ``config.eval``: ``m_val`` (numbers of observed views; the largest sets the sequence
+    length ``max(m_val) + 1``), ``train_split`` / ``test_split`` (probes fitted on the first,
+    scored on the second), ``batch_size`` and ``max_batches`` (of the default sources); ``config.data.seq_len - 1`` is M_tr, the number of
+    observed views of the action-use diagnostic. ``config.seed`` seeds the random-init copy,
+    the probes' validation splits and the shuffled actions.
+    """
+    e = config.eval
+    ms = sorted(set(int(m) for m in e.m_val))
+    m_max, m_pred, seed = ms[-1], min(config.data.seq_len - 1, ms[-1]), config.seed
+    if source_factory is None:
+        data = dataclasses.replace(config.data, batch_size=e.batch_size)
+
+        def source_factory(split: str, rank: int, world: int, seq_len: int) -> SequenceSource:
+            return make_source(data, split, rank, world, seq_len=seq_len, seed=config.seed)
+    train_src, test_src = (source_factory(split, 0, 1, m_max + 1) for split in (e.train_split, e.test_split))
+    mean = torch.tensor(train_src.mean, dtype=torch.float32, device=device)
+    std = torch.tensor(train_src.std, dtype=torch.float32, device=device)
+
+    def preprocess(g: torch.Tensor) -> torch.Tensor:
+        return normalize(g, mean, std)
+
+    def features(net: SeqJEPA) -> tuple[Any, Any]:
+        return tuple(extract_split(net, src.batches(0), m_max, m_pred, preprocess, device, e.max_batches, seed)
+                     for src in (train_src, test_src))
+
+    t0 = time.perf_counter()
+    train, test = features(model)
+    _log(progress, f"features of the trained model: {len(train.labels)} train / {len(test.labels)} test "
+                   f"sequences of {m_max + 1} views ({time.perf_counter() - t0:.0f} s)")
+    out = model_measurements("trained", train, test, ms, seed)
+    if floors:
+        fresh = random_init_copy(model, seed + 7919, train_src.batches(1), preprocess, device)
+        rand_train, rand_test = features(fresh)
+        out += model_measurements("random_init", rand_train, rand_test, ms, seed)
+        out += floor_measurements(train, test, ms, seed)
+    _log(progress, f"probes done ({time.perf_counter() - t0:.0f} s)")
+    return out
+
+
+def load_run(path: str | Path, device: torch.device | str = "cpu") -> tuple[SeqJEPA, TrainConfig, dict[str, Any]]:
+    """The model, config and checkpoint state of a run folder (its latest checkpoint) or a checkpoint file."""
+    path = Path(path)
+    if path.is_dir():
+        ckpt = latest_checkpoint(path)
+        if ckpt is None:
+            raise FileNotFoundError(f"no checkpoint ({LAST_NAME} or ckpt_step*.pt) in run folder {path}")
+    elif path.is_file():
+        ckpt = path
+    else:
+        raise FileNotFoundError(f"no run folder or checkpoint file at {path}")
+    state = load_checkpoint(ckpt, map_location=device)
+    own = ckpt.parent / "config.yaml"
+    config = config_from_dict(state["config"]) if "config" in state else load_config(own)
+    weights = state["model"]
+    first_conv = next(v for k, v in weights.items() if k.startswith("encoder.") and v.dim() == 4)
+    action_w = next(v for k, v in weights.items() if k.startswith("action_embed.") and v.dim() == 2)
+    channels, action_dim = int(first_conv.shape[1]), int(action_w.shape[1])
+    model = SeqJEPA(config.seqjepa_config(channels, action_dim)).to(device)
+    model.load_state_dict(state["model"])
+    model.eval()
+    return model, config, state
+
+
+def evaluate_runs(paths: list[str | Path], device: torch.device | str = "cpu", floors: bool = True,
+                  progress: bool = True, overrides: dict[str, Any] | None = None) -> tuple[list[Measurement], dict]:
+    """Evaluate several runs (usually one setting at several seeds): measurements and metadata.
+
+    ``overrides`` replaces fields of each run's ``eval`` section (e.g. ``{"m_val": [1, 2, 4]}``).
+    """
+    device = torch.device(device)
+    measurements: list[Measurement] = []
+    meta: dict[str, Any] = {"runs": [], "seeds": []}
+    for path in paths:
+        model, config, state = load_run(path, device)
+        if overrides:
+            values = {**_plain(config), "eval": {**_plain(config)["eval"], **overrides}}
+            config = config_from_dict(values)
+        if state.get("step") != state.get("total_steps", state.get("step")):
+            _log(progress, f"warning: {path} stopped at step {state.get('step')} before the end of its schedule")
+        _log(progress, f"evaluating {path} (seed {config.seed}, step {state.get('step')})")
+        measurements += evaluate_model(model, config, device, floors=floors, progress=progress)
+        meta["runs"].append(str(path))
+        meta["seeds"].append(config.seed)
+        meta.setdefault("preset", config.preset)
+    return measurements, meta
+
+
+def _plain(config: TrainConfig) -> dict[str, Any]:
+    from experiments.config import config_to_dict
+
+    return config_to_dict(config)
+
+
+_HEADLINE_SUBJECTS = ("trained", "random_init", "raw_pixels", "colour_hist", "dead_reckoning", "chance")
+
+
+def headline(summary: list[dict[str, Any]], m_tr: int) -> str:
+    """A short plain-text table of the key figures, each beside its floors (``summary`` rows of
+    :func:`experiments.evaluate.report.summarise`)."""
+    cell = {(r["metric"], r["subject"], r["m"]): r for r in summary}
+    ms = sorted({r["m"] for r in summary if r["metric"] == "top1_z_agg" and r["m"] is not None})
+
+    def fmt(metric: str, subject: str, m: int | None) -> str:
+        r = cell.get((metric, subject, m))
+        if r is None:
+            return "-"
+        return f"{r['mean']:.3f}" + (f"±{r['std']:.3f}" if r["n"] > 1 else "")
+
+    rows = [(f"z_AGG top-1, {m} view{'s' if m > 1 else ''}", "top1_z_agg", m) for m in ms]
+    m4 = 4 if 4 in ms else ms[-1]
+    rows += [(f"encoder top-1 (mean of {m4} views)", "top1_encoder", m4),
+             ("equivariance R^2 (views 0 -> 1)", "equiv_r2_uniform", 2)]
+    rows += [(f"path integration R^2, {m} views", "pathint_r2", m) for m in ms if m in (1, m4, ms[-1])]
+    head = ["figure"] + [s.replace("_", " ") for s in _HEADLINE_SUBJECTS]
+    table = [head] + [[name] + [fmt(metric, s, m) for s in _HEADLINE_SUBJECTS] for name, metric, m in rows]
+    widths = [max(len(r[i]) for r in table) for i in range(len(head))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in table]
+    abl = [(f"path integration R^2, {m} views: no action {fmt('pathint_r2_no_action', 'trained', m)}, "
+            f"no vision {fmt('pathint_r2_no_vision', 'trained', m)}") for m in ms if m in (m4, ms[-1]) and m > 1]
+    loss = ", ".join(f"{k} {fmt(f'pred_loss_{k}', 'trained', None)}"
+                     for k in ("true_action", "shuffled_action", "zero_action", "copy_last"))
+    return "\n".join(lines + abl + [f"held-out prediction loss at M={m_tr} (1 - cos): {loss}"])
+
+
+def end_of_training(model: SeqJEPA, config: TrainConfig, device: torch.device, source_factory: SourceFactory,
+                    run_dir: Path, writer: Any = None) -> dict[str, Any]:
+    """The evaluation at the end of ``saccade-pretrain``: :func:`evaluate_model`, the report in
+    ``<run_dir>/eval/``, TensorBoard scalars (``eval/<metric>/<subject>[/M<m>]``), the hparams
+    with the key figures and the config as text. Returns the summary rows and the headline."""
+    from experiments.config import config_to_dict
+    from experiments.evaluate.report import summarise, write_report
+
+    t0 = time.perf_counter()
+    measurements = evaluate_model(model, config, device, source_factory, floors=config.eval.floors, progress=True)
+    summary = summarise(measurements)
+    meta = {"title": f"End-of-training evaluation: {run_dir.name}", "runs": [str(run_dir)], "seeds": [config.seed],
+            "preset": config.preset}
+    write_report(run_dir / "eval", measurements, meta, overwrite=True)
+    m_tr = config.data.seq_len - 1
+    text = headline(summary, m_tr)
+    if writer is not None:
+        for r in summary:
+            tag = f"eval/{r['metric']}/{r['subject']}" + (f"/M{r['m']}" if r["m"] is not None else "")
+            writer.add_scalar(tag, r["mean"], 0)
+        flat = _flatten(config_to_dict(config))
+        key = {f"hparam/{r['metric']}" + (f"_M{r['m']}" if r["m"] is not None else ""): r["mean"]
+               for r in summary if r["subject"] == "trained"}
+        writer.add_hparams(flat, key, run_name=".")
+        writer.add_text("config", "```\n" + "\n".join(f"{k}: {v}" for k, v in flat.items()) + "\n```", 0)
+        writer.add_text("eval/headline", "```\n" + text + "\n```", 0)
+    return {"summary": summary, "headline": text, "report": str(run_dir / "eval" / "report.md"),
+            "wall_time_s": time.perf_counter() - t0}
+
+
+def _flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested config -> flat ``{"data.lr": value}`` with TensorBoard-friendly leaf types."""
+    out: dict[str, Any] = {}
+    for k, v in values.items():
+        if isinstance(v, dict):
+            out.update(_flatten(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v if isinstance(v, (int, float, str, bool)) else str(v)
+    return out

@@ -1,0 +1,179 @@
+"""experiments/evaluate: feature extraction, metrics on planted features, the runner and saccade-eval."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import pytest
+import torch
+
+from experiments.config import DataConfig, EvalConfig
+from experiments.evaluate.cli import cli
+from experiments.evaluate.features import (
+    HUE_BINS,
+    VALUE_BINS,
+    SplitFeatures,
+    colour_histograms,
+    extract_split,
+    random_init_copy,
+)
+from experiments.evaluate.metrics import floor_measurements, model_measurements
+from experiments.evaluate.report import summarise
+from experiments.pretrain import main
+from seqjepa import SeqJEPA, SeqJEPAConfig
+from tests.experiments.test_pretrain import FakeSource, tiny_config
+
+
+@pytest.fixture(autouse=True)
+def _one_thread() -> Iterator[None]:
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _tiny_model(seed: int = 0) -> SeqJEPA:
+    torch.manual_seed(seed)
+    return SeqJEPA(SeqJEPAConfig(in_channels=3, encoder="convnet", embed_dim=16, action_embed_dim=8, agg_heads=2,
+                                 agg_layers=1, agg_ffn=32, pred_hidden=32))
+
+
+def _prep(g: torch.Tensor) -> torch.Tensor:
+    return g.float() / 127.5 - 1.0
+
+
+def test_extract_split_shapes_and_restores_mode() -> None:
+    model = _tiny_model().train()
+    src = FakeSource(n_items=32, batch_size=8, seq_len=5)
+    f = extract_split(model, src.batches(0), m_max=4, m_pred=3, preprocess=_prep, device=torch.device("cpu"))
+    assert model.training
+    assert f.z_views.shape == (32, 5, 16) and f.actions.shape == (32, 5, 2) and f.labels.shape == (32,)
+    assert sorted(f.z_agg) == [1, 2, 3, 4] and f.z_agg[3].shape == (32, 24)
+    assert f.pixels.shape == (32, 5, 3 * 8 * 8) and f.pixels.dtype == torch.float32 and f.pixels.max() <= 1.0
+    assert f.colour.shape == (32, 5, HUE_BINS + VALUE_BINS)
+    assert set(f.pred_losses) == {"true_action", "shuffled_action", "zero_action", "copy_last"}
+    assert all(v.shape == (32,) and bool(((v >= 0) & (v <= 2)).all()) for v in f.pred_losses.values())
+    torch.testing.assert_close(f.total_action[:, 3], f.actions[:, 1:4].sum(1))
+    with pytest.raises(ValueError, match="T >= m_max"):
+        extract_split(model, src.batches(0), m_max=5, m_pred=3, preprocess=_prep, device=torch.device("cpu"))
+
+
+def test_ablations_remove_what_they_say() -> None:
+    """no_vision depends only on actions, no_action only on glimpses."""
+    model = _tiny_model()
+    src = FakeSource(n_items=8, batch_size=8, seq_len=4)
+    batch = next(iter(src.batches(0)))
+    other_views = dict(batch, glimpses=torch.flip(batch["glimpses"], dims=[0]))
+    other_actions = dict(batch, actions=torch.flip(batch["actions"], dims=[0]))
+    dev = torch.device("cpu")
+    base, views, acts = (extract_split(model, [b], 3, 2, _prep, dev) for b in (batch, other_views, other_actions))
+    torch.testing.assert_close(base.z_agg_no_vision[3], views.z_agg_no_vision[3])
+    torch.testing.assert_close(base.z_agg_no_action[3], acts.z_agg_no_action[3])
+    assert not torch.allclose(base.z_agg[3], views.z_agg[3]) and not torch.allclose(base.z_agg[3], acts.z_agg[3])
+
+
+def test_random_init_copy_is_fresh_seeded_and_calibrated() -> None:
+    model = _tiny_model()
+    src = FakeSource(n_items=32, batch_size=8, seq_len=4)
+    dev = torch.device("cpu")
+    a = random_init_copy(model, 5, src.batches(0), _prep, dev)
+    b = random_init_copy(model, 5, src.batches(0), _prep, dev)
+    c = random_init_copy(model, 6, src.batches(0), _prep, dev)
+    assert not a.training
+    for (name, pa), pb, pc, pm in zip(a.state_dict().items(), b.state_dict().values(), c.state_dict().values(),
+                                      model.state_dict().values()):
+        torch.testing.assert_close(pa, pb, msg=name)
+    assert not torch.equal(a.encoder.features[0].weight, model.encoder.features[0].weight)
+    assert not torch.equal(a.encoder.features[0].weight, c.encoder.features[0].weight)
+    bn = a.encoder.features[1]
+    assert bn.running_mean.abs().sum() > 0 and not torch.allclose(bn.running_var, torch.ones_like(bn.running_var))
+
+
+def test_colour_histograms_of_plain_colours() -> None:
+    g = np.zeros((1, 2, 3, 4, 4), np.uint8)
+    g[0, 0, 0] = 255            # pure red: all hue mass in bin 0, brightest value bin
+    g[0, 1] = 128               # grey: no saturation -> no hue mass
+    h = colour_histograms(g)
+    assert h.shape == (1, 2, HUE_BINS + VALUE_BINS)
+    assert h[0, 0, 0] == pytest.approx(1.0) and h[0, 0, HUE_BINS - 1 + VALUE_BINS] == pytest.approx(1.0)
+    assert h[0, 1, :HUE_BINS].sum() == 0 and h[0, 1, HUE_BINS + 4] == pytest.approx(1.0)
+    assert colour_histograms(np.zeros((1, 1, 2, 4, 4), np.uint8)).shape == (1, 1, 0)
+
+
+def _planted(n: int, seed: int) -> SplitFeatures:
+    """Features that carry the class and the path so far in z_AGG, the position in the view latents."""
+    rng = np.random.default_rng(seed)
+    labels = torch.from_numpy(rng.integers(0, 3, n))
+    actions = torch.from_numpy(rng.uniform(-0.3, 0.3, (n, 4, 2)).astype(np.float32))
+    actions[:, 0] = 0
+    positions = actions.cumsum(1)
+    z_views = torch.cat([positions, torch.from_numpy(rng.normal(size=(n, 4, 6)).astype(np.float32))], 2)
+    onehot = torch.nn.functional.one_hot(labels, 3).float() * 4
+    z_agg = {m: torch.cat([onehot, positions[:, m - 1], torch.randn(n, 5)], 1) for m in (1, 2, 3)}
+    noise = {m: torch.randn(n, 8) for m in (1, 2, 3)}
+    return SplitFeatures(z_views=z_views, z_agg=z_agg, z_agg_no_action=noise, z_agg_no_vision=noise,
+                         actions=actions, labels=labels, pixels=torch.rand(n, 4, 12), colour=torch.rand(n, 4, 5),
+                         pred_losses={"true_action": torch.full((n,), 0.1), "shuffled_action": torch.full((n,), 0.3)})
+
+
+def test_metrics_read_planted_signal_and_floors_stay_low() -> None:
+    train, test = _planted(400, 0), _planted(200, 1)
+    rows = model_measurements("trained", train, test, [1, 2, 3], seed=0) + floor_measurements(train, test, [1, 3], 0)
+    got = {(r["metric"], r["subject"], r["m"]): r["value"] for r in rows}
+    assert got[("top1_z_agg", "trained", 3)] == 1.0
+    assert got[("equiv_r2_uniform", "trained", 2)] > 0.99 and got[("equiv_r2_global", "trained", 2)] > 0.99
+    assert got[("top1_z_agg", "raw_pixels", 1)] < 0.6 and got[("top1_z_agg", "colour_hist", 3)] < 0.6
+    assert got[("pathint_r2", "dead_reckoning", 3)] > 0.999
+    assert got[("pathint_r2", "trained", 3)] > 0.6 > got[("pathint_r2_no_action", "trained", 3)]
+    assert got[("pred_loss_true_action", "trained", None)] == pytest.approx(0.1)
+    assert 0.2 < got[("top1_z_agg", "chance", 1)] < 0.5
+    assert all({"metric", "subject", "m", "seed", "value"} == set(r) for r in rows)
+
+
+def _scenes_run(tmp_path: Path, seed: int, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("SACCADE_DATA", str(tmp_path / "data"))
+    data = DataConfig(dataset="scenes", glimpse_size=8, scales=(1, 3), seq_len=3, batch_size=16, n_train=64,
+                      n_test=32, scene_style="shapes", max_objects=3, keep_inside=True, ior_radius=4, prefetch=0)
+    cfg = tiny_config(tmp_path / "runs", data=data, seed=seed, run_name=f"s{seed}", total_steps=4,
+                      eval=EvalConfig(m_val=(1, 2, 3), batch_size=16))
+    summary = main(cfg)
+    assert {"trained", "random_init", "raw_pixels", "colour_hist"} <= {r["subject"] for r in summary["eval"]["summary"]}
+    return Path(summary["run_dir"])
+
+
+@pytest.mark.slow
+def test_saccade_eval_cli_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    runs = [_scenes_run(tmp_path, s, monkeypatch) for s in (0, 1)]
+    out = tmp_path / "eval"
+    cli([str(r) for r in runs] + ["--out", str(out), "--m-val", "1", "2"])
+    printed = capsys.readouterr().out
+    assert "| " in printed and "random" in printed
+    results = json.loads((out / "results.json").read_text())
+    assert results["meta"]["seeds"] == [0, 1] and len(results["meta"]["runs"]) == 2
+    top1 = [r for r in results["summary"] if r["metric"] == "top1_z_agg" and r["subject"] == "trained"]
+    assert sorted(r["m"] for r in top1) == [1, 2] and all(r["n"] == 2 for r in top1)
+    assert (out / "top1_vs_views.png").read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(SystemExit) as exc:  # never overwrites without being asked
+        cli([str(runs[0]), "--out", str(out)])
+    assert exc.value.code == 2 and "--overwrite" in capsys.readouterr().err
+    cli(["--compare", str(out), str(runs[0] / "eval")])
+    table = capsys.readouterr().out
+    assert "eval" in table and "top1_z_agg" in table.replace("z_AGG", "z_agg") or "top-1" in table
+    # a checkpoint file works as well as a run folder, and bad paths are usage errors
+    with pytest.raises(SystemExit):
+        cli([str(tmp_path / "missing"), "--out", str(tmp_path / "other")])
+
+
+def test_removed_eval_keys_are_dropped_with_a_warning() -> None:
+    from experiments.config import config_from_dict, config_to_dict
+
+    values = config_to_dict(dataclasses.replace(tiny_config("runs")))
+    values["eval"].update(epochs=50, lr=1e-3)
+    with pytest.warns(UserWarning, match="eval.epochs"):
+        cfg = config_from_dict(values)
+    assert not hasattr(cfg.eval, "epochs")
