@@ -28,7 +28,9 @@ read back with ``np.load(mmap_mode="r")``.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import hashlib
 import json
 import os
 import tempfile
@@ -85,21 +87,24 @@ class SceneStyle:
     background: str = "photo"
     layout: str = "primary"
     object_margin: float = 0.0
+    max_rotation: float = float(np.pi)  # glyphs turn by up to this angle (radians) either way
+    same_pose: bool = False  # all objects of a scene share one size and one rotation
 
 
 # "natural": the benchmark of saliency quality (busy photographs, 1..max_objects glyphs of any colour).
 # "simple": large class-coloured glyphs on calmer backgrounds (a colour shortcut: the hue alone
 #           gives the class; kept for comparison).
-# "shapes": the world-model benchmark without shortcuts: the class is a shape (the majority of
-#           max_objects randomly coloured glyphs), the background codes position by its local
-#           texture, objects sit where a border-free retina can fixate them.
+# "shapes": the world-model benchmark without shortcuts: max_objects randomly coloured, sized and
+#           rotated glyphs of the class's shape; the background codes position by its local
+#           texture; objects sit where a border-free retina (keep_inside) can fixate them.
+# "shapes_majority": the same with distractors: the label is the shape most objects share.
 SCENE_STYLES: dict[str, SceneStyle] = {
     "natural": SceneStyle(),
     "simple": SceneStyle(object_size=(30.0, 44.0), object_colors="class", background_contrast=0.5),
-    "shapes": SceneStyle(object_size=(15.0, 21.0), background="place_code", layout="majority",
+    "shapes": SceneStyle(object_size=(15.0, 21.0), background="place_code", layout="uniform",
                          object_margin=0.25),
-    "shapes_uniform": SceneStyle(object_size=(15.0, 21.0), background="place_code", layout="uniform",
-                                 object_margin=0.25),
+    "shapes_majority": SceneStyle(object_size=(15.0, 21.0), background="place_code", layout="majority",
+                                  object_margin=0.25),
 }
 
 
@@ -181,7 +186,8 @@ def render_scene(
     mask = np.zeros((s, s), dtype=np.uint8)
     if style.layout in ("majority", "uniform"):
         n_obj = int(max_objects)
-        sizes = list(rng.uniform(*style.object_size, n_obj) * scale)
+        sizes = list(rng.uniform(*style.object_size, 1 if style.same_pose else n_obj) * scale)
+        sizes = sizes * n_obj if style.same_pose else sizes
         label = int(rng.integers(len(SCENE_CLASSES)))
         others = rng.permutation([c for c in range(len(SCENE_CLASSES)) if c != label])
         n_major = n_obj // 2 + 1 if style.layout == "majority" else n_obj
@@ -194,13 +200,21 @@ def render_scene(
     margin = int(round(style.object_margin * s))
     boxes: list[np.ndarray] = []
     labels: list[int] = []
+    shared_angle = float(rng.uniform(-style.max_rotation, style.max_rotation)) if style.same_pose else None
     for k in range(n_obj):
-        alpha = glyph_alpha(int(classes[k]), float(sizes[k]), float(rng.uniform(0, 2 * np.pi)))
+        if shared_angle is not None:
+            angle = shared_angle
+        elif style.max_rotation >= np.pi:  # any rotation (the draw of the original styles)
+            angle = float(rng.uniform(0, 2 * np.pi))
+        else:
+            angle = float(rng.uniform(-style.max_rotation, style.max_rotation))
+        alpha = glyph_alpha(int(classes[k]), float(sizes[k]), angle)
         tl = _place(rng, alpha, s, boxes, margin)
         if tl is None:  # no free room left: leave the object out (never the first one, placed alone)
-            if style.layout == "majority" and k < n_obj // 2 + 1:
-                raise RuntimeError(f"could not place a majority object of size {sizes[k]:.1f} px "
-                                   f"with margin {margin} px in a {s} px scene")
+            required = {"majority": n_obj // 2 + 1, "uniform": min(2, n_obj)}.get(style.layout, 1)
+            if k < required:
+                raise RuntimeError(f"could not place object {k} (size {sizes[k]:.1f} px) with margin "
+                                   f"{margin} px in a {s} px scene: style {style} needs {required} objects")
             continue
         p = alpha.shape[0]
         # clip the patch to the image (only empty margins of the patch can fall outside)
@@ -338,8 +352,10 @@ def load_scenes(
     meta = {"version": SCENES_VERSION, "split": split, "seed": seed, "n": n, "image_size": image_size,
             "max_objects": max_objects, "classes": list(SCENE_CLASSES)}
     if style != "natural":  # the natural style keeps its original fingerprint (and caches)
-        fingerprint += f"-{style}"
-        meta["style"] = style
+        params = dataclasses.asdict(SCENE_STYLES[style])
+        digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:10]
+        fingerprint += f"-{style}-{digest}"  # keyed by the style's parameters, not only its name
+        meta["style"], meta["style_params"] = style, json.loads(json.dumps(params))
     arrays, source = None, None
     if cache:
         root_path = resolve_root(root)

@@ -23,7 +23,7 @@ __all__ = ["cli", "main"]
 
 def main(paths: Sequence[str], out: str | Path, device: str = "cpu", m_val: Sequence[int] | None = None,
          max_batches: int | None = None, floors: bool = True, overwrite: bool = False,
-         ablation: Sequence[str] = (), title: str | None = None) -> dict[str, Path]:
+         ablation: Sequence[str] = (), title: str | None = None, command: str | None = None) -> dict[str, Path]:
     """Evaluate ``paths`` (seeds of one setting) and write the report into ``out``.
 
     ``ablation``: run folders of the no-action ablation at the same seeds; its equivariance
@@ -38,7 +38,7 @@ def main(paths: Sequence[str], out: str | Path, device: str = "cpu", m_val: Sequ
     if max_batches is not None:
         overrides["max_batches"] = max_batches
     measurements, meta = evaluate_runs(list(paths), device=device, floors=floors, overrides=overrides or None)
-    meta["command"] = "saccade-eval " + " ".join(sys.argv[1:]) if sys.argv[1:] else None
+    meta["command"] = command or ("saccade-eval " + " ".join(sys.argv[1:]) if sys.argv[1:] else None)
     if ablation:
         abl, abl_meta = evaluate_runs(list(ablation), device=device, floors=False, overrides=overrides or None)
         verdict = check_ablation(summarise(measurements), summarise(abl))

@@ -7,7 +7,7 @@ regularisation chosen on a validation split of the training features).
 
 Metrics (``m`` = number of observed views M_val):
 - ``top1_z_agg``: class from z_AGG of views ``0..m-1`` (logistic regression).
-- ``top1_encoder``: class from the mean of the encoder latents of views ``0..m-1``.
+- ``top1_encoder``: class from the mean of the encoder latents of views ``0..m-1`` (m = 1, M_tr).
 - ``equiv_r2_uniform`` / ``equiv_r2_global`` (m = 2): the relative action between views 0 and
   1 from ``concat(z_0, z_1)`` (ridge); scikit-learn's per-dimension mean R^2 / one global R^2.
 - ``pathint_r2`` (+ ``_no_action``, ``_no_vision``): the total action view 0 -> view ``m`` from
@@ -68,10 +68,14 @@ def _equivariance(subject: str, train: SplitFeatures, test: SplitFeatures, seed:
 
 
 def model_measurements(subject: str, train: SplitFeatures, test: SplitFeatures, ms: list[int], seed: int,
-                       with_path_integration: bool = True) -> list[Measurement]:
-    """Every model metric of the module doc for one model's features (``subject`` names it)."""
+                       with_path_integration: bool = True, m_tr: int | None = None) -> list[Measurement]:
+    """Every model metric of the module doc for one model's features (``subject`` names it).
+
+    ``top1_encoder`` is measured at ``m = 1`` and ``m = m_tr`` (default: the largest ``m``).
+    """
     out = _classify(subject, "top1_z_agg", train, test, ms, seed, lambda f, m: f.z_agg[m])
-    out += _classify(subject, "top1_encoder", train, test, ms, seed, lambda f, m: f.z_views[:, :m].mean(1))
+    enc_ms = sorted({m for m in (1, m_tr or ms[-1]) if m in ms})
+    out += _classify(subject, "top1_encoder", train, test, enc_ms, seed, lambda f, m: f.z_views[:, :m].mean(1))
     out += _equivariance(subject, train, test, seed, lambda f: f.z_views[:, :2].flatten(1))
     if with_path_integration:
         for suffix, aggs in (("", "z_agg"), ("_no_action", "z_agg_no_action"), ("_no_vision", "z_agg_no_vision")):

@@ -22,7 +22,7 @@ __all__ = ["RidgeResult", "ClassifierResult", "fit_ridge", "fit_logistic", "r2_s
 ArrayLike = Union[torch.Tensor, np.ndarray]
 
 DEFAULT_ALPHAS: tuple[float, ...] = tuple(10.0 ** k for k in range(-4, 5))  # 1e-4 ... 1e4
-DEFAULT_L2: tuple[float, ...] = tuple(10.0 ** k for k in range(-5, 0))  # 1e-5 ... 0.1 (mean-loss scale)
+DEFAULT_L2: tuple[float, ...] = tuple(10.0 ** k for k in range(-4, 0))  # 1e-4 ... 0.1 (mean-loss scale)
 _EPS_STD = 1e-12
 
 
@@ -287,21 +287,25 @@ def _lbfgs(x: torch.Tensor, y: torch.Tensor, n_classes: int, l2: float, init: to
                             tolerance_grad=tol, tolerance_change=1e-15, history_size=20,
                             line_search_fn="strong_wolfe")
 
-    def objective() -> torch.Tensor:
-        w = theta[: d * n_classes].view(d, n_classes)
-        b = theta[d * n_classes:]
-        return F.cross_entropy(x @ w + b, y) + 0.5 * l2 * (w * w).sum()
+    onehot = F.one_hot(y, n_classes).to(x.dtype)
+    n = x.shape[0]
 
     def closure() -> torch.Tensor:
-        opt.zero_grad()
-        loss = objective()
-        loss.backward()
+        """Mean CE + l2/2 ||W||^2 and its analytic gradient (no autograd graph: ~2x faster)."""
+        with torch.no_grad():
+            w = theta[: d * n_classes].view(d, n_classes)
+            logits = x @ w + theta[d * n_classes:]
+            logp = torch.log_softmax(logits, 1)
+            loss = -(logp * onehot).sum() / n + 0.5 * l2 * (w * w).sum()
+            residual = (logp.exp() - onehot) / n
+            grad_w = x.T @ residual + l2 * w
+            theta.grad = torch.cat([grad_w.reshape(-1), residual.sum(0)])
         return loss
 
     opt.step(closure)
     n_iter = int(opt.state[theta].get("n_iter", 0))
-    grad = torch.autograd.grad(objective(), theta)[0]
-    return theta.detach(), bool(grad.abs().max() <= tol), n_iter
+    closure()
+    return theta.detach(), bool(theta.grad.abs().max() <= tol), n_iter
 
 
 def _predict(theta: torch.Tensor, x: torch.Tensor, n_classes: int) -> torch.Tensor:

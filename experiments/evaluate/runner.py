@@ -67,11 +67,11 @@ def evaluate_model(model: SeqJEPA, config: TrainConfig, device: torch.device,
     train, test = features(model)
     _log(progress, f"features of the trained model: {len(train.labels)} train / {len(test.labels)} test "
                    f"sequences of {m_max + 1} views ({time.perf_counter() - t0:.0f} s)")
-    out = model_measurements("trained", train, test, ms, seed)
+    out = model_measurements("trained", train, test, ms, seed, m_tr=m_pred)
     if floors:
         fresh = random_init_copy(model, seed + 7919, train_src.batches(1), preprocess, device)
         rand_train, rand_test = features(fresh)
-        out += model_measurements("random_init", rand_train, rand_test, ms, seed)
+        out += model_measurements("random_init", rand_train, rand_test, ms, seed, m_tr=m_pred)
         out += floor_measurements(train, test, ms, seed)
     _log(progress, f"probes done ({time.perf_counter() - t0:.0f} s)")
     return out

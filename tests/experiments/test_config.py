@@ -97,7 +97,8 @@ def test_bad_values_name_the_field(override: str, match: str) -> None:
     # every split the run reads (training, then evaluation) must hold a full batch
     (["data.n_train=16", "data.batch_size=32"], r"data.batch_size=32 exceeds the 16 scenes of the 'train' split"),
     (["data.n_test=8", "data.batch_size=16"], r"exceeds the 8 scenes of the 'test' split \(eval.test_split\).*n_test"),
-    (["data.batch_size=2000"], r"data.batch_size=2000 exceeds the 1000 scenes of the 'test' split"),
+    (["data.batch_size=6000"], r"data.batch_size=6000 exceeds the 5000 scenes of the 'train' split"),
+    (["eval.batch_size=2000"], r"eval.batch_size=2000 exceeds the 1000 scenes of the 'test' split"),
     (["run_name=a/b"], r"run_name must be a plain folder name"),
     (["run_name=.."], r"run_name must be a plain folder name"),
     (["run_name=a\\b"], r"run_name must be a plain folder name"),
