@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pytest
@@ -22,18 +21,11 @@ from experiments.evaluate.features import (
     random_init_copy,
 )
 from experiments.evaluate.metrics import floor_measurements, model_measurements
-from experiments.evaluate.report import summarise
 from experiments.pretrain import main
 from seqjepa import SeqJEPA, SeqJEPAConfig
 from tests.experiments.test_pretrain import FakeSource, tiny_config
 
 
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _tiny_model(seed: int = 0) -> SeqJEPA:

@@ -17,15 +17,6 @@ from experiments.evaluate.probes import (
 )
 
 
-@pytest.fixture(autouse=True)
-def _one_thread() -> object:
-    """The probes are sized for one core; keep the shared 2-core machine free."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _linear_data(n: int, d_signal: int, d_noise: int, k: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     g = torch.Generator().manual_seed(seed)
     x_sig = torch.randn(n, d_signal, generator=g, dtype=torch.float64) * torch.linspace(0.1, 10, d_signal,

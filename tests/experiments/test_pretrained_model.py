@@ -20,7 +20,7 @@ from experiments.envspec import env_spec
 from experiments.pretrain import main
 from experiments.viewer import build_parser, make_viewer
 from seqjepa import CheckpointError, load_pretrained
-from tests.experiments.test_pretrain import _one_thread, tiny_config  # noqa: F401 - fixture
+from tests.experiments.test_pretrain import tiny_config
 
 T = 4
 

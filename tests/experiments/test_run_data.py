@@ -16,7 +16,7 @@ import experiments.pretrain as pretrain
 from experiments.checkpoint import LAST_NAME, load_checkpoint
 from experiments.config import EvalConfig, dump_config
 from experiments.pretrain import cli, main
-from tests.experiments.test_pretrain import FakeSource, _one_thread, tiny_config  # noqa: F401 - fixture
+from tests.experiments.test_pretrain import FakeSource, tiny_config
 
 TB_TAGS = ("loss", "lr", "ema_momentum", "probe_acc", "probe_r2", "grad_norm")  # not sequences_per_s: timing
 
