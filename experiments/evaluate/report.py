@@ -32,13 +32,14 @@ RunSource = Union[Sequence[Mapping[str, Any]], str, Path]
 # Rows appear in this order; unknown metrics follow alphabetically. (up) higher is better, (down) lower.
 METRIC_DESCRIPTIONS: dict[str, str] = {
     "top1_z_agg": "top-1 accuracy (↑) of a linear probe on the aggregate z_AGG after M views",
-    "top1_encoder": "top-1 accuracy (↑) of a linear probe on the per-view encoder outputs",
-    "equiv_r2_uniform": "R² (↑, mean over dims) of a ridge probe decoding the relative action "
-                        "between two views from their encodings",
+    "top1_encoder": "top-1 accuracy (↑) of a linear probe on the mean of the encoder outputs of M views",
+    "equiv_r2_uniform": "R² (↑, scikit-learn's mean over dims) of a ridge probe decoding the relative action "
+                        "between views 0 and 1 from concat(z_0, z_1)",
     "equiv_r2_global": "the same probe, pooled R² (↑, 1 − total SSE / total SST)",
-    "pathint_r2": "R² (↑) of decoding the current gaze position (path integration) after M views",
-    "pathint_r2_no_action": "path-integration R² (↑) with the actions withheld",
-    "pathint_r2_no_vision": "path-integration R² (↑) with the visual input withheld",
+    "pathint_r2": "R² (↑) of decoding the total action from view 0 to view M (path integration) from "
+                  "concat(z_AGG of views 0..M-1, a_M)",
+    "pathint_r2_no_action": "path-integration R² (↑) with the aggregator's action slots zeroed",
+    "pathint_r2_no_vision": "path-integration R² (↑) with the visual latents zeroed (actions kept)",
     "pred_loss_true_action": "predictor loss (↓) on the next view given the true action",
     "pred_loss_shuffled_action": "predictor loss (↓) with actions shuffled across sequences",
     "pred_loss_zero_action": "predictor loss (↓) with the action set to zero",
@@ -49,10 +50,10 @@ METRIC_DESCRIPTIONS: dict[str, str] = {
 SUBJECT_DESCRIPTIONS: dict[str, str] = {
     "trained": "the pretrained model",
     "random_init": "the same architecture at random initialisation",
-    "raw_pixels": "the raw glimpse pixels",
-    "colour_hist": "colour histograms of the glimpses",
-    "dead_reckoning": "summing the executed actions (no vision)",
-    "chance": "chance level / predicting the mean",
+    "raw_pixels": "the raw glimpse pixels (every scale area-averaged to 8x8), concatenated over views",
+    "colour_hist": "hue (saturation-weighted) and brightness histograms of the glimpses, summed over views",
+    "dead_reckoning": "a ridge probe on the executed actions a_1..a_M (no vision)",
+    "chance": "always predicting the training set's majority class",
 }
 
 _KEYS = ("metric", "subject", "m", "seed", "value")
@@ -151,6 +152,8 @@ def _mean_std(row: Mapping[str, Any], digits: int = 3) -> str:
     """"mean ± std", the std in the mean's style (so float noise in a zero std prints as 0.000)."""
     mean, std = row["mean"], row["std"]
     fixed = mean is None or not math.isfinite(mean) or _fixed(mean, digits)
+    if row.get("n", 2) < 2:  # one seed: no spread to show
+        return _fmt(mean, digits)
     return f"{_fmt(mean, digits)} ± {_fmt(std, digits, fixed=fixed)}"
 
 
@@ -288,6 +291,9 @@ def _margin_claim(text: str, a: Mapping | None, b: Mapping | None, name_a: str, 
     if not _finite(a, b):
         return _claim(text, None, f"non-finite: {name_a} {_ms(a)}, {name_b} {_ms(b)}")
     margin, need = a["mean"] - b["mean"], 2.0 * max(a["std"], b["std"])
+    if min(a.get("n", 2), b.get("n", 2)) < 2:  # a spread needs seeds: one seed decides nothing
+        return _claim(text, None, f"{name_a} {_ms(a)} vs {name_b} {_ms(b)}: margin {_fmt(margin)}; "
+                                  f"one seed, no spread to compare it with (run several seeds)")
     return _claim(text, bool(margin > need),
                   f"{name_a} {_ms(a)} vs {name_b} {_ms(b)}: margin {_fmt(margin)} "
                   f"{'>' if margin > need else '≤'} 2×std {_fmt(need)}")
@@ -303,6 +309,8 @@ def _per_m_claim(text: str, idx: Mapping, better: str, worse: str, lower_is_bett
     if not ms:
         return _claim(text, None, f"missing: {better} and {worse} of trained at a common M")
     parts, results = [], []
+    if better.startswith("pathint") and len(ms) > 1:  # M=1: no action slot in the aggregator to ablate
+        ms = [m for m in ms if m != 1]
     for m in ms:
         a, b = idx[(better, "trained", m)], idx[(worse, "trained", m)]
         if not _finite(a, b):

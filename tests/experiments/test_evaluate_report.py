@@ -110,7 +110,7 @@ def test_markdown_orders_known_metrics_and_small_numbers() -> None:
             _m("aaa_custom", "trained", 2, 0, 1.5e-5)]
     body = [ln for ln in markdown_table(rows).splitlines() if ln.startswith("| `")]
     assert [ln.split("`")[1] for ln in body] == ["top1_z_agg", "pathint_r2", "aaa_custom"]
-    assert "1.50e-05 ± 0.00e+00" in body[2]
+    assert "| 1.50e-05 |" in body[2]  # one seed: the value alone, no spread
 
 
 # ----------------------------------------------------------------------------- files
@@ -206,9 +206,13 @@ def test_check_claims_none_when_data_missing() -> None:
     assert _holds(claims) == [None] * 6
     assert "missing" in claims[0]["detail"]
     # floors measured without M stand in for M=4; equivariance without m is used when m=2 is absent
-    rows = [_m("top1_z_agg", "trained", 4, 0, 0.9), _m("top1_z_agg", "random_init", None, 0, 0.2),
-            _m("equiv_r2_uniform", "trained", None, 0, 0.6), _m("equiv_r2_uniform", "random_init", None, 0, 0.1)]
+    rows = [_m("top1_z_agg", "trained", 4, s, 0.9 + d) for s, d in ((0, 0.0), (1, 0.01))]
+    rows += [_m("top1_z_agg", "random_init", None, s, 0.2 + d) for s, d in ((0, 0.0), (1, 0.01))]
+    rows += [_m("equiv_r2_uniform", "trained", None, s, 0.6 + d) for s, d in ((0, 0.0), (1, 0.01))]
+    rows += [_m("equiv_r2_uniform", "random_init", None, s, 0.1 + d) for s, d in ((0, 0.0), (1, 0.01))]
     assert _holds(check_claims(rows))[:2] == [True, True]
+    one_seed = check_claims([r for r in rows if r["seed"] == 0])  # one seed has no spread: undecided
+    assert _holds(one_seed)[:2] == [None, None] and "one seed" in one_seed[0]["detail"]
 
 
 def test_check_ablation_paired_and_unpaired() -> None:
