@@ -54,6 +54,8 @@ SUBJECT_DESCRIPTIONS: dict[str, str] = {
     "colour_hist": "hue (saturation-weighted) and brightness histograms of the glimpses, summed over views",
     "dead_reckoning": "a ridge probe on the executed actions a_1..a_M (no vision)",
     "chance": "always predicting the training set's majority class",
+    "no_action_model": "the same setting trained without actions (model.condition_aggregator=false, "
+                       "model.condition_predictor=false), at the same seeds",
 }
 
 _KEYS = ("metric", "subject", "m", "seed", "value")
@@ -414,6 +416,9 @@ def _atomic_write(path: Path, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # a report is for reading: the usual file mode, not mkstemp's 0600
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
