@@ -150,7 +150,8 @@ def headline(summary: list[dict[str, Any]], m_tr: int) -> str:
     m4 = 4 if 4 in ms else ms[-1]
     rows += [(f"encoder top-1 (mean of {m4} views)", "top1_encoder", m4),
              ("equivariance R^2 (views 0 -> 1)", "equiv_r2_uniform", 2)]
-    rows += [(f"path integration R^2, {m} views", "pathint_r2", m) for m in ms if m in (1, m4, ms[-1])]
+    rows += [(f"path integration R^2, {m} view{'s' if m > 1 else ''}", "pathint_r2", m)
+             for m in ms if m in (1, m4, ms[-1])]
     head = ["figure"] + [s.replace("_", " ") for s in _HEADLINE_SUBJECTS]
     table = [head] + [[name] + [fmt(metric, s, m) for s in _HEADLINE_SUBJECTS] for name, metric, m in rows]
     widths = [max(len(r[i]) for r in table) for i in range(len(head))]
