@@ -115,8 +115,10 @@ def evaluate_runs(paths: list[str | Path], device: torch.device | str = "cpu", f
         if overrides:
             values = {**_plain(config), "eval": {**_plain(config)["eval"], **overrides}}
             config = config_from_dict(values)
-        if state.get("step") != state.get("total_steps", state.get("step")):
-            _log(progress, f"warning: {path} stopped at step {state.get('step')} before the end of its schedule")
+        planned = config.total_steps
+        if planned is not None and state.get("step") != planned:
+            _log(progress, f"warning: {path} is at step {state.get('step')} of its {planned}-step schedule "
+                           f"(an interrupted run: resume it with saccade-pretrain --run-dir ... --resume)")
         _log(progress, f"evaluating {path} (seed {config.seed}, step {state.get('step')})")
         measurements += evaluate_model(model, config, device, floors=floors, progress=progress)
         meta["runs"].append(str(path))
