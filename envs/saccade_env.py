@@ -122,14 +122,6 @@ class SaccadeEnv(FrameWindowMixin, gym.Env):
         self.dataset = dataset
         self.retina = Retina(glimpse_size=glimpse_size, scales=tuple(scales), padding=padding)
         self.keep_inside = bool(keep_inside)
-        # fixation bounds (inclusive pixels): the whole image, or where the largest square fits
-        shape2 = tuple(int(d) for d in dataset.images.shape[1:3])
-        if self.keep_inside:
-            self._bounds = self.retina.inside_bounds(shape2)
-            self._inside_mask: np.ndarray | None = self.retina.inside_mask(shape2)
-        else:
-            self._bounds = (np.zeros(2, np.int64), np.asarray(shape2, np.int64) - 1)
-            self._inside_mask = None
         self.max_saccades = int(max_saccades)
         self.saliency_method = saliency_method
         self.ior, self.ior_radius, self.ior_decay = ior, int(ior_radius), float(ior_decay)
@@ -143,6 +135,13 @@ class SaccadeEnv(FrameWindowMixin, gym.Env):
 
         shape = tuple(int(d) for d in dataset.images.shape[1:])
         self.image_shape = shape[:2]
+        # fixation bounds (inclusive pixels): the whole image, or where the largest square fits
+        if self.keep_inside:
+            self._bounds = self.retina.inside_bounds(self.image_shape)
+            self._inside_mask: np.ndarray | None = self.retina.inside_mask(self.image_shape)
+        else:
+            self._bounds = (np.zeros(2, np.int64), np.asarray(self.image_shape, np.int64) - 1)
+            self._inside_mask = None
         channels = shape[2] if len(shape) == 3 else 1
         n_scales = len(self.retina.scales)
         self.observation_space = spaces.Dict(

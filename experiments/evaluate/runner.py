@@ -17,15 +17,21 @@ from typing import Any
 import torch
 
 from experiments.checkpoint import LAST_NAME, latest_checkpoint, load_checkpoint
-from experiments.config import TrainConfig, config_from_dict, load_config
+from experiments.config import TrainConfig, config_from_dict, config_to_dict, load_config
 from experiments.data import SequenceSource, make_source, normalize
 from experiments.evaluate.features import extract_split, random_init_copy
 from experiments.evaluate.metrics import Measurement, floor_measurements, model_measurements
+from experiments.evaluate.report import summarise, write_report
 from experiments.probing import SourceFactory
 from seqjepa import SeqJEPA
+from seqjepa.pretrained import META_KEY, pretrained_from_state
 
 __all__ = ["evaluate_model", "load_run", "evaluate_runs", "end_of_training", "headline", "SourceFactory"]
 
+
+def _m_pred(config: TrainConfig) -> int:
+    """Observed views of the action-use diagnostic: M_tr, capped by the largest evaluated M."""
+    return min(config.data.seq_len - 1, max(config.eval.m_val))
 
 
 def _log(progress: bool, message: str) -> None:
@@ -46,7 +52,7 @@ def evaluate_model(model: SeqJEPA, config: TrainConfig, device: torch.device,
     """
     e = config.eval
     ms = sorted(set(int(m) for m in e.m_val))
-    m_max, m_pred, seed = ms[-1], min(config.data.seq_len - 1, ms[-1]), config.seed
+    m_max, m_pred, seed = ms[-1], _m_pred(config), config.seed
     if source_factory is None:
         data = dataclasses.replace(config.data, batch_size=e.batch_size)
 
@@ -91,12 +97,15 @@ def load_run(path: str | Path, device: torch.device | str = "cpu") -> tuple[SeqJ
     state = load_checkpoint(ckpt, map_location=device)
     own = ckpt.parent / "config.yaml"
     config = config_from_dict(state["config"]) if "config" in state else load_config(own)
+    if META_KEY in state:  # the architecture the checkpoint stores
+        model, _ = pretrained_from_state(state, ckpt, device)
+        return model, config, state
+    # a checkpoint from before the metadata: channels and action size from the weights' shapes
     weights = state["model"]
     first_conv = next(v for k, v in weights.items() if k.startswith("encoder.") and v.dim() == 4)
     action_w = next(v for k, v in weights.items() if k.startswith("action_embed.") and v.dim() == 2)
-    channels, action_dim = int(first_conv.shape[1]), int(action_w.shape[1])
-    model = SeqJEPA(config.seqjepa_config(channels, action_dim)).to(device)
-    model.load_state_dict(state["model"])
+    model = SeqJEPA(config.seqjepa_config(int(first_conv.shape[1]), int(action_w.shape[1]))).to(device)
+    model.load_state_dict(weights)
     model.eval()
     return model, config, state
 
@@ -113,7 +122,8 @@ def evaluate_runs(paths: list[str | Path], device: torch.device | str = "cpu", f
     for path in paths:
         model, config, state = load_run(path, device)
         if overrides:
-            values = {**_plain(config), "eval": {**_plain(config)["eval"], **overrides}}
+            values = config_to_dict(config)
+            values["eval"].update(overrides)
             config = config_from_dict(values)
         planned = config.total_steps
         if planned is not None and state.get("step") != planned:
@@ -125,12 +135,6 @@ def evaluate_runs(paths: list[str | Path], device: torch.device | str = "cpu", f
         meta["seeds"].append(config.seed)
         meta.setdefault("preset", config.preset)
     return measurements, meta
-
-
-def _plain(config: TrainConfig) -> dict[str, Any]:
-    from experiments.config import config_to_dict
-
-    return config_to_dict(config)
 
 
 _HEADLINE_SUBJECTS = ("trained", "random_init", "raw_pixels", "colour_hist", "dead_reckoning", "chance")
@@ -170,17 +174,13 @@ def end_of_training(model: SeqJEPA, config: TrainConfig, device: torch.device, s
     """The evaluation at the end of ``saccade-pretrain``: :func:`evaluate_model`, the report in
     ``<run_dir>/eval/``, TensorBoard scalars (``eval/<metric>/<subject>[/M<m>]``), the hparams
     with the key figures and the config as text. Returns the summary rows and the headline."""
-    from experiments.config import config_to_dict
-    from experiments.evaluate.report import summarise, write_report
-
     t0 = time.perf_counter()
     measurements = evaluate_model(model, config, device, source_factory, floors=config.eval.floors, progress=True)
     summary = summarise(measurements)
     meta = {"title": f"End-of-training evaluation: {run_dir.name}", "runs": [str(run_dir)], "seeds": [config.seed],
             "preset": config.preset}
     write_report(run_dir / "eval", measurements, meta, overwrite=True)
-    m_tr = config.data.seq_len - 1
-    text = headline(summary, m_tr)
+    text = headline(summary, _m_pred(config))
     if writer is not None:
         for r in summary:
             tag = f"eval/{r['metric']}/{r['subject']}" + (f"/M{r['m']}" if r["m"] is not None else "")
