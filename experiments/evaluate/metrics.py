@@ -68,7 +68,7 @@ def _equivariance(subject: str, train: SplitFeatures, test: SplitFeatures, seed:
 
 
 def model_measurements(subject: str, train: SplitFeatures, test: SplitFeatures, ms: list[int], seed: int,
-                       with_path_integration: bool = True, m_tr: int | None = None) -> list[Measurement]:
+                       m_tr: int | None = None) -> list[Measurement]:
     """Every model metric of the module doc for one model's features (``subject`` names it).
 
     ``top1_encoder`` is measured at ``m = 1`` and ``m = m_tr`` (default: the largest ``m``).
@@ -77,12 +77,11 @@ def model_measurements(subject: str, train: SplitFeatures, test: SplitFeatures, 
     enc_ms = sorted({m for m in (1, m_tr or ms[-1]) if m in ms})
     out += _classify(subject, "top1_encoder", train, test, enc_ms, seed, lambda f, m: f.z_views[:, :m].mean(1))
     out += _equivariance(subject, train, test, seed, lambda f: f.z_views[:, :2].flatten(1))
-    if with_path_integration:
-        for suffix, aggs in (("", "z_agg"), ("_no_action", "z_agg_no_action"), ("_no_vision", "z_agg_no_vision")):
-            for m in ms:
-                x_tr, x_te = (torch.cat([getattr(f, aggs)[m], f.actions[:, m]], 1) for f in (train, test))
-                res = _ridge(x_tr, train.total_action[:, m], x_te, test.total_action[:, m], seed)
-                out.append(_row(f"pathint_r2{suffix}", subject, m, seed, res.r2_uniform))
+    for suffix, aggs in (("", "z_agg"), ("_no_action", "z_agg_no_action"), ("_no_vision", "z_agg_no_vision")):
+        for m in ms:
+            x_tr, x_te = (torch.cat([getattr(f, aggs)[m], f.actions[:, m]], 1) for f in (train, test))
+            res = _ridge(x_tr, train.total_action[:, m], x_te, test.total_action[:, m], seed)
+            out.append(_row(f"pathint_r2{suffix}", subject, m, seed, res.r2_uniform))
     for name, losses in test.pred_losses.items():
         out.append(_row(f"pred_loss_{name}", subject, None, seed, float(losses.mean())))
     return out
