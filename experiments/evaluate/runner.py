@@ -16,13 +16,13 @@ from typing import Any
 
 import torch
 
-from experiments.checkpoint import LAST_NAME, latest_checkpoint, load_checkpoint
-from experiments.config import TrainConfig, config_from_dict, config_to_dict, load_config
-from experiments.data import SequenceSource, make_source, normalize
+from experiments.pretrain.checkpoint import LAST_NAME, latest_checkpoint, load_checkpoint
+from experiments.pretrain.config import TrainConfig, config_from_dict, config_to_dict, load_config
+from experiments.pretrain.data import SequenceSource, make_source, normalize
 from experiments.evaluate.features import extract_split, random_init_copy
 from experiments.evaluate.metrics import Measurement, floor_measurements, model_measurements
 from experiments.evaluate.report import summarise, write_report
-from experiments.probing import SourceFactory
+from experiments.pretrain.probing import SourceFactory
 from seqjepa import SeqJEPA
 from seqjepa.pretrained import META_KEY, pretrained_from_state
 

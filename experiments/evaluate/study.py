@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Sequence
 
-from experiments.config import load_config, preset_path
+from experiments.pretrain.config import load_config, preset_path
 from experiments.evaluate.cli import main as evaluate
 
 __all__ = ["run_seed", "cli"]
@@ -33,7 +33,7 @@ def run_seed(config: str, seed: int, run_name: str, out_dir: str, overrides: Seq
         done = json.loads(summary.read_text())
         if done.get("steps") == done.get("total_steps"):
             return run_dir
-    cmd = [sys.executable, "-m", "experiments.pretrain"]
+    cmd = [sys.executable, "-m", "experiments.pretrain.train"]
     if (run_dir / "config.yaml").is_file() and any(run_dir.glob("ckpt_*.pt")):
         cmd += ["--run-dir", str(run_dir), "--resume"]
     else:

@@ -13,8 +13,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import experiments.checkpoint as ckpt
-from experiments.checkpoint import (
+import experiments.pretrain.checkpoint as ckpt
+from experiments.pretrain.checkpoint import (
     CheckpointError,
     capture_rng,
     check_compatible,

@@ -10,7 +10,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from experiments.config import (
+from experiments.pretrain.config import (
     PRESETS_DIR,
     TrainConfig,
     apply_overrides,

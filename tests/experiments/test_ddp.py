@@ -13,8 +13,8 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from experiments.checkpoint import load_checkpoint
-from experiments.config import EvalConfig
+from experiments.pretrain.checkpoint import load_checkpoint
+from experiments.pretrain.config import EvalConfig
 from seqjepa import SeqJEPA
 from tests.experiments.test_pretrain import FakeSource, tiny_config
 
@@ -31,7 +31,7 @@ def _worker(rank: int, port: int, out: str, no_actions: bool) -> None:
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE=str(WORLD),
                       RANK=str(rank), LOCAL_RANK=str(rank))
     torch.set_num_threads(1)
-    import experiments.pretrain as pretrain
+    import experiments.pretrain.train as pretrain
 
     built = []
 
@@ -89,7 +89,7 @@ def _resume_worker(rank: int, port: int, out: str) -> None:
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE=str(WORLD),
                       RANK=str(rank), LOCAL_RANK=str(rank))
     torch.set_num_threads(1)
-    import experiments.pretrain as pretrain
+    import experiments.pretrain.train as pretrain
 
     cfg = tiny_config(Path(out) / "a", total_steps=8, checkpoint_every=4, probe_window=3,
                       eval=EvalConfig(enabled=False))

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from experiments.config import DataConfig, EvalConfig
+from experiments.pretrain.config import DataConfig, EvalConfig
 from experiments.evaluate.cli import cli
 from experiments.evaluate.features import (
     HUE_BINS,
@@ -21,7 +21,7 @@ from experiments.evaluate.features import (
     random_init_copy,
 )
 from experiments.evaluate.metrics import floor_measurements, model_measurements
-from experiments.pretrain import main
+from experiments.pretrain.train import main
 from seqjepa import SeqJEPA, SeqJEPAConfig
 from tests.experiments.test_pretrain import FakeSource, tiny_config
 
@@ -162,7 +162,7 @@ def test_saccade_eval_cli_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 
 def test_removed_eval_keys_are_dropped_with_a_warning() -> None:
-    from experiments.config import config_from_dict, config_to_dict
+    from experiments.pretrain.config import config_from_dict, config_to_dict
 
     values = config_to_dict(dataclasses.replace(tiny_config("runs")))
     values["eval"].update(epochs=50, lr=1e-3)

@@ -13,22 +13,22 @@ import pytest
 import torch
 import yaml
 
-from experiments.checkpoint import (
+from experiments.pretrain.checkpoint import (
     LAST_NAME,
     CheckpointError,
     load_checkpoint,
     save_checkpoint,
 )
-from experiments.config import (
+from experiments.pretrain.config import (
     DataConfig,
     EvalConfig,
     ModelConfig,
     OptimConfig,
     TrainConfig,
 )
-from experiments.data import Prefetcher, iterate_batches, prepare_batch
-from experiments.pretrain import cli, main
-from experiments.probing import OnlineProbes
+from experiments.pretrain.data import Prefetcher, iterate_batches, prepare_batch
+from experiments.pretrain.train import cli, main
+from experiments.pretrain.probing import OnlineProbes
 
 
 
@@ -168,7 +168,7 @@ def test_resume_with_other_model_raises(tmp_path: Path) -> None:
 
 def test_nan_loss_raises_with_step_and_keeps_checkpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cfg = tiny_config(tmp_path, eval=EvalConfig(enabled=False))
-    import experiments.pretrain as pretrain
+    import experiments.pretrain.train as pretrain
 
     real = pretrain.prediction_loss
     calls = {"n": 0}
@@ -255,7 +255,7 @@ def test_prefetched_batches_keep_order_and_errors() -> None:
 
 
 def test_cli_overrides_and_resume_needs_run_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import experiments.pretrain as pretrain
+    import experiments.pretrain.train as pretrain
 
     seen: dict[str, Any] = {}
     monkeypatch.setattr(pretrain, "main", lambda config, run_dir=None, resume=False, overwrite=False: seen.update(
@@ -283,7 +283,7 @@ def test_cli_overrides_and_resume_needs_run_dir(tmp_path: Path, monkeypatch: pyt
 
 @pytest.mark.slow
 def test_bench_train_small_smoke() -> None:
-    from experiments.bench_train import run
+    from experiments.benchmarks.bench_train import run
 
     res = run(small=True, steps=1)
     assert [r["pipeline"] for r in res["rows"]] == ["ours", "paper-style"]
@@ -293,7 +293,7 @@ def test_bench_train_small_smoke() -> None:
 
 
 def test_format_summary_reads_like_a_report() -> None:
-    from experiments.pretrain import format_summary
+    from experiments.pretrain.train import format_summary
 
     text = format_summary({"run_dir": "runs/x", "steps": 10, "first_loss": 0.9, "final_loss": 0.2, "probe_acc": 0.3,
                            "chance_acc": 0.1, "probe_r2": None, "sequences_per_s": 512.0,
@@ -306,9 +306,9 @@ def test_module_entry_point_runs_and_rejects_unknown_fields() -> None:
     import subprocess
     import sys
 
-    ok = subprocess.run([sys.executable, "-m", "experiments.pretrain", "--help"], capture_output=True, text=True,
+    ok = subprocess.run([sys.executable, "-m", "experiments.pretrain.train", "--help"], capture_output=True, text=True,
                         timeout=120)
     assert ok.returncode == 0 and "--resume" in ok.stdout
-    bad = subprocess.run([sys.executable, "-m", "experiments.pretrain", "--set", "no_such_field=1"],
+    bad = subprocess.run([sys.executable, "-m", "experiments.pretrain.train", "--set", "no_such_field=1"],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode != 0 and "unknown field 'no_such_field'" in bad.stderr

@@ -13,12 +13,12 @@ import torch
 
 import envs  # noqa: F401 - registers the ids
 from agents.saliency_agent import SaliencyAgent
-from experiments.checkpoint import LAST_NAME
-from experiments.config import DataConfig, EvalConfig, config_to_dict
-from experiments.data import make_source, normalize
-from experiments.envspec import env_spec
-from experiments.pretrain import main
-from experiments.viewer import build_parser, make_viewer
+from experiments.pretrain.checkpoint import LAST_NAME
+from experiments.pretrain.config import DataConfig, EvalConfig, config_to_dict
+from experiments.pretrain.data import make_source, normalize
+from experiments.pretrain.envspec import env_spec
+from experiments.pretrain.train import main
+from experiments.viewer.cli import build_parser, make_viewer
 from seqjepa import CheckpointError, load_pretrained
 from tests.experiments.test_pretrain import tiny_config
 

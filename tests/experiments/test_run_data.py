@@ -12,10 +12,10 @@ import pytest
 import torch
 import yaml
 
-import experiments.pretrain as pretrain
-from experiments.checkpoint import LAST_NAME, load_checkpoint
-from experiments.config import EvalConfig, dump_config
-from experiments.pretrain import cli, main
+import experiments.pretrain.train as pretrain
+from experiments.pretrain.checkpoint import LAST_NAME, load_checkpoint
+from experiments.pretrain.config import EvalConfig, dump_config
+from experiments.pretrain.train import cli, main
 from tests.experiments.test_pretrain import FakeSource, tiny_config
 
 TB_TAGS = ("loss", "lr", "ema_momentum", "probe_acc", "probe_r2", "grad_norm")  # not sequences_per_s: timing

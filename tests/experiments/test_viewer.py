@@ -18,9 +18,9 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from envs.rendering import SCANPATH_COLOR, heatmap  # noqa: E402
-from experiments.viewer import Viewer, _window_loop, cli, key_bindings, write_animation  # noqa: E402
-from experiments.viewer_env import EnvFactory, load_image_folder, parse_kw, parse_kws  # noqa: E402
-from experiments.viewer_panels import compute_layout, pixel_to_screen, screen_to_pixel  # noqa: E402
+from experiments.viewer.cli import Viewer, _window_loop, cli, key_bindings, write_animation  # noqa: E402
+from experiments.viewer.env import EnvFactory, load_image_folder, parse_kw, parse_kws  # noqa: E402
+from experiments.viewer.panels import compute_layout, pixel_to_screen, screen_to_pixel  # noqa: E402
 from saliency import IOR_MODES, METHODS  # noqa: E402
 from tests.envs.helpers import blob_dataset  # noqa: E402
 

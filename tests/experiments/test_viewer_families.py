@@ -20,16 +20,16 @@ from hypothesis import strategies as st  # noqa: E402
 
 from envs.render3d import quat_to_matrix  # noqa: E402
 from envs.rendering import FOVEA_COLOR  # noqa: E402
-from experiments.viewer import Viewer, build_parser, cli, make_viewer  # noqa: E402
-from experiments.viewer_adapters import (  # noqa: E402
+from experiments.viewer.cli import Viewer, build_parser, cli, make_viewer  # noqa: E402
+from experiments.viewer.adapters import (  # noqa: E402
     PathIntegrationAdapter,
     RandomBoxPolicy,
     RotationAdapter,
     SaccadeAdapter,
     adapter_class,
 )
-from experiments.viewer_env import EnvFactory  # noqa: E402
-from experiments.viewer_panels import START_COLOR, displacement_panel, pixel_to_screen  # noqa: E402
+from experiments.viewer.env import EnvFactory  # noqa: E402
+from experiments.viewer.panels import START_COLOR, displacement_panel, pixel_to_screen  # noqa: E402
 
 SIZE = (960, 600)
 PI_ID, ROT_ID = "PathIntegration-Scenes-v0", "Rotation3D-Shapes-v0"

@@ -17,11 +17,11 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from envs.sequences import channel_stats  # noqa: E402
-from experiments.checkpoint import CheckpointError, save_checkpoint  # noqa: E402
-from experiments.config import DataConfig, ModelConfig, TrainConfig, config_to_dict  # noqa: E402
-from experiments.viewer import Viewer, build_parser, make_viewer  # noqa: E402
-from experiments.viewer_env import EnvFactory  # noqa: E402
-from experiments.viewer_model import WorldModelMonitor, load_world_model  # noqa: E402
+from experiments.pretrain.checkpoint import CheckpointError, save_checkpoint  # noqa: E402
+from experiments.pretrain.config import DataConfig, ModelConfig, TrainConfig, config_to_dict  # noqa: E402
+from experiments.viewer.cli import Viewer, build_parser, make_viewer  # noqa: E402
+from experiments.viewer.env import EnvFactory  # noqa: E402
+from experiments.viewer.model import WorldModelMonitor, load_world_model  # noqa: E402
 from saliency import METHODS  # noqa: E402
 from seqjepa import SeqJEPA  # noqa: E402
 from tests.envs.helpers import blob_dataset  # noqa: E402

@@ -1,6 +1,6 @@
 """Per-family adapters: what the viewer shows and does for each environment family.
 
-The :class:`~experiments.viewer_app.Viewer` is family-agnostic: it steps the env, keeps the
+The :class:`~experiments.viewer.app.Viewer` is family-agnostic: it steps the env, keeps the
 glimpse timeline and handles keys, and asks an :class:`Adapter` for everything that depends on
 the kind of environment -- the main picture, the two lower panels, what a click on the main
 picture does, which agent the space key runs, how many images/worlds/objects ``n``/``p`` cycle
@@ -22,8 +22,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from envs.coordinates import pixel_to_norm
-from experiments.viewer_env import base_env
-from experiments.viewer_panels import (
+from experiments.viewer.env import base_env
+from experiments.viewer.panels import (
     Layout,
     Panel,
     Rect,

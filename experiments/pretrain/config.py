@@ -1,7 +1,7 @@
 """Typed, documented configuration of a seq-JEPA pretraining run.
 
 A run is described by one :class:`TrainConfig` holding four sections (``data``, ``model``,
-``optim``, ``eval``). Presets live in ``experiments/configs/*.yaml``; any field can be
+``optim``, ``eval``). Presets live in ``experiments/pretrain/configs/*.yaml``; any field can be
 overridden from the command line with ``--set section.field=value`` (values parsed as YAML
 and coerced to the field's declared type). :meth:`TrainConfig.validate` names the bad field
 and its allowed values.
@@ -125,7 +125,7 @@ class EvalConfig:
 
 @dataclass
 class TrainConfig:
-    """One pretraining run (``experiments/pretrain.py``)."""
+    """One pretraining run (``experiments/pretrain/train.py``)."""
 
     run_name: str | None = None          # runs/<run_name>; None = <timestamp>_<preset>
     preset: str = "custom"               # name of the preset this config came from
@@ -382,7 +382,7 @@ def apply_overrides(config: TrainConfig, overrides: Sequence[str]) -> TrainConfi
 
 
 def preset_path(name: str) -> Path:
-    """Path of a preset shipped in ``experiments/configs`` (name with or without ``.yaml``)."""
+    """Path of a preset shipped in ``experiments/pretrain/configs`` (name with or without ``.yaml``)."""
     path = PRESETS_DIR / (name if name.endswith(".yaml") else f"{name}.yaml")
     if not path.is_file():
         names = sorted(p.stem for p in PRESETS_DIR.glob("*.yaml"))

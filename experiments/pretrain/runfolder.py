@@ -15,7 +15,7 @@ from typing import Any
 
 import torch.distributed as dist
 
-from experiments.distributed import Dist, barrier
+from experiments.pretrain.distributed import Dist, barrier
 
 __all__ = ["SUMMARY_NAME", "TB_NAME", "existing_run_data", "clear_run_data", "claim_run_dir", "read_summary",
            "kept_summary", "write_summary"]

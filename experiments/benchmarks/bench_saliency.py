@@ -10,7 +10,7 @@ Prints, in one run:
    ``sample_scanpaths`` against a per-sample loop in the style of the seq-JEPA code
    (``torch.multinomial`` on the flattened map, then zeroing the IoR square, item by item).
 
-Usage: ``python -m experiments.bench_saliency [--batch 256] [--scan-batch 512] [--repeats 5]``.
+Usage: ``python -m experiments.benchmarks.bench_saliency [--batch 256] [--scan-batch 512] [--repeats 5]``.
 Timings are the median over ``--repeats`` runs after a warm-up (Numba compiled beforehand).
 """
 

@@ -7,8 +7,8 @@ to a baseline in the style of the seq-JEPA reference code's dataset class: per s
 fixations with ``torch.multinomial`` + square IoR, then crop every glimpse with its own
 ``grid_sample`` inside ``__getitem__``, batched by a ``DataLoader``.
 
-    python -m experiments.bench_envs            # full sizes
-    python -m experiments.bench_envs --quick    # small smoke run
+    python -m experiments.benchmarks.bench_envs            # full sizes
+    python -m experiments.benchmarks.bench_envs --quick    # small smoke run
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ import dataclasses
 import inspect
 from typing import Any
 
-from experiments.config import DataConfig
+from experiments.pretrain.config import DataConfig
 
 __all__ = ["env_spec", "ENV_IDS", "RENAMED", "env_parameters"]
 

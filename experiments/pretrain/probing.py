@@ -9,8 +9,8 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
-from experiments.data import SequenceSource
-from experiments.distributed import Dist
+from experiments.pretrain.data import SequenceSource
+from experiments.pretrain.distributed import Dist
 from seqjepa.probes import ActionRegressor, LinearProbe
 
 __all__ = ["OnlineProbes", "window_figures", "random_pairs", "SourceFactory", "N_BASE"]

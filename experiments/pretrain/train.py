@@ -1,8 +1,8 @@
 """seq-JEPA pretraining on saccade glimpse sequences (one readable script, ``main(config)`` importable).
 
-    python -m experiments.pretrain --config experiments/configs/scenes_cpu.yaml [--set optim.lr=1e-3]
+    python -m experiments.pretrain --config experiments/pretrain/configs/scenes_cpu.yaml [--set optim.lr=1e-3]
     python -m experiments.pretrain --run-dir runs/NAME --resume
-    torchrun --nproc_per_node 8 -m experiments.pretrain --config experiments/configs/stl10_pls_gpu.yaml
+    torchrun --nproc_per_node 8 -m experiments.pretrain --config experiments/pretrain/configs/stl10_pls_gpu.yaml
 
 One step: forward target (EMA encoder on view M, no grad) / forward context (``model.forward`` on
 views 0..M-1) / loss / backward / optimizer step / EMA update, then the online probes on detached
@@ -29,7 +29,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from experiments.checkpoint import (
+from experiments.pretrain.checkpoint import (
     LAST_NAME,
     CheckpointError,
     capture_rng,
@@ -40,7 +40,7 @@ from experiments.checkpoint import (
     restore_rng,
     save_checkpoint,
 )
-from experiments.config import (
+from experiments.pretrain.config import (
     RUN_CONTROL_KEYS,
     TrainConfig,
     apply_overrides,
@@ -50,17 +50,17 @@ from experiments.config import (
     preset_path,
     reset_invocation_keys,
 )
-from experiments.data import SequenceSource, iterate_batches, make_source, prepare_batch
-from experiments.distributed import Dist, barrier, init_distributed
-from experiments.envspec import env_spec
-from experiments.probing import (
+from experiments.pretrain.data import SequenceSource, iterate_batches, make_source, prepare_batch
+from experiments.pretrain.distributed import Dist, barrier, init_distributed
+from experiments.pretrain.envspec import env_spec
+from experiments.pretrain.probing import (
     OnlineProbes,
     SourceFactory,
     random_pairs,
     window_figures,
 )
 from experiments.evaluate.runner import end_of_training
-from experiments.runfolder import TB_NAME, claim_run_dir, kept_summary, write_summary
+from experiments.pretrain.runfolder import TB_NAME, claim_run_dir, kept_summary, write_summary
 from seqjepa import SeqJEPA
 from seqjepa.ema import ema_momentum
 from seqjepa.losses import prediction_loss

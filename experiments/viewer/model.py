@@ -7,7 +7,7 @@ predicts the latent of the next view from the saccade about to be made, and the 
 - the **nearest glimpse** to the prediction (cosine) among a cache of target-encoded
   glimpses of random fixations over the dataset's images.
 
-Conventions follow ``experiments.pretrain``: glimpses ``[S, G, G, C]`` become channels
+Conventions follow ``experiments.pretrain.train``: glimpses ``[S, G, G, C]`` become channels
 ``S*C`` stacked scale-major, normalised ``(x/255 - mean)/std``, actions are incoming
 (``actions[0] = 0``), the model runs in eval mode on CPU.
 """
@@ -57,7 +57,7 @@ def _first_weight(state: dict[str, torch.Tensor], prefix: str, ndim: int) -> tor
 def load_world_model(path: str | Path) -> tuple[Any, dict[str, Any]]:
     """Load the seq-JEPA of a pretraining checkpoint on CPU, in eval mode.
 
-    The checkpoint (``experiments.checkpoint`` format) holds ``model`` (the SeqJEPA state dict),
+    The checkpoint (``experiments.pretrain.checkpoint`` format) holds ``model`` (the SeqJEPA state dict),
     ``config`` (the resolved ``TrainConfig`` as a dict) and, when written by a current
     ``saccade-pretrain``, ``pretrained`` (architecture, statistics, env: see
     :func:`seqjepa.load_pretrained`); without it the architecture comes from ``config`` and the
@@ -67,10 +67,10 @@ def load_world_model(path: str | Path) -> tuple[Any, dict[str, Any]]:
         ``(model, config_dict)``.
 
     Raises:
-        FileNotFoundError / experiments.checkpoint.CheckpointError: missing or corrupt file.
+        FileNotFoundError / experiments.pretrain.checkpoint.CheckpointError: missing or corrupt file.
         ValueError: the state lacks ``model``/``config`` or does not fit the configured architecture.
     """
-    from experiments.checkpoint import load_checkpoint
+    from experiments.pretrain.checkpoint import load_checkpoint
 
     model, config, _ = _model_from_state(load_checkpoint(path, map_location="cpu"), path)
     return model, config
@@ -78,7 +78,7 @@ def load_world_model(path: str | Path) -> tuple[Any, dict[str, Any]]:
 
 def _model_from_state(state: dict[str, Any], path: str | Path) -> tuple[Any, dict[str, Any], dict[str, Any] | None]:
     """``(model, training config dict, pretrained meta or None)`` of a verified checkpoint state."""
-    from experiments.config import config_from_dict
+    from experiments.pretrain.config import config_from_dict
     from seqjepa import SeqJEPA
     from seqjepa.pretrained import META_KEY, pretrained_from_state
 
@@ -111,7 +111,7 @@ def _env_parameters(env_id: str | None) -> set[str]:
         from envs.saccade_env import SaccadeEnv
 
         return set(inspect.signature(SaccadeEnv.__init__).parameters) - {"self", "dataset"}
-    from experiments.envspec import env_parameters
+    from experiments.pretrain.envspec import env_parameters
 
     return set(env_parameters(env_id))
 
@@ -158,7 +158,7 @@ class WorldModelMonitor:
         """Monitor for the model in checkpoint ``path``: the env it was trained on and the
         training statistics come from the checkpoint (older checkpoints: the retina settings
         from its config, statistics from the viewed images)."""
-        from experiments.checkpoint import load_checkpoint
+        from experiments.pretrain.checkpoint import load_checkpoint
 
         state = load_checkpoint(path, map_location="cpu")
         model, config, meta = _model_from_state(state, path)

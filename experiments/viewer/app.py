@@ -1,9 +1,9 @@
 """The viewer's state machine: :class:`Viewer` owns the env, reacts to pygame events and draws itself.
 
-Used by ``experiments.viewer`` (the ``saccade-view`` command); tests drive it with synthetic
+Used by ``experiments.viewer.cli`` (the ``saccade-view`` command); tests drive it with synthetic
 events and read :meth:`Viewer.render_frame` without a window. Everything that depends on the
 env family (saccade, path integration, 3D rotation) is asked of an
-:class:`experiments.viewer_adapters.Adapter`.
+:class:`experiments.viewer.adapters.Adapter`.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ import numpy as np
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # keep pygame's banner out of CLI output
 import pygame  # noqa: E402
 
-from experiments.viewer_adapters import Adapter, make_adapter  # noqa: E402
-from experiments.viewer_draw import Painter  # noqa: E402
-from experiments.viewer_env import EnvFactory, base_env  # noqa: E402
-from experiments.viewer_panels import MIN_SIZE, compute_layout, screen_to_pixel  # noqa: E402
+from experiments.viewer.adapters import Adapter, make_adapter  # noqa: E402
+from experiments.viewer.draw import Painter  # noqa: E402
+from experiments.viewer.env import EnvFactory, base_env  # noqa: E402
+from experiments.viewer.panels import MIN_SIZE, compute_layout, screen_to_pixel  # noqa: E402
 
 __all__ = ["Viewer", "key_bindings", "write_animation", "RECORD_FORMATS"]
 
@@ -48,7 +48,7 @@ class Viewer:
         agent_mode: ``"sample"`` or ``"argmax"`` (see ``agents.SaliencyAgent``; saccade envs only).
         out_dir: folder for screenshots and recordings.
         record_format: ``"gif"`` (no ffmpeg needed) or ``"mp4"`` (needs imageio-ffmpeg).
-        monitor: optional ``experiments.viewer_model.WorldModelMonitor`` (attached here; saccade envs only).
+        monitor: optional ``experiments.viewer.model.WorldModelMonitor`` (attached here; saccade envs only).
         n_cache: glimpses in the monitor's nearest-neighbour cache.
         cache_dir: where the monitor keeps that cache's latents between runs (None = nowhere).
         progress: show a progress bar while the cache is built.

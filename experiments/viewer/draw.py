@@ -1,4 +1,4 @@
-"""pygame drawing of the viewer: blits the panels of :mod:`experiments.viewer_panels` and the text.
+"""pygame drawing of the viewer: blits the panels of :mod:`experiments.viewer.panels` and the text.
 
 :class:`Painter` reads a :class:`experiments.viewer.Viewer` (duck-typed: ``adapter``, ``obs``,
 ``info``, ``glimpses``, ``infos``, ``predictions``, ``monitor``, ``status_text()``, ``help_lines()``,
@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pygame
 
-from experiments.viewer_panels import (
+from experiments.viewer.panels import (
     PAD,
     PANEL_BG,
     TITLE_H,

@@ -32,8 +32,8 @@ from typing import Sequence
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # keep pygame's banner out of CLI output
 import pygame  # noqa: E402
 
-from experiments.viewer_app import RECORD_FORMATS, Viewer, key_bindings, write_animation  # noqa: E402
-from experiments.viewer_env import EnvFactory, load_image_folder, parse_kws  # noqa: E402
+from experiments.viewer.app import RECORD_FORMATS, Viewer, key_bindings, write_animation  # noqa: E402
+from experiments.viewer.env import EnvFactory, load_image_folder, parse_kws  # noqa: E402
 
 __all__ = ["Viewer", "key_bindings", "write_animation", "build_parser", "make_viewer", "main", "cli"]
 
@@ -83,7 +83,7 @@ def _parse_size(text: str) -> tuple[int, int]:
 
 
 def _check_saccade_family(env_id: str) -> None:
-    from experiments.viewer_adapters import adapter_class
+    from experiments.viewer.adapters import adapter_class
 
     family = adapter_class(EnvFactory(env_id=env_id).env_class).family
     if family != "saccade":
@@ -98,7 +98,7 @@ def make_viewer(args: argparse.Namespace) -> Viewer:
         _check_saccade_family(args.env)
     monitor, env_id = None, args.env
     if args.checkpoint:  # the env the model was trained on, unless the command line says otherwise (warned)
-        from experiments.viewer_model import WorldModelMonitor
+        from experiments.viewer.model import WorldModelMonitor
 
         monitor = WorldModelMonitor.from_checkpoint(args.checkpoint)
         env_id, kwargs = monitor.viewer_env(args.env, kwargs, images=bool(args.images))

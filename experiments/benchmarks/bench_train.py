@@ -14,8 +14,8 @@ Reported per pipeline: sequences/s, peak GPU memory, data-wait fraction (time bl
 next batch / wall), busy fraction (CUDA-event time of the steps / wall; on CPU the step time)
 and ``torch.cuda.utilization()`` where available; then the ratios ours / paper-style.
 
-    python -m experiments.bench_train                 # GPU, STL-10-sized
-    python -m experiments.bench_train --small         # CPU smoke test (tiny batch, convnet, 16 px)
+    python -m experiments.benchmarks.bench_train                 # GPU, STL-10-sized
+    python -m experiments.benchmarks.bench_train --small         # CPU smoke test (tiny batch, convnet, 16 px)
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
-from experiments.data import iterate_batches, prepare_batch
+from experiments.pretrain.data import iterate_batches, prepare_batch
 from seqjepa import SeqJEPA, SeqJEPAConfig
 from seqjepa.ema import ema_momentum
 from seqjepa.losses import prediction_loss

@@ -8,7 +8,7 @@ during a write leaves the previous checkpoint intact. Loading verifies the diges
 :class:`CheckpointError` naming the file on any mismatch: a run never silently restarts from
 scratch. Files of the earlier ``SACCKPT1`` format are still read.
 
-The state is a plain dict (see ``experiments.pretrain``): ``model`` (online + EMA target),
+The state is a plain dict (see ``experiments.pretrain.train``): ``model`` (online + EMA target),
 ``optimizer``, ``probes``, ``probe_optimizer``, ``scaler``, ``step``, ``epoch``, ``batch``
 (position inside the epoch), ``curve`` and ``probe_window`` (what the log is made of), ``rng``
 (:func:`capture_rng`; every rank's in ``rng_per_rank``), ``config`` (resolved, as a dict) and

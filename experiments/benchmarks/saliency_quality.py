@@ -4,7 +4,7 @@ For every saliency method, the fraction of the first ``n_fixations`` fixations (
 the map with inhibition of return, as the env does) that fall inside an object box, next to
 uniformly random fixations (chance = the objects' share of the image).
 
-    python -m experiments.saliency_quality [--images 1000] [--fixations 4]
+    python -m experiments.benchmarks.saliency_quality [--images 1000] [--fixations 4]
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from typing import Any, Iterator, Mapping, Protocol, Sequence
 
 import torch
 
-from experiments.config import DataConfig
+from experiments.pretrain.config import DataConfig
 
 __all__ = ["SequenceSource", "make_source", "Prefetcher", "iterate_batches", "normalize", "prepare_batch"]
 

@@ -1,0 +1,1 @@
+"""The interactive pygame viewer (``saccade-view``, ``python -m experiments.viewer``)."""
