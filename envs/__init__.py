@@ -18,6 +18,14 @@ _ENTRY_POINTS = {
     "Rotation3D-Shapes-v0": "envs.rotation3d_env:Rotation3DEnv",
 }
 
+_VECTOR_ENTRY_POINTS = {
+    "Saccade-STL10-v0": "envs.saccade_stl10:make_vector",
+    "Saccade-Scenes-v0": "envs.saccade_scenes:make_vector",
+    "PathIntegration-Scenes-v0": "envs.path_integration_env:make_vector",
+    "Rotation3D-Shapes-v0": "envs.rotation3d_env:make_vector",
+}
+
 for _env_id, _entry_point in _ENTRY_POINTS.items():
     if _env_id not in registry:
-        register(id=_env_id, entry_point=_entry_point, max_episode_steps=None)
+        register(id=_env_id, entry_point=_entry_point, vector_entry_point=_VECTOR_ENTRY_POINTS.get(_env_id),
+                 max_episode_steps=None)

@@ -26,6 +26,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from saliency.parallel import run_batched
+
 __all__ = ["Retina", "to_channels_first", "mosaic", "PADDING_MODES"]
 
 PADDING_MODES = ("zero", "reflect")
@@ -168,6 +170,22 @@ def _batch_kernel(imgs, fix, g, scales, mode, out):
         _glimpse_into(
             flat_imgs[b], c, fix[b, t, 0], fix[b, t, 1], g, scales, mode, flat_out[b, t], rmap, cmap, hidx, vbuf, hacc
         )
+
+
+@njit(cache=True, nogil=True)
+def _indexed_rows(imgs, index, fix, g, scales, mode, out, start, stop):
+    """Rows ``start:stop``: ``imgs uint8 [M, H, W, C]``, ``index int64 [B]``, ``fix int64 [B, 2]`` ->
+    ``out [B, S, G, G, C]`` (serial; :meth:`Retina.gather` runs chunks on threads for big batches)."""
+    n_m, h, w, c = imgs.shape
+    flat_imgs = imgs.reshape((n_m, h, w * c))
+    flat_out = out.reshape((out.shape[0], out.shape[1], g, g * c))
+    rmap, cmap, hidx, vbuf, hacc = _scratch(w, c, g, scales[-1])
+    for b in range(start, stop):
+        _glimpse_into(flat_imgs[index[b]], c, fix[b, 0], fix[b, 1], g, scales, mode, flat_out[b], rmap, cmap, hidx,
+                      vbuf, hacc)
+
+
+_PARALLEL_BYTES = 1 << 20  # smaller batches run serially: threads would cost more than they save
 
 
 def _check_image(image: np.ndarray, name: str = "image") -> np.ndarray:
@@ -353,6 +371,27 @@ class Retina:
         out = np.empty((n_b, fix.shape[1], self.n_scales, g, g, c), np.uint8)
         if out.size:
             _batch_kernel(np.ascontiguousarray(imgs), fix, g, self._scales, self._mode, out)
+        return out
+
+    def gather(self, images: np.ndarray, index: np.ndarray, fixations: np.ndarray) -> np.ndarray:
+        """One glimpse per row from a shared stack, without copying images (parallel):
+        ``images`` uint8 ``[M, H, W, C]`` (C-contiguous, e.g. a dataset's memory-mapped array),
+        ``index`` int ``[B]`` in ``[0, M)``, ``fixations`` int ``[B, 2]`` -> uint8 ``[B, S, G, G, C]``.
+        Row ``b`` equals ``glimpse(images[index[b]], fixations[b])``."""
+        if not isinstance(images, np.ndarray) or images.dtype != np.uint8 or images.ndim != 4:
+            raise ValueError(f"images must be a uint8 array [M, H, W, C], got {getattr(images, 'shape', type(images))}")
+        idx = np.asarray(index, np.int64)
+        if idx.ndim != 1 or (len(idx) and (idx.min() < 0 or idx.max() >= images.shape[0])):
+            raise ValueError(f"index must be a 1-D int array in [0, {images.shape[0]})")
+        fix = _check_fixations(fixations, (len(idx), 2), "fixations", f"[B={len(idx)}, 2] (row, col)")
+        g = self.glimpse_size
+        out = np.empty((len(idx), self.n_scales, g, g, images.shape[3]), np.uint8)
+        if out.size:
+            args = (np.ascontiguousarray(images), idx, fix, g, self._scales, self._mode, out)
+            if out.size >= _PARALLEL_BYTES:
+                run_batched(lambda a, b: _indexed_rows(*args, a, b), len(idx))
+            else:
+                _indexed_rows(*args, 0, len(idx))
         return out
 
     to_channels_first = staticmethod(to_channels_first)

@@ -1,14 +1,28 @@
-"""``Saccade-Scenes-v0``: the embedded offline dataset of labelled objects on natural textures."""
+"""``Saccade-Scenes-v0``: the embedded offline dataset of labelled objects on textures."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+from envs.base import ActiveVisionEnv
 from envs.datasets import load_scenes
 from envs.saccade_env import SaccadeEnv, precomputed_saliency
+from envs.saccade_world import SaccadeWorld
+from envs.vector import vector_entry
 
-__all__ = ["SaccadeScenesEnv"]
+__all__ = ["SaccadeScenesEnv", "scenes_world", "make_vector"]
+
+
+def scenes_world(n: int, root: str | Path | None = None, split: str = "train", seed: int = 0,
+                 n_train: int = 5000, n_test: int = 1000, style: str = "natural", max_objects: int = 2,
+                 precompute_saliency: bool = True, **kwargs: Any) -> SaccadeWorld:
+    """A :class:`SaccadeWorld` of ``n`` rows over the embedded scenes (arguments: ``SaccadeScenesEnv``)."""
+    dataset = load_scenes(split=split, root=root, seed=seed, n_train=n_train, n_test=n_test, style=style,
+                          max_objects=max_objects)
+    if precompute_saliency and kwargs.get("saliency_maps") is None:
+        kwargs["saliency_maps"] = precomputed_saliency(dataset, root, kwargs.get("saliency_method"))
+    return SaccadeWorld(n, dataset, **kwargs)
 
 
 class SaccadeScenesEnv(SaccadeEnv):
@@ -20,17 +34,15 @@ class SaccadeScenesEnv(SaccadeEnv):
 
     ## Arguments
     ``root`` (cache folder, default ``$SACCADE_DATA`` else ``~/.cache/saccade``), ``split``
-    ("train" | "test"), ``seed``, ``n_train``, ``n_test``, ``style`` ("natural" | "simple", see
-    ``envs.datasets.SCENE_STYLES``), ``max_objects``, ``precompute_saliency`` (compute
-    every image's saliency map once, then read them memory-mapped from ``<root>/saliency/``);
-    every other keyword goes to ``SaccadeEnv``.
+    ("train" | "test"), ``seed``, ``n_train``, ``n_test``, ``style`` (see
+    ``envs.datasets.SCENE_STYLES``), ``max_objects``, ``precompute_saliency`` (default True:
+    every image's saliency map is computed once in batch, with a progress bar, and read
+    memory-mapped from ``<root>/saliency/`` afterwards; False: computed at each reset, cached
+    in memory); every other keyword goes to ``SaccadeEnv``.
     """
 
-    def __init__(self, root: str | Path | None = None, split: str = "train", seed: int = 0,
-                 n_train: int = 5000, n_test: int = 1000, style: str = "natural", max_objects: int = 2,
-                 precompute_saliency: bool = False, **kwargs: Any) -> None:
-        dataset = load_scenes(split=split, root=root, seed=seed, n_train=n_train, n_test=n_test, style=style,
-                              max_objects=max_objects)
-        if precompute_saliency:
-            kwargs["saliency_maps"] = precomputed_saliency(dataset, root, kwargs.get("saliency_method"))
-        super().__init__(dataset, **kwargs)
+    def __init__(self, render_mode: str | None = None, **kwargs: Any) -> None:
+        ActiveVisionEnv.__init__(self, scenes_world(1, **kwargs), render_mode=render_mode)
+
+
+make_vector = vector_entry(scenes_world)

@@ -5,10 +5,22 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from envs.base import ActiveVisionEnv
 from envs.datasets import load_stl10
 from envs.saccade_env import SaccadeEnv, precomputed_saliency
+from envs.saccade_world import SaccadeWorld
+from envs.vector import vector_entry
 
-__all__ = ["SaccadeSTL10Env"]
+__all__ = ["SaccadeSTL10Env", "stl10_world", "make_vector"]
+
+
+def stl10_world(n: int, root: str | Path | None = None, split: str = "train", download: bool = False,
+                precompute_saliency: bool = True, **kwargs: Any) -> SaccadeWorld:
+    """A :class:`SaccadeWorld` of ``n`` rows over STL-10 (arguments: ``SaccadeSTL10Env``)."""
+    dataset = load_stl10(root=root, split=split, download=download)
+    if precompute_saliency and kwargs.get("saliency_maps") is None:
+        kwargs["saliency_maps"] = precomputed_saliency(dataset, root, kwargs.get("saliency_method"))
+    return SaccadeWorld(n, dataset, **kwargs)
 
 
 class SaccadeSTL10Env(SaccadeEnv):
@@ -19,15 +31,15 @@ class SaccadeSTL10Env(SaccadeEnv):
     read from ``<root>/stl10_binary/`` (the official binary files, memory-mapped).
     ``split``: "train" (5k labelled, default), "test" (8k), "unlabeled" (100k) or
     "train+unlabeled". ``download``: fetch the archive (torchvision's mirror) when missing.
-    ``precompute_saliency``: compute every image's saliency map once and read them
-    memory-mapped from ``<root>/saliency/`` (fast resets, as the paper precomputed its maps).
+    ``precompute_saliency`` (default True): compute every image's saliency map once in batch
+    (progress bar) and read them memory-mapped from ``<root>/saliency/`` (fast resets, as the
+    paper precomputed its maps); False: computed at each reset, cached in memory.
     Every other keyword goes to ``SaccadeEnv`` (``glimpse_size``, ``scales``, ``max_saccades``,
     ``ior_radius``, ``render_mode``, ...).
     """
 
-    def __init__(self, root: str | Path | None = None, split: str = "train", download: bool = False,
-                 precompute_saliency: bool = False, **kwargs: Any) -> None:
-        dataset = load_stl10(root=root, split=split, download=download)
-        if precompute_saliency:
-            kwargs["saliency_maps"] = precomputed_saliency(dataset, root, kwargs.get("saliency_method"))
-        super().__init__(dataset, **kwargs)
+    def __init__(self, render_mode: str | None = None, **kwargs: Any) -> None:
+        ActiveVisionEnv.__init__(self, stl10_world(1, **kwargs), render_mode=render_mode)
+
+
+make_vector = vector_entry(stl10_world)

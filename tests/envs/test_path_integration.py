@@ -44,7 +44,8 @@ def test_spaces_and_reset_info(worlds):
     obs, info = env.reset(seed=5, options={"index": 2})
     assert obs["glimpse"].shape == (2, 16, 16, 3) and obs["glimpse"].dtype == np.uint8
     assert env.action_space.shape == (2,) and env.action_space.dtype == np.float32
-    np.testing.assert_allclose(env.action_space.high, [0.2, 0.2])
+    np.testing.assert_allclose(env.action_space.high, [1.0, 1.0])  # normalised: times max_step
+    np.testing.assert_allclose(env.observation_space["last_action"].high, 0.2 + 1 / SIZE, rtol=1e-6)
     np.testing.assert_array_equal(obs["last_action"], np.zeros(2, np.float32))
     assert info["index"] == 2 and info["label"] == int(worlds.labels[2])
     np.testing.assert_array_equal(info["displacement"], [0.0, 0.0])
@@ -74,7 +75,7 @@ def test_last_action_is_the_position_difference_and_displacement_their_sum(world
 def test_moves_inside_the_world_are_applied_up_to_grid_snapping(worlds):
     env = make_env(worlds, max_step=0.25)
     env.reset(seed=0, options={"position": (0.5, 0.5)})
-    obs, _, _, _, info = env.step(np.array([0.1, -0.2], np.float32))
+    obs, _, _, _, info = env.step(np.array([0.1, -0.2], np.float32) / 0.25)
     np.testing.assert_allclose(obs["last_action"], [0.1, -0.2], atol=0.5 / SIZE + 1e-6)
     np.testing.assert_array_equal(info["fixation"], [48 + round(0.1 * SIZE), 48 + round(-0.2 * SIZE)])
 
@@ -92,7 +93,7 @@ def test_clipping_at_the_world_border(worlds, keep_inside, lo, hi):
     obs, info = env.reset(seed=0, options={"position": (0.4, 0.6)})
     for _ in range(8):
         before = info["position"]
-        obs, _, _, _, info = env.step(np.array([0.25, -0.25], np.float32))
+        obs, _, _, _, info = env.step(np.array([1.0, -1.0], np.float32))
     np.testing.assert_array_equal(info["fixation"], [hi, lo])
     np.testing.assert_allclose(obs["last_action"], info["position"] - before, atol=1e-6)
     np.testing.assert_array_equal(obs["last_action"], [0.0, 0.0])  # pinned at the corner
@@ -110,7 +111,7 @@ def test_random_starts_keep_the_fovea_inside(worlds):
 def test_truncation_and_home_reward(worlds):
     env = make_env(worlds, max_steps=3, reward="home")
     env.reset(seed=0, options={"position": (0.5, 0.5)})
-    results = [env.step(a) for a in np.array([[0.1, 0.0], [0.0, 0.2], [-0.1, 0.0]], np.float32)]
+    results = [env.step(a / 0.25) for a in np.array([[0.1, 0.0], [0.0, 0.2], [-0.1, 0.0]], np.float32)]
     assert [r[3] for r in results] == [False, False, True]
     assert [r[1] for r in results[:2]] == [0.0, 0.0]
     expected = -np.linalg.norm(results[-1][4]["displacement"])

@@ -1,0 +1,209 @@
+"""``PathWorld``: N retinas wandering over large world images, one displacement per step, in batch."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import cv2
+import numpy as np
+
+from envs.checks import pick_index
+from envs.coordinates import pixel_to_norm
+from envs.datasets.base import ImageDataset
+from envs.rendering import FOVEA_COLOR, PERIPHERY_COLOR, SCANPATH_COLOR, to_rgb
+from envs.retina import Retina
+from envs.world import World, check_positive_int, check_unit_fraction
+
+__all__ = ["PathWorld", "PATH_REWARDS", "make_worlds"]
+
+PATH_REWARDS = ("none", "home")
+_START_COLOR = (255, 80, 200)
+
+
+def make_worlds(n: int = 16, size: int = 256, tiles: int = 2, seed: int = 0) -> ImageDataset:
+    """``n`` world images, uint8 ``[n, size, size, 3]``: ``tiles x tiles`` mosaics of natural
+    backgrounds (photographs and textures shipped with scikit-image, see
+    ``envs.datasets.textures``). World ``i`` draws from ``SeedSequence(seed, spawn_key=(i,))``,
+    so the same seed gives the same bytes and a smaller ``n`` a prefix. Labels are -1.
+    """
+    from envs.datasets.textures import load_backgrounds, sample_background
+
+    for name, value, lo in (("n", n, 1), ("size", size, 16), ("tiles", tiles, 1), ("seed", seed, 0)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo:
+            raise ValueError(f"{name} must be an int >= {lo}, got {value!r}")
+    if size % tiles:
+        raise ValueError(f"size must be a multiple of tiles, got size={size}, tiles={tiles}")
+    backgrounds = load_backgrounds()
+    side = size // tiles
+    images = np.empty((n, size, size, 3), np.uint8)
+    for i in range(n):
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(i,)))
+        for r in range(tiles):
+            for c in range(tiles):
+                tile = sample_background(rng, backgrounds, side)
+                images[i, r * side:(r + 1) * side, c * side:(c + 1) * side] = np.rint(tile).astype(np.uint8)
+    return ImageDataset(name="worlds", images=images, labels=np.full(n, -1, np.int64), class_names=(),
+                        fingerprint=f"worlds-seed{seed}-n{n}-{size}x{size}x3-t{tiles}", split="train")
+
+
+class PathWorld(World):
+    """The path-integration family's state: per row a world image, the start and the path so far.
+
+    Arguments are those of :class:`envs.path_integration_env.PathIntegrationEnv`, plus ``n`` rows.
+    """
+
+    action_dim = 2
+    action_meaning = "(d_row, d_col) / max_step"
+    reset_options = ("index", "position")
+    window_caption = "path integration env"
+
+    def __init__(
+        self,
+        n: int,
+        dataset: ImageDataset | None = None,
+        n_worlds: int = 16,
+        world_size: int = 256,
+        tiles: int = 2,
+        seed: int = 0,
+        glimpse_size: int = 32,
+        scales: tuple[int, ...] = (1,),
+        padding: str = "zero",
+        max_step: float = 0.25,
+        max_steps: int = 16,
+        keep_inside: bool = True,
+        action_noise: float = 0.0,
+        reward: str = "none",
+        render_size: int = 512,
+    ) -> None:
+        if dataset is None:
+            dataset = make_worlds(n_worlds, world_size, tiles, seed)
+        if len(dataset) == 0:
+            raise ValueError("dataset is empty: the environment needs at least one world image")
+        max_step = check_unit_fraction("max_step", max_step)
+        max_steps = check_positive_int("max_steps", max_steps)
+        render_size = check_positive_int("render_size", render_size)
+        if isinstance(action_noise, bool) or not isinstance(action_noise, (int, float, np.number)) or not (
+            np.isfinite(action_noise) and 0 <= action_noise <= 1
+        ):
+            raise ValueError(f"action_noise must be a number in [0, 1] (std, normalised world units), got {action_noise!r}")
+        if reward not in PATH_REWARDS:
+            raise ValueError(f"reward must be one of {PATH_REWARDS}, got {reward!r}")
+        retina = Retina(glimpse_size=glimpse_size, scales=tuple(scales), padding=padding)
+        shape = tuple(int(d) for d in dataset.images.shape[1:])
+        h, w = shape[:2]
+        g = retina.glimpse_size
+        if keep_inside and (g > h or g > w):
+            raise ValueError(f"glimpse_size {g} must not exceed the world size {h}x{w} when keep_inside=True")
+        channels = shape[2] if len(shape) == 3 else 1
+        # |last_action| <= max_step + one pixel of grid snapping, plus the reported noise (6 std)
+        bound = max_step + 1.0 / min(h, w) + 6.0 * float(action_noise)
+        super().__init__(n, retina, channels, max_steps, action_scale=max_step, last_action_bound=bound)
+
+        self.dataset = dataset
+        self.world_shape = (h, w)
+        self.max_step = max_step
+        self.keep_inside = bool(keep_inside)
+        self.action_noise = float(action_noise)
+        self.reward_mode = reward
+        self.render_size = render_size
+        # reachable fixations (pixels, inclusive): the fovea crop is rows fix - G//2 .. fix - G//2 + G - 1
+        lo = g // 2 if keep_inside else 0
+        self._lo = np.array([lo, lo], np.int64)
+        self._hi = np.array([h - g + lo, w - g + lo], np.int64) if keep_inside else np.array([h - 1, w - 1], np.int64)
+        self._sizes = np.asarray(self.world_shape, np.float64)
+
+        self.index = np.zeros(self.n, np.int64)
+        self._stack = np.ascontiguousarray(dataset.images, np.uint8).reshape(len(dataset), h, w, channels)
+        self.path = np.zeros((self.n, max_steps + 1, 2), np.int64)
+        self.n_positions = np.zeros(self.n, np.int64)
+
+    @property
+    def position_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """The reachable box in normalised units, float32 ``(low [2], high [2])``."""
+        return pixel_to_norm(self._lo, self.world_shape), pixel_to_norm(self._hi, self.world_shape)
+
+    def _snap(self, position: np.ndarray) -> np.ndarray:
+        """Normalised positions ``[..., 2]`` -> the nearest reachable pixels (int64)."""
+        return np.clip(np.rint(np.asarray(position, np.float64) * self._sizes).astype(np.int64), self._lo, self._hi)
+
+    # ------------------------------------------------------------------ episode
+    def reset_rows(self, rows: np.ndarray, rngs: Sequence[np.random.Generator],
+                   options: Sequence[dict[str, Any]]) -> None:
+        start = np.empty((len(rows), 2), np.int64)
+        index = np.empty(len(rows), np.int64)
+        for k, (o, g) in enumerate(zip(options, rngs)):
+            index[k] = pick_index(o, len(self.dataset), g)
+            if "position" in o:
+                pos = np.asarray(o["position"], np.float64)
+                if pos.shape != (2,) or not np.all(np.isfinite(pos)):
+                    raise ValueError(f"options['position'] must be a finite normalised (row, col) of shape (2,), got {pos}")
+                start[k] = self._snap(pos)
+            else:
+                start[k] = g.integers(self._lo, self._hi + 1)
+        self.index[rows] = index
+        self.path[rows, 0] = start
+        self.n_positions[rows] = 1
+
+    def apply(self, rows: np.ndarray, actions: np.ndarray, rngs: Sequence[np.random.Generator],
+              last: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        current_px = self.path[rows, self.n_positions[rows] - 1]
+        current = pixel_to_norm(current_px, self.world_shape)
+        target = self._snap(current.astype(np.float64) + actions * np.float32(self.max_step))
+        applied = pixel_to_norm(target, self.world_shape) - current
+        self.path[rows, self.n_positions[rows]] = target
+        self.n_positions[rows] += 1
+        reported = applied
+        if self.action_noise > 0:
+            noise = np.stack([g.normal(0.0, self.action_noise, 2) for g in rngs]).astype(np.float32)
+            reported = applied + noise
+        reward = np.zeros(len(rows), np.float64)
+        if self.reward_mode == "home":
+            home = np.linalg.norm(self.displacement()[rows].astype(np.float64), axis=1)
+            reward = np.where(last, -home, 0.0)
+        return reported.astype(np.float32), reward
+
+    # ------------------------------------------------------------------ views
+    def current(self) -> np.ndarray:
+        """The fixation of every row, int64 ``[N, 2]`` pixels."""
+        return self.path[np.arange(self.n), self.n_positions - 1]
+
+    def displacement(self) -> np.ndarray:
+        """Position minus start position of every row, float32 ``[N, 2]`` (the exact sum of moves)."""
+        return pixel_to_norm(self.current(), self.world_shape) - pixel_to_norm(self.path[:, 0], self.world_shape)
+
+    def glimpses(self) -> np.ndarray:
+        return self.retina.gather(self._stack, self.index, self.current())
+
+    def info(self) -> dict[str, np.ndarray]:
+        fixation = self.current()
+        return {
+            "position": pixel_to_norm(fixation, self.world_shape),
+            "fixation": fixation,
+            "start_position": pixel_to_norm(self.path[:, 0], self.world_shape),
+            "displacement": self.displacement(),
+            "index": self.index.copy(),
+            "label": np.asarray(self.dataset.labels[self.index], np.int64),
+        }
+
+    def render_frame(self, row: int = 0) -> np.ndarray:
+        """uint8 RGB: the world resized so its long side is ``render_size``, with the path (start
+        in magenta), and the retina's squares at the current fixation."""
+        h, w = self.world_shape
+        f = self.render_size / max(h, w)
+        size = (max(1, round(w * f)), max(1, round(h * f)))
+        interp = cv2.INTER_AREA if f < 1 else cv2.INTER_NEAREST
+        canvas = np.ascontiguousarray(cv2.resize(to_rgb(self._stack[self.index[row]]), size, interpolation=interp))
+        shift = 4
+        path = self.path[row, : self.n_positions[row]]
+        pts = np.rint(path[:, ::-1] * f * (1 << shift)).astype(np.int32)  # (x, y) fixed point
+        cv2.polylines(canvas, [pts.reshape(-1, 1, 2)], False, SCANPATH_COLOR, 2, cv2.LINE_AA, shift)
+        cv2.circle(canvas, tuple(pts[0]), 5 << shift, _START_COLOR, -1, cv2.LINE_AA, shift)
+        cv2.circle(canvas, tuple(pts[-1]), 4 << shift, SCANPATH_COLOR, -1, cv2.LINE_AA, shift)
+        g = self.retina.glimpse_size
+        for k, s in enumerate(self.retina.scales):
+            top_left = (path[-1] - (g * s) // 2)[::-1] * f
+            p0 = np.rint(top_left * (1 << shift)).astype(int)
+            p1 = np.rint((top_left + g * s * f) * (1 << shift)).astype(int)
+            cv2.rectangle(canvas, tuple(p0), tuple(p1), FOVEA_COLOR if k == 0 else PERIPHERY_COLOR, 2 if k == 0 else 1,
+                          cv2.LINE_AA, shift)
+        return canvas

@@ -1,0 +1,149 @@
+"""``RotationWorld``: N procedurally generated 3D objects turned by relative rotations, in batch."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import cv2
+import numpy as np
+
+from envs.checks import pick_index
+from envs.datasets.objects3d import OBJECT_CLASSES, make_objects
+from envs.render3d import (
+    PROJECTIONS,
+    Mesh,
+    Renderer,
+    quat_canonical,
+    quat_conjugate,
+    quat_multiply,
+    quat_normalize,
+    quat_to_matrix,
+    random_quaternion,
+    so3_exp,
+)
+from envs.rendering import upscale
+from envs.retina import Retina
+from envs.world import World, check_positive_int, check_unit_fraction
+
+__all__ = ["RotationWorld", "scale_rotation_actions", "check_quaternion_option"]
+
+_AXIS_COLORS = ((255, 60, 60), (60, 230, 60), (80, 140, 255))
+
+
+def scale_rotation_actions(actions: np.ndarray, max_angle: float) -> np.ndarray:
+    """Normalised rotation actions ``[K, 3]`` -> rotation vectors in radians, float64 ``[K, 3]``:
+    a norm over 1 is scaled down to 1 (same axis), then everything is multiplied by ``max_angle``."""
+    a = np.asarray(actions, np.float64)
+    norm = np.linalg.norm(a, axis=-1, keepdims=True)
+    return a * (np.minimum(1.0, 1.0 / np.maximum(norm, 1e-300)) * max_angle)
+
+
+def check_quaternion_option(q: Any) -> np.ndarray:
+    """``options["rotation"]`` as a canonical unit quaternion float64 ``[4]``; ValueError otherwise."""
+    q = np.asarray(q, np.float64)
+    if q.shape != (4,) or not np.all(np.isfinite(q)) or np.linalg.norm(q) < 1e-9:
+        raise ValueError(f"options['rotation'] must be a non-zero quaternion (w, x, y, z) of shape (4,), got {q}")
+    return quat_canonical(quat_normalize(q))
+
+
+class RotationWorld(World):
+    """The 3D-rotation family's state: per row an object, its orientation and the episode's first one.
+
+    Arguments are those of :class:`envs.rotation3d_env.Rotation3DEnv`, plus ``n`` rows.
+    """
+
+    action_dim = 3
+    action_meaning = "a rotation vector (axis * angle) / max_angle"
+    reset_options = ("index", "rotation")
+    window_caption = "rotation3d env"
+
+    def __init__(
+        self,
+        n: int,
+        objects: Sequence[Mesh] | None = None,
+        n_objects: int = 100,
+        seed: int = 0,
+        image_size: int = 64,
+        glimpse_size: int | None = None,
+        scales: tuple[int, ...] = (1,),
+        max_steps: int = 8,
+        max_angle: float = np.pi / 2,
+        projection: str = "perspective",
+        background: tuple[int, int, int] = (0, 0, 0),
+        supersample: int = 1,
+        render_scale: int = 4,
+    ) -> None:
+        if objects is None:
+            objects = make_objects(n_objects, seed)
+        objects = list(objects)
+        if not objects or not all(isinstance(m, Mesh) for m in objects):
+            raise ValueError("objects must be a non-empty sequence of envs.render3d.Mesh")
+        max_angle = check_unit_fraction("max_angle", max_angle, hi=np.pi)
+        render_scale = check_positive_int("render_scale", render_scale)
+        if projection not in PROJECTIONS:
+            raise ValueError(f"projection must be one of {PROJECTIONS}, got {projection!r}")
+        renderer = Renderer(image_size, projection=projection, background=background, supersample=supersample)
+        retina = Retina(glimpse_size=renderer.size if glimpse_size is None else glimpse_size, scales=tuple(scales))
+        super().__init__(n, retina, 3, max_steps, action_scale=max_angle, last_action_bound=max_angle)
+        self.objects = objects
+        self.renderer = renderer
+        self.image_size = renderer.size
+        self.max_angle = max_angle
+        self.render_scale = render_scale
+        self.labels = np.array([m.label for m in objects], np.int64)
+        self.index = np.zeros(self.n, np.int64)
+        self.q = np.tile(np.array([1.0, 0.0, 0.0, 0.0]), (self.n, 1))
+        self.q0 = self.q.copy()
+        self.views = np.zeros((self.n, self.image_size, self.image_size, 3), np.uint8)
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return OBJECT_CLASSES
+
+    # ------------------------------------------------------------------ episode
+    def reset_rows(self, rows: np.ndarray, rngs: Sequence[np.random.Generator],
+                   options: Sequence[dict[str, Any]]) -> None:
+        q = np.empty((len(rows), 4))
+        for k, (o, g) in enumerate(zip(options, rngs)):
+            self.index[rows[k]] = pick_index(o, len(self.objects), g)
+            q[k] = check_quaternion_option(o["rotation"]) if "rotation" in o else random_quaternion(g)
+        self.q0[rows] = q
+        self._set(rows, q)
+
+    def apply(self, rows: np.ndarray, actions: np.ndarray, rngs: Sequence[np.random.Generator],
+              last: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        applied = scale_rotation_actions(actions, self.max_angle).astype(np.float32)
+        turn = so3_exp(applied.astype(np.float64))
+        self._set(rows, quat_canonical(quat_normalize(quat_multiply(turn, self.q[rows]))))
+        return applied, np.zeros(len(rows), np.float64)
+
+    def _set(self, rows: np.ndarray, q: np.ndarray) -> None:
+        self.q[rows] = q
+        for k, r in enumerate(rows):
+            self.views[r] = self.renderer.render(self.objects[self.index[r]], q[k])
+
+    # ------------------------------------------------------------------ views
+    def glimpses(self) -> np.ndarray:
+        c = self.image_size // 2
+        return self.retina.batch(self.views, np.full((self.n, 1, 2), c, np.int64))[:, 0]
+
+    def info(self) -> dict[str, np.ndarray]:
+        rel = quat_canonical(quat_multiply(self.q, quat_conjugate(self.q0)))
+        return {
+            "rotation": self.q.astype(np.float32),
+            "relative_rotation": rel.astype(np.float32),
+            "label": self.labels[self.index],
+            "index": self.index.copy(),
+        }
+
+    def render_frame(self, row: int = 0) -> np.ndarray:
+        """uint8 RGB ``[k*N, k*N, 3]``: the view enlarged by ``render_scale`` with the object's axes
+        (x red, y green, z blue, as seen by the camera) drawn in the top-left corner."""
+        canvas = upscale(self.views[row], self.render_scale)
+        r = 0.08 * canvas.shape[0]
+        centre = np.array([1.4 * r, 1.4 * r])
+        rot = quat_to_matrix(self.q[row])
+        for k in np.argsort(-rot[2]):  # far axes first
+            tip = centre + r * rot[:2, k]
+            cv2.line(canvas, tuple(int(v) for v in centre), tuple(int(v) for v in tip), _AXIS_COLORS[k], 2, cv2.LINE_AA)
+        return canvas

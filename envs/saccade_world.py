@@ -1,0 +1,240 @@
+"""``SaccadeWorld``: N images seen through foveated glimpses, one saccade per step, in batch."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any, Sequence
+
+import numpy as np
+
+from envs.checks import pick_index
+from envs.coordinates import max_norm_position, pixel_to_norm
+from envs.rendering import draw_retina_boxes, draw_scanpath, overlay, to_rgb, upscale
+from envs.retina import Retina
+from envs.world import World, check_positive_int
+from saliency import DEFAULT_METHOD, IOR_MODES, METHODS, sample_fixation, saliency_map
+from saliency.batch_ior import PriorityBatch
+
+__all__ = ["SaccadeWorld", "REWARDS", "FIRST_FIXATIONS", "to_hwc"]
+
+REWARDS = ("none", "saliency", "object")
+FIRST_FIXATIONS = ("sample", "argmax", "center")
+
+
+def to_hwc(image: np.ndarray) -> np.ndarray:
+    """A dataset image as contiguous uint8 ``[H, W, C]`` (grey ``[H, W]`` gets C = 1)."""
+    image = np.ascontiguousarray(image, dtype=np.uint8)
+    return image[:, :, None] if image.ndim == 2 else image
+
+
+class SaccadeWorld(World):
+    """The saccade family's state: per row an image, its saliency with IoR, and the scanpath.
+
+    Arguments are those of :class:`envs.saccade_env.SaccadeEnv` (see there), plus ``n`` rows.
+    """
+
+    action_dim = 2
+    action_meaning = "(d_row, d_col)"
+    reset_options = ("index",)
+    window_caption = "saccade env"
+
+    def __init__(
+        self,
+        n: int,
+        dataset: Any,
+        glimpse_size: int = 32,
+        scales: tuple[int, ...] = (1,),
+        padding: str = "zero",
+        max_saccades: int = 4,
+        saliency_method: str = DEFAULT_METHOD,
+        ior: str = "square",
+        ior_radius: int = 16,
+        ior_decay: float = 1.0,
+        first_fixation: str = "sample",
+        reward: str = "none",
+        render_scale: int = 4,
+        saliency_cache_size: int = 1024,
+        saliency_maps: np.ndarray | None = None,
+        keep_inside: bool = False,
+    ) -> None:
+        if len(dataset) == 0:
+            raise ValueError("dataset is empty: the environment needs at least one image")
+        max_saccades = check_positive_int("max_saccades", max_saccades)
+        for name, value, allowed in (
+            ("saliency_method", saliency_method, METHODS),
+            ("ior", ior, IOR_MODES),
+            ("first_fixation", first_fixation, FIRST_FIXATIONS),
+            ("reward", reward, REWARDS),
+        ):
+            if value not in allowed:
+                raise ValueError(f"{name} must be one of {tuple(allowed)}, got {value!r}")
+        if reward == "object" and getattr(dataset, "boxes", None) is None:
+            raise ValueError("reward='object' needs a dataset with object boxes (e.g. Saccade-Scenes-v0)")
+        if ior_radius <= 0:
+            raise ValueError(f"ior_radius must be positive (pixels), got {ior_radius}")
+        if not 0.0 < ior_decay <= 1.0:
+            raise ValueError(f"ior_decay must be in (0, 1], got {ior_decay}")
+        if ior != "gaussian" and ior_decay != 1.0:
+            raise ValueError(f"ior_decay < 1 needs ior='gaussian' (hard square/disc IoR does not decay), got ior={ior!r}")
+        render_scale = check_positive_int("render_scale", render_scale)
+        image_hw = tuple(int(d) for d in dataset.images.shape[1:3])
+        if saliency_maps is not None and tuple(saliency_maps.shape) != (len(dataset), *image_hw):
+            raise ValueError(f"saliency_maps must be [N, H, W] = {(len(dataset), *image_hw)} "
+                             f"(one map per image, e.g. from envs.saliency_cache.dataset_saliency), "
+                             f"got {tuple(saliency_maps.shape)}")
+        if isinstance(saliency_cache_size, bool) or not isinstance(saliency_cache_size, (int, np.integer)) \
+                or saliency_cache_size < 0:
+            raise ValueError(f"saliency_cache_size must be an int >= 0, got {saliency_cache_size!r}")
+        if not isinstance(keep_inside, (bool, np.bool_)):
+            raise ValueError(f"keep_inside must be True or False, got {keep_inside!r}")
+        retina = Retina(glimpse_size=glimpse_size, scales=tuple(scales), padding=padding)
+        channels = int(dataset.images.shape[3]) if dataset.images.ndim == 4 else 1
+        super().__init__(n, retina, channels, max_saccades, action_scale=1.0, last_action_bound=1.0)
+
+        self.dataset = dataset
+        self.image_shape = image_hw
+        self.max_saccades = max_saccades
+        self.saliency_method = saliency_method
+        self.ior, self.ior_radius, self.ior_decay = ior, int(ior_radius), float(ior_decay)
+        self.first_fixation = first_fixation
+        self.reward_mode = reward
+        self.render_scale = render_scale
+        self.keep_inside = bool(keep_inside)
+        self.saliency_cache_size = int(saliency_cache_size)
+        self._saliency_maps = saliency_maps
+        self._saliency_cache: OrderedDict[int, np.ndarray] = OrderedDict()
+        if self.keep_inside:  # fixation bounds (inclusive pixels): where the largest square fits
+            self._bounds = self.retina.inside_bounds(image_hw)
+            self._inside_mask: np.ndarray | None = self.retina.inside_mask(image_hw)
+        else:
+            self._bounds = (np.zeros(2, np.int64), np.asarray(image_hw, np.int64) - 1)
+            self._inside_mask = None
+        self._max_norm = max_norm_position(image_hw)
+        self._sizes = np.asarray(image_hw, np.float64)
+
+        self.index = np.zeros(self.n, np.int64)
+        stack = dataset.images  # read in place when it is one array (memory-mapped or not), else copied per row
+        self._stack = stack.reshape(len(dataset), *image_hw, channels) if isinstance(stack, np.ndarray) \
+            and stack.dtype == np.uint8 and stack.flags.c_contiguous else None
+        self._images = None if self._stack is not None else np.zeros((self.n, *image_hw, channels), np.uint8)
+        self.fixations = np.zeros((self.n, max_saccades + 1, 2), np.int64)  # the scanpath of each row
+        self.n_fixations = np.zeros(self.n, np.int64)
+        self.priority = PriorityBatch(self.n, image_hw, ior, ior_radius, ior_decay)
+
+    # ------------------------------------------------------------------ saliency
+    def saliency_of(self, index: int) -> np.ndarray:
+        """The saliency map of image ``index`` (keep_inside: zero outside the allowed fixations),
+        float32 ``[H, W]``; precomputed, or computed and kept in a small LRU cache."""
+        if self._saliency_maps is not None:
+            sal = np.asarray(self._saliency_maps[index], dtype=np.float32)
+        else:
+            sal = self._saliency_cache.get(index)
+            if sal is not None:
+                self._saliency_cache.move_to_end(index)
+            else:
+                sal = saliency_map(to_hwc(self.dataset.images[index]), method=self.saliency_method)
+                if self.saliency_cache_size:
+                    self._saliency_cache[index] = sal
+                    if len(self._saliency_cache) > self.saliency_cache_size:
+                        self._saliency_cache.popitem(last=False)
+        return sal * self._inside_mask if self._inside_mask is not None else sal
+
+    # ------------------------------------------------------------------ episode
+    def reset_rows(self, rows: np.ndarray, rngs: Sequence[np.random.Generator],
+                   options: Sequence[dict[str, Any]]) -> None:
+        n_images = len(self.dataset)
+        index = np.array([pick_index(o, n_images, g) for o, g in zip(options, rngs)], np.int64)
+        self.index[rows] = index
+        order = np.argsort(index, kind="stable")  # sorted reads are kinder to memory-mapped data
+        if self._images is not None:
+            self._images[rows[order]] = np.asarray(self.dataset.images[index[order]], np.uint8).reshape(
+                len(rows), *self._images.shape[1:])
+        if self._saliency_maps is not None:
+            maps = np.asarray(self._saliency_maps[index[order]], np.float32)
+            if self._inside_mask is not None:
+                maps = maps * self._inside_mask
+        else:
+            maps = np.stack([self.saliency_of(int(i)) for i in index[order]]) if len(rows) else None
+        if len(rows):
+            self.priority.start(rows[order], maps)
+        first = np.empty((len(rows), 2), np.int64)
+        for k, (row, g) in enumerate(zip(rows, rngs)):
+            first[k] = self._first_fixation(int(row), g)
+        self.n_fixations[rows] = 0
+        self._fixate(rows, first)
+
+    def _first_fixation(self, row: int, rng: np.random.Generator) -> np.ndarray:
+        if self.first_fixation == "sample":
+            return np.asarray(sample_fixation(self.priority.priority[row], float(rng.random())), np.int64)
+        if self.first_fixation == "argmax":
+            p = self.priority.priority[row]
+            return np.asarray(np.unravel_index(int(np.argmax(p)), p.shape), np.int64)
+        centre = np.array([self.image_shape[0] // 2, self.image_shape[1] // 2], np.int64)
+        return np.clip(centre, *self._bounds)
+
+    def apply(self, rows: np.ndarray, actions: np.ndarray, rngs: Sequence[np.random.Generator],
+              last: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        current_px = self.fixations[rows, self.n_fixations[rows] - 1]
+        current = pixel_to_norm(current_px, self.image_shape)
+        wanted = np.clip(current + actions, 0.0, self._max_norm)
+        target = np.clip(np.rint(wanted.astype(np.float64) * self._sizes).astype(np.int64), *self._bounds)
+        applied = pixel_to_norm(target, self.image_shape) - current
+        reward = self._reward(rows, target)
+        self._fixate(rows, target)
+        return applied.astype(np.float32), reward
+
+    def _fixate(self, rows: np.ndarray, fixations: np.ndarray) -> None:
+        self.fixations[rows, self.n_fixations[rows]] = fixations
+        self.n_fixations[rows] += 1
+        self.priority.fixate(rows, fixations)
+
+    def _reward(self, rows: np.ndarray, target: np.ndarray) -> np.ndarray:
+        reward = np.zeros(len(rows), np.float64)
+        if self.reward_mode == "saliency":  # priority mass in the fovea before it is inhibited
+            g = self.retina.glimpse_size
+            h, w = self.image_shape
+            for k, (row, (r, c)) in enumerate(zip(rows, target - g // 2)):
+                reward[k] = float(self.priority.priority[row, max(r, 0):min(r + g, h), max(c, 0):min(c + g, w)].sum())
+        elif self.reward_mode == "object":
+            for k, (row, (r, c)) in enumerate(zip(rows, target)):
+                boxes = np.asarray(self.dataset.boxes[self.index[row]]).reshape(-1, 4)
+                hit = (boxes[:, 0] >= 0) & (boxes[:, 0] <= r) & (r < boxes[:, 2]) & (boxes[:, 1] <= c) & (c < boxes[:, 3])
+                reward[k] = float(hit.any())
+        return reward
+
+    # ------------------------------------------------------------------ views
+    def current_fixations(self) -> np.ndarray:
+        """The fixation of every row, int64 ``[N, 2]`` pixels (row, col)."""
+        return self.fixations[np.arange(self.n), self.n_fixations - 1]
+
+    def image(self, row: int = 0) -> np.ndarray:
+        """The image of row ``row``, uint8 ``[H, W, C]``."""
+        return self._stack[self.index[row]] if self._stack is not None else self._images[row]
+
+    def glimpses(self) -> np.ndarray:
+        if self._stack is not None:
+            return self.retina.gather(self._stack, self.index, self.current_fixations())
+        return self.retina.batch(self._images, self.current_fixations()[:, None])[:, 0]
+
+    def info(self) -> dict[str, np.ndarray]:
+        fixation = self.current_fixations()
+        return {
+            "position": pixel_to_norm(fixation, self.image_shape),
+            "fixation": fixation,
+            "label": np.asarray(self.dataset.labels[self.index], np.int64),
+            "index": self.index.copy(),
+            "priority": self.priority.priority,  # a fresh array each step, never written again
+        }
+
+    def scanpath(self, row: int = 0) -> np.ndarray:
+        """Fixations of row ``row``'s episode so far, int64 ``[K, 2]`` pixels (row, col)."""
+        return self.fixations[row, : self.n_fixations[row]].copy()
+
+    def render_frame(self, row: int = 0, show_priority: bool = True) -> np.ndarray:
+        """uint8 RGB ``[H*k, W*k, 3]``: the image (with the priority map blended in), scanpath and retina boxes."""
+        image = self.image(row)
+        base = overlay(image, self.priority.priority[row], 0.45) if show_priority else to_rgb(image)
+        canvas = upscale(base, self.render_scale)
+        path = self.scanpath(row)
+        draw_retina_boxes(canvas, path[-1], self.retina.glimpse_size, self.retina.scales, self.render_scale)
+        return draw_scanpath(canvas, path, self.render_scale)

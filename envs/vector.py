@@ -1,0 +1,188 @@
+"""``ActiveVisionVectorEnv``: a native Gymnasium ``VectorEnv`` over a :class:`envs.world.World` of N rows.
+
+``gym.make_vec(id, num_envs=N)`` returns one for every registered id (``vector_entry_point``).
+Whole batches run through the family's Numba kernels; there is no Python env per row. Row ``i``
+reset with ``seed=s`` is seeded ``s + i`` (as ``SyncVectorEnv`` seeds its copies), so it sees
+what ``gym.make(id).reset(seed=s + i)`` sees, step after step, resets included.
+
+Autoreset follows Gymnasium's default ``AutoresetMode.NEXT_STEP``: the step after a row's
+episode ends resets that row (its action is ignored; reward 0, not terminated, not truncated,
+the info is the reset's). ``reset(options=...)`` takes the env's option keys with one value per
+row (e.g. ``{"index": [N ints]}``) or one value for all rows, plus Gymnasium's
+``"reset_mask"`` (bool ``[N]``: reset only those rows).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.utils import seeding
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+
+from envs.base import action_space, check_render_mode, observation_space
+from envs.world import World
+
+__all__ = ["ActiveVisionVectorEnv", "vector_entry"]
+
+
+def _row_seeds(seed: int | Sequence[int | None] | None, n: int) -> list[int | None]:
+    if seed is None:
+        return [None] * n
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        return [int(seed) + i for i in range(n)]
+    seeds = list(seed)
+    if len(seeds) != n:
+        raise ValueError(f"seed must be an int, None or a sequence of {n} seeds (one per row), got {len(seeds)}")
+    return seeds
+
+
+class ActiveVisionVectorEnv(VectorEnv):
+    """``num_envs`` episodes of a family's world stepped together (see the module docstring).
+
+    Observations are the single env's with a leading ``[N]`` axis; ``infos`` hold every key of the
+    single env's info as an array ``[N, ...]`` plus Gymnasium's ``_key`` masks (all True: every
+    row reports every key at every step).
+    """
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 4, "autoreset_mode": AutoresetMode.NEXT_STEP}
+
+    def __init__(self, world: World, render_mode: str | None = None) -> None:
+        self.world = world
+        self.num_envs = world.n
+        if render_mode == "human":
+            raise ValueError("a vector env renders render_mode='rgb_array' (one frame per row) or None, not 'human'")
+        self.render_mode = check_render_mode(render_mode)
+        self.single_observation_space = observation_space(world)
+        self.single_action_space = action_space(world)
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        self.max_steps = world.max_steps
+        n = self.num_envs
+        self._rngs: list[np.random.Generator] = [seeding.np_random(None)[0] for _ in range(n)]
+        self._steps = np.zeros(n, np.int64)
+        self._last_action = np.zeros((n, world.action_dim), np.float32)
+        self._autoreset = np.zeros(n, bool)
+        self._started = False
+        self._all_rows = np.arange(n, dtype=np.int64)
+
+    def __getattr__(self, name: str) -> Any:
+        """Public attributes of the world (``retina``, ``dataset``, ...)."""
+        world = self.__dict__.get("world")
+        if world is None or name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(world, name)
+
+    # ------------------------------------------------------------------ episode
+    def reset(self, *, seed: int | Sequence[int | None] | None = None, options: dict[str, Any] | None = None):
+        options = dict(options or {})
+        mask = options.pop("reset_mask", None)
+        rows = self._all_rows if mask is None else self._mask_rows(mask)
+        seeds = _row_seeds(seed, self.num_envs)
+        if seed is not None:
+            self._np_random, self._np_random_seed = seeding.np_random(seeds[0])
+        for r in rows:
+            if seeds[r] is not None or not self._started:
+                self._rngs[r] = seeding.np_random(seeds[r])[0]
+        self.world.reset_rows(rows, [self._rngs[r] for r in rows], self._row_options(options, rows))
+        self._steps[rows] = 0
+        self._last_action[rows] = 0.0
+        self._autoreset[rows] = False
+        self._started = True
+        return self._observations(), self._infos()
+
+    def step(self, actions: np.ndarray):
+        if not self._started:
+            raise RuntimeError("call reset() before step()")
+        actions = self._check_actions(actions)
+        rewards = np.zeros(self.num_envs, np.float64)
+        truncations = np.zeros(self.num_envs, bool)
+        reset_rows = np.flatnonzero(self._autoreset)
+        step_rows = np.flatnonzero(~self._autoreset)
+        if len(reset_rows):
+            self.world.reset_rows(reset_rows, [self._rngs[r] for r in reset_rows], [{}] * len(reset_rows))
+            self._steps[reset_rows] = 0
+            self._last_action[reset_rows] = 0.0
+        if len(step_rows):
+            last = self._steps[step_rows] + 1 >= self.max_steps
+            applied, reward = self.world.apply(step_rows, actions[step_rows], [self._rngs[r] for r in step_rows], last)
+            self._last_action[step_rows] = applied
+            rewards[step_rows] = reward
+            self._steps[step_rows] += 1
+            truncations[step_rows] = last
+        self._autoreset = truncations.copy()
+        return self._observations(), rewards, np.zeros(self.num_envs, bool), truncations, self._infos()
+
+    # ------------------------------------------------------------------ checks
+    def _mask_rows(self, mask: Any) -> np.ndarray:
+        mask = np.asarray(mask)
+        if mask.shape != (self.num_envs,) or mask.dtype != bool:
+            raise ValueError(f"options['reset_mask'] must be a bool array of shape ({self.num_envs},), "
+                             f"got {mask.dtype} {mask.shape}")
+        return np.flatnonzero(mask)
+
+    def _row_options(self, options: dict[str, Any], rows: np.ndarray) -> list[dict[str, Any]]:
+        allowed = self.world.reset_options
+        unknown = set(options) - set(allowed)
+        if unknown:
+            raise ValueError(f"options may only hold {allowed + ('reset_mask',)}, got unknown keys {sorted(unknown)}")
+        per_row: list[dict[str, Any]] = [{} for _ in rows]
+        for key, value in options.items():
+            arr = np.asarray(value)
+            single_ndim = 0 if key == "index" else 1
+            if arr.ndim == single_ndim:
+                for d in per_row:
+                    d[key] = value
+            elif arr.ndim == single_ndim + 1 and len(arr) == self.num_envs:
+                for d, r in zip(per_row, rows):
+                    d[key] = arr[r].item() if arr[r].ndim == 0 else arr[r]
+            else:
+                raise ValueError(f"options[{key!r}] must be one value for all rows or {self.num_envs} values "
+                                 f"(one per row), got shape {arr.shape}")
+        return per_row
+
+    def _check_actions(self, actions: Any) -> np.ndarray:
+        a = np.asarray(actions, dtype=np.float32)
+        shape = (self.num_envs, self.world.action_dim)
+        if a.shape != shape:
+            raise ValueError(f"actions must have shape {shape} = [num_envs, {self.world.action_meaning}], got {a.shape}")
+        if not np.all(np.isfinite(a)):
+            raise ValueError("actions must be finite (no NaN or inf)")
+        return np.clip(a, -1.0, 1.0)
+
+    # ------------------------------------------------------------------ assembly
+    def _observations(self) -> dict[str, np.ndarray]:
+        return {"glimpse": self.world.glimpses(), "last_action": self._last_action.copy()}
+
+    def _infos(self) -> dict[str, np.ndarray]:
+        infos: dict[str, np.ndarray] = {}
+        every = np.ones(self.num_envs, bool)
+        for key, value in self.world.info().items():
+            infos[key] = value
+            infos["_" + key] = every
+        infos["step"] = self._steps.copy()
+        infos["_step"] = every
+        return infos
+
+    # ------------------------------------------------------------------ rendering
+    def render(self) -> tuple[np.ndarray, ...] | None:
+        """``rgb_array``: one frame per row (tuple of uint8 ``[H, W, 3]``), as ``SyncVectorEnv`` returns."""
+        if self.render_mode is None:
+            gym.logger.warn("render() called without a render_mode; pass render_mode='rgb_array'")
+            return None
+        if not self._started:
+            raise RuntimeError("call reset() before render()")
+        return tuple(self.world.render_frame(i) for i in range(self.num_envs))
+
+
+def vector_entry(build_world: Callable[..., World]) -> Callable[..., ActiveVisionVectorEnv]:
+    """A ``vector_entry_point`` for ``gymnasium.register``: ``(num_envs, render_mode, **kwargs)`` ->
+    ``ActiveVisionVectorEnv(build_world(num_envs, **kwargs))``."""
+
+    def make(num_envs: int = 1, render_mode: str | None = None, **kwargs: Any) -> ActiveVisionVectorEnv:
+        return ActiveVisionVectorEnv(build_world(num_envs, **kwargs), render_mode=render_mode)
+
+    make.__doc__ = f"A native vector env of ``{getattr(build_world, '__name__', 'world')}`` (see envs.vector)."
+    return make
