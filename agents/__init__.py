@@ -1,8 +1,23 @@
-"""Policies that act in the saccade envs through the public Gymnasium API."""
+"""Policies that act in the envs through the public Gymnasium API: single-env agents and batched
+agents for native vector envs (one action row per env row)."""
 
 from agents.base import Agent
+from agents.batched import SALIENCY_MODES, BatchedRandomAgent, BatchedSaliencyAgent
 from agents.random_agent import RandomAgent
 from agents.rollout import Episode, rollout
+from agents.rotation_walk import RotationWalkAgent
 from agents.saliency_agent import SaliencyAgent
+from agents.trajectories import SmoothTrajectoryAgent
 
-__all__ = ["Agent", "RandomAgent", "SaliencyAgent", "Episode", "rollout"]
+__all__ = [
+    "Agent",
+    "BatchedRandomAgent",
+    "BatchedSaliencyAgent",
+    "Episode",
+    "RandomAgent",
+    "RotationWalkAgent",
+    "SALIENCY_MODES",
+    "SaliencyAgent",
+    "SmoothTrajectoryAgent",
+    "rollout",
+]

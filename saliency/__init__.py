@@ -4,6 +4,7 @@ See ``docs/ARCHITECTURE.md`` for the API contract. Plain-NumPy twins of every ke
 ``saliency.reference`` (for tests and as readable documentation of the maths).
 """
 
+from saliency.batch_sample import argmax_fixations, sample_fixations
 from saliency.ior import (
     IOR_MODES,
     PriorityTracker,
@@ -29,10 +30,12 @@ __all__ = [
     "PriorityTracker",
     "SCANPATH_MODES",
     "argmax_fixation",
+    "argmax_fixations",
     "method_params",
     "new_inhibition",
     "priority_map",
     "sample_fixation",
+    "sample_fixations",
     "sample_scanpath",
     "sample_scanpaths",
     "saliency_map",

@@ -1,0 +1,153 @@
+"""Batched agents for native vector envs: one action row per env row, all from one generator.
+
+Every batched agent follows ``agents.base.Agent`` with batches: ``act(obs, info)`` takes the
+vector env's batched ``obs`` / ``info`` dicts (N rows) and returns float32 ``[N, A]`` in [-1, 1],
+the normalised action of the DESIGN's action API. ``reset(seed)`` re-seeds the agent's own
+``np.random.Generator`` (``seed=None`` keeps the current stream) and forgets per-row state; all
+randomness comes from that generator, so a seeded agent is deterministic. Agents with per-row
+state (``SmoothTrajectoryAgent``, ``RotationWalkAgent``) restart a row when ``info["step"] == 0``
+(the row was just reset, by ``reset`` or by the vector env's autoreset).
+
+This module holds the shared checks and the stateless agents (saliency-IoR, uniform random).
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+
+from envs.coordinates import pixel_to_norm
+from saliency import argmax_fixations, sample_fixations
+
+__all__ = ["BatchedRandomAgent", "BatchedSaliencyAgent", "SALIENCY_MODES"]
+
+SALIENCY_MODES = ("sample", "argmax")
+
+
+# ------------------------------------------------------------------ shared checks
+def check_number(value: Any, name: str, low: float | None = None, high: float | None = None,
+                 low_open: bool = False, high_open: bool = False) -> float:
+    """A finite real number (not bool) in the interval ``low .. high`` (open ends as flagged)."""
+    ok = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)) and np.isfinite(value)
+    if ok and low is not None:
+        ok = value > low if low_open else value >= low
+    if ok and high is not None:
+        ok = value < high if high_open else value <= high
+    if not ok:
+        left = "-inf" if low is None else f"{low:g}"
+        right = "inf" if high is None else f"{high:g}"
+        interval = f"{'(' if low_open or low is None else '['}{left}, {right}{')' if high_open or high is None else ']'}"
+        raise ValueError(f"{name} must be a finite number in {interval}, got {value!r}")
+    return float(value)
+
+
+def check_seed(seed: Any) -> int | None:
+    """``None`` or a non-negative integer (what ``np.random.default_rng`` takes)."""
+    if seed is not None and (isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral) or seed < 0):
+        raise ValueError(f"seed must be None or an integer >= 0, got {seed!r}")
+    return None if seed is None else int(seed)
+
+
+def info_array(info: dict[str, Any], key: str, shape: tuple[int | None, ...], dtype: type) -> np.ndarray:
+    """``info[key]`` as an array of ``dtype`` whose shape matches ``shape`` (``None`` = any size)."""
+    if key not in info:
+        raise ValueError(f"info must hold {key!r} (a batched array from a native vector env), got keys {sorted(info)}")
+    arr = np.asarray(info[key])
+    if arr.ndim != len(shape) or any(s is not None and s != a for s, a in zip(shape, arr.shape)):
+        want = "[" + ", ".join("N" if s is None else str(s) for s in shape) + "]"
+        raise ValueError(f"info[{key!r}] must have shape {want} (batched), got {arr.shape}")
+    if arr.dtype.kind not in "biuf":
+        raise ValueError(f"info[{key!r}] must be real numbers, got dtype {arr.dtype}")
+    if np.issubdtype(dtype, np.floating) and not np.all(np.isfinite(arr)):
+        raise ValueError(f"info[{key!r}] must be finite")
+    return arr.astype(dtype, copy=False)
+
+
+def restart_mask(info: dict[str, Any], n: int | None = None) -> np.ndarray:
+    """bool ``[N]``: the rows with ``info["step"] == 0`` (just reset)."""
+    step = info_array(info, "step", (n,), np.int64)
+    return step == 0
+
+
+class _SeededAgent:
+    """The agent's own generator and ``reset(seed)``; subclasses clear their state in ``_forget``."""
+
+    def __init__(self, seed: int | None) -> None:
+        self.rng = np.random.default_rng(check_seed(seed))
+
+    def reset(self, seed: int | None = None) -> None:
+        """Re-seed the generator (``None`` keeps the current stream) and forget every row's state."""
+        if seed is not None:
+            self.rng = np.random.default_rng(check_seed(seed))
+        self._forget()
+
+    def _forget(self) -> None:
+        pass
+
+
+# ------------------------------------------------------------------ stateless agents
+class BatchedSaliencyAgent(_SeededAgent):
+    """Saccade every row to a fixation chosen from its priority map (saliency with IoR).
+
+    ``mode="sample"`` draws row i's target from ``info["priority"][i]`` with the uniform
+    ``rng.random(N)[i]`` (``saliency.sample_fixations``); ``"argmax"`` takes the peak (no draws).
+    Row-wise this is ``agents.SaliencyAgent``: the same target for the same uniform.
+    Needs ``info["priority"]`` float32 ``[N, H, W]`` and ``info["position"]`` float32 ``[N, 2]``;
+    returns the saccade ``pixel_to_norm(target) - position``, float32 ``[N, 2]`` in [-1, 1].
+    """
+
+    def __init__(self, mode: str = "sample", seed: int | None = None) -> None:
+        if mode not in SALIENCY_MODES:
+            raise ValueError(f"mode must be one of {SALIENCY_MODES}, got {mode!r}")
+        self.mode = mode
+        super().__init__(seed)
+
+    def targets(self, info: dict[str, Any]) -> np.ndarray:
+        """The next fixations, int64 ``[N, 2]`` pixels (row, col)."""
+        if "priority" not in info:
+            raise ValueError("info must hold 'priority' (the env's saliency-with-IoR maps [N, H, W]); "
+                             "is this a saccade vector env?")
+        priority = info["priority"]
+        if self.mode == "argmax":
+            return argmax_fixations(priority)
+        return sample_fixations(priority, self.rng.random(np.shape(priority)[0]))
+
+    def act(self, obs: dict[str, np.ndarray], info: dict[str, Any]) -> np.ndarray:
+        targets = self.targets(info)
+        position = info_array(info, "position", (targets.shape[0], 2), np.float32)
+        target = pixel_to_norm(targets, np.shape(info["priority"])[1:])
+        return np.clip(target - position, -1.0, 1.0).astype(np.float32)
+
+
+class BatchedRandomAgent(_SeededAgent):
+    """Uniform random actions in ``[-amplitude, amplitude]^A`` (the chance baseline, any env family).
+
+    ``action_dim`` (A >= 1: 2 for saccade and path-integration envs, 3 for rotation envs) and
+    ``amplitude`` in (0, 1] (normalised action units). The batch size N is read from
+    ``obs["last_action"]`` ``[N, A]`` (or ``info["step"]`` ``[N]``). Returns float32 ``[N, A]``.
+    """
+
+    def __init__(self, action_dim: int, amplitude: float = 1.0, seed: int | None = None) -> None:
+        if isinstance(action_dim, (bool, np.bool_)) or not isinstance(action_dim, numbers.Integral) or action_dim < 1:
+            raise ValueError(f"action_dim must be an integer >= 1, got {action_dim!r}")
+        self.action_dim = int(action_dim)
+        self.amplitude = check_number(amplitude, "amplitude", 0.0, 1.0, low_open=True)
+        super().__init__(seed)
+
+    def act(self, obs: dict[str, np.ndarray], info: dict[str, Any]) -> np.ndarray:
+        n = batch_size(obs, info, self.action_dim)
+        return self.rng.uniform(-self.amplitude, self.amplitude, (n, self.action_dim)).astype(np.float32)
+
+
+def batch_size(obs: dict[str, Any], info: dict[str, Any], action_dim: int) -> int:
+    """N from ``obs["last_action"]`` ``[N, A]`` (checked against ``action_dim``), else ``info["step"]`` ``[N]``."""
+    if "last_action" in obs:
+        last = np.shape(obs["last_action"])
+        if len(last) != 2 or last[1] != action_dim:
+            raise ValueError(f"obs['last_action'] must have shape [N, {action_dim}] (batched), got {last}")
+        return int(last[0])
+    if "step" in info:
+        return int(info_array(info, "step", (None,), np.int64).shape[0])
+    raise ValueError("cannot tell the batch size: obs needs 'last_action' [N, A] or info needs 'step' [N]")
