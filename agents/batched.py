@@ -95,20 +95,30 @@ class BatchedSaliencyAgent(_SeededAgent):
     ``rng.random(N)[i]`` (``saliency.sample_fixations``); ``"argmax"`` takes the peak (no draws).
     Row-wise this is ``agents.SaliencyAgent``: the same target for the same uniform.
     Needs ``info["priority"]`` float32 ``[N, H, W]`` and ``info["position"]`` float32 ``[N, 2]``;
+    or, for a saccade vector env made with ``priority_info=False`` (no maps written: faster),
+    ``world=venv.world``, whose fused kernels draw from the same maps without materialising them;
     returns the saccade ``pixel_to_norm(target) - position``, float32 ``[N, 2]`` in [-1, 1].
     """
 
-    def __init__(self, mode: str = "sample", seed: int | None = None) -> None:
+    def __init__(self, mode: str = "sample", seed: int | None = None, world: Any = None) -> None:
         if mode not in SALIENCY_MODES:
             raise ValueError(f"mode must be one of {SALIENCY_MODES}, got {mode!r}")
+        if world is not None and not (hasattr(world, "sample_fixations") and hasattr(world, "argmax_fixations")):
+            raise ValueError("world must be a saccade vector env's world (venv.world, with sample_fixations and "
+                             f"argmax_fixations), got {type(world).__name__}")
         self.mode = mode
+        self.world = world
         super().__init__(seed)
 
     def targets(self, info: dict[str, Any]) -> np.ndarray:
         """The next fixations, int64 ``[N, 2]`` pixels (row, col)."""
         if "priority" not in info:
-            raise ValueError("info must hold 'priority' (the env's saliency-with-IoR maps [N, H, W]); "
-                             "is this a saccade vector env?")
+            if self.world is None:
+                raise ValueError("info must hold 'priority' (the env's saliency-with-IoR maps [N, H, W]); is this "
+                                 "a saccade vector env? (with priority_info=False, pass world=venv.world)")
+            if self.mode == "argmax":
+                return self.world.argmax_fixations()
+            return self.world.sample_fixations(self.rng.random(self.world.n))
         priority = info["priority"]
         if self.mode == "argmax":
             return argmax_fixations(priority)
@@ -117,7 +127,8 @@ class BatchedSaliencyAgent(_SeededAgent):
     def act(self, obs: dict[str, np.ndarray], info: dict[str, Any]) -> np.ndarray:
         targets = self.targets(info)
         position = info_array(info, "position", (targets.shape[0], 2), np.float32)
-        target = pixel_to_norm(targets, np.shape(info["priority"])[1:])
+        shape = np.shape(info["priority"])[1:] if "priority" in info else self.world.image_shape
+        target = pixel_to_norm(targets, shape)
         return np.clip(target - position, -1.0, 1.0).astype(np.float32)
 
 

@@ -25,6 +25,9 @@ def scenes_world(n: int, root: str | Path | None = None, split: str = "train", s
     return SaccadeWorld(n, dataset, **kwargs)
 
 
+scenes_world.passes_kwargs_to = SaccadeWorld  # type: ignore[attr-defined]  (keyword discovery)
+
+
 class SaccadeScenesEnv(SaccadeEnv):
     """The embedded scenes through a foveated retina (see ``SaccadeEnv``).
 

@@ -23,6 +23,9 @@ def stl10_world(n: int, root: str | Path | None = None, split: str = "train", do
     return SaccadeWorld(n, dataset, **kwargs)
 
 
+stl10_world.passes_kwargs_to = SaccadeWorld  # type: ignore[attr-defined]  (keyword discovery)
+
+
 class SaccadeSTL10Env(SaccadeEnv):
     """STL-10 through a foveated retina (see ``SaccadeEnv`` for observation, action and info).
 

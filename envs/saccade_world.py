@@ -12,7 +12,7 @@ from envs.coordinates import max_norm_position, pixel_to_norm
 from envs.rendering import draw_retina_boxes, draw_scanpath, overlay, to_rgb, upscale
 from envs.retina import Retina
 from envs.world import World, check_positive_int
-from saliency import DEFAULT_METHOD, IOR_MODES, METHODS, sample_fixation, saliency_map
+from saliency import DEFAULT_METHOD, IOR_MODES, METHODS, saliency_map
 from saliency.batch_ior import PriorityBatch
 
 __all__ = ["SaccadeWorld", "REWARDS", "FIRST_FIXATIONS", "to_hwc"]
@@ -56,6 +56,7 @@ class SaccadeWorld(World):
         saliency_cache_size: int = 1024,
         saliency_maps: np.ndarray | None = None,
         keep_inside: bool = False,
+        priority_info: bool = True,
     ) -> None:
         if len(dataset) == 0:
             raise ValueError("dataset is empty: the environment needs at least one image")
@@ -85,8 +86,9 @@ class SaccadeWorld(World):
         if isinstance(saliency_cache_size, bool) or not isinstance(saliency_cache_size, (int, np.integer)) \
                 or saliency_cache_size < 0:
             raise ValueError(f"saliency_cache_size must be an int >= 0, got {saliency_cache_size!r}")
-        if not isinstance(keep_inside, (bool, np.bool_)):
-            raise ValueError(f"keep_inside must be True or False, got {keep_inside!r}")
+        for name, flag in (("keep_inside", keep_inside), ("priority_info", priority_info)):
+            if not isinstance(flag, (bool, np.bool_)):
+                raise ValueError(f"{name} must be True or False, got {flag!r}")
         retina = Retina(glimpse_size=glimpse_size, scales=tuple(scales), padding=padding)
         channels = int(dataset.images.shape[3]) if dataset.images.ndim == 4 else 1
         super().__init__(n, retina, channels, max_saccades, action_scale=1.0, last_action_bound=1.0)
@@ -119,7 +121,8 @@ class SaccadeWorld(World):
         self._images = None if self._stack is not None else np.zeros((self.n, *image_hw, channels), np.uint8)
         self.fixations = np.zeros((self.n, max_saccades + 1, 2), np.int64)  # the scanpath of each row
         self.n_fixations = np.zeros(self.n, np.int64)
-        self.priority = PriorityBatch(self.n, image_hw, ior, ior_radius, ior_decay)
+        self.priority_info = bool(priority_info)
+        self.priority = PriorityBatch(self.n, image_hw, ior, ior_radius, ior_decay, materialize=self.priority_info)
 
     # ------------------------------------------------------------------ saliency
     def saliency_of(self, index: int) -> np.ndarray:
@@ -157,20 +160,24 @@ class SaccadeWorld(World):
             maps = np.stack([self.saliency_of(int(i)) for i in index[order]]) if len(rows) else None
         if len(rows):
             self.priority.start(rows[order], maps)
-        first = np.empty((len(rows), 2), np.int64)
-        for k, (row, g) in enumerate(zip(rows, rngs)):
-            first[k] = self._first_fixation(int(row), g)
+        if self.first_fixation == "sample":
+            first = self.priority.sample(np.array([g.random() for g in rngs]), rows)
+        elif self.first_fixation == "argmax":
+            first = self.priority.argmax(rows)
+        else:
+            centre = np.array([self.image_shape[0] // 2, self.image_shape[1] // 2], np.int64)
+            first = np.tile(np.clip(centre, *self._bounds), (len(rows), 1))
         self.n_fixations[rows] = 0
         self._fixate(rows, first)
 
-    def _first_fixation(self, row: int, rng: np.random.Generator) -> np.ndarray:
-        if self.first_fixation == "sample":
-            return np.asarray(sample_fixation(self.priority.priority[row], float(rng.random())), np.int64)
-        if self.first_fixation == "argmax":
-            p = self.priority.priority[row]
-            return np.asarray(np.unravel_index(int(np.argmax(p)), p.shape), np.int64)
-        centre = np.array([self.image_shape[0] // 2, self.image_shape[1] // 2], np.int64)
-        return np.clip(centre, *self._bounds)
+    def sample_fixations(self, uniforms: np.ndarray) -> np.ndarray:
+        """One fixation per row drawn from its current priority map (saliency with IoR), int64
+        ``[N, 2]`` pixels, without materialising the maps (``priority_info=False``)."""
+        return self.priority.sample(uniforms)
+
+    def argmax_fixations(self) -> np.ndarray:
+        """The most salient pixel not yet inhibited of every row, int64 ``[N, 2]``."""
+        return self.priority.argmax()
 
     def apply(self, rows: np.ndarray, actions: np.ndarray, rngs: Sequence[np.random.Generator],
               last: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -193,8 +200,11 @@ class SaccadeWorld(World):
         if self.reward_mode == "saliency":  # priority mass in the fovea before it is inhibited
             g = self.retina.glimpse_size
             h, w = self.image_shape
+            pb = self.priority
             for k, (row, (r, c)) in enumerate(zip(rows, target - g // 2)):
-                reward[k] = float(self.priority.priority[row, max(r, 0):min(r + g, h), max(c, 0):min(c + g, w)].sum())
+                window = np.s_[max(r, 0):min(r + g, h), max(c, 0):min(c + g, w)]
+                mass = (pb.saliency[row][window].astype(np.float64) * pb.inhibition[row][window]).sum()
+                reward[k] = float(mass / max(pb.row_totals[row].sum(), 1e-300))
         elif self.reward_mode == "object":
             for k, (row, (r, c)) in enumerate(zip(rows, target)):
                 boxes = np.asarray(self.dataset.boxes[self.index[row]]).reshape(-1, 4)
@@ -218,13 +228,15 @@ class SaccadeWorld(World):
 
     def info(self) -> dict[str, np.ndarray]:
         fixation = self.current_fixations()
-        return {
+        info = {
             "position": pixel_to_norm(fixation, self.image_shape),
             "fixation": fixation,
             "label": np.asarray(self.dataset.labels[self.index], np.int64),
             "index": self.index.copy(),
-            "priority": self.priority.priority,  # a fresh array each step, never written again
         }
+        if self.priority_info:
+            info["priority"] = self.priority.priority  # a fresh array each step, never written again
+        return info
 
     def scanpath(self, row: int = 0) -> np.ndarray:
         """Fixations of row ``row``'s episode so far, int64 ``[K, 2]`` pixels (row, col)."""
@@ -233,6 +245,7 @@ class SaccadeWorld(World):
     def render_frame(self, row: int = 0, show_priority: bool = True) -> np.ndarray:
         """uint8 RGB ``[H*k, W*k, 3]``: the image (with the priority map blended in), scanpath and retina boxes."""
         image = self.image(row)
+        show_priority = show_priority and self.priority_info
         base = overlay(image, self.priority.priority[row], 0.45) if show_priority else to_rgb(image)
         canvas = upscale(base, self.render_scale)
         path = self.scanpath(row)

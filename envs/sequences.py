@@ -1,162 +1,88 @@
-"""Batched glimpse sequences for pretraining, from the same retina and saliency/IoR code as the env.
+"""One sequence source for pretraining: a native vector env rolled ``T`` steps by a batched agent.
 
-Pretraining does not step a Python env per glimpse: a whole batch of scanpaths is drawn at once
-(Numba, over precomputed saliency maps) and cut out by the batched retina. For the same image
-and the same uniforms, a ``SaccadeEnv`` rollout driven by a sampling ``SaliencyAgent`` sees the
-same fixations, glimpses and actions (``tests/envs/test_sequences.py``).
+Every family feeds pretraining the same way: saccades (saliency-IoR scanpaths), path integration
+(smooth trajectories), 3D rotation (rotation walks). A batch is ``B`` episodes of ``T`` views of
+``gym.make_vec(env_id, num_envs=B, **env_kwargs)`` with the episode length set to ``T - 1``
+steps, so a batch is exactly what a user sees stepping ``gym.make(env_id, **env_kwargs)`` with
+the same agent. There is no second, hand-written path.
 
 This module imports torch (batches are tensors); ``import envs`` does not import it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
-from envs.coordinates import pixel_to_norm
-from envs.retina import Retina
-from saliency import DEFAULT_METHOD, sample_scanpaths
-
-__all__ = ["SaccadeSequenceSource", "build_saccade_source", "channel_stats", "STL10_MEAN", "STL10_STD"]
+__all__ = ["SequenceSource", "Family", "FAMILIES", "family_of", "channel_stats", "STL10_MEAN", "STL10_STD"]
 
 STL10_MEAN = (0.4467, 0.4398, 0.4066)
 STL10_STD = (0.2241, 0.2215, 0.2239)
-FIXATION_MODES = ("sample", "argmax")
 
 
-class SaccadeSequenceSource(torch.utils.data.IterableDataset):
-    """Batches of glimpse sequences along saliency + IoR scanpaths.
+def _saliency_agent(env: Any, seed: int | None, mode: str = "sample") -> Any:
+    from agents import BatchedSaliencyAgent
 
-    Each batch is a dict of CPU tensors:
-    ``glimpses`` uint8 ``[B, T, S*C, G, G]`` (channels scale-major), ``actions`` float32
-    ``[B, T, 2]`` (``actions[:, t] = positions[:, t] - positions[:, t-1]``, ``actions[:, 0] = 0``:
-    the env's ``last_action``), ``positions`` float32 ``[B, T, 2]`` (normalised row, col),
-    ``fixations`` int64 ``[B, T, 2]`` (pixels), ``labels`` int64 ``[B]`` (-1 unlabeled),
-    ``indices`` int64 ``[B]``.
+    return BatchedSaliencyAgent(mode=mode, seed=seed, world=env.world)
 
-    An epoch is a seeded shuffle of the dataset, split into ``world_size`` equal shards
-    (``rank`` takes its own), cut into full batches. Batch ``b`` of epoch ``e`` depends only on
-    ``(seed, e, b, rank)``, so a resumed run continues with ``batches(e, start=b)``.
+
+def _trajectory_agent(env: Any, seed: int | None, **kwargs: Any) -> Any:
+    from agents import SmoothTrajectoryAgent
+
+    low, high = env.world.position_bounds
+    return SmoothTrajectoryAgent(env.world.max_step, low, high, seed=seed, **kwargs)
+
+
+def _rotation_agent(env: Any, seed: int | None, **kwargs: Any) -> Any:
+    from agents import RotationWalkAgent
+
+    return RotationWalkAgent(seed=seed, **kwargs)
+
+
+@dataclass(frozen=True)
+class Family:
+    """How a family's episodes become training sequences.
+
+    ``length_kwarg``: the env keyword of the episode length (steps); ``state_key``: the info key
+    of the absolute state kept per view (``positions`` float32 ``[B, T, 2]`` or ``rotations``
+    quaternions ``[B, T, 4]``); ``agent``: ``(vector_env, seed, **agent_kwargs) -> batched agent``.
     """
 
-    def __init__(
-        self,
-        dataset: Any,
-        saliency: np.ndarray,
-        retina: Retina,
-        seq_len: int = 5,
-        batch_size: int = 64,
-        fixation_mode: str = "sample",
-        ior: str = "square",
-        ior_radius: int = 16,
-        ior_decay: float = 1.0,
-        seed: int = 0,
-        rank: int = 0,
-        world_size: int = 1,
-        mean: tuple[float, ...] | None = None,
-        std: tuple[float, ...] | None = None,
-        keep_inside: bool = False,
-    ) -> None:
-        super().__init__()
-        n = len(dataset)
-        if saliency.shape[0] != n or saliency.shape[1:] != tuple(dataset.images.shape[1:3]):
-            raise ValueError(f"saliency must be [N, H, W] = {(n, *dataset.images.shape[1:3])}, got {saliency.shape}")
-        if not isinstance(seq_len, (int, np.integer)) or seq_len < 2:
-            raise ValueError(f"seq_len must be an int >= 2 (observed views + the target), got {seq_len!r}")
-        if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-        if fixation_mode not in FIXATION_MODES:
-            raise ValueError(f"fixation_mode must be one of {FIXATION_MODES}, got {fixation_mode!r}")
-        if world_size < 1 or not 0 <= rank < world_size:
-            raise ValueError(f"rank must be in [0, world_size) with world_size >= 1, got rank={rank}, world_size={world_size}")
-        if n // world_size < batch_size:
-            raise ValueError(f"batch_size={batch_size} exceeds the {n // world_size} images of one shard "
-                             f"({n} images over world_size={world_size})")
-        self.dataset, self.saliency, self.retina = dataset, saliency, retina
-        self.seq_len, self.batch_size = int(seq_len), int(batch_size)
-        self.fixation_mode = fixation_mode
-        self.ior, self.ior_radius, self.ior_decay = ior, int(ior_radius), float(ior_decay)
-        self.seed, self.rank, self.world_size = int(seed), int(rank), int(world_size)
-        self.image_shape = tuple(int(d) for d in dataset.images.shape[1:3])
-        self.keep_inside = bool(keep_inside)
-        self._inside_mask = retina.inside_mask(self.image_shape) if self.keep_inside else None
-        in_channels = int(dataset.images.shape[3]) if dataset.images.ndim == 4 else 1
-        self.channels = len(retina.scales) * in_channels
-        self.action_dim = 2
-        labels = np.asarray(dataset.labels)
-        self.n_classes = int(labels.max()) + 1 if (labels >= 0).any() else 0
-        if mean is None or std is None:
-            mean, std = channel_stats(dataset)
-        self.mean = tuple(float(m) for m in mean) * len(retina.scales)
-        self.std = tuple(float(s) for s in std) * len(retina.scales)
-        self.epoch = 0
+    name: str
+    length_kwarg: str
+    state_key: str
+    batch_key: str
+    agent: Callable[..., Any]
 
-    def __len__(self) -> int:
-        """Full batches per epoch for this rank."""
-        return (len(self.dataset) // self.world_size) // self.batch_size
 
-    def set_epoch(self, epoch: int) -> None:
-        """The epoch ``__iter__`` yields next (like ``DistributedSampler.set_epoch``)."""
-        self.epoch = int(epoch)
+FAMILIES = {
+    "saccade": Family("saccade", "max_saccades", "position", "positions", _saliency_agent),
+    "path": Family("path", "max_steps", "position", "positions", _trajectory_agent),
+    "rotation": Family("rotation", "max_steps", "rotation", "rotations", _rotation_agent),
+}
+_PREFIXES = {"Saccade-": "saccade", "PathIntegration-": "path", "Rotation3D-": "rotation"}
 
-    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
-        return self.batches(self.epoch)
 
-    def epoch_indices(self, epoch: int) -> np.ndarray:
-        """This rank's image indices of ``epoch``, int64 ``[len(self) * B]`` in batch order."""
-        perm = np.random.default_rng([self.seed, int(epoch)]).permutation(len(self.dataset))
-        shard = perm[: (len(perm) // self.world_size) * self.world_size][self.rank :: self.world_size]
-        return shard[: len(self) * self.batch_size].astype(np.int64)
+def family_of(env: Any) -> Family:
+    """The :class:`Family` of a registered id (by its prefix) or of a vector env (by its world)."""
+    if isinstance(env, str):
+        for prefix, name in _PREFIXES.items():
+            if env.startswith(prefix):
+                return FAMILIES[name]
+        raise ValueError(f"env_id must start with one of {tuple(_PREFIXES)}, got {env!r}")
+    from envs.path_world import PathWorld
+    from envs.rotation_world import RotationWorld
+    from envs.saccade_world import SaccadeWorld
 
-    def batches(self, epoch: int, start: int = 0) -> Iterator[dict[str, torch.Tensor]]:
-        """Yield batches ``start, start+1, ...`` of ``epoch`` (deterministic in seed, epoch, batch, rank)."""
-        if not 0 <= start <= len(self):
-            raise ValueError(f"start must be in [0, {len(self)}], got {start}")
-        order = self.epoch_indices(epoch)
-        for b in range(start, len(self)):
-            indices = order[b * self.batch_size : (b + 1) * self.batch_size]
-            rng = np.random.default_rng([self.seed, int(epoch), b, self.rank])
-            yield self.make_batch(indices, rng.random((len(indices), self.seq_len)))
-
-    def make_batch(self, indices: np.ndarray, uniforms: np.ndarray | None = None) -> dict[str, torch.Tensor]:
-        """The sequences of images ``indices [B]`` with fixation uniforms ``[B, T]`` (argmax mode: unused)."""
-        indices = np.asarray(indices, dtype=np.int64)
-        if indices.ndim != 1 or len(indices) == 0:
-            raise ValueError(f"indices must be a non-empty 1-D array, got shape {indices.shape}")
-        if indices.min() < 0 or indices.max() >= len(self.dataset):
-            raise ValueError(f"indices must lie in [0, {len(self.dataset)})")
-        maps = np.ascontiguousarray(self.saliency[indices], dtype=np.float32)
-        if self._inside_mask is not None:  # as SaccadeEnv(keep_inside=True): no fixation reads padding
-            maps *= self._inside_mask
-        scan_kwargs = dict(mode=self.fixation_mode, ior=self.ior, radius=self.ior_radius, decay=self.ior_decay)
-        if self.fixation_mode == "sample":
-            if uniforms is None:
-                raise ValueError("uniforms [B, T] are required in fixation_mode='sample'")
-            fixations = sample_scanpaths(maps, self.seq_len, uniforms=np.asarray(uniforms, np.float64), **scan_kwargs)
-        else:
-            fixations = sample_scanpaths(maps, self.seq_len, uniforms=np.zeros((len(indices), self.seq_len)),
-                                         **scan_kwargs)
-        images = np.ascontiguousarray(self.dataset.images[indices], dtype=np.uint8)
-        if images.ndim == 3:
-            images = images[..., None]
-        glimpses = self.retina.batch(images, fixations)  # [B, T, S, G, G, C]
-        b, t, s, g, _, c = glimpses.shape
-        glimpses = np.ascontiguousarray(glimpses.transpose(0, 1, 2, 5, 3, 4).reshape(b, t, s * c, g, g))
-        positions = pixel_to_norm(fixations, self.image_shape)
-        actions = np.zeros_like(positions)
-        actions[:, 1:] = positions[:, 1:] - positions[:, :-1]
-        return {
-            "glimpses": torch.from_numpy(glimpses),
-            "actions": torch.from_numpy(actions),
-            "positions": torch.from_numpy(positions),
-            "fixations": torch.from_numpy(np.ascontiguousarray(fixations, dtype=np.int64)),
-            "labels": torch.from_numpy(np.asarray(self.dataset.labels[indices], dtype=np.int64)),
-            "indices": torch.from_numpy(indices.copy()),
-        }
+    world = getattr(env, "world", None)
+    for cls, name in ((SaccadeWorld, "saccade"), (PathWorld, "path"), (RotationWorld, "rotation")):
+        if isinstance(world, cls):
+            return FAMILIES[name]
+    raise ValueError(f"env must be a registered id or a native vector env of this package, got {type(env).__name__}")
 
 
 def channel_stats(dataset: Any, max_images: int = 2000, seed: int = 0) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -171,57 +97,148 @@ def channel_stats(dataset: Any, max_images: int = 2000, seed: int = 0) -> tuple[
     return tuple(mean.tolist()), tuple(std.tolist())
 
 
-def build_saccade_source(
-    dataset: str = "scenes",
-    split: str = "train",
-    root: str | Path | None = None,
-    glimpse_size: int = 32,
-    scales: tuple[int, ...] = (1,),
-    padding: str = "zero",
-    seq_len: int = 5,
-    batch_size: int = 64,
-    saliency_method: str = DEFAULT_METHOD,
-    ior: str = "square",
-    ior_radius: int = 16,
-    ior_decay: float = 1.0,
-    fixation_mode: str = "sample",
-    seed: int = 0,
-    rank: int = 0,
-    world_size: int = 1,
-    n_train: int | None = None,
-    n_test: int | None = None,
-    scene_style: str = "natural",
-    max_objects: int = 2,
-    download: bool = False,
-    progress: bool = True,
-    keep_inside: bool = False,
-) -> SaccadeSequenceSource:
-    """A ``SaccadeSequenceSource`` over a named dataset ("scenes" or "stl10"), saliency cached on disk.
+def _glimpse_stats(venv: Any, agent: Any, steps: int, seed: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Per-channel mean and std of the fovea over a few seeded episodes (worlds without a dataset)."""
+    obs, info = venv.reset(seed=seed)
+    agent.reset(seed=seed)
+    views = [obs["glimpse"][:, 0]]
+    for _ in range(steps):
+        obs, *_, info = venv.step(agent.act(obs, info))
+        views.append(obs["glimpse"][:, 0])
+    x = np.stack(views).astype(np.float64) / 255.0
+    return tuple(x.mean(axis=(0, 1, 2, 3)).tolist()), tuple(np.maximum(x.std(axis=(0, 1, 2, 3)), 1e-3).tolist())
 
-    ``scene_style`` and ``max_objects`` choose the embedded scenes' look (``envs.datasets.SCENE_STYLES``).
-    ``keep_inside`` keeps every fixation where the retina's largest square lies inside the image
-    (as ``SaccadeEnv(keep_inside=True)``).
 
-    The saliency maps of the whole split are computed once and memory-mapped from
-    ``<root>/saliency/`` afterwards (see ``envs.saliency_cache``).
+class SequenceSource(torch.utils.data.IterableDataset):
+    """Batches of ``seq_len``-view episodes of ``env_id`` (any registered family).
+
+    Each batch is a dict of CPU tensors: ``glimpses`` uint8 ``[B, T, S*C, G, G]`` (channels
+    scale-major), ``actions`` float32 ``[B, T, A]`` (the ``last_action`` that led into view t;
+    ``actions[:, 0] = 0``), ``states`` float32 ``[B, T, K]`` (the absolute state of every view,
+    also under its own name: ``positions`` ``[B, T, 2]`` or ``rotations`` ``[B, T, 4]``),
+    ``labels`` int64 ``[B]`` (-1 unlabeled) and ``indices`` int64 ``[B]`` (image / world / object).
+
+    An epoch visits ``epoch_size`` items (default: every image, world or object once) in a
+    seeded shuffle, split into ``world_size`` equal shards (``rank`` takes its own), cut into
+    full batches. Batch ``b`` of epoch ``e`` depends only on ``(seed, e, b, rank)``: its episodes
+    are reset with a seed drawn from those, so a resumed run continues with ``batches(e, start=b)``.
+
+    Args:
+        env_id: a registered id; ``env_kwargs`` its keyword arguments (the episode length is set
+            to ``seq_len - 1`` steps). Or a ready native vector env (``envs.vector``) of
+            ``batch_size`` rows and episodes of ``seq_len - 1`` steps (``env_kwargs`` must be None).
+            ``agent_kwargs`` go to the family's batched agent.
+        mean, std: per-channel statistics of the data (default: measured, see ``channel_stats``).
     """
-    from envs.datasets import default_data_root, load_scenes, load_stl10
-    from envs.saliency_cache import dataset_saliency
 
-    root = Path(root) if root is not None else default_data_root()
-    if dataset == "scenes":
-        sizes = {k: v for k, v in (("n_train", n_train), ("n_test", n_test)) if v is not None}
-        data = load_scenes(split=split, root=root, style=scene_style, max_objects=max_objects, **sizes)
-        mean = std = None
-    elif dataset == "stl10":
-        data = load_stl10(root=root, split=split, download=download)
-        mean, std = STL10_MEAN, STL10_STD
-    else:
-        raise ValueError(f"dataset must be one of ('scenes', 'stl10'), got {dataset!r}")
-    maps = dataset_saliency(data, method=saliency_method, cache_dir=root, progress=progress)
-    retina = Retina(glimpse_size=glimpse_size, scales=tuple(scales), padding=padding)
-    return SaccadeSequenceSource(
-        data, maps, retina, seq_len=seq_len, batch_size=batch_size, fixation_mode=fixation_mode, ior=ior,
-        ior_radius=ior_radius, ior_decay=ior_decay, seed=seed, rank=rank, world_size=world_size, mean=mean, std=std,
-        keep_inside=keep_inside,
-    )
+    def __init__(self, env_id: Any, env_kwargs: dict[str, Any] | None = None, seq_len: int = 5,
+                 batch_size: int = 64, seed: int = 0, rank: int = 0, world_size: int = 1,
+                 epoch_size: int | None = None, agent_kwargs: dict[str, Any] | None = None,
+                 mean: tuple[float, ...] | None = None, std: tuple[float, ...] | None = None) -> None:
+        super().__init__()
+        import gymnasium as gym
+
+        import envs  # noqa: F401 - registers the ids
+
+        if isinstance(seq_len, bool) or not isinstance(seq_len, (int, np.integer)) or seq_len < 2:
+            raise ValueError(f"seq_len must be an int >= 2 (observed views + the target), got {seq_len!r}")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        if world_size < 1 or not 0 <= rank < world_size:
+            raise ValueError(f"rank must be in [0, world_size) with world_size >= 1, got rank={rank}, world_size={world_size}")
+        self.family = family_of(env_id)
+        self.seq_len, self.batch_size = int(seq_len), int(batch_size)
+        self.seed, self.rank, self.world_size = int(seed), int(rank), int(world_size)
+        if isinstance(env_id, str):
+            self.env_id = env_id
+            self.env_kwargs = {**(env_kwargs or {}), self.family.length_kwarg: self.seq_len - 1}
+            if self.family.name == "saccade":  # the agent draws through the world: no maps written per step
+                self.env_kwargs.setdefault("priority_info", False)
+            self.env = gym.make_vec(env_id, num_envs=self.batch_size, **self.env_kwargs)
+        else:
+            if env_kwargs is not None:
+                raise ValueError("env_kwargs must be None when a ready vector env is given")
+            if env_id.num_envs != self.batch_size or env_id.world.max_steps != self.seq_len - 1:
+                raise ValueError(f"the vector env must have num_envs = batch_size = {self.batch_size} and episodes "
+                                 f"of seq_len - 1 = {self.seq_len - 1} steps, got {env_id.num_envs} and "
+                                 f"{env_id.world.max_steps}")
+            self.env_id, self.env_kwargs, self.env = None, None, env_id
+        self.agent = self.family.agent(self.env, None, **(agent_kwargs or {}))
+        world = self.env.world
+        self.n_items = len(world.objects) if self.family.name == "rotation" else len(world.dataset)
+        if epoch_size is not None and (isinstance(epoch_size, bool) or not isinstance(epoch_size, (int, np.integer))
+                                       or epoch_size < 1):
+            raise ValueError(f"epoch_size must be a positive int or None (every item once), got {epoch_size!r}")
+        self.epoch_size = int(epoch_size) if epoch_size is not None else self.n_items
+        if self.epoch_size // world_size < batch_size:
+            raise ValueError(f"batch_size={batch_size} exceeds the {self.epoch_size // world_size} sequences of one "
+                             f"shard ({self.epoch_size} per epoch over world_size={world_size}); raise epoch_size")
+        s, g, _, c = world.glimpse_shape
+        self.channels = s * c
+        self.action_dim = world.action_dim
+        labels = np.asarray(world.labels if self.family.name == "rotation" else world.dataset.labels)
+        self.n_classes = int(labels.max()) + 1 if (labels >= 0).any() else 0
+        if mean is None or std is None:
+            if self.family.name == "rotation":
+                mean, std = _glimpse_stats(self.env, self.agent, self.seq_len - 1, seed=12345)
+            else:
+                mean, std = channel_stats(world.dataset)
+        if len(mean) == c:  # per image channel: repeat for every retina scale
+            mean, std = tuple(mean) * s, tuple(std) * s
+        self.mean = tuple(float(m) for m in mean)
+        self.std = tuple(float(v) for v in std)
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        """Full batches per epoch for this rank."""
+        return (self.epoch_size // self.world_size) // self.batch_size
+
+    def set_epoch(self, epoch: int) -> None:
+        """The epoch ``__iter__`` yields next (like ``DistributedSampler.set_epoch``)."""
+        self.epoch = int(epoch)
+
+    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+        return self.batches(self.epoch)
+
+    def epoch_indices(self, epoch: int) -> np.ndarray:
+        """This rank's item indices of ``epoch``, int64 ``[len(self) * B]`` in batch order."""
+        rng = np.random.default_rng([self.seed, int(epoch)])
+        reps = -(-self.epoch_size // self.n_items)
+        perm = np.concatenate([rng.permutation(self.n_items) for _ in range(reps)])[: self.epoch_size]
+        shard = perm[: (len(perm) // self.world_size) * self.world_size][self.rank :: self.world_size]
+        return shard[: len(self) * self.batch_size].astype(np.int64)
+
+    def batches(self, epoch: int, start: int = 0) -> Iterator[dict[str, torch.Tensor]]:
+        """Yield batches ``start, start+1, ...`` of ``epoch`` (deterministic in seed, epoch, batch, rank)."""
+        if not 0 <= start <= len(self):
+            raise ValueError(f"start must be in [0, {len(self)}], got {start}")
+        order = self.epoch_indices(epoch)
+        for b in range(start, len(self)):
+            episode_seed = int(np.random.SeedSequence([self.seed, int(epoch), b, self.rank]).generate_state(1)[0])
+            yield self.make_batch(order[b * self.batch_size : (b + 1) * self.batch_size], episode_seed)
+
+    def make_batch(self, indices: np.ndarray, seed: int) -> dict[str, torch.Tensor]:
+        """The episodes of items ``indices [B]``: rows reset with seeds ``seed + i``, the agent with ``seed``."""
+        indices = np.asarray(indices, dtype=np.int64)
+        if indices.shape != (self.batch_size,):
+            raise ValueError(f"indices must have shape ({self.batch_size},) (one item per row), got {indices.shape}")
+        obs, info = self.env.reset(seed=seed, options={"index": indices})
+        self.agent.reset(seed=seed)
+        glimpses, actions, states = [obs["glimpse"]], [obs["last_action"]], [info[self.family.state_key]]
+        for _ in range(self.seq_len - 1):
+            obs, _, _, _, info = self.env.step(self.agent.act(obs, info))
+            glimpses.append(obs["glimpse"])
+            actions.append(obs["last_action"])
+            states.append(info[self.family.state_key])
+        x = np.stack(glimpses, axis=1)  # [B, T, S, G, G, C]
+        b, t, s, g, _, c = x.shape
+        x = np.ascontiguousarray(x.transpose(0, 1, 2, 5, 3, 4).reshape(b, t, s * c, g, g))
+        state = torch.from_numpy(np.stack(states, axis=1).astype(np.float32))
+        return {
+            "glimpses": torch.from_numpy(x),
+            "actions": torch.from_numpy(np.stack(actions, axis=1).astype(np.float32)),
+            "states": state,
+            self.family.batch_key: state,
+            "labels": torch.from_numpy(np.asarray(info["label"], dtype=np.int64)),
+            "indices": torch.from_numpy(indices.copy()),
+        }

@@ -1,8 +1,14 @@
 """``PriorityBatch``: inhibition of return over N saliency maps at once (the batched ``PriorityTracker``).
 
 The same Numba kernels as ``PriorityTracker`` and ``sample_scanpath`` (``_inhibit``,
-``_priority``) run row by row inside one call, so row ``i`` agrees bit for bit with a
-``PriorityTracker`` fed the same map and fixations.
+``_priority``) run row by row inside one call, so row ``i``'s priority map agrees bit for bit with
+a ``PriorityTracker`` fed the same map and fixations.
+
+For batched rollouts that never look at the maps (pretraining), ``materialize=False`` skips
+writing the normalised ``[N, H, W]`` priority after every step: per row only the totals of
+``saliency * inhibition`` per image row are kept up to date (the rows an IoR update touched), and
+:meth:`PriorityBatch.sample` / :meth:`PriorityBatch.argmax` draw from ``saliency * inhibition``
+directly, reading the map only up to the drawn pixel.
 """
 
 from __future__ import annotations
@@ -10,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from saliency.ior import IOR_MODES, _inhibit, _priority
+from saliency.ior import IOR_MODES, _dot_row, _inhibit, _priority, _priority_fallback, _row_sums, _sample_rows
 from saliency.parallel import run_batched
 from saliency.validation import check_choice, check_decay, check_int, check_positive
 
@@ -20,34 +26,105 @@ _PARALLEL_PIXELS = 1 << 20  # below this many pixels per call, threads cost more
 
 
 @njit(cache=True, nogil=True)
-def _refresh_rows(sal, inhib, rows, fix, mode, radius, decay, out, start, stop):
+def _refresh_rows(sal, inhib, row_tot, rows, fix, mode, radius, decay, out, write, start, stop):
     """For ``k`` in ``[start, stop)``: inhibit row ``rows[k]`` at ``fix[k]`` (skipped when
-    ``fix[k, 0] < 0``) and write its priority map into ``out[rows[k]]``."""
+    ``fix[k, 0] < 0``: every image row is re-totalled), update its per-image-row totals of
+    ``sal * inhib`` and, if ``write``, its priority map ``out[rows[k]]``."""
+    h = sal.shape[1]
     for k in range(start, stop):
         r = rows[k]
+        r0, r1 = 0, h
         if fix[k, 0] >= 0:
-            _inhibit(inhib[r], fix[k, 0], fix[k, 1], mode, radius, decay)
-        _priority(sal[r], inhib[r], out[r])
+            r0, r1 = _inhibit(inhib[r], fix[k, 0], fix[k, 1], mode, radius, decay)
+        for i in range(r0, r1):
+            row_tot[r, i] = _dot_row(sal[r, i], inhib[r, i])
+        if write:
+            _priority(sal[r], inhib[r], out[r])
+
+
+@njit(cache=True, nogil=True)
+def _draw_rows(sal, inhib, row_tot, rows, u, use_argmax, out, scratch, start, stop):
+    """``k`` in ``[start, stop)``: a fixation of row ``r = rows[k]`` from ``sal[r] * inhib[r]`` (inverse CDF with
+    ``u[k]`` on the row-major flattened map, zero-mass pixels never drawn; or its first maximum).
+    Rows with no mass left fall back to the priority kernel's rule (inhibition, then uniform)."""
+    h, w = sal.shape[1], sal.shape[2]
+    for k in range(start, stop):
+        r = rows[k]
+        total = 0.0
+        for i in range(h):
+            total += row_tot[r, i]
+        if not total > 0.0 or use_argmax:
+            p = scratch[k - start] if scratch.shape[0] > 1 else scratch[0]
+            if total > 0.0:
+                _priority(sal[r], inhib[r], p)
+            else:
+                _priority_fallback(inhib[r], p)
+            if use_argmax:
+                best = p[0, 0]
+                bi, bj = 0, 0
+                for i in range(h):
+                    for j in range(w):
+                        if p[i, j] > best:
+                            best = p[i, j]
+                            bi, bj = i, j
+                out[k, 0], out[k, 1] = bi, bj
+            else:
+                sums = np.empty(h, np.float64)
+                _row_sums(p, sums)
+                out[k, 0], out[k, 1] = _sample_rows(p, u[k], sums)
+            continue
+        target = u[k] * total
+        cum = 0.0
+        found = False
+        for i in range(h):
+            if cum + row_tot[r, i] > target:
+                acc = 0.0
+                last = -1
+                for j in range(w):
+                    v = np.float64(sal[r, i, j]) * np.float64(inhib[r, i, j])
+                    acc += v
+                    if v > 0.0:
+                        last = j
+                        if cum + acc > target:
+                            out[k, 0], out[k, 1] = i, j
+                            found = True
+                            break
+                if not found and last >= 0:
+                    out[k, 0], out[k, 1] = i, last
+                    found = True
+                if found:
+                    break
+            cum += row_tot[r, i]
+        if not found:  # u * total rounded up to the total: the last pixel with mass
+            for q in range(h * w - 1, -1, -1):
+                i, j = q // w, q % w
+                if np.float64(sal[r, i, j]) * np.float64(inhib[r, i, j]) > 0.0:
+                    out[k, 0], out[k, 1] = i, j
+                    break
 
 
 class PriorityBatch:
     """Saliency, inhibition and priority maps of ``n`` rows, float32 ``[n, H, W]`` each.
 
     ``priority`` is a fresh array after every :meth:`start` / :meth:`fixate` (earlier arrays are
-    never written again, so they can be handed out, e.g. as ``info["priority"]``).
+    never written again, so they can be handed out, e.g. as ``info["priority"]``); with
+    ``materialize=False`` it is not kept (None) and only :meth:`sample` / :meth:`argmax` read the maps.
     """
 
     def __init__(self, n: int, shape: tuple[int, int], mode: str = "square", radius: float = 16,
-                 decay: float = 1.0) -> None:
+                 decay: float = 1.0, materialize: bool = True) -> None:
         self.n = check_int(n, "n")
         h, w = check_int(shape[0], "shape[0]"), check_int(shape[1], "shape[1]")
         self.mode = check_choice(mode, "mode", IOR_MODES)
         self._mode_id = IOR_MODES.index(self.mode)
         self.radius = check_positive(radius, "radius")
         self.decay = check_decay(decay, self.mode)
+        self.materialize = bool(materialize)
         self.saliency = np.zeros((self.n, h, w), np.float32)
         self.inhibition = np.ones((self.n, h, w), np.float32)
-        self.priority = np.full((self.n, h, w), 1.0 / (h * w), np.float32)
+        self.row_totals = np.zeros((self.n, h), np.float64)
+        self.priority: np.ndarray | None = (np.full((self.n, h, w), 1.0 / (h * w), np.float32)
+                                            if self.materialize else None)
 
     def start(self, rows: np.ndarray, maps: np.ndarray) -> None:
         """Rows ``rows [K]`` get the saliency ``maps`` float32 ``[K, H, W]`` and no inhibition."""
@@ -60,11 +137,42 @@ class PriorityBatch:
         """Inhibit row ``rows[k]`` around pixel ``fixations[k]`` (int64 ``[K, 2]``, inside the map)."""
         self._refresh(np.asarray(rows, np.int64), np.ascontiguousarray(fixations, np.int64))
 
+    def sample(self, uniforms: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        """One fixation per row of ``rows`` (default: all) drawn from its priority map with
+        ``uniforms`` float64 ``[K]`` in [0, 1): int64 ``[K, 2]`` pixels (inverse CDF on the
+        row-major map of ``saliency * inhibition``, zero-mass pixels never drawn)."""
+        rows = np.arange(self.n, dtype=np.int64) if rows is None else np.asarray(rows, np.int64)
+        return self._draw(rows, np.ascontiguousarray(uniforms, np.float64), False)
+
+    def argmax(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """The first maximum of the priority map of every row of ``rows`` (default: all), int64 ``[K, 2]``."""
+        rows = np.arange(self.n, dtype=np.int64) if rows is None else np.asarray(rows, np.int64)
+        return self._draw(rows, np.zeros(len(rows)), True)
+
+    def _draw(self, rows: np.ndarray, u: np.ndarray, use_argmax: bool) -> np.ndarray:
+        if u.shape != rows.shape or not np.all((u >= 0) & (u < 1)):
+            raise ValueError(f"uniforms must be float [{len(rows)}] (one per row) in [0, 1), got shape {u.shape}")
+        out = np.empty((len(rows), 2), np.int64)
+        _, h, w = self.saliency.shape
+        scratch = np.empty((len(rows) if use_argmax else 1, h, w), np.float32)
+        args = (self.saliency, self.inhibition, self.row_totals, rows, u, use_argmax, out)
+        if use_argmax and len(rows) * h * w >= _PARALLEL_PIXELS:
+            run_batched(lambda a, b: _draw_rows(*args, scratch[a:b], a, b), len(rows))
+        else:
+            _draw_rows(*args, scratch, 0, len(rows))
+        return out
+
     def _refresh(self, rows: np.ndarray, fix: np.ndarray) -> None:
-        out = np.empty_like(self.priority) if len(rows) == self.n else self.priority.copy()
-        args = (self.saliency, self.inhibition, rows, fix, self._mode_id, self.radius, self.decay, out)
-        if len(rows) * self.saliency[0].size >= _PARALLEL_PIXELS:
+        if self.materialize:
+            out = np.empty_like(self.priority) if len(rows) == self.n else self.priority.copy()
+        else:
+            out = np.empty((1, 1, 1), np.float32)
+        args = (self.saliency, self.inhibition, self.row_totals, rows, fix, self._mode_id, self.radius, self.decay,
+                out, self.materialize)
+        work = len(rows) * self.saliency[0].size if self.materialize or fix[:1, 0].min(initial=0) < 0 else 0
+        if work >= _PARALLEL_PIXELS:
             run_batched(lambda a, b: _refresh_rows(*args, a, b), len(rows))
         else:
             _refresh_rows(*args, 0, len(rows))
-        self.priority = out
+        if self.materialize:
+            self.priority = out

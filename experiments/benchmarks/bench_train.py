@@ -180,11 +180,13 @@ def run(small: bool = False, steps: int | None = None, workers: int | None = Non
     cfg = (SeqJEPAConfig(encoder="convnet", embed_dim=32, action_embed_dim=16, agg_heads=2, agg_layers=1,
                          agg_ffn=64, pred_hidden=64) if small else SeqJEPAConfig())
     data, sal = synthetic_data(n_images)
-    from envs.retina import Retina
-    from envs.sequences import SaccadeSequenceSource
+    from envs.saccade_world import SaccadeWorld
+    from envs.sequences import SequenceSource
+    from envs.vector import ActiveVisionVectorEnv
 
-    source = SaccadeSequenceSource(data, sal, Retina(glimpse_size=glimpse, scales=(1,)), seq_len=t_len,
-                                   batch_size=batch, mean=MEAN, std=STD)
+    world = SaccadeWorld(batch, data, glimpse_size=glimpse, max_saccades=t_len - 1, saliency_maps=sal,
+                         priority_info=False)
+    source = SequenceSource(ActiveVisionVectorEnv(world), seq_len=t_len, batch_size=batch, mean=MEAN, std=STD)
     mean = torch.tensor(source.mean, device=dev)
     std = torch.tensor(source.std, device=dev)
     rows = []

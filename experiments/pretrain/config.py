@@ -30,7 +30,8 @@ __all__ = ["DataConfig", "ModelConfig", "OptimConfig", "EvalConfig", "TrainConfi
            "INVOCATION_KEYS", "RUN_CONTROL_KEYS"]
 
 PRESETS_DIR = Path(__file__).resolve().parent / "configs"
-DATASETS = ("scenes", "stl10")
+DATASETS = ("scenes", "stl10", "worlds", "objects")  # saccades x 2, path integration, 3D rotation
+GENERATED_DATASETS = ("worlds", "objects")  # generated from a seed: the test split is another seed
 SPLITS = ("train", "test", "unlabeled", "train+unlabeled")
 IOR_MODES = ("square", "disc", "gaussian")
 FIXATION_MODES = ("sample", "argmax")
@@ -48,7 +49,12 @@ SCENE_STYLES = tuple(ENV_SCENE_STYLES)
 
 @dataclass
 class DataConfig:
-    """Saccade sequences (see ``envs.sequences.build_saccade_source``).
+    """Training sequences of one world (see ``envs.sequences.SequenceSource``).
+
+    ``dataset`` picks the world: ``scenes`` / ``stl10`` (saccades), ``worlds`` (path
+    integration over generated world images), ``objects`` (3D rotation of generated objects);
+    ``experiments.pretrain.envspec.env_spec`` maps this config to the registered env and its
+    keywords (fields the env does not take are not forwarded; ``env_kwargs`` adds any other).
 
     ``seq_len`` = M_tr + 1: views 0..M_tr-1 are observed, view M_tr is the prediction target.
     ``batch_size`` is per process (the global batch is ``batch_size * world_size``).
@@ -72,6 +78,8 @@ class DataConfig:
     max_objects: int = 2                 # embedded scenes: objects per scene, 1..6
     prefetch: int = 2                    # batches made ahead in a background thread (0 = inline)
     keep_inside: bool = False            # fixations keep the largest retina square inside the image
+    epoch_size: int | None = None        # sequences per epoch (None = every image / world / object once)
+    env_kwargs: dict[str, Any] = field(default_factory=dict)  # more env keywords (e.g. max_step, max_angle)
 
 
 @dataclass
@@ -199,7 +207,7 @@ class TrainConfig:
             raise ValueError(f"optim.betas must be two floats in [0, 1), got {o.betas}")
         if not e.m_val or any(m < 1 for m in e.m_val):
             raise ValueError(f"eval.m_val must be a non-empty list of positive ints, got {e.m_val!r}")
-        self.seqjepa_config(in_channels=3 * len(d.scales), action_dim=2)  # architecture checks
+        self.seqjepa_config(in_channels=3 * len(d.scales), action_dim=3 if d.dataset == "objects" else 2)
         _check_data_and_paths(self)
         return self
 
@@ -217,8 +225,15 @@ def _check_data_and_paths(config: TrainConfig) -> None:
     from saliency import METHODS
 
     d, e = config.data, config.eval
-    if d.dataset == "scenes":
+    if d.dataset in ("scenes",) + GENERATED_DATASETS:
         _choice("data.split", d.split, SCENE_SPLITS)  # the embedded scenes have no unlabeled split
+    if not isinstance(d.env_kwargs, Mapping) or not all(isinstance(k, str) for k in d.env_kwargs):
+        raise ValueError(f"data.env_kwargs must be a mapping of env keyword names to values, got {d.env_kwargs!r}")
+    if d.epoch_size is not None and (isinstance(d.epoch_size, bool) or d.epoch_size < 1):
+        raise ValueError(f"data.epoch_size must be a positive int or null, got {d.epoch_size!r}")
+    from experiments.pretrain.envspec import env_spec
+
+    env_spec(d)  # unknown env keywords fail here, before any data is prepared
     _choice("data.saliency_method", d.saliency_method, METHODS)
     if isinstance(d.ior_radius, bool) or d.ior_radius < 1:
         raise ValueError(f"data.ior_radius must be a positive int (pixels), got {d.ior_radius}")

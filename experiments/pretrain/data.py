@@ -1,12 +1,13 @@
-"""Data wiring for pretraining: build a saccade sequence source and move batches to the device.
+"""Data wiring for pretraining: build the sequence source of a world and move batches to the device.
 
-The source (``envs.sequences.build_saccade_source``) yields CPU uint8 glimpses; conversion to
+The source (``envs.sequences.SequenceSource``) yields CPU uint8 glimpses; conversion to
 float and normalisation happen on the training device in :func:`prepare_batch`, so the
 host only ever moves bytes.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import queue
 import threading
 from typing import Any, Iterator, Mapping, Protocol, Sequence
@@ -19,7 +20,7 @@ __all__ = ["SequenceSource", "make_source", "Prefetcher", "iterate_batches", "no
 
 
 class SequenceSource(Protocol):
-    """What pretraining needs from a sequence source (``envs.sequences.SaccadeSequenceSource``)."""
+    """What pretraining needs from a sequence source (``envs.sequences.SequenceSource``)."""
 
     channels: int
     action_dim: int
@@ -34,22 +35,25 @@ class SequenceSource(Protocol):
 
 def make_source(cfg: DataConfig, split: str | None = None, rank: int = 0, world_size: int = 1,
                 seq_len: int | None = None, seed: int = 0) -> SequenceSource:
-    """The rank's shard of saccade sequences over ``split`` (default ``cfg.split``).
+    """The rank's shard of training sequences of ``cfg``'s world over ``split`` (default ``cfg.split``).
 
-    ``seq_len`` overrides ``cfg.seq_len`` (evaluation sequences may be longer). ``seed``
-    fixes saliency sampling and shuffling (``batches`` is deterministic in seed, epoch, index).
+    The world is the registered env ``env_spec`` derives from ``cfg`` (saccades, path integration
+    or 3D rotation), rolled by the family's batched agent (``envs.sequences.SequenceSource``).
+    ``seq_len`` overrides ``cfg.seq_len`` (evaluation sequences may be longer). ``seed`` fixes
+    the episodes and the shuffling (``batches`` is deterministic in seed, epoch, index).
     """
-    from envs.sequences import build_saccade_source
+    from envs.sequences import STL10_MEAN, STL10_STD, SequenceSource as Source
+    from experiments.pretrain.envspec import env_spec
 
     if not 0 <= rank < world_size:
         raise ValueError(f"rank must lie in [0, world_size={world_size}), got {rank}")
-    return build_saccade_source(
-        dataset=cfg.dataset, split=split or cfg.split, root=cfg.root, glimpse_size=cfg.glimpse_size,
-        scales=tuple(cfg.scales), seq_len=seq_len or cfg.seq_len, batch_size=cfg.batch_size,
-        saliency_method=cfg.saliency_method, ior=cfg.ior, ior_radius=cfg.ior_radius,
-        ior_decay=cfg.ior_decay, fixation_mode=cfg.fixation_mode, seed=seed, rank=rank,
-        world_size=world_size, n_train=cfg.n_train, n_test=cfg.n_test, scene_style=cfg.scene_style,
-        max_objects=cfg.max_objects, keep_inside=cfg.keep_inside)
+    seq_len = seq_len or cfg.seq_len
+    env_id, kwargs = env_spec(dataclasses.replace(cfg, split=split or cfg.split, seq_len=seq_len))
+    agent_kwargs = {"mode": cfg.fixation_mode} if env_id.startswith("Saccade-") else {}
+    stats = (STL10_MEAN, STL10_STD) if cfg.dataset == "stl10" else (None, None)
+    return Source(env_id, kwargs, seq_len=seq_len, batch_size=cfg.batch_size, seed=seed, rank=rank,
+                  world_size=world_size, epoch_size=cfg.epoch_size, agent_kwargs=agent_kwargs,
+                  mean=stats[0], std=stats[1])
 
 
 class Prefetcher:

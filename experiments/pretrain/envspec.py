@@ -18,47 +18,55 @@ from experiments.pretrain.config import DataConfig
 
 __all__ = ["env_spec", "ENV_IDS", "RENAMED", "env_parameters"]
 
-ENV_IDS = {"scenes": "Saccade-Scenes-v0", "stl10": "Saccade-STL10-v0"}  # data.dataset -> registered id
+ENV_IDS = {"scenes": "Saccade-Scenes-v0", "stl10": "Saccade-STL10-v0",  # data.dataset -> registered id
+           "worlds": "PathIntegration-Scenes-v0", "objects": "Rotation3D-Shapes-v0"}
+TEST_SEED_OFFSET = 1000  # generated worlds / objects: the test split is generated from seed + this
 RENAMED = {"scene_style": "style", "fixation_mode": "first_fixation"}   # DataConfig name -> env keyword
 # Fields that describe how batches are made, not the world: never forwarded.
-NOT_ENV = ("dataset", "seq_len", "batch_size", "prefetch")
+NOT_ENV = ("dataset", "seq_len", "batch_size", "prefetch", "epoch_size", "env_kwargs")
 
 
 def env_parameters(env_id: str) -> dict[str, inspect.Parameter]:
-    """Keyword parameters the registered env ``env_id`` accepts: its ``__init__``'s and, while an
-    ``__init__`` takes ``**kwargs``, those of its base classes (``self`` and ``dataset`` left out)."""
+    """Keyword parameters the registered env ``env_id`` accepts: those of the world builder behind
+    its ``vector_entry_point`` and, when the builder passes ``**kwargs`` on, those of the family's
+    world (``n``, ``dataset`` and ``objects`` left out)."""
     import gymnasium as gym
     from gymnasium.envs.registration import load_env_creator
 
     import envs  # noqa: F401 - registers the ids
 
-    entry = gym.spec(env_id).entry_point
-    cls = load_env_creator(entry) if isinstance(entry, str) else entry
+    entry = gym.spec(env_id).vector_entry_point
+    make = load_env_creator(entry) if isinstance(entry, str) else entry
+    builder = getattr(make, "build_world", None)
     params: dict[str, inspect.Parameter] = {}
-    for klass in inspect.getmro(cls):
-        init = klass.__dict__.get("__init__")
-        if init is None:
-            continue
+    chain = [builder] if builder is not None else []
+    while chain:
+        fn = chain.pop()
         more = False
-        for name, p in inspect.signature(init).parameters.items():
+        for name, p in inspect.signature(fn).parameters.items():
             if p.kind is p.VAR_KEYWORD:
                 more = True
-            elif p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and name not in ("self", "dataset"):
+            elif p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and name not in ("self", "n", "dataset", "objects"):
                 params.setdefault(name, p)
-        if not more:
-            break
+        target = getattr(fn, "passes_kwargs_to", None)
+        if more and target is not None:  # a builder passing **kwargs on to the family's world
+            chain.append(target)
     return params
 
 
 def env_spec(data: DataConfig) -> tuple[str, dict[str, Any]]:
     """``(env_id, kwargs)`` of the env whose episodes are the training sequences of ``data``.
 
-    ``data.dataset`` picks the id (:data:`ENV_IDS`); ``seq_len`` becomes ``max_saccades =
-    seq_len - 1`` (an episode of ``seq_len`` views); ``scene_style`` -> ``style`` and
-    ``fixation_mode`` -> ``first_fixation``; other fields go by name where the env accepts them.
-    A None meaning "the default" (e.g. ``n_train``) is left out where the env's own default is
-    not None; lists become tuples (``scales``).
+    ``data.dataset`` picks the id (:data:`ENV_IDS`); ``seq_len`` becomes the episode length
+    (``max_saccades`` or ``max_steps`` = ``seq_len - 1``); ``scene_style`` -> ``style`` and
+    ``fixation_mode`` -> ``first_fixation``; other fields go by name where the env accepts them,
+    then ``data.env_kwargs`` (each key must be one the env accepts). For generated worlds and
+    objects the ``test`` split is generated from ``seed + TEST_SEED_OFFSET``. A None meaning
+    "the default" (e.g. ``n_train``) is left out where the env's own default is not None; lists
+    become tuples (``scales``).
     """
+    from envs.sequences import family_of
+
     if data.dataset not in ENV_IDS:
         raise ValueError(f"data.dataset must be one of {tuple(ENV_IDS)}, got {data.dataset!r}")
     env_id = ENV_IDS[data.dataset]
@@ -74,6 +82,13 @@ def env_spec(data: DataConfig) -> tuple[str, dict[str, Any]]:
         if value is None and accepted[name].default is not None:
             continue  # None = "the default" here, but not a value the env takes
         kwargs[name] = tuple(value) if isinstance(value, list) else value
-    if "max_saccades" in accepted:
-        kwargs["max_saccades"] = data.seq_len - 1
+    extra = dict(data.env_kwargs or {})
+    unknown = sorted(set(extra) - set(accepted))
+    if unknown:
+        raise ValueError(f"data.env_kwargs has keys {unknown} that {env_id} does not take; "
+                         f"allowed: {sorted(accepted)}")
+    kwargs.update({k: tuple(v) if isinstance(v, list) else v for k, v in extra.items()})
+    kwargs[family_of(env_id).length_kwarg] = data.seq_len - 1
+    if "split" not in accepted and "seed" in accepted and data.split == "test":
+        kwargs["seed"] = int(kwargs.get("seed", accepted["seed"].default)) + TEST_SEED_OFFSET
     return env_id, kwargs

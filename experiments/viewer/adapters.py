@@ -216,7 +216,7 @@ class PathIntegrationAdapter(Adapter):
 
     def main_panel(self, w: int, h: int) -> np.ndarray:
         b = self.base
-        return image_panel(b.world, b.path, b.retina.glimpse_size, b.retina.scales, w, h, mark_start=True)
+        return image_panel(b.world_image, b.path, b.retina.glimpse_size, b.retina.scales, w, h, mark_start=True)
 
     def offsets(self) -> np.ndarray:
         """Positions of the path minus its start, float32 ``[N, 2]`` normalised (row, col)."""
@@ -249,12 +249,12 @@ class PathIntegrationAdapter(Adapter):
 
     def click_action(self, pixel: np.ndarray, info: dict[str, Any]) -> np.ndarray | None:
         """Toward ``pixel``: the difference of normalised positions, shrunk (same direction) so that
-        no component exceeds ``max_step`` (float32 ``[2]``)."""
+        no component exceeds ``max_step``, as the env's normalised action (``/ max_step``, float32 ``[2]``)."""
         delta = pixel_to_norm(np.asarray(pixel, np.int64), self.image_shape) - np.asarray(info["position"], np.float32)
         top = float(np.abs(delta).max())
         if top > self.base.max_step:
             delta = delta * (self.base.max_step / top)
-        return delta.astype(np.float32)
+        return (delta / self.base.max_step).astype(np.float32)
 
 
 class RotationAdapter(Adapter):
@@ -336,7 +336,8 @@ class RotationAdapter(Adapter):
             return None
         # front point (0, 0, -1) moves along +(d_col, d_row): rotate about (d_row, -d_col, 0)
         axis = np.array([d_row, -d_col, 0.0]) / r
-        return (axis * self.max_click_angle * min(r, 1.0)).astype(np.float32)
+        angle = min(self.max_click_angle * min(r, 1.0), self.base.max_angle)
+        return (axis * angle / self.base.max_angle).astype(np.float32)  # the env's normalised action
 
 
 def _angle_axis(rotvec: np.ndarray) -> str:

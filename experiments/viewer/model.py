@@ -108,9 +108,9 @@ def _plain(value: Any) -> Any:
 def _env_parameters(env_id: str | None) -> set[str]:
     """Keyword arguments the registered ``env_id`` accepts (None: ``SaccadeEnv`` over a dataset)."""
     if env_id is None:
-        from envs.saccade_env import SaccadeEnv
+        from envs.saccade_world import SaccadeWorld
 
-        return set(inspect.signature(SaccadeEnv.__init__).parameters) - {"self", "dataset"}
+        return set(inspect.signature(SaccadeWorld.__init__).parameters) - {"self", "n", "dataset"}
     from experiments.pretrain.envspec import env_parameters
 
     return set(env_parameters(env_id))

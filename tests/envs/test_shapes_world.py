@@ -130,12 +130,12 @@ def test_env_keep_inside_clips_saccades_and_fixations(tmp_path) -> None:
 
 
 def test_sequence_source_keep_inside(tmp_path) -> None:
-    from envs.sequences import build_saccade_source
+    from envs.sequences import SequenceSource
 
-    src = build_saccade_source("scenes", "test", root=tmp_path, glimpse_size=16, scales=(1, 3), seq_len=9,
-                               batch_size=8, ior_radius=8, n_test=16, scene_style="shapes", max_objects=3,
-                               keep_inside=True, progress=False)
+    src = SequenceSource("Saccade-Scenes-v0", dict(root=tmp_path, split="test", glimpse_size=16, scales=(1, 3),
+                                                   ior_radius=8, n_test=16, style="shapes", max_objects=3,
+                                                   keep_inside=True), seq_len=9, batch_size=8)
     lo, hi = Retina(16, (1, 3)).inside_bounds((96, 96))
     for batch in src.batches(0):
-        fix = batch["fixations"].numpy()
+        fix = np.rint(batch["positions"].numpy() * 96).astype(int)
         assert fix.min() >= lo.min() and fix.max() <= hi.max()
