@@ -8,7 +8,8 @@ from gymnasium.envs.registration import register, registry
 
 __all__ = ["ENV_IDS", "SACCADE_IDS"]
 
-ENV_IDS = ("Saccade-STL10-v0", "Saccade-Scenes-v0", "PathIntegration-Scenes-v0", "Rotation3D-Shapes-v0")
+ENV_IDS = ("Saccade-STL10-v0", "Saccade-Scenes-v0", "PathIntegration-Scenes-v0", "Rotation3D-Shapes-v0",
+           "Rotation3D-3DIEBench-v0")
 SACCADE_IDS = ENV_IDS[:2]
 
 _ENTRY_POINTS = {
@@ -16,6 +17,7 @@ _ENTRY_POINTS = {
     "Saccade-Scenes-v0": "envs.saccade_scenes:SaccadeScenesEnv",
     "PathIntegration-Scenes-v0": "envs.path_integration_env:PathIntegrationEnv",
     "Rotation3D-Shapes-v0": "envs.rotation3d_env:Rotation3DEnv",
+    "Rotation3D-3DIEBench-v0": "envs.rotation_views_env:RotationViewsEnv",
 }
 
 _VECTOR_ENTRY_POINTS = {
@@ -23,6 +25,7 @@ _VECTOR_ENTRY_POINTS = {
     "Saccade-Scenes-v0": "envs.saccade_scenes:make_vector",
     "PathIntegration-Scenes-v0": "envs.path_integration_env:make_vector",
     "Rotation3D-Shapes-v0": "envs.rotation3d_env:make_vector",
+    "Rotation3D-3DIEBench-v0": "envs.rotation_views_env:make_vector",
 }
 
 for _env_id, _entry_point in _ENTRY_POINTS.items():

@@ -15,19 +15,36 @@ as in :mod:`envs.coordinates`), and the object's centre projects to ``(size / 2,
 Rasterisation is a z-buffer (Numba) with back-face culling and flat Lambert shading: a face of
 colour ``c`` with outward unit normal ``n`` (camera frame) gets ``c * (ambient + (1 - ambient) *
 max(0, n . l))`` for the unit direction ``l`` towards the light. ``supersample=k`` renders
-``k x k`` samples per pixel and area-averages them (anti-aliasing).
+``k x k`` samples per pixel and area-averages them (anti-aliasing; the mean rounded half up).
+:meth:`Renderer.render_batch` renders many (mesh, rotation) items of a :class:`MeshBank` in one
+parallel Numba call; :meth:`Renderer.render` runs the same kernel with one item.
+
+The SO(3) helpers live in ``envs.so3`` (re-exported here).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Sequence
 
-import cv2
 import numpy as np
-from numba import njit
+from numba import njit, prange
+
+from envs.so3 import (  # noqa: F401  (re-exported: the renderer's public rotation helpers)
+    quat_normalize,
+    quat_canonical,
+    quat_conjugate,
+    quat_multiply,
+    quat_to_matrix,
+    so3_exp,
+    so3_log,
+    rotation_angle,
+    random_quaternion,
+    euler_xyz_to_quat,
+)
 
 __all__ = [
-    "Mesh", "Renderer", "render_mesh", "PROJECTIONS",
+    "Mesh", "MeshBank", "Renderer", "render_mesh", "PROJECTIONS",
     "quat_multiply", "quat_conjugate", "quat_canonical", "quat_normalize", "quat_to_matrix",
     "so3_exp", "so3_log", "random_quaternion", "euler_xyz_to_quat", "rotation_angle",
 ]
@@ -37,129 +54,10 @@ _FILL = 0.9  # a unit sphere's silhouette spans this fraction of the image
 
 
 # ---------------------------------------------------------------------------------------- SO(3)
-def _as_array(x: np.ndarray, last: int, name: str) -> np.ndarray:
-    arr = np.asarray(x, dtype=np.float64)
-    if arr.ndim == 0 or arr.shape[-1] != last:
-        raise ValueError(f"{name} must have a last axis of size {last}, got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite (no NaN or inf)")
-    return arr
-
-
-def quat_normalize(q: np.ndarray) -> np.ndarray:
-    """Quaternions ``[..., 4]`` scaled to unit norm (float64); a zero quaternion is an error."""
-    q = _as_array(q, 4, "q")
-    norm = np.linalg.norm(q, axis=-1, keepdims=True)
-    if np.any(norm < 1e-12):
-        raise ValueError("q must be non-zero to be normalised to a unit quaternion")
-    return q / norm
-
-
-def quat_canonical(q: np.ndarray) -> np.ndarray:
-    """The representative of ``+-q`` with ``w >= 0`` (float64 ``[..., 4]``)."""
-    q = _as_array(q, 4, "q")
-    return np.where(q[..., :1] < 0, -q, q)
-
-
-def quat_conjugate(q: np.ndarray) -> np.ndarray:
-    """``(w, -x, -y, -z)``: the inverse rotation of a unit quaternion, float64 ``[..., 4]``."""
-    q = _as_array(q, 4, "q")
-    return q * np.array([1.0, -1.0, -1.0, -1.0])
-
-
-def quat_multiply(p: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """Hamilton product ``p q`` (broadcast over ``[..., 4]``): rotate by ``q``, then by ``p``."""
-    p = _as_array(p, 4, "p")
-    q = _as_array(q, 4, "q")
-    pw, px, py, pz = np.moveaxis(p, -1, 0)
-    qw, qx, qy, qz = np.moveaxis(q, -1, 0)
-    return np.stack([
-        pw * qw - px * qx - py * qy - pz * qz,
-        pw * qx + px * qw + py * qz - pz * qy,
-        pw * qy - px * qz + py * qw + pz * qx,
-        pw * qz + px * qy - py * qx + pz * qw,
-    ], axis=-1)
-
-
-def quat_to_matrix(q: np.ndarray) -> np.ndarray:
-    """Rotation matrices float64 ``[..., 3, 3]`` of quaternions ``[..., 4]`` (normalised first)."""
-    q = quat_normalize(q)
-    w, x, y, z = q[..., 0], q[..., 1], q[..., 2], q[..., 3]
-    m = np.empty(q.shape[:-1] + (3, 3))
-    m[..., 0, 0] = 1 - 2 * (y * y + z * z)
-    m[..., 0, 1] = 2 * (x * y - w * z)
-    m[..., 0, 2] = 2 * (x * z + w * y)
-    m[..., 1, 0] = 2 * (x * y + w * z)
-    m[..., 1, 1] = 1 - 2 * (x * x + z * z)
-    m[..., 1, 2] = 2 * (y * z - w * x)
-    m[..., 2, 0] = 2 * (x * z - w * y)
-    m[..., 2, 1] = 2 * (y * z + w * x)
-    m[..., 2, 2] = 1 - 2 * (x * x + y * y)
-    return m
-
-
-def so3_exp(rotvec: np.ndarray) -> np.ndarray:
-    """Rotation vectors ``[..., 3]`` (axis * angle, radians) -> unit quaternions float64 ``[..., 4]``.
-
-    Any angle is accepted (``exp(2 pi u) = -1``, the identity rotation).
-    """
-    v = _as_array(rotvec, 3, "rotvec")
-    theta = np.linalg.norm(v, axis=-1, keepdims=True)
-    half = 0.5 * theta
-    small = theta < 1e-6
-    # sin(theta/2) / theta, with its Taylor series near 0
-    scale = np.where(small, 0.5 - theta ** 2 / 48.0, np.sin(half) / np.where(small, 1.0, theta))
-    return np.concatenate([np.cos(half), v * scale], axis=-1)
-
-
-def so3_log(q: np.ndarray) -> np.ndarray:
-    """Unit quaternions ``[..., 4]`` -> rotation vectors float64 ``[..., 3]`` with angle in ``[0, pi]``.
-
-    ``q`` and ``-q`` give the same result; at exactly ``pi`` the axis sign is that of ``q``'s
-    vector part after :func:`quat_canonical`.
-    """
-    q = quat_canonical(quat_normalize(q))
-    w = q[..., :1]
-    v = q[..., 1:]
-    n = np.linalg.norm(v, axis=-1, keepdims=True)
-    small = n < 1e-8
-    # theta / |v| with theta = 2 atan2(|v|, w); near |v| = 0 (w ~ 1): 2 / w (1 - |v|^2 / (3 w^2))
-    w_safe = np.where(small, w, 1.0)  # |v| ~ 0 implies w ~ 1
-    ratio = np.where(small, 2.0 / w_safe * (1.0 - n ** 2 / (3.0 * w_safe ** 2)),
-                     2.0 * np.arctan2(n, w) / np.where(small, 1.0, n))
-    return v * ratio
-
-
-def rotation_angle(q: np.ndarray) -> np.ndarray:
-    """The rotation angle in ``[0, pi]`` of quaternions ``[..., 4]`` (float64 ``[...]``)."""
-    return np.linalg.norm(so3_log(q), axis=-1)
-
-
-def random_quaternion(rng: np.random.Generator, size: int | tuple[int, ...] | None = None) -> np.ndarray:
-    """Quaternions uniform on SO(3) (Shoemake's method), canonical (``w >= 0``), float64 ``[*size, 4]``."""
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
-    shape = () if size is None else ((size,) if isinstance(size, (int, np.integer)) else tuple(size))
-    u1, u2, u3 = rng.random((3, *shape))
-    a, b = np.sqrt(1.0 - u1), np.sqrt(u1)
-    q = np.stack([b * np.cos(2 * np.pi * u3), a * np.sin(2 * np.pi * u2),
-                  a * np.cos(2 * np.pi * u2), b * np.sin(2 * np.pi * u3)], axis=-1)
-    return quat_canonical(q)
-
-
-def euler_xyz_to_quat(angles: np.ndarray) -> np.ndarray:
-    """Extrinsic x-y-z Euler angles ``[..., 3]`` (radians) -> canonical quaternions ``[..., 4]``.
-
-    The rotation about the fixed x axis comes first, then y, then z: ``R = Rz Ry Rx``, as in
-    ``scipy.spatial.transform.Rotation.from_euler("xyz", angles)`` (3DIEBench's convention).
-    """
-    a = _as_array(angles, 3, "angles")
-    eye = np.eye(3)
-    qx, qy, qz = (so3_exp(a[..., k:k + 1] * eye[k]) for k in range(3))
-    return quat_canonical(quat_multiply(qz, quat_multiply(qy, qx)))
-
-
-# ---------------------------------------------------------------------------------------- meshes
+# The rotation maths is scipy's (matrix, exp, log, angle, sampling, Euler); these wrappers keep the
+# project's scalar-first (w, x, y, z) convention with canonical w >= 0, validate their input naming
+# the argument, and accept any leading shape (flattened to [M, 4] for scipy). Sign flips, the
+# normalisation and the Hamilton product stay in NumPy, where they measurably win (see each).
 @dataclass(frozen=True, eq=False)
 class Mesh:
     """A closed triangle mesh with one colour per face.
@@ -205,15 +103,50 @@ class Mesh:
         return self._radius
 
 
+# ---------------------------------------------------------------------------------------- banks
+class MeshBank:
+    """Meshes packed once into flat arrays, for :meth:`Renderer.render_batch`.
+
+    ``vertices`` float64 ``[sum V, 3]``, ``normals`` float64 ``[sum F, 3]``, ``faces`` int32
+    ``[sum F, 3]`` (vertex indices local to each mesh), ``colors`` uint8 ``[sum F, 3]``; mesh
+    ``k`` owns rows ``vertex_offsets[k]:vertex_offsets[k + 1]`` and ``face_offsets[k]:face_offsets[k + 1]``
+    (int64 ``[K + 1]``). ``radii`` float64 ``[K]``, ``labels`` int64 ``[K]``, ``meshes`` the originals.
+    """
+
+    def __init__(self, meshes: Sequence[Mesh]) -> None:
+        meshes = tuple(meshes)
+        if not meshes:
+            raise ValueError("meshes must hold at least one Mesh")
+        for i, m in enumerate(meshes):
+            if not isinstance(m, Mesh):
+                raise TypeError(f"meshes[{i}] must be an envs.render3d.Mesh, got {type(m).__name__}")
+        self.meshes = meshes
+        self.vertices = np.concatenate([m.vertices for m in meshes])
+        self.normals = np.concatenate([m.normals for m in meshes])
+        self.faces = np.concatenate([m.faces for m in meshes])
+        self.colors = np.concatenate([m.colors for m in meshes])
+        self.vertex_offsets = np.cumsum([0] + [len(m.vertices) for m in meshes], dtype=np.int64)
+        self.face_offsets = np.cumsum([0] + [len(m.faces) for m in meshes], dtype=np.int64)
+        self.radii = np.array([m.radius for m in meshes], np.float64)
+        self.labels = np.array([m.label for m in meshes], np.int64)
+
+    def __len__(self) -> int:
+        return len(self.meshes)
+
+    def __repr__(self) -> str:
+        return f"MeshBank({len(self)} meshes, {len(self.vertices)} vertices, {len(self.faces)} faces)"
+
+
 # ---------------------------------------------------------------------------------------- raster
 @njit(cache=True)
-def _render_kernel(vertices, normals, faces, colors, rot, perspective, distance, scale, light, ambient, out, zbuf):
-    """Transform, cull, shade and z-buffer-fill a mesh into ``out`` uint8 [N, N, 3] (``zbuf`` = -inf).
+def _raster_item(vertices, normals, faces, colors, rot, perspective, distance, scale, light, ambient, out):
+    """Transform, cull, shade and z-buffer-fill one mesh into ``out`` uint8 [n, n, 3] (background set).
 
     ``rot`` float64 [3, 3] object -> camera; ``scale``: focal length (perspective) or pixels per
     unit (orthographic). The depth key is screen-linear and larger = nearer (1/z or -z).
     """
-    n = zbuf.shape[0]
+    n = out.shape[0]
+    zbuf = np.full((n, n), -np.inf)
     half = 0.5 * n
     nv = vertices.shape[0]
     xy = np.empty((nv, 2))
@@ -270,10 +203,94 @@ def _render_kernel(vertices, normals, faces, colors, rot, perspective, distance,
                     out[r, c, 2] = col[2]
 
 
+@njit(cache=True)
+def _quat_to_rot(q):
+    """float64 [3, 3] rotation matrix of the (normalised here) quaternion ``q`` [4] (w, x, y, z)."""
+    inv = 1.0 / np.sqrt(q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3])
+    w, x, y, z = q[0] * inv, q[1] * inv, q[2] * inv, q[3] * inv
+    m = np.empty((3, 3))
+    m[0, 0] = 1.0 - 2.0 * (y * y + z * z)
+    m[0, 1] = 2.0 * (x * y - w * z)
+    m[0, 2] = 2.0 * (x * z + w * y)
+    m[1, 0] = 2.0 * (x * y + w * z)
+    m[1, 1] = 1.0 - 2.0 * (x * x + z * z)
+    m[1, 2] = 2.0 * (y * z - w * x)
+    m[2, 0] = 2.0 * (x * z - w * y)
+    m[2, 1] = 2.0 * (y * z + w * x)
+    m[2, 2] = 1.0 - 2.0 * (x * x + y * y)
+    return m
+
+
+@njit(cache=True)
+def _render_item(i, vertices, normals, faces, colors, vertex_offsets, face_offsets, indices, quats, perspective,
+                 distance, scale, light, ambient, background, supersample, out):
+    """Item ``i``: mesh ``indices[i]`` at quaternion ``quats[i]`` -> ``out[i]`` uint8 [S, S, 3].
+
+    With ``supersample = k > 1`` the item is drawn at ``k S`` into a scratch image and
+    area-averaged (rounded half up) into ``out[i]``. The rotation matrix is computed here, per
+    item, so an item's pixels never depend on the rest of its batch.
+    """
+    size = out.shape[1]
+    n = size * supersample
+    k2 = supersample * supersample
+    m = indices[i]
+    v0, v1, f0, f1 = vertex_offsets[m], vertex_offsets[m + 1], face_offsets[m], face_offsets[m + 1]
+    img = out[i] if supersample == 1 else np.empty((n, n, 3), np.uint8)
+    for ch in range(3):
+        img[:, :, ch] = background[ch]
+    _raster_item(vertices[v0:v1], normals[f0:f1], faces[f0:f1], colors[f0:f1], _quat_to_rot(quats[i]), perspective,
+                 distance, scale, light, ambient, img)
+    if supersample > 1:
+        for r in range(size):
+            for c in range(size):
+                for ch in range(3):
+                    acc = 0
+                    for dr in range(supersample):
+                        for dc in range(supersample):
+                            acc += img[r * supersample + dr, c * supersample + dc, ch]
+                    out[i, r, c, ch] = (acc + k2 // 2) // k2
+
+
+@njit(parallel=True, cache=True)
+def _render_items(vertices, normals, faces, colors, vertex_offsets, face_offsets, indices, quats, perspective,
+                  distance, scale, light, ambient, background, supersample, out):
+    """:func:`_render_item` for every item, in parallel (``prange``): :meth:`Renderer.render_batch`."""
+    for i in prange(indices.shape[0]):
+        _render_item(i, vertices, normals, faces, colors, vertex_offsets, face_offsets, indices, quats, perspective,
+                     distance, scale, light, ambient, background, supersample, out)
+
+
+@njit(cache=True)
+def _render_items_serial(vertices, normals, faces, colors, vertex_offsets, face_offsets, indices, quats, perspective,
+                         distance, scale, light, ambient, background, supersample, out):
+    """:func:`_render_item` for every item on the calling thread: :meth:`Renderer.render` (N = 1).
+
+    A parallel region for one item only adds a thread hand-off, which costs milliseconds when the
+    cores are busy (several envs or test workers per machine).
+    """
+    for i in range(indices.shape[0]):
+        _render_item(i, vertices, normals, faces, colors, vertex_offsets, face_offsets, indices, quats, perspective,
+                     distance, scale, light, ambient, background, supersample, out)
+
+
 def _check_int(name: str, value: object, lo: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo:
         raise ValueError(f"{name} must be an int >= {lo}, got {value!r}")
     return int(value)
+
+
+def _check_quaternions(q: np.ndarray, shape: tuple[int, ...], name: str) -> np.ndarray:
+    """float64 ``q`` of exactly ``shape`` (last axis 4), finite and non-zero, else a ValueError naming ``name``."""
+    arr = np.ascontiguousarray(q, dtype=np.float64)
+    if arr.shape != shape:
+        raise ValueError(f"{name} must be float quaternions (w, x, y, z) of shape {shape}, got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite (no NaN or inf)")
+    zero = np.einsum("...i,...i->...", arr, arr) < 1e-24
+    if np.any(zero):
+        where = "" if arr.ndim == 1 else f" (rows {np.flatnonzero(zero)[:5].tolist()})"
+        raise ValueError(f"{name} must be non-zero quaternions{where}")
+    return arr
 
 
 class Renderer:
@@ -283,6 +300,9 @@ class Renderer:
     ``distance`` (camera to object centre, object radii; perspective only, > 1), ``background``
     (RGB), ``light`` (direction towards the light, camera frame; default upper left, in front),
     ``ambient`` (in [0, 1]), ``supersample`` (samples per pixel side, >= 1).
+
+    :meth:`render` draws one view; :meth:`render_batch` draws many views of a :class:`MeshBank`
+    in one parallel Numba call, each bit-identical to :meth:`render` (both run the same kernel).
     """
 
     def __init__(self, size: int = 64, projection: str = "perspective", distance: float = 4.0,
@@ -305,6 +325,7 @@ class Renderer:
         self.projection = projection
         self.distance = float(distance)
         self.background = tuple(int(b) for b in bg)
+        self._background = np.array(self.background, np.uint8)
         self.light = light_v / np.linalg.norm(light_v)
         self.ambient = float(ambient)
 
@@ -316,20 +337,50 @@ class Renderer:
         """``mesh`` seen at orientation ``rotation`` (quaternion ``[4]``) -> uint8 ``[size, size, 3]``."""
         if not isinstance(mesh, Mesh):
             raise TypeError(f"mesh must be an envs.render3d.Mesh, got {type(mesh).__name__}")
+        q = _check_quaternions(rotation, (4,), "rotation")
+        self._check_radius(mesh.radius, "mesh")
+        offsets = np.array([0, len(mesh.vertices)], np.int64), np.array([0, len(mesh.faces)], np.int64)
+        return self._render(mesh.vertices, mesh.normals, mesh.faces, mesh.colors, *offsets,
+                            np.zeros(1, np.int64), q[None], parallel=False)[0]
+
+    def render_batch(self, bank: MeshBank, indices: np.ndarray, rotations: np.ndarray) -> np.ndarray:
+        """Mesh ``bank.meshes[indices[i]]`` at ``rotations[i]`` for every ``i`` -> uint8 ``[N, size, size, 3]``.
+
+        ``indices`` int ``[N]`` in ``[0, len(bank))``; ``rotations`` float ``[N, 4]`` quaternions
+        (w, x, y, z), object -> camera, normalised here. One parallel Numba call over the items;
+        item ``i`` equals ``render(bank.meshes[indices[i]], rotations[i])`` bit for bit.
+        """
+        if not isinstance(bank, MeshBank):
+            raise TypeError(f"bank must be an envs.render3d.MeshBank, got {type(bank).__name__}")
+        idx = np.asarray(indices)
+        if idx.ndim != 1 or (idx.dtype.kind not in "iu" and idx.size):
+            raise ValueError(f"indices must be a 1-D int array [N], got shape {idx.shape} dtype {idx.dtype}")
+        idx = idx.astype(np.int64)
+        if idx.size and (idx.min() < 0 or idx.max() >= len(bank)):
+            raise ValueError(f"indices must be in [0, {len(bank)}) (meshes in the bank), got range "
+                             f"[{idx.min()}, {idx.max()}]")
+        q = _check_quaternions(rotations, (len(idx), 4), "rotations")
+        if idx.size:
+            worst = int(idx[np.argmax(bank.radii[idx])])
+            self._check_radius(float(bank.radii[worst]), f"bank mesh {worst}")
+        return self._render(bank.vertices, bank.normals, bank.faces, bank.colors, bank.vertex_offsets,
+                            bank.face_offsets, idx, q, parallel=True)
+
+    def _check_radius(self, radius: float, what: str) -> None:
+        if self.projection == "perspective" and radius >= self.distance:
+            raise ValueError(f"{what} has radius {radius:.3g}, which must be below the camera distance {self.distance}")
+
+    def _render(self, vertices: np.ndarray, normals: np.ndarray, faces: np.ndarray, colors: np.ndarray,
+                vertex_offsets: np.ndarray, face_offsets: np.ndarray, indices: np.ndarray,
+                quats: np.ndarray, parallel: bool) -> np.ndarray:
+        """The one rendering path: validated flat mesh arrays, int64 ``[N]`` indices, ``[N, 4]`` quaternions."""
         perspective = self.projection == "perspective"
-        if perspective and mesh.radius >= self.distance:
-            raise ValueError(f"mesh radius {mesh.radius:.3g} must be below the camera distance {self.distance}")
-        n = self.size * self.supersample
-        half = 0.5 * n
+        half = 0.5 * self.size * self.supersample
         scale = _FILL * half * (np.sqrt(self.distance ** 2 - 1.0) if perspective else 1.0)
-        out = np.empty((n, n, 3), np.uint8)
-        out[:] = self.background
-        zbuf = np.full((n, n), -np.inf)
-        rot = quat_to_matrix(_as_array(rotation, 4, "rotation").reshape(4))
-        _render_kernel(mesh.vertices, mesh.normals, mesh.faces, mesh.colors, rot, perspective, self.distance,
-                       scale, self.light, self.ambient, out, zbuf)
-        if self.supersample > 1:
-            out = cv2.resize(out, (self.size, self.size), interpolation=cv2.INTER_AREA)
+        out = np.empty((len(indices), self.size, self.size, 3), np.uint8)
+        kernel = _render_items if parallel else _render_items_serial
+        kernel(vertices, normals, faces, colors, vertex_offsets, face_offsets, indices, quats, perspective,
+               self.distance, scale, self.light, self.ambient, self._background, self.supersample, out)
         return out
 
 

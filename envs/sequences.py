@@ -77,9 +77,11 @@ def family_of(env: Any) -> Family:
     from envs.path_world import PathWorld
     from envs.rotation_world import RotationWorld
     from envs.saccade_world import SaccadeWorld
+    from envs.views_world import ViewsWorld
 
     world = getattr(env, "world", None)
-    for cls, name in ((SaccadeWorld, "saccade"), (PathWorld, "path"), (RotationWorld, "rotation")):
+    for cls, name in ((SaccadeWorld, "saccade"), (PathWorld, "path"), (RotationWorld, "rotation"),
+                      (ViewsWorld, "rotation")):
         if isinstance(world, cls):
             return FAMILIES[name]
     raise ValueError(f"env must be a registered id or a native vector env of this package, got {type(env).__name__}")
@@ -165,7 +167,7 @@ class SequenceSource(torch.utils.data.IterableDataset):
             self.env_id, self.env_kwargs, self.env = None, None, env_id
         self.agent = self.family.agent(self.env, None, **(agent_kwargs or {}))
         world = self.env.world
-        self.n_items = len(world.objects) if self.family.name == "rotation" else len(world.dataset)
+        self.n_items = world.n_items
         if epoch_size is not None and (isinstance(epoch_size, bool) or not isinstance(epoch_size, (int, np.integer))
                                        or epoch_size < 1):
             raise ValueError(f"epoch_size must be a positive int or None (every item once), got {epoch_size!r}")
@@ -176,7 +178,7 @@ class SequenceSource(torch.utils.data.IterableDataset):
         s, g, _, c = world.glimpse_shape
         self.channels = s * c
         self.action_dim = world.action_dim
-        labels = np.asarray(world.labels if self.family.name == "rotation" else world.dataset.labels)
+        labels = world.item_labels
         self.n_classes = int(labels.max()) + 1 if (labels >= 0).any() else 0
         if mean is None or std is None:
             if self.family.name == "rotation":

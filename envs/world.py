@@ -71,6 +71,16 @@ class World:
         self.last_action_bound = float(last_action_bound)
 
     @property
+    def n_items(self) -> int:
+        """How many images / worlds / objects ``reset`` picks from (``options["index"]`` range)."""
+        raise NotImplementedError
+
+    @property
+    def item_labels(self) -> np.ndarray:
+        """int64 ``[n_items]``: the class of every item, -1 where there is none."""
+        raise NotImplementedError
+
+    @property
     def glimpse_shape(self) -> tuple[int, int, int, int]:
         """``(S, G, G, C)`` of one observation's glimpse."""
         return self.retina.output_shape(self.channels)

@@ -8,7 +8,8 @@ its orientation is visible even where the shape is symmetric. Meshes are centred
 unit radius.
 
 :func:`render_views` renders objects under random known rotations into a :class:`RotationDataset`;
-:func:`load_3diebench` reads 3DIEBench's own folder format into the same record.
+:func:`load_3diebench` reads 3DIEBench's own folder format into the same record (the folder is
+listed by :func:`scan_3diebench`, which :class:`envs.datasets.views3d.ViewBank` shares).
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ import cv2
 import numpy as np
 
 from envs.datasets.base import ImageDataset
-from envs.render3d import Mesh, Renderer, euler_xyz_to_quat, random_quaternion
+from envs.render3d import Mesh, MeshBank, Renderer, euler_xyz_to_quat, random_quaternion
 
 __all__ = ["OBJECT_CLASSES", "RotationDataset", "JpegImages", "make_object", "make_objects", "render_views",
-           "load_3diebench"]
+           "load_3diebench", "scan_3diebench", "Folder3DIEBench"]
 
 OBJECT_CLASSES: tuple[str, ...] = ("cuboid", "tetrahedron", "octahedron", "icosahedron", "pyramid",
                                    "cylinder", "cone", "torus", "l_prism", "star_prism")
@@ -245,7 +246,7 @@ def render_views(objects: Sequence[Mesh], views: int = 8, size: int = 64, seed: 
         raise ValueError(f"views must be an int >= 1, got {views!r}")
     renderer = Renderer(size, **renderer_kwargs)
     rots = random_quaternion(np.random.default_rng(seed), (len(objects), views))
-    images = np.stack([renderer.render(m, q) for m, qs in zip(objects, rots) for q in qs])
+    images = renderer.render_batch(MeshBank(objects), np.repeat(np.arange(len(objects)), views), rots.reshape(-1, 4))
     labels = np.repeat([m.label for m in objects], views).astype(np.int64)
     return RotationDataset(name="objects3d", images=images, labels=labels, class_names=OBJECT_CLASSES,
                            fingerprint=f"objects3d-n{len(objects)}-v{views}-{size}-seed{seed}",
@@ -303,29 +304,35 @@ def _view_index(path: Path) -> int:
     return int(path.stem.split("_", 1)[1])
 
 
-def load_3diebench(root: str | os.PathLike[str], split: str | None = None, image_size: int | None = None,
-                   max_objects: int | None = None, views: int | None = None, lazy: bool = True) -> RotationDataset:
-    """Read 3DIEBench's folder format into a :class:`RotationDataset`.
+@dataclass(frozen=True, eq=False)
+class Folder3DIEBench:
+    """What a 3DIEBench folder holds (found by :func:`scan_3diebench`), before any image is decoded.
 
-    Layout: ``<root>/<class>/<object>/image_<i>.jpg`` with ``latent_<i>.npy`` beside each image.
-    Assumption (as in the SIE reference loader): ``latent_<i>.npy`` is a float vector whose first
-    3 entries are the object's rotation as extrinsic x-y-z Euler angles in radians
-    (``scipy`` ``Rotation.from_euler("xyz", latent[:3])``); the rest (lighting, colour) is kept
-    verbatim in ``latents``. Classes are the sorted class folder names.
+    ``class_names`` (sorted class folders), ``objects`` ``"<class>/<object>"`` [K], ``labels``
+    int64 [K], ``images`` per object the ``image_<i>.jpg`` paths in view order, ``latents`` per
+    object float64 ``[V_k, L]`` (the ``latent_<i>.npy`` of the same views).
+    """
 
-    Arguments:
-        split: None (every object folder), or a name ``s`` whose object list is
-            ``<root>/<s>_images.npy`` (entries ``"/<class>/<object>"``, as SIE's
-            ``data/train_images.npy``); ``<root>/<s>_labels.npy`` supplies labels when present.
-        image_size: resize every image to this square side (None keeps the files' size).
-        max_objects: read only the first objects; views: only the first views of each object.
-        lazy: decode JPEGs on access (the full benchmark does not fit in memory) or all at once.
+    class_names: tuple[str, ...]
+    objects: tuple[str, ...]
+    labels: np.ndarray
+    images: tuple[tuple[Path, ...], ...]
+    latents: tuple[np.ndarray, ...]
+
+
+def scan_3diebench(root: str | os.PathLike[str], split: str | None = None, max_objects: int | None = None,
+                   views: int | None = None) -> Folder3DIEBench:
+    """List a 3DIEBench folder's objects, image files and latents (see :func:`load_3diebench`).
+
+    Every object folder must hold ``image_<i>.jpg`` and ``latent_<i>.npy`` for the same view
+    indices ``i`` (a missing partner is a FileNotFoundError naming it); ``views`` keeps the first
+    views of each object, ``max_objects`` the first objects.
     """
     root = Path(root).expanduser()
     if not root.is_dir():
         raise FileNotFoundError(f"root must be a 3DIEBench folder (<root>/<class>/<object>/image_i.jpg); {root} "
                                 f"does not exist")
-    for name, value in (("image_size", image_size), ("max_objects", max_objects), ("views", views)):
+    for name, value in (("max_objects", max_objects), ("views", views)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1):
             raise ValueError(f"{name} must be None or an int >= 1, got {value!r}")
     class_names = tuple(sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")))
@@ -351,32 +358,66 @@ def load_3diebench(root: str | os.PathLike[str], split: str | None = None, image
     if max_objects is not None:
         objects, object_labels = objects[:max_objects], object_labels[:max_objects]
 
-    paths, latents, labels, ids = [], [], [], []
-    for k, (obj, label) in enumerate(zip(objects, object_labels)):
+    image_lists, latent_lists, width = [], [], set()
+    for obj in objects:
         folder = root / obj
-        images = sorted(folder.glob("image_*.jpg"), key=_view_index)[:views]
+        images = sorted(folder.glob("image_*.jpg"), key=_view_index)
         if not images:
             raise FileNotFoundError(f"no image_<i>.jpg files in the object folder {folder}")
-        for image in images:
-            latent_path = folder / f"latent_{_view_index(image)}.npy"
-            if not latent_path.is_file():
-                raise FileNotFoundError(f"missing {latent_path} (each image_<i>.jpg needs its latent_<i>.npy)")
-            latent = np.asarray(np.load(latent_path), np.float32).ravel()
+        image_ids = [_view_index(p) for p in images]
+        latent_ids = {_view_index(p) for p in folder.glob("latent_*.npy")}
+        missing = [f"latent_{i}.npy" for i in image_ids if i not in latent_ids]
+        missing += [f"image_{i}.jpg" for i in sorted(latent_ids - set(image_ids))]
+        if missing:
+            raise FileNotFoundError(f"{folder} has {len(images)} image_<i>.jpg but {len(latent_ids)} latent_<i>.npy: "
+                                    f"missing {', '.join(missing[:5])} (each image_<i>.jpg needs its latent_<i>.npy)")
+        latents = []
+        for i in image_ids[:views]:
+            latent_path = folder / f"latent_{i}.npy"
+            latent = np.asarray(np.load(latent_path), np.float64).ravel()
             if latent.size < 3 or not np.all(np.isfinite(latent[:3])):
                 raise ValueError(f"{latent_path} must hold >= 3 finite values (Euler xyz angles first), "
                                  f"got {latent.size}")
-            paths.append(image)
             latents.append(latent)
-            labels.append(label)
-            ids.append(k)
-    if len({len(v) for v in latents}) != 1:
-        raise ValueError(f"every latent_<i>.npy must have the same length, got {sorted({len(v) for v in latents})}")
-    latents_arr = np.stack(latents)
+            width.add(latent.size)
+        if len(width) != 1:
+            raise ValueError(f"every latent_<i>.npy must have the same length, got {sorted(width)} (in {folder})")
+        image_lists.append(tuple(images[:views]))
+        latent_lists.append(np.stack(latents))
+    return Folder3DIEBench(class_names=class_names, objects=tuple(objects), labels=object_labels,
+                           images=tuple(image_lists), latents=tuple(latent_lists))
+
+
+def load_3diebench(root: str | os.PathLike[str], split: str | None = None, image_size: int | None = None,
+                   max_objects: int | None = None, views: int | None = None, lazy: bool = True) -> RotationDataset:
+    """Read 3DIEBench's folder format into a :class:`RotationDataset`.
+
+    Layout: ``<root>/<class>/<object>/image_<i>.jpg`` with ``latent_<i>.npy`` beside each image.
+    Assumption (as in the SIE reference loader): ``latent_<i>.npy`` is a float vector whose first
+    3 entries are the object's rotation as extrinsic x-y-z Euler angles in radians
+    (``scipy`` ``Rotation.from_euler("xyz", latent[:3])``); the rest (lighting, colour) is kept
+    verbatim in ``latents``. Classes are the sorted class folder names.
+
+    Arguments:
+        split: None (every object folder), or a name ``s`` whose object list is
+            ``<root>/<s>_images.npy`` (entries ``"/<class>/<object>"``, as SIE's
+            ``data/train_images.npy``); ``<root>/<s>_labels.npy`` supplies labels when present.
+        image_size: resize every image to this square side (None keeps the files' size).
+        max_objects: read only the first objects; views: only the first views of each object.
+        lazy: decode JPEGs on access (the full benchmark does not fit in memory) or all at once.
+    """
+    if image_size is not None and (isinstance(image_size, bool) or not isinstance(image_size, (int, np.integer))
+                                   or image_size < 1):
+        raise ValueError(f"image_size must be None or an int >= 1, got {image_size!r}")
+    folder = scan_3diebench(root, split, max_objects, views)
+    paths = [p for images in folder.images for p in images]
+    counts = [len(images) for images in folder.images]
+    latents_arr = np.concatenate(folder.latents).astype(np.float32)
     stack = JpegImages(paths, image_size)
     images_arr = stack if lazy else np.asarray(stack)
     h, w = stack.shape[1:3]
-    return RotationDataset(name="3diebench", images=images_arr, labels=np.asarray(labels, np.int64),
-                           class_names=class_names, split=split or "all",
+    return RotationDataset(name="3diebench", images=images_arr, labels=np.repeat(folder.labels, counts),
+                           class_names=folder.class_names, split=split or "all",
                            fingerprint=f"3diebench-{split or 'all'}-n{len(paths)}-{h}x{w}",
                            rotations=euler_xyz_to_quat(latents_arr[:, :3]).astype(np.float32),
-                           object_ids=np.asarray(ids, np.int64), latents=latents_arr)
+                           object_ids=np.repeat(np.arange(len(counts)), counts).astype(np.int64), latents=latents_arr)

@@ -61,3 +61,4 @@ def make_stl10(tmp_path: Path) -> Callable[..., Path]:
         return root
 
     return make
+

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from envs.datasets import ImageDataset
@@ -20,3 +21,23 @@ def blob_dataset(n: int = 6, size: int = 64, seed: int = 0, channels: int = 3) -
     labels = np.arange(n, dtype=np.int64) % 3
     return ImageDataset(name="blobs", images=images, labels=labels, class_names=("a", "b", "c"),
                         boxes=boxes, box_labels=labels[:, None].copy(), fingerprint=f"blobs-{n}-{size}-{seed}-{channels}")
+
+
+CLASSES_3DIE = ("02691156", "03001627")
+
+
+def write_3diebench(root, objects=2, views=3, size=20, seed=0):
+    """2 synsets x ``objects`` x ``views``: flat-colour JPEGs and latents (Euler xyz + 4 extra values)."""
+    rng = np.random.default_rng(seed)
+    records = {}
+    for c in CLASSES_3DIE:
+        for o in range(objects):
+            folder = root / c / f"obj{o}"
+            folder.mkdir(parents=True)
+            for v in range(views):
+                colour = rng.integers(30, 225, 3)
+                cv2.imwrite(str(folder / f"image_{v}.jpg"), np.full((size, size, 3), colour[::-1], np.uint8))
+                latent = np.concatenate([rng.uniform(-np.pi, np.pi, 3), rng.uniform(0, 1, 4)])
+                np.save(folder / f"latent_{v}.npy", latent)
+                records[(f"{c}/obj{o}", v)] = (colour, latent)
+    return records

@@ -17,12 +17,25 @@ from envs import ENV_IDS
 SMALL = {"glimpse_size": 16, "scales": (1, 2), "ior_radius": 8}
 
 
+def ie_folder(tmp_root):
+    """A tiny 3DIEBench-format folder beside the test's data (written once per test)."""
+    from tests.envs.helpers import write_3diebench
+
+    root = tmp_root / "3DIEBench"
+    if not root.exists():
+        root.mkdir()
+        write_3diebench(root, objects=2, views=4, size=24)
+    return root
+
+
 @pytest.fixture(scope="module")
 def scenes_root(tmp_path_factory):
     return tmp_path_factory.mktemp("scenes")
 
 
 def make(env_id: str, stl10_root, scenes_root, **kwargs):
+    if env_id == "Rotation3D-3DIEBench-v0":
+        return gym.make(env_id, root=ie_folder(stl10_root), image_size=24, **kwargs)
     if env_id == "Saccade-STL10-v0":
         return gym.make(env_id, root=stl10_root, split="train", **SMALL, **kwargs)
     if env_id == "Saccade-Scenes-v0":

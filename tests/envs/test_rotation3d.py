@@ -308,42 +308,55 @@ def test_observation_is_the_centred_view_and_info_the_state(objects):
 
 
 def test_last_action_is_the_applied_left_rotation_and_composes_to_the_relative_rotation(objects):
-    env = make_env(objects, max_steps=30)
+    env = make_env(objects, max_steps=30, max_angle=2.5)
     obs, info = env.reset(seed=1)
     rng = np.random.default_rng(2)
     composed = np.array([1.0, 0.0, 0.0, 0.0])
     for _ in range(30):
         before = info["rotation"].astype(np.float64)
         axis = rng.normal(size=3)
-        action = (axis / np.linalg.norm(axis) * rng.uniform(0, 3.0)).astype(np.float32)
+        action = (axis / np.linalg.norm(axis) * rng.uniform(0, 1.0)).astype(np.float32)
         obs, _, _, _, info = env.step(action)
-        np.testing.assert_array_equal(obs["last_action"], action)  # nothing to clip: applied as given
+        np.testing.assert_allclose(obs["last_action"], action * 2.5, rtol=1e-6)  # radians: action * max_angle
         relative = quat_multiply(info["rotation"].astype(np.float64), quat_conjugate(before))
         np.testing.assert_allclose(so3_log(relative), obs["last_action"], atol=2e-5)
         composed = quat_multiply(so3_exp(obs["last_action"].astype(np.float64)), composed)
         assert same_rotation(composed, info["relative_rotation"], atol=1e-6)
 
 
-def test_rotation_angles_beyond_pi_are_clipped(objects):
-    env = make_env(objects)
+@settings(max_examples=40, deadline=None)
+@given(arrays(np.float32, 3, elements=st.floats(-1, 1, width=32)))
+def test_normalised_actions_scale_to_max_angle_without_clipping_to_a_half_turn(action):
+    """A norm over 1 is scaled down to 1 (same axis); nothing is clipped per component."""
+    env = make_env(make_objects(2, seed=0), max_angle=np.pi / 2)
     _, info = env.reset(seed=0)
-    action = np.array([3.0, -3.0, 2.0], np.float32)
     obs, _, _, _, after = env.step(action)
-    applied = obs["last_action"]
-    assert np.linalg.norm(applied) == pytest.approx(np.pi, abs=1e-6)
-    np.testing.assert_allclose(applied / np.linalg.norm(applied), action / np.linalg.norm(action), atol=1e-6)
-    expected = quat_multiply(so3_exp(applied.astype(np.float64)), info["rotation"].astype(np.float64))
-    assert same_rotation(after["rotation"], expected)
+    applied = obs["last_action"].astype(np.float64)
+    norm = float(np.linalg.norm(action.astype(np.float64)))
+    assert np.linalg.norm(applied) == pytest.approx(min(norm, 1.0) * np.pi / 2, abs=1e-6)
+    if norm > 1e-6:
+        np.testing.assert_allclose(applied / np.linalg.norm(applied), action / norm, atol=1e-5)
+    expected = quat_multiply(so3_exp(applied), info["rotation"].astype(np.float64))
+    assert same_rotation(after["rotation"], expected, atol=1e-5)
     assert env.observation_space.contains(obs)
 
 
+def test_sampled_actions_are_not_half_turns():
+    """The old ``Box(-pi, pi)`` clipped half of ``action_space.sample()`` to exact half turns."""
+    env = make_env(make_objects(2, seed=0))
+    env.reset(seed=0)
+    env.action_space.seed(0)
+    angles = [np.linalg.norm(env.step(env.action_space.sample())[0]["last_action"]) for _ in range(7)]
+    assert max(angles) <= np.pi / 2 + 1e-6 and min(angles) > 0.0
+
+
 def test_a_full_turn_gives_back_the_same_image(objects):
-    env = make_env(objects, max_steps=10)
+    env = make_env(objects, max_steps=10, max_angle=np.pi)
     rng = np.random.default_rng(3)
     for index in range(len(objects)):
         obs0, info0 = env.reset(seed=index, options={"index": index})
         axis = rng.normal(size=3)
-        half_turn = (np.pi * axis / np.linalg.norm(axis)).astype(np.float32)
+        half_turn = (axis / np.linalg.norm(axis)).astype(np.float32)  # norm 1 = max_angle = pi
         obs1, *_ = env.step(half_turn)
         assert not np.array_equal(obs1["glimpse"], obs0["glimpse"])  # a half turn shows something else
         obs2, _, _, _, info2 = env.step(half_turn)

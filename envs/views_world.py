@@ -1,0 +1,119 @@
+"""``ViewsWorld``: objects seen only from pre-rendered views (a 3DIEBench-format folder), in batch.
+
+A rotation action asks for ``exp(a) * q``; the world shows the object's stored view nearest to
+that orientation, and ``last_action`` reports the rotation actually made, ``log(q_new q_old^-1)``
+(radians, the frame of the views' rotations). With ``max_angle = pi`` (default) every view is
+reachable in one step, so the actions of a sequence are the relative rotations between its views.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from envs.checks import pick_index
+from envs.datasets.views3d import ViewBank
+from envs.rendering import upscale
+from envs.retina import Retina
+from envs.rotation_world import scale_rotation_actions
+from envs.so3 import quat_canonical, quat_conjugate, quat_multiply, so3_exp, so3_log
+from envs.world import World, check_positive_int, check_unit_fraction
+
+__all__ = ["ViewsWorld", "views_world"]
+
+
+class ViewsWorld(World):
+    """The views family's state: per row an object, the view shown and the episode's first view.
+
+    Arguments are those of :class:`envs.rotation_views_env.RotationViewsEnv`, plus ``n`` rows.
+    """
+
+    action_dim = 3
+    action_meaning = "a rotation vector (axis * angle) / max_angle"
+    reset_options = ("index", "view")
+    window_caption = "rotation views env"
+
+    def __init__(self, n: int, bank: ViewBank, glimpse_size: int | None = None, scales: tuple[int, ...] = (1,),
+                 max_steps: int = 8, max_angle: float = np.pi, render_scale: int = 4) -> None:
+        if not isinstance(bank, ViewBank):
+            raise ValueError(f"bank must be an envs.datasets.views3d.ViewBank, got {type(bank).__name__}")
+        h, w, _ = bank.image_shape
+        if h != w:
+            raise ValueError(f"views must be square, got {h}x{w} (pass image_size= to resize)")
+        max_angle = check_unit_fraction("max_angle", max_angle, hi=np.pi)
+        retina = Retina(glimpse_size=h if glimpse_size is None else glimpse_size, scales=tuple(scales))
+        super().__init__(n, retina, 3, max_steps, action_scale=max_angle, last_action_bound=np.pi)
+        self.bank = bank
+        self.image_size = h
+        self.max_angle = max_angle
+        self.render_scale = check_positive_int("render_scale", render_scale)
+        self.labels = bank.labels
+        self.index = np.zeros(self.n, np.int64)
+        self.view = np.zeros(self.n, np.int64)
+        self.first_view = np.zeros(self.n, np.int64)
+
+    @property
+    def n_items(self) -> int:
+        return self.bank.num_objects
+
+    @property
+    def item_labels(self) -> np.ndarray:
+        return self.labels
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return self.bank.class_names
+
+    def reset_rows(self, rows: np.ndarray, rngs: Sequence[np.random.Generator],
+                   options: Sequence[dict[str, Any]]) -> None:
+        v = self.bank.num_views
+        for k, (o, g) in enumerate(zip(options, rngs)):
+            self.index[rows[k]] = pick_index(o, self.bank.num_objects, g)
+            view = o["view"] if "view" in o else int(g.integers(v))
+            if isinstance(view, bool) or not isinstance(view, (int, np.integer)) or not 0 <= view < v:
+                raise ValueError(f"options['view'] must be an int in [0, {v}), got {view!r}")
+            self.view[rows[k]] = self.first_view[rows[k]] = int(view)
+
+    def apply(self, rows: np.ndarray, actions: np.ndarray, rngs: Sequence[np.random.Generator],
+              last: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        q_old = self.bank.rotations[self.index[rows], self.view[rows]]
+        target = quat_multiply(so3_exp(scale_rotation_actions(actions, self.max_angle)), q_old)
+        self.view[rows] = self.bank.nearest_view(self.index[rows], target)
+        q_new = self.bank.rotations[self.index[rows], self.view[rows]]
+        applied = so3_log(quat_canonical(quat_multiply(q_new, quat_conjugate(q_old))))
+        return applied.astype(np.float32), np.zeros(len(rows), np.float64)
+
+    def glimpses(self) -> np.ndarray:
+        views = np.asarray(self.bank.images[self.index, self.view], np.uint8)
+        c = self.image_size // 2
+        return self.retina.batch(views, np.full((self.n, 1, 2), c, np.int64))[:, 0]
+
+    def info(self) -> dict[str, np.ndarray]:
+        q = self.bank.rotations[self.index, self.view]
+        q0 = self.bank.rotations[self.index, self.first_view]
+        return {
+            "rotation": q.astype(np.float32),
+            "relative_rotation": quat_canonical(quat_multiply(q, quat_conjugate(q0))).astype(np.float32),
+            "label": self.labels[self.index],
+            "index": self.index.copy(),
+            "view": self.view.copy(),
+        }
+
+    def render_frame(self, row: int = 0) -> np.ndarray:
+        """uint8 RGB: the shown view enlarged by ``render_scale``."""
+        return upscale(np.asarray(self.bank.images[self.index[row], self.view[row]], np.uint8), self.render_scale)
+
+
+def views_world(n: int, root: str | None = None, split: str | None = None, image_size: int | None = 64,
+                max_objects: int | None = None, views: int | None = None, **kwargs: Any) -> ViewsWorld:
+    """A :class:`ViewsWorld` of ``n`` rows over the 3DIEBench-format folder ``root`` (default
+    ``<SACCADE_DATA>/3DIEBench``; arguments: ``RotationViewsEnv``)."""
+    from envs.datasets.base import resolve_root
+
+    folder = resolve_root(None) / "3DIEBench" if root is None else root
+    bank = ViewBank.from_3diebench(folder, split=split, image_size=image_size, max_objects=max_objects, views=views)
+    return ViewsWorld(n, bank, **kwargs)
+
+
+views_world.passes_kwargs_to = ViewsWorld.__init__  # type: ignore[attr-defined]  (keyword discovery)
