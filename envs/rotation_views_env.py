@@ -33,9 +33,10 @@ class RotationViewsEnv(ActiveVisionEnv):
     (from the first view), ``label`` (class), ``index`` (object), ``view``, ``step``.
 
     ## Arguments
-    ``root``: a folder ``<synset>/<object>/image_<i>.jpg`` + ``latent_<i>.npy`` (3DIEBench's
-    layout; default ``<SACCADE_DATA>/3DIEBench``), ``split`` (3DIEBench's ``train``/``val``
-    object lists when the folder has them), ``image_size`` (default 64), ``max_objects``,
+    ``folder``: a folder ``<synset>/<object>/image_<i>.jpg`` + ``latent_<i>.npy`` (3DIEBench's
+    layout; default ``<root>/3DIEBench``, ``root`` defaulting to ``$SACCADE_DATA`` else
+    ``~/.cache/saccade``), ``split`` (None: every object; ``"train"``/``"val"``: the object lists
+    ``<split>_images.npy`` of the SIE release), ``image_size`` (default 64), ``object_limit`` (the first objects only),
     ``views`` (first views per object), ``glimpse_size``, ``scales``, ``max_steps``,
     ``max_angle``, ``render_mode``, ``render_scale``; or ``bank`` (an ``envs.datasets.views3d.ViewBank``,
     e.g. ``ViewBank.from_meshes``) instead of a folder.

@@ -105,14 +105,15 @@ class ViewsWorld(World):
         return upscale(np.asarray(self.bank.images[self.index[row], self.view[row]], np.uint8), self.render_scale)
 
 
-def views_world(n: int, root: str | None = None, split: str | None = None, image_size: int | None = 64,
-                max_objects: int | None = None, views: int | None = None, **kwargs: Any) -> ViewsWorld:
-    """A :class:`ViewsWorld` of ``n`` rows over the 3DIEBench-format folder ``root`` (default
-    ``<SACCADE_DATA>/3DIEBench``; arguments: ``RotationViewsEnv``)."""
+def views_world(n: int, root: str | None = None, folder: str | None = None, split: str | None = None,
+                image_size: int | None = 64, object_limit: int | None = None, views: int | None = None,
+                **kwargs: Any) -> ViewsWorld:
+    """A :class:`ViewsWorld` of ``n`` rows over the 3DIEBench-format ``folder`` (default
+    ``<root>/3DIEBench``, ``root`` defaulting to ``$SACCADE_DATA``; arguments: ``RotationViewsEnv``)."""
     from envs.datasets.base import resolve_root
 
-    folder = resolve_root(None) / "3DIEBench" if root is None else root
-    bank = ViewBank.from_3diebench(folder, split=split, image_size=image_size, max_objects=max_objects, views=views)
+    folder = resolve_root(root) / "3DIEBench" if folder is None else folder
+    bank = ViewBank.from_3diebench(folder, split=split, image_size=image_size, max_objects=object_limit, views=views)
     return ViewsWorld(n, bank, **kwargs)
 
 

@@ -30,7 +30,7 @@ __all__ = ["DataConfig", "ModelConfig", "OptimConfig", "EvalConfig", "TrainConfi
            "INVOCATION_KEYS", "RUN_CONTROL_KEYS"]
 
 PRESETS_DIR = Path(__file__).resolve().parent / "configs"
-DATASETS = ("scenes", "stl10", "worlds", "objects")  # saccades x 2, path integration, 3D rotation
+DATASETS = ("scenes", "stl10", "worlds", "objects", "3diebench")  # saccades x 2, path integration, 3D rotation x 2
 GENERATED_DATASETS = ("worlds", "objects")  # generated from a seed: the test split is another seed
 SPLITS = ("train", "test", "unlabeled", "train+unlabeled")
 IOR_MODES = ("square", "disc", "gaussian")
@@ -207,7 +207,7 @@ class TrainConfig:
             raise ValueError(f"optim.betas must be two floats in [0, 1), got {o.betas}")
         if not e.m_val or any(m < 1 for m in e.m_val):
             raise ValueError(f"eval.m_val must be a non-empty list of positive ints, got {e.m_val!r}")
-        self.seqjepa_config(in_channels=3 * len(d.scales), action_dim=3 if d.dataset == "objects" else 2)
+        self.seqjepa_config(in_channels=3 * len(d.scales), action_dim=3 if d.dataset in ("objects", "3diebench") else 2)
         _check_data_and_paths(self)
         return self
 
@@ -225,7 +225,7 @@ def _check_data_and_paths(config: TrainConfig) -> None:
     from saliency import METHODS
 
     d, e = config.data, config.eval
-    if d.dataset in ("scenes",) + GENERATED_DATASETS:
+    if d.dataset in ("scenes", "3diebench") + GENERATED_DATASETS:
         _choice("data.split", d.split, SCENE_SPLITS)  # the embedded scenes have no unlabeled split
     if not isinstance(d.env_kwargs, Mapping) or not all(isinstance(k, str) for k in d.env_kwargs):
         raise ValueError(f"data.env_kwargs must be a mapping of env keyword names to values, got {d.env_kwargs!r}")

@@ -19,7 +19,9 @@ from experiments.pretrain.config import DataConfig
 __all__ = ["env_spec", "ENV_IDS", "RENAMED", "env_parameters"]
 
 ENV_IDS = {"scenes": "Saccade-Scenes-v0", "stl10": "Saccade-STL10-v0",  # data.dataset -> registered id
-           "worlds": "PathIntegration-Scenes-v0", "objects": "Rotation3D-Shapes-v0"}
+           "worlds": "PathIntegration-Scenes-v0", "objects": "Rotation3D-Shapes-v0",
+           "3diebench": "Rotation3D-3DIEBench-v0"}
+SPLIT_NAMES = {"Rotation3D-3DIEBench-v0": {"train": "train", "test": "val"}}  # data.split -> the env's split
 TEST_SEED_OFFSET = 1000  # generated worlds / objects: the test split is generated from seed + this
 RENAMED = {"scene_style": "style", "fixation_mode": "first_fixation"}   # DataConfig name -> env keyword
 # Fields that describe how batches are made, not the world: never forwarded.
@@ -89,6 +91,8 @@ def env_spec(data: DataConfig) -> tuple[str, dict[str, Any]]:
                          f"allowed: {sorted(accepted)}")
     kwargs.update({k: tuple(v) if isinstance(v, list) else v for k, v in extra.items()})
     kwargs[family_of(env_id).length_kwarg] = data.seq_len - 1
+    if env_id in SPLIT_NAMES and "split" in kwargs:
+        kwargs["split"] = SPLIT_NAMES[env_id][kwargs["split"]]
     if "split" not in accepted and "seed" in accepted and data.split == "test":
         kwargs["seed"] = int(kwargs.get("seed", accepted["seed"].default)) + TEST_SEED_OFFSET
     return env_id, kwargs

@@ -35,7 +35,7 @@ def scenes_root(tmp_path_factory):
 
 def make(env_id: str, stl10_root, scenes_root, **kwargs):
     if env_id == "Rotation3D-3DIEBench-v0":
-        return gym.make(env_id, root=ie_folder(stl10_root), image_size=24, **kwargs)
+        return gym.make(env_id, folder=ie_folder(stl10_root), image_size=24, **kwargs)
     if env_id == "Saccade-STL10-v0":
         return gym.make(env_id, root=stl10_root, split="train", **SMALL, **kwargs)
     if env_id == "Saccade-Scenes-v0":

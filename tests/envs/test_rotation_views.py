@@ -23,7 +23,7 @@ def root(tmp_path):
 
 
 def test_the_folder_is_a_registered_rotation_world_that_passes_check_env(root):
-    env = gym.make("Rotation3D-3DIEBench-v0", root=root, image_size=24, render_mode="rgb_array")
+    env = gym.make("Rotation3D-3DIEBench-v0", folder=root, image_size=24, render_mode="rgb_array")
     check_env(env.unwrapped, skip_render_check=False)
     obs, info = env.reset(seed=0)
     assert obs["glimpse"].shape == (1, 24, 24, 3) and env.action_space.shape == (3,)
@@ -31,7 +31,7 @@ def test_the_folder_is_a_registered_rotation_world_that_passes_check_env(root):
 
 
 def test_actions_are_the_relative_rotations_between_stored_views(root):
-    env = RotationViewsEnv(root=root, image_size=24, max_steps=20)
+    env = RotationViewsEnv(folder=root, image_size=24, max_steps=20)
     bank = env.world.bank
     _, info = env.reset(seed=1, options={"index": 1, "view": 0})
     for target_view in (3, 1, 4, 4, 2):
@@ -47,13 +47,13 @@ def test_actions_are_the_relative_rotations_between_stored_views(root):
 
 
 def test_vector_env_rows_match_single_envs_and_feed_the_sequence_source(root):
-    venv = gym.make_vec("Rotation3D-3DIEBench-v0", num_envs=3, root=root, image_size=24, max_steps=2)
+    venv = gym.make_vec("Rotation3D-3DIEBench-v0", num_envs=3, folder=root, image_size=24, max_steps=2)
     vobs, vinfo = venv.reset(seed=5)
     for i in range(3):
-        obs, info = RotationViewsEnv(root=root, image_size=24, max_steps=2).reset(seed=5 + i)
+        obs, info = RotationViewsEnv(folder=root, image_size=24, max_steps=2).reset(seed=5 + i)
         np.testing.assert_array_equal(obs["glimpse"], vobs["glimpse"][i])
         assert info["view"] == vinfo["view"][i] and info["index"] == vinfo["index"][i]
-    source = SequenceSource("Rotation3D-3DIEBench-v0", dict(root=root, image_size=24), seq_len=3, batch_size=2,
+    source = SequenceSource("Rotation3D-3DIEBench-v0", dict(folder=root, image_size=24), seq_len=3, batch_size=2,
                             epoch_size=4)
     batch = next(iter(source))
     assert batch["glimpses"].shape == (2, 3, 3, 24, 24) and batch["rotations"].shape == (2, 3, 4)
@@ -70,4 +70,4 @@ def test_a_bank_of_rendered_meshes_works_without_a_folder_and_bad_options_are_na
     with pytest.raises(ValueError, match="max_angle"):
         RotationViewsEnv(bank=bank, max_angle=4.0)
     with pytest.raises(FileNotFoundError):
-        RotationViewsEnv(root="/nonexistent/3DIEBench")
+        RotationViewsEnv(folder="/nonexistent/3DIEBench")

@@ -25,7 +25,7 @@ def kwargs_for(env_id: str, stl10_root, scenes_root) -> dict:
     if env_id == "Rotation3D-3DIEBench-v0":
         from tests.envs.test_registration import ie_folder
 
-        return dict(root=ie_folder(stl10_root), image_size=24, max_steps=3)
+        return dict(folder=ie_folder(stl10_root), image_size=24, max_steps=3)
     if env_id == "Saccade-STL10-v0":
         return dict(root=stl10_root, split="train", reward="saliency", **SMALL)
     if env_id == "Saccade-Scenes-v0":
