@@ -160,14 +160,12 @@ class SaccadeWorld(World):
         if self._images is not None:
             self._images[rows[order]] = np.asarray(self.dataset.images[index[order]], np.uint8).reshape(
                 len(rows), *self._images.shape[1:])
-        if self._saliency_maps is not None:
-            maps = np.asarray(self._saliency_maps[index[order]], np.float32)
-            if self._inside_mask is not None:
-                maps = maps * self._inside_mask
+        if not len(rows):
+            return
+        if isinstance(self._saliency_maps, np.ndarray) and self._saliency_maps.dtype == np.float32:
+            self.priority.start_from(rows[order], self._saliency_maps, index[order], self._inside_mask)
         else:
-            maps = np.stack([self.saliency_of(int(i)) for i in index[order]]) if len(rows) else None
-        if len(rows):
-            self.priority.start(rows[order], maps)
+            self.priority.start(rows[order], np.stack([self.saliency_of(int(i)) for i in index[order]]))
         if self.first_fixation == "sample":
             first = self.priority.sample(np.array([g.random() for g in rngs]), rows)
         elif self.first_fixation == "argmax":

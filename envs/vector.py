@@ -84,8 +84,10 @@ class ActiveVisionVectorEnv(VectorEnv):
         if seed is not None:
             self._np_random, self._np_random_seed = seeding.np_random(seeds[0])
         for r in rows:
-            if seeds[r] is not None or not self._started:
-                self._rngs[r] = seeding.np_random(seeds[r])[0]
+            if seeds[r] is not None:  # PCG64(s) is exactly gymnasium's seeding.np_random(s), without its checks
+                self._rngs[r] = np.random.Generator(np.random.PCG64(seeds[r]))
+            elif not self._started:
+                self._rngs[r] = seeding.np_random(None)[0]
         self.world.reset_rows(rows, [self._rngs[r] for r in rows], self._row_options(options, rows))
         self._steps[rows] = 0
         self._last_action[rows] = 0.0

@@ -43,6 +43,22 @@ def _refresh_rows(sal, inhib, row_tot, rows, fix, mode, radius, decay, out, writ
 
 
 @njit(cache=True, nogil=True)
+def _start_rows(source, index, mask, use_mask, sal, inhib, row_tot, rows, start, stop):
+    """For ``k`` in ``[start, stop)``: row ``rows[k]`` gets map ``source[index[k]]`` (times ``mask``
+    if ``use_mask``), no inhibition, and its per-image-row totals, in one pass over the map."""
+    h, w = sal.shape[1], sal.shape[2]
+    for k in range(start, stop):
+        r = rows[k]
+        src = source[index[k]]
+        for i in range(h):
+            for j in range(w):
+                v = np.float32(src[i, j])
+                sal[r, i, j] = v * mask[i, j] if use_mask else v
+                inhib[r, i, j] = 1.0
+            row_tot[r, i] = _dot_row(sal[r, i], inhib[r, i])
+
+
+@njit(cache=True, nogil=True)
 def _draw_rows(sal, inhib, row_tot, rows, u, use_argmax, out, scratch, start, stop):
     """``k`` in ``[start, stop)``: a fixation of row ``r = rows[k]`` from ``sal[r] * inhib[r]`` (inverse CDF with
     ``u[k]`` on the row-major flattened map, zero-mass pixels never drawn; or its first maximum).
@@ -133,6 +149,23 @@ class PriorityBatch:
         self.inhibition[rows] = 1.0
         self._refresh(rows, np.full((len(rows), 2), -1, np.int64))
 
+    def start_from(self, rows: np.ndarray, source: np.ndarray, index: np.ndarray,
+                   mask: np.ndarray | None = None) -> None:
+        """Rows ``rows [K]`` get the maps ``source[index[k]]`` (``source`` float32 ``[M, H, W]``, e.g.
+        a memory-mapped cache; times ``mask [H, W]`` if given) and no inhibition, in one pass."""
+        if self.materialize:  # the maps are written anyway: the plain path
+            maps = np.asarray(source[index], np.float32)
+            self.start(rows, maps * mask if mask is not None else maps)
+            return
+        rows, index = np.asarray(rows, np.int64), np.asarray(index, np.int64)
+        use_mask = mask is not None
+        m = np.ascontiguousarray(mask, np.float32) if use_mask else np.ones((1, 1), np.float32)
+        args = (source, index, m, use_mask, self.saliency, self.inhibition, self.row_totals, rows)
+        if len(rows) * self.saliency[0].size >= _PARALLEL_PIXELS:
+            run_batched(lambda a, b: _start_rows(*args, a, b), len(rows))
+        else:
+            _start_rows(*args, 0, len(rows))
+
     def fixate(self, rows: np.ndarray, fixations: np.ndarray) -> None:
         """Inhibit row ``rows[k]`` around pixel ``fixations[k]`` (int64 ``[K, 2]``, inside the map)."""
         self._refresh(np.asarray(rows, np.int64), np.ascontiguousarray(fixations, np.int64))
@@ -169,7 +202,10 @@ class PriorityBatch:
             out = np.empty((1, 1, 1), np.float32)
         args = (self.saliency, self.inhibition, self.row_totals, rows, fix, self._mode_id, self.radius, self.decay,
                 out, self.materialize)
-        work = len(rows) * self.saliency[0].size if self.materialize or fix[:1, 0].min(initial=0) < 0 else 0
+        full = self.materialize or fix[:1, 0].min(initial=0) < 0
+        _, h, w = self.saliency.shape
+        band = h if full or self.decay != 1.0 else min(h, 2 * int(np.ceil(self.radius * (6 if self.mode == "gaussian" else 1))) + 1)
+        work = len(rows) * band * w  # pixels the kernel touches
         if work >= _PARALLEL_PIXELS:
             run_batched(lambda a, b: _refresh_rows(*args, a, b), len(rows))
         else:

@@ -1,11 +1,14 @@
 """Environment and sequence-source throughput, against a per-item baseline measured in the same run.
 
 Prints: single-env steps/s (one core; G = 32, scales 1/2/4, a reset every 4 saccades, with the
-saliency maps precomputed as the paper did, and computed at each reset), vector-env glimpses/s, and sequence-source sequences/s
-(T = 5, B = 512) on CPU (and on CUDA for the torch retina when a GPU is available), each next
-to a baseline in the style of the seq-JEPA reference code's dataset class: per sample, draw
-fixations with ``torch.multinomial`` + square IoR, then crop every glimpse with its own
-``grid_sample`` inside ``__getitem__``, batched by a ``DataLoader``.
+saliency maps precomputed as the paper did, and computed at each reset) and sequence-source
+sequences/s (T = 5, B = 512; saccades, then the path-integration and rotation worlds) on CPU
+(and on CUDA for the torch retina when a GPU is available). The saccade source is shown next to
+the previous source's fused path (one scanpath kernel + the retina, no env; the path the one
+source replaced) and to a baseline in the style of the seq-JEPA reference code's dataset class:
+per sample, draw fixations with ``torch.multinomial`` + square IoR, then crop every glimpse with
+its own ``grid_sample`` inside ``__getitem__``, batched by a ``DataLoader``. Vector envs:
+``experiments.benchmarks.bench_vector``.
 
     python -m experiments.benchmarks.bench_envs            # full sizes
     python -m experiments.benchmarks.bench_envs --quick    # small smoke run
@@ -90,36 +93,21 @@ def bench_single_env(dataset: Any, steps: int, maps: np.ndarray | None = None) -
     return _best_rate(run, 3)
 
 
-def bench_vector_env(dataset: Any, maps: np.ndarray, n_envs: int, steps: int, asynchronous: bool) -> float:
-    import gymnasium as gym
-
-    from envs.saccade_env import SaccadeEnv
-
-    def factory():
-        return SaccadeEnv(dataset, glimpse_size=32, scales=(1, 2, 4), max_saccades=4, saliency_maps=maps)
-
-    cls = gym.vector.AsyncVectorEnv if asynchronous else gym.vector.SyncVectorEnv
-    envs = cls([factory] * n_envs)
-    envs.reset(seed=0)
-    actions = np.zeros((n_envs, 2), np.float32)
-
-    def run() -> int:
-        for _ in range(steps):
-            envs.step(actions)
-        return steps * n_envs
-
-    rate = _best_rate(run, 2)
-    envs.close()
-    return rate
-
-
 def bench_sequences(dataset: Any, maps: np.ndarray, batch: int, seq_len: int, batches: int) -> dict[str, float]:
+    """Sequences/s of the sequence source (a native vector env rolled by the batched saliency agent),
+    of the previous source's fused path (one scanpath kernel + the batched retina, no env), and of
+    the per-item baseline, on the same images and maps."""
     import torch
 
     from envs.retina import Retina
-    from envs.sequences import SaccadeSequenceSource
+    from envs.saccade_world import SaccadeWorld
+    from envs.sequences import SequenceSource
+    from envs.vector import ActiveVisionVectorEnv
+    from saliency import sample_scanpaths
 
-    source = SaccadeSequenceSource(dataset, maps, Retina(32, (1,)), seq_len=seq_len, batch_size=batch)
+    world = SaccadeWorld(batch, dataset, glimpse_size=32, max_saccades=seq_len - 1, saliency_maps=maps,
+                         priority_info=False)
+    source = SequenceSource(ActiveVisionVectorEnv(world), seq_len=seq_len, batch_size=batch)
 
     def ours() -> int:
         it = source.batches(0)
@@ -127,7 +115,20 @@ def bench_sequences(dataset: Any, maps: np.ndarray, batch: int, seq_len: int, ba
             next(it)
         return batches * batch
 
-    ours_rate = _best_rate(ours, 3)  # before the baseline's workers start prefetching
+    retina, rng = Retina(32, (1,)), np.random.default_rng(0)
+    images = np.asarray(dataset.images)
+
+    def fused() -> int:  # what the saccade-only source did: no env, no agent, one kernel per batch
+        for _ in range(batches):
+            idx = np.sort(rng.choice(len(images), batch, replace=False))
+            fix = sample_scanpaths(np.ascontiguousarray(maps[idx]), seq_len, uniforms=rng.random((batch, seq_len)),
+                                   ior="square", radius=16)
+            g = retina.batch(images[idx], fix)
+            torch.from_numpy(np.ascontiguousarray(g.transpose(0, 1, 2, 5, 3, 4).reshape(batch, seq_len, -1, 32, 32)))
+        return batches * batch
+
+    ours_rate = max(_best_rate(ours, 3), 1e-9)  # before the baseline's workers start prefetching
+    fused_rate = _best_rate(fused, 3)
 
     # The reference pipeline as it is run: a DataLoader whose workers (one per core, one torch
     # thread each) call __getitem__ per sample and collate.
@@ -149,7 +150,25 @@ def bench_sequences(dataset: Any, maps: np.ndarray, batch: int, seq_len: int, ba
 
     baseline_rate = _best_rate(baseline, 2)
     del loader_iter  # stops the workers
-    return {"ours": ours_rate, "baseline": baseline_rate}
+    return {"ours": ours_rate, "fused": fused_rate, "baseline": baseline_rate}
+
+
+def bench_family_sources(batch: int, seq_len: int, batches: int) -> dict[str, float]:
+    """Sequences/s of the same source over the path-integration and 3D-rotation worlds."""
+    from envs.sequences import SequenceSource
+
+    out = {}
+    for name, env_id, kwargs in (("path", "PathIntegration-Scenes-v0", dict(glimpse_size=32, n_worlds=16)),
+                                 ("rotation", "Rotation3D-Shapes-v0", dict(image_size=32, n_objects=200))):
+        source = SequenceSource(env_id, kwargs, seq_len=seq_len, batch_size=batch, epoch_size=batch * batches)
+
+        def run(source=source) -> int:
+            for _ in source.batches(0):
+                pass
+            return batches * batch
+
+        out[name] = _best_rate(run, 2)
+    return out
 
 
 def bench_torch_retina(images: np.ndarray, batch: int, seq_len: int, device: str) -> float:
@@ -189,17 +208,20 @@ def main(quick: bool = False, root: str | None = None) -> dict[str, float]:
     print(f"single env, precomputed saliency:     {results['single_env_steps_per_s']:10.0f} steps/s   (target >= 5,000)")
     results["single_env_onthefly_steps_per_s"] = bench_single_env(dataset, steps)
     print(f"single env, saliency at each reset:   {results['single_env_onthefly_steps_per_s']:10.0f} steps/s")
-    results["sync_vector_glimpses_per_s"] = bench_vector_env(dataset, maps, 8, 200 if quick else 1000, asynchronous=False)
-    print(f"SyncVectorEnv x8:                     {results['sync_vector_glimpses_per_s']:10.0f} glimpses/s")
-    results["async_vector_glimpses_per_s"] = bench_vector_env(dataset, maps, 2, 200 if quick else 1000, asynchronous=True)
-    print(f"AsyncVectorEnv x2:                    {results['async_vector_glimpses_per_s']:10.0f} glimpses/s")
     seq = bench_sequences(dataset, maps, batch, seq_len, 4 if quick else 10)
     results["source_sequences_per_s"], results["baseline_sequences_per_s"] = seq["ours"], seq["baseline"]
+    results["fused_sequences_per_s"] = seq["fused"]
     ratio = seq["ours"] / seq["baseline"]
     results["source_speedup"] = ratio
     print(f"sequence source (B={batch}, T={seq_len}):      {seq['ours']:10.0f} sequences/s")
+    print(f"previous fused scanpath path:         {seq['fused']:10.0f} sequences/s   "
+          f"(source / fused: {seq['ours'] / seq['fused']:.2f}x)")
     print(f"per-item grid_sample DataLoader:      {seq['baseline']:10.0f} sequences/s")
     print(f"ratio source / baseline:              {ratio:10.1f} x      (target >= 10x)")
+    fam = bench_family_sources(batch, seq_len, 4 if quick else 10)
+    for name, rate in fam.items():
+        results[f"source_{name}_sequences_per_s"] = rate
+        print(f"sequence source, {name + ' world':14s}:      {rate:10.0f} sequences/s")
     results["torch_retina_cpu_sequences_per_s"] = bench_torch_retina(np.asarray(dataset.images[:batch]), batch, seq_len, "cpu")
     print(f"torch retina, CPU (scales 1/2/4):     {results['torch_retina_cpu_sequences_per_s']:10.0f} sequences/s")
     if torch.cuda.is_available():
