@@ -7,7 +7,6 @@ See ``docs/ARCHITECTURE.md`` for the API contract. Plain-NumPy twins of every ke
 from saliency.batch_sample import argmax_fixations, sample_fixations
 from saliency.ior import (
     IOR_MODES,
-    PriorityTracker,
     argmax_fixation,
     new_inhibition,
     priority_map,
@@ -27,7 +26,6 @@ __all__ = [
     "DEFAULT_METHOD",
     "IOR_MODES",
     "METHODS",
-    "PriorityTracker",
     "SCANPATH_MODES",
     "argmax_fixation",
     "argmax_fixations",

@@ -1,8 +1,8 @@
-"""``PriorityBatch``: inhibition of return over N saliency maps at once (the batched ``PriorityTracker``).
+"""``PriorityBatch``: inhibition of return over N saliency maps at once (the envs' stateful IoR).
 
-The same Numba kernels as ``PriorityTracker`` and ``sample_scanpath`` (``_inhibit``,
-``_priority``) run row by row inside one call, so row ``i``'s priority map agrees bit for bit with
-a ``PriorityTracker`` fed the same map and fixations.
+The same Numba kernels as ``update_inhibition`` / ``priority_map`` and ``sample_scanpath``
+(``_inhibit``, ``_priority``) run row by row inside one call, so row ``i``'s priority map agrees
+bit for bit with those functions applied to the same map and fixations.
 
 For batched rollouts that never look at the maps (pretraining), ``materialize=False`` skips
 writing the normalised ``[N, H, W]`` priority after every step: per row only the totals of

@@ -34,7 +34,7 @@ from saliency.validation import (
     check_unit_interval,
 )
 
-__all__ = ["IOR_MODES", "PriorityTracker", "argmax_fixation", "new_inhibition", "priority_map", "sample_fixation",
+__all__ = ["IOR_MODES", "argmax_fixation", "new_inhibition", "priority_map", "sample_fixation",
            "update_inhibition"]
 
 IOR_MODES = ("square", "disc", "gaussian")
@@ -286,55 +286,3 @@ def argmax_fixation(priority: np.ndarray) -> tuple[int, int]:
     """The most salient pixel ``(row, col)`` of ``priority [H, W]``; ties -> first in row-major order."""
     row, col = _argmax(check_map(priority, "priority"))
     return int(row), int(col)
-
-
-class PriorityTracker:
-    """Inhibition of return over one saliency map, one fixation at a time.
-
-    The stateful form of ``update_inhibition`` + ``priority_map`` + ``sample_fixation`` for a
-    caller that steps (an environment): the map and the IoR settings are validated once, then
-    every ``fixate`` runs the same Numba kernels as the public functions and as
-    ``sample_scanpath``, so the fixations agree bit for bit with a batched scanpath drawn with
-    the same uniforms.
-
-    Attributes:
-        saliency: float32 ``[H, W]``, the map (not modified).
-        inhibition: float32 ``[H, W]`` in [0, 1], 1 = not inhibited.
-        priority: float32 ``[H, W]``, ``saliency * inhibition`` renormalised (a new array after
-            every ``fixate``; earlier ones are never modified, so they can be handed out).
-    """
-
-    def __init__(self, saliency: np.ndarray, mode: str = "square", radius: float = 16,
-                 decay: float = 1.0) -> None:
-        self.saliency = check_map(saliency, "saliency")
-        self.mode = check_choice(mode, "mode", IOR_MODES)
-        self._mode_id = IOR_MODES.index(self.mode)
-        self.radius = check_positive(radius, "radius")
-        self.decay = check_decay(decay, self.mode)
-        self.inhibition = np.ones(self.saliency.shape, np.float32)
-        self.priority = np.empty_like(self.saliency)
-        _priority(self.saliency, self.inhibition, self.priority)
-        self._row_sums = np.empty(self.saliency.shape[0], np.float64)
-
-    def fixate(self, fixation: tuple[int, int]) -> np.ndarray:
-        """Inhibit around pixel ``fixation = (row, col)``; returns the new priority map."""
-        h, w = self.saliency.shape
-        row, col = int(fixation[0]), int(fixation[1])
-        if not (0 <= row < h and 0 <= col < w):
-            raise ValueError(f"fixation must lie in [0, {h}) x [0, {w}), got {(row, col)}")
-        _inhibit(self.inhibition, row, col, self._mode_id, self.radius, self.decay)
-        self.priority = np.empty_like(self.saliency)
-        _priority(self.saliency, self.inhibition, self.priority)
-        return self.priority
-
-    def sample(self, u: float) -> tuple[int, int]:
-        """Draw the next fixation from the priority map with one uniform ``u`` in [0, 1)."""
-        u = check_unit_interval(u, "u")
-        _row_sums(self.priority, self._row_sums)
-        row, col = _sample_rows(self.priority, u, self._row_sums)
-        return int(row), int(col)
-
-    def argmax(self) -> tuple[int, int]:
-        """The most salient pixel ``(row, col)`` not yet inhibited (first in row-major order on ties)."""
-        row, col = _argmax(self.priority)
-        return int(row), int(col)
