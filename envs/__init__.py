@@ -6,11 +6,12 @@ itself. Importing this package does not import torch.
 
 from gymnasium.envs.registration import register, registry
 
-__all__ = ["ENV_IDS", "SACCADE_IDS"]
+__all__ = ["ENV_IDS", "SACCADE_IDS", "CLASSIFY_IDS"]
 
 ENV_IDS = ("Saccade-STL10-v0", "Saccade-Scenes-v0", "PathIntegration-Scenes-v0", "Rotation3D-Shapes-v0",
-           "Rotation3D-3DIEBench-v0")
+           "Rotation3D-3DIEBench-v0", "Saccade-Scenes-Classify-v0", "Saccade-STL10-Classify-v0")
 SACCADE_IDS = ENV_IDS[:2]
+CLASSIFY_IDS = ENV_IDS[5:]  # active recognition: the action adds class scores, the reward scores them
 
 _ENTRY_POINTS = {
     "Saccade-STL10-v0": "envs.saccade_stl10:SaccadeSTL10Env",
@@ -18,6 +19,8 @@ _ENTRY_POINTS = {
     "PathIntegration-Scenes-v0": "envs.path_integration_env:PathIntegrationEnv",
     "Rotation3D-Shapes-v0": "envs.rotation3d_env:Rotation3DEnv",
     "Rotation3D-3DIEBench-v0": "envs.rotation_views_env:RotationViewsEnv",
+    "Saccade-Scenes-Classify-v0": "envs.classify_env:SaccadeScenesClassifyEnv",
+    "Saccade-STL10-Classify-v0": "envs.classify_env:SaccadeSTL10ClassifyEnv",
 }
 
 _VECTOR_ENTRY_POINTS = {
@@ -26,6 +29,8 @@ _VECTOR_ENTRY_POINTS = {
     "PathIntegration-Scenes-v0": "envs.path_integration_env:make_vector",
     "Rotation3D-Shapes-v0": "envs.rotation3d_env:make_vector",
     "Rotation3D-3DIEBench-v0": "envs.rotation_views_env:make_vector",
+    "Saccade-Scenes-Classify-v0": "envs.classify_env:make_scenes_vector",
+    "Saccade-STL10-Classify-v0": "envs.classify_env:make_stl10_vector",
 }
 
 for _env_id, _entry_point in _ENTRY_POINTS.items():

@@ -28,7 +28,7 @@ def observation_space(world: World) -> spaces.Dict:
     bound = world.last_action_bound
     return spaces.Dict(
         glimpse=spaces.Box(0, 255, world.glimpse_shape, np.uint8),
-        last_action=spaces.Box(-bound, bound, (world.action_dim,), np.float32),
+        last_action=spaces.Box(-bound, bound, (world.transform_dim,), np.float32),
     )
 
 
@@ -64,7 +64,7 @@ class ActiveVisionEnv(FrameWindowMixin, gym.Env):
         self.max_steps = world.max_steps
         self._started = False
         self._steps = 0
-        self._last_action = np.zeros(world.action_dim, np.float32)
+        self._last_action = np.zeros(world.transform_dim, np.float32)
 
     def __getattr__(self, name: str) -> Any:
         """Public attributes of the world (``retina``, ``dataset``, ...), read-only conveniences."""
@@ -80,7 +80,7 @@ class ActiveVisionEnv(FrameWindowMixin, gym.Env):
         self.world.reset_rows(_ROW, [self.np_random], [options])
         self._started = True
         self._steps = 0
-        self._last_action = np.zeros(self.world.action_dim, np.float32)
+        self._last_action = np.zeros(self.world.transform_dim, np.float32)
         if self.render_mode == "human":
             self.render()
         return self._observation(), self._info()
@@ -102,7 +102,10 @@ class ActiveVisionEnv(FrameWindowMixin, gym.Env):
 
     def _info(self) -> dict[str, Any]:
         info: dict[str, Any] = {}
-        for key, value in self.world.info().items():
+        values = self.world.info()
+        for key, value in values.items():
+            if key.startswith("_") or not values.get("_" + key, (True,))[0]:
+                continue  # a key the world reports only now and then (mask "_key"), absent this step
             item = value[0]
             info[key] = item.item() if np.ndim(item) == 0 else item
         info["step"] = self._steps

@@ -31,8 +31,10 @@ class SaccadeEnv(ActiveVisionEnv):
     ## Reward
     ``reward="none"`` (default): 0. ``"saliency"``: the priority mass (saliency with inhibition
     of return, summing to 1) inside the fovea at the new fixation, before it is inhibited:
-    rewards looking at salient places not yet seen. ``"object"``: 1 when the fixation lands
-    inside an object box (datasets with boxes only).
+    rewards looking at salient places not yet seen. ``"object"``: the share of the image's object
+    area (its boxes) that the fovea's ``G x G`` square covers for the first time this episode
+    (datasets with boxes only): staying still, or looking again, pays nothing; an episode's
+    rewards sum to at most 1.
 
     ## Episode
     ``reset`` picks an image (uniformly, or ``options={"index": i}``) and makes the first

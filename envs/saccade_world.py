@@ -122,6 +122,7 @@ class SaccadeWorld(World):
         self.fixations = np.zeros((self.n, max_saccades + 1, 2), np.int64)  # the scanpath of each row
         self.n_fixations = np.zeros(self.n, np.int64)
         self.priority_info = bool(priority_info)
+        self._covered = np.zeros((self.n, *image_hw), bool) if reward == "object" else None
         self.priority = PriorityBatch(self.n, image_hw, ior, ior_radius, ior_decay, materialize=self.priority_info)
 
     # ------------------------------------------------------------------ saliency
@@ -200,6 +201,11 @@ class SaccadeWorld(World):
         self.fixations[rows, self.n_fixations[rows]] = fixations
         self.n_fixations[rows] += 1
         self.priority.fixate(rows, fixations)
+        if self._covered is not None:  # what the fovea has seen this episode ("object" reward)
+            for row, fix in zip(rows, fixations):
+                if self.n_fixations[row] == 1:
+                    self._covered[row] = False
+                self._covered[row][self._fovea_window(fix)] = True
 
     def _reward(self, rows: np.ndarray, target: np.ndarray) -> np.ndarray:
         reward = np.zeros(len(rows), np.float64)
@@ -211,12 +217,27 @@ class SaccadeWorld(World):
                 window = np.s_[max(r, 0):min(r + g, h), max(c, 0):min(c + g, w)]
                 mass = (pb.saliency[row][window].astype(np.float64) * pb.inhibition[row][window]).sum()
                 reward[k] = float(mass / max(pb.row_totals[row].sum(), 1e-300))
-        elif self.reward_mode == "object":
-            for k, (row, (r, c)) in enumerate(zip(rows, target)):
-                boxes = np.asarray(self.dataset.boxes[self.index[row]]).reshape(-1, 4)
-                hit = (boxes[:, 0] >= 0) & (boxes[:, 0] <= r) & (r < boxes[:, 2]) & (boxes[:, 1] <= c) & (c < boxes[:, 3])
-                reward[k] = float(hit.any())
+        elif self.reward_mode == "object":  # object area newly covered by the fovea: staying pays nothing
+            for k, (row, fix) in enumerate(zip(rows, target)):
+                window = self._fovea_window(fix)
+                objects = self._object_mask(int(self.index[row]))
+                new = objects[window] & ~self._covered[row][window]
+                reward[k] = float(new.sum()) / max(int(objects.sum()), 1)
         return reward
+
+    def _fovea_window(self, fixation: np.ndarray) -> tuple[slice, slice]:
+        """The fovea's ``G x G`` square at pixel ``fixation``, clipped to the image."""
+        g = self.retina.glimpse_size
+        (r, c), (h, w) = np.asarray(fixation) - g // 2, self.image_shape
+        return np.s_[max(r, 0):min(r + g, h), max(c, 0):min(c + g, w)]
+
+    def _object_mask(self, index: int) -> np.ndarray:
+        """bool ``[H, W]``: the pixels inside any object box of image ``index``."""
+        mask = np.zeros(self.image_shape, bool)
+        for r0, c0, r1, c1 in np.asarray(self.dataset.boxes[index]).reshape(-1, 4):
+            if r0 >= 0:
+                mask[r0:r1, c0:c1] = True
+        return mask
 
     # ------------------------------------------------------------------ views
     def current_fixations(self) -> np.ndarray:

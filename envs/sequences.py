@@ -177,7 +177,7 @@ class SequenceSource(torch.utils.data.IterableDataset):
                              f"shard ({self.epoch_size} per epoch over world_size={world_size}); raise epoch_size")
         s, g, _, c = world.glimpse_shape
         self.channels = s * c
-        self.action_dim = world.action_dim
+        self.action_dim = world.transform_dim
         labels = world.item_labels
         self.n_classes = int(labels.max()) + 1 if (labels >= 0).any() else 0
         if mean is None or std is None:

@@ -63,7 +63,7 @@ class ActiveVisionVectorEnv(VectorEnv):
         n = self.num_envs
         self._rngs: list[np.random.Generator] = [seeding.np_random(None)[0] for _ in range(n)]
         self._steps = np.zeros(n, np.int64)
-        self._last_action = np.zeros((n, world.action_dim), np.float32)
+        self._last_action = np.zeros((n, world.transform_dim), np.float32)
         self._autoreset = np.zeros(n, bool)
         self._started = False
         self._all_rows = np.arange(n, dtype=np.int64)
@@ -161,9 +161,11 @@ class ActiveVisionVectorEnv(VectorEnv):
     def _infos(self) -> dict[str, np.ndarray]:
         infos: dict[str, np.ndarray] = {}
         every = np.ones(self.num_envs, bool)
-        for key, value in self.world.info().items():
-            infos[key] = value
-            infos["_" + key] = every
+        values = self.world.info()
+        for key, value in values.items():
+            if not key.startswith("_"):
+                infos[key] = value
+                infos["_" + key] = np.asarray(values.get("_" + key, every), bool)
         infos["step"] = self._steps.copy()
         infos["_step"] = every
         return infos

@@ -57,6 +57,7 @@ class World:
     """
 
     action_dim: int = 2
+    last_action_dim: int | None = None  # size of last_action when it differs from action_dim (None: the same)
     action_meaning: str = "(d_row, d_col)"
     reset_options: tuple[str, ...] = ("index",)
     window_caption: str = "active vision"
@@ -69,6 +70,11 @@ class World:
         self.max_steps = check_positive_int("max_steps", max_steps)
         self.action_scale = float(action_scale)
         self.last_action_bound = float(last_action_bound)
+
+    @property
+    def transform_dim(self) -> int:
+        """Size of ``last_action``: the transformation part of the action (``action_dim`` unless set)."""
+        return self.action_dim if self.last_action_dim is None else self.last_action_dim
 
     @property
     def n_items(self) -> int:

@@ -113,8 +113,10 @@ def test_saliency_agent_finds_the_object_more_often_than_random(dataset):
         for seed in range(12):
             total += rollout(env, agent, seed=seed).rewards.sum()
         hits[name] = total
-    assert hits["saliency"] >= 18  # the peak of the map is on the object in nearly every scene
-    assert hits["saliency"] > 3 * max(hits["random"], 1.0)
+    # reward = share of the object area newly seen: the peak of the map is on the object, so the
+    # saliency agent sees most of every object within its 3 saccades
+    assert hits["saliency"] >= 0.75 * 12
+    assert hits["saliency"] > 3 * max(hits["random"], 0.5)
 
 
 def test_saliency_reward_is_priority_mass_in_the_fovea(dataset):

@@ -22,6 +22,7 @@ def scenes_root(tmp_path_factory):
 
 
 def kwargs_for(env_id: str, stl10_root, scenes_root) -> dict:
+    env_id = env_id.replace("-Classify", "")  # active recognition takes its base id's keywords
     if env_id == "Rotation3D-3DIEBench-v0":
         from tests.envs.test_registration import ie_folder
 
@@ -40,7 +41,10 @@ def assert_row_equals(obs, info, vobs, vinfo, i, where):
     np.testing.assert_array_equal(obs["last_action"], vobs["last_action"][i], err_msg=f"last_action {where}")
     for key, value in info.items():
         np.testing.assert_array_equal(np.asarray(value), vinfo[key][i], err_msg=f"info[{key!r}] {where}")
-        assert vinfo["_" + key].all()
+        assert vinfo["_" + key][i]
+    for key in vinfo:  # a key the single env leaves out this step is masked out in the vector env
+        if not key.startswith("_") and key not in info:
+            assert not vinfo["_" + key][i], (key, where)
 
 
 @pytest.mark.parametrize("env_id", ENV_IDS)

@@ -1,0 +1,71 @@
+"""Active recognition ids: ``Saccade-Scenes-Classify-v0`` and ``Saccade-STL10-Classify-v0``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from envs.base import ActiveVisionEnv
+from envs.classify_world import ClassifyWorld
+from envs.saccade_scenes import scenes_world
+from envs.saccade_stl10 import stl10_world
+from envs.vector import vector_entry
+
+__all__ = ["SaccadeScenesClassifyEnv", "SaccadeSTL10ClassifyEnv", "classify_scenes_world", "classify_stl10_world",
+           "make_scenes_vector", "make_stl10_vector"]
+
+
+def classify_scenes_world(n: int, logit_scale: float = 5.0, **kwargs: Any) -> ClassifyWorld:
+    """Active recognition over the embedded scenes (``n`` rows; ``kwargs``: ``Saccade-Scenes-v0``'s)."""
+    return ClassifyWorld(scenes_world(n, **kwargs), logit_scale)
+
+
+def classify_stl10_world(n: int, logit_scale: float = 5.0, **kwargs: Any) -> ClassifyWorld:
+    """Active recognition over STL-10's labelled splits (``n`` rows; ``kwargs``: ``Saccade-STL10-v0``'s)."""
+    return ClassifyWorld(stl10_world(n, **kwargs), logit_scale)
+
+
+classify_scenes_world.passes_kwargs_to = scenes_world  # type: ignore[attr-defined]  (keyword discovery)
+classify_stl10_world.passes_kwargs_to = stl10_world  # type: ignore[attr-defined]
+
+
+class SaccadeScenesClassifyEnv(ActiveVisionEnv):
+    """Find out which class a scene shows by looking around (ap_gym's active classification).
+
+    ## Observation
+    As ``Saccade-Scenes-v0``: ``Dict(glimpse=Box(uint8, (S, G, G, C)), last_action=Box(float32, (2,)))``.
+
+    ## Action
+    ``Box(-1, 1, (2 + K,), float32)``: the saccade ``(d_row, d_col)`` followed by ``K`` class scores
+    (K = 10 for the scenes); ``logit_scale * scores`` are the class logits of the prediction made
+    with the glimpses seen so far (before the view this saccade leads to).
+
+    ## Reward
+    Every step: ``log softmax(logit_scale * scores)[label]``, the negative cross-entropy of the
+    prediction (0 when sure and right, ``-log K`` when uniform): informative fixations pay
+    because they make better predictions possible.
+
+    ## Episode
+    As ``Saccade-Scenes-v0`` (truncated after ``max_saccades`` saccades, default 4).
+
+    ## Info
+    ``Saccade-Scenes-v0``'s, plus ``prediction`` (argmax class of the last scores, -1 after reset),
+    ``correct`` and, on the last step, ``accuracy`` (1.0 or 0.0 for the final prediction; NaN before).
+
+    ## Arguments
+    ``logit_scale`` (in (0, 100], default 5); every ``Saccade-Scenes-v0`` keyword.
+    """
+
+    def __init__(self, render_mode: str | None = None, **kwargs: Any) -> None:
+        super().__init__(classify_scenes_world(1, **kwargs), render_mode=render_mode)
+
+
+class SaccadeSTL10ClassifyEnv(ActiveVisionEnv):
+    """Active recognition over STL-10 (see ``SaccadeScenesClassifyEnv``; K = 10 classes;
+    ``split`` must be labelled: "train" or "test"). Every ``Saccade-STL10-v0`` keyword, plus ``logit_scale``."""
+
+    def __init__(self, render_mode: str | None = None, **kwargs: Any) -> None:
+        super().__init__(classify_stl10_world(1, **kwargs), render_mode=render_mode)
+
+
+make_scenes_vector = vector_entry(classify_scenes_world)
+make_stl10_vector = vector_entry(classify_stl10_world)

@@ -1,0 +1,73 @@
+"""Tasks an agent can learn: honest rewards and active recognition."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import envs  # noqa: F401  (registers the ids)
+from agents import BatchedRandomAgent, BatchedSaliencyAgent
+from envs.classify_world import log_softmax
+
+KW = dict(n_train=64, n_test=16, glimpse_size=16, scales=(1, 2), max_saccades=6, ior_radius=8)
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory):
+    return tmp_path_factory.mktemp("scenes")
+
+
+def episode_returns(root, policy: str, n: int = 32, seed: int = 0) -> np.ndarray:
+    venv = gym.make_vec("Saccade-Scenes-v0", n, root=root, reward="object", **KW)
+    agent = BatchedSaliencyAgent(seed=seed) if policy == "saliency" else BatchedRandomAgent(2, seed=seed)
+    obs, info = venv.reset(seed=seed)
+    total = np.zeros(n)
+    for _ in range(KW["max_saccades"]):
+        action = np.zeros((n, 2), np.float32) if policy == "zero" else agent.act(obs, info)
+        obs, reward, _, _, info = venv.step(action)
+        total += reward
+    return total
+
+
+def test_object_reward_pays_for_new_object_area_never_for_staying(root):
+    zero, random, saliency = (episode_returns(root, p) for p in ("zero", "random", "saliency"))
+    assert np.all(zero == 0)  # staying still covers nothing new
+    assert np.all((saliency >= 0) & (saliency <= 1 + 1e-9)) and np.all(random <= 1 + 1e-9)
+    assert saliency.mean() > random.mean() > zero.mean()
+
+
+def test_object_reward_counts_each_object_pixel_once(root):
+    env = gym.make("Saccade-Scenes-v0", root=root, reward="object", **KW)
+    env.reset(seed=1)
+    first = env.unwrapped.world.fixations[0, 0]
+    target = np.array([40, 40]) / 96.0 - first / 96.0
+    rewards = [env.step(target.astype(np.float32))[1]]
+    rewards += [env.step(np.zeros(2, np.float32))[1] for _ in range(3)]  # look again: nothing new
+    assert rewards[1:] == [0.0, 0.0, 0.0]
+
+
+def test_classification_reward_is_the_log_probability_of_the_true_class(root):
+    env = gym.make("Saccade-Scenes-Classify-v0", root=root, logit_scale=4.0, **KW)
+    _, info = env.reset(seed=0)
+    k = env.action_space.shape[0] - 2
+    assert env.observation_space["last_action"].shape == (2,) and k == 10
+    rng = np.random.default_rng(0)
+    for t in range(KW["max_saccades"]):
+        action = rng.uniform(-1, 1, 2 + k).astype(np.float32)
+        obs, reward, _, truncated, info = env.step(action)
+        expected = log_softmax(4.0 * action[None, 2:])[0, info["label"]]
+        assert reward == pytest.approx(expected)
+        assert info["prediction"] == int(np.argmax(action[2:]))
+        assert ("accuracy" in info) == truncated
+    assert info["accuracy"] == float(info["correct"])
+    sure = np.full(2 + k, -1.0, np.float32)
+    env.reset(seed=0)
+    label = env.unwrapped.world.inner.item_labels[env.unwrapped.world.inner.index[0]]
+    sure[2 + label] = 1.0
+    assert env.step(sure)[1] > np.log(1 / k)  # a right, confident prediction beats a uniform one
+
+
+def test_active_recognition_needs_labels(stl10_root):
+    with pytest.raises(ValueError, match="labelled"):
+        gym.make("Saccade-STL10-Classify-v0", root=stl10_root, split="unlabeled")
