@@ -32,8 +32,12 @@ class PathIntegrationEnv(ActiveVisionEnv):
     snapped to the pixel grid; the applied difference comes back as ``last_action``.
 
     ## Reward
-    ``reward="none"`` (default): 0. ``"home"``: on the last step only, minus the Euclidean distance
-    (normalised units) between the final and the first position, so returning home scores 0.
+    ``reward="none"`` (default): 0. ``"home"``, the homing task of the path-integration
+    literature: for the first ``outbound_steps`` steps (default half the episode) the env moves the
+    retina itself (uniform random moves; the agent's actions are ignored, ``info["outbound"]`` says
+    so, ``last_action`` shows the moves); afterwards each step pays how much nearer to the start
+    it brought the retina (Euclidean, normalised units). An episode's rewards sum to the distance
+    at the turn minus the final distance: standing still earns 0, going home earns the most.
 
     ## Episode
     ``reset`` picks a world (uniformly, or ``options={"index": i}``) and a start fixation uniform
@@ -51,7 +55,9 @@ class PathIntegrationEnv(ActiveVisionEnv):
     ``make_worlds(n_worlds, world_size, tiles, seed)``), ``glimpse_size`` (G, default 32),
     ``scales``, ``padding`` ("zero" | "reflect"), ``max_step`` (in (0, 1], default 0.25),
     ``max_steps`` (episode length), ``keep_inside``, ``action_noise`` (std of the noise on the reported
-    ``last_action``, in [0, 1], default 0), ``reward`` ("none" | "home"),
+    ``last_action``, in [0, 1], default 0), ``reward`` ("none" | "home"), ``outbound_steps``
+    (the env-driven steps of the homing task: an int in [0, max_steps); default max_steps // 2
+    with ``reward="home"``, else 0),
     ``render_mode`` ("rgb_array" | "human"), ``render_size`` (long side of the rendered frame).
     """
 

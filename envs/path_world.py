@@ -74,6 +74,7 @@ class PathWorld(World):
         action_noise: float = 0.0,
         reward: str = "none",
         render_size: int = 512,
+        outbound_steps: int | None = None,
     ) -> None:
         if dataset is None:
             dataset = make_worlds(n_worlds, world_size, tiles, seed)
@@ -88,6 +89,11 @@ class PathWorld(World):
             raise ValueError(f"action_noise must be a number in [0, 1] (std, normalised world units), got {action_noise!r}")
         if reward not in PATH_REWARDS:
             raise ValueError(f"reward must be one of {PATH_REWARDS}, got {reward!r}")
+        if outbound_steps is None:
+            outbound_steps = max_steps // 2 if reward == "home" else 0
+        if isinstance(outbound_steps, bool) or not isinstance(outbound_steps, (int, np.integer)) \
+                or not 0 <= outbound_steps < max_steps:
+            raise ValueError(f"outbound_steps must be an int in [0, max_steps={max_steps}), got {outbound_steps!r}")
         retina = Retina(glimpse_size=glimpse_size, scales=tuple(scales), padding=padding)
         shape = tuple(int(d) for d in dataset.images.shape[1:])
         h, w = shape[:2]
@@ -105,6 +111,7 @@ class PathWorld(World):
         self.keep_inside = bool(keep_inside)
         self.action_noise = float(action_noise)
         self.reward_mode = reward
+        self.outbound_steps = int(outbound_steps)
         self.render_size = render_size
         # reachable fixations (pixels, inclusive): the fovea crop is rows fix - G//2 .. fix - G//2 + G - 1
         lo = g // 2 if keep_inside else 0
@@ -156,6 +163,12 @@ class PathWorld(World):
               last: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         current_px = self.path[rows, self.n_positions[rows] - 1]
         current = pixel_to_norm(current_px, self.world_shape)
+        outbound = self.n_positions[rows] <= self.outbound_steps  # the env leads the way out
+        if outbound.any():
+            actions = actions.copy()
+            for k in np.flatnonzero(outbound):
+                actions[k] = rngs[k].uniform(-1.0, 1.0, 2)
+        before = np.linalg.norm(self.displacement()[rows].astype(np.float64), axis=1)
         target = self._snap(current.astype(np.float64) + actions * np.float32(self.max_step))
         applied = pixel_to_norm(target, self.world_shape) - current
         self.path[rows, self.n_positions[rows]] = target
@@ -165,9 +178,9 @@ class PathWorld(World):
             noise = np.stack([g.normal(0.0, self.action_noise, 2) for g in rngs]).astype(np.float32)
             reported = applied + noise
         reward = np.zeros(len(rows), np.float64)
-        if self.reward_mode == "home":
-            home = np.linalg.norm(self.displacement()[rows].astype(np.float64), axis=1)
-            reward = np.where(last, -home, 0.0)
+        if self.reward_mode == "home":  # on the way back: how much nearer home this step brought
+            after = np.linalg.norm(self.displacement()[rows].astype(np.float64), axis=1)
+            reward = np.where(outbound, 0.0, before - after)
         return reported.astype(np.float32), reward
 
     # ------------------------------------------------------------------ views
@@ -191,6 +204,7 @@ class PathWorld(World):
             "displacement": self.displacement(),
             "index": self.index.copy(),
             "label": np.asarray(self.dataset.labels[self.index], np.int64),
+            "outbound": self.n_positions - 1 < self.outbound_steps,  # the env, not the agent, moves next
         }
 
     def render_frame(self, row: int = 0) -> np.ndarray:

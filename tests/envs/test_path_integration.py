@@ -108,17 +108,29 @@ def test_random_starts_keep_the_fovea_inside(worlds):
     assert len({tuple(s) for s in starts}) > 40  # spread out, not a fixed point
 
 
-def test_truncation_and_home_reward(worlds):
-    env = make_env(worlds, max_steps=3, reward="home")
-    env.reset(seed=0, options={"position": (0.5, 0.5)})
-    results = [env.step(a / 0.25) for a in np.array([[0.1, 0.0], [0.0, 0.2], [-0.1, 0.0]], np.float32)]
-    assert [r[3] for r in results] == [False, False, True]
-    assert [r[1] for r in results[:2]] == [0.0, 0.0]
-    expected = -np.linalg.norm(results[-1][4]["displacement"])
-    assert results[-1][1] == pytest.approx(expected) and expected == pytest.approx(-0.2, abs=1 / SIZE)
-    env = make_env(worlds, max_steps=1)
+def test_truncation_and_the_homing_task(worlds):
+    env = make_env(worlds, max_steps=8, reward="home", max_step=0.2)
+    _, info = env.reset(seed=0, options={"position": (0.5, 0.5)})
+    assert env.unwrapped.world.outbound_steps == 4 and info["outbound"]
+    rewards, pushed = [], np.array([1.0, 1.0], np.float32)
+    for t in range(4):  # outbound: the env moves the retina, whatever the agent asks
+        obs, reward, _, truncated, info = env.step(pushed)
+        rewards.append(reward)
+        assert not np.allclose(obs["last_action"], pushed * 0.2) and not truncated
+    assert rewards == [0.0] * 4 and not info["outbound"]
+    turn = float(np.linalg.norm(info["displacement"]))
+    for t in range(4):  # the way back: dead reckoning from the reported moves
+        home = -np.asarray(info["displacement"], np.float32)
+        obs, reward, _, truncated, info = env.step(np.clip(home / 0.2, -1, 1))
+        rewards.append(reward)
+    assert truncated and sum(rewards) == pytest.approx(turn - np.linalg.norm(info["displacement"]))
+    assert np.linalg.norm(info["displacement"]) < 2 / SIZE  # home, up to grid snapping
+    # standing still on the way back earns nothing; a default episode has no outbound phase
     env.reset(seed=0)
-    assert env.step(np.array([0.1, 0.1], np.float32))[1] == 0.0
+    assert sum(env.step(np.zeros(2, np.float32))[1] for _ in range(8)) == pytest.approx(0.0)
+    assert make_env(worlds).unwrapped.world.outbound_steps == 0
+    with pytest.raises(ValueError, match="outbound_steps"):
+        make_env(worlds, max_steps=4, reward="home", outbound_steps=4)
 
 
 def test_same_seed_same_rollout_and_different_seed_differs(worlds):
