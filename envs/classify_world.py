@@ -42,7 +42,9 @@ class ClassifyWorld(World):
             raise ValueError("active recognition needs a labelled dataset: every item needs a class (got labels "
                              f"in [{labels.min() if labels.size else '-'}, ...]); use a labelled split such as 'train'")
         self.inner = inner
-        self.n_classes = int(labels.max()) + 1
+        dataset = getattr(inner, "dataset", None)
+        names = tuple(dataset.class_names if dataset is not None else getattr(inner, "class_names", ()))
+        self.n_classes = max(len(names), int(labels.max()) + 1)  # every class of the data, seen or not
         self.logit_scale = check_unit_fraction("logit_scale", logit_scale, hi=100.0)
         self.action_dim = inner.action_dim + self.n_classes
         self.last_action_dim = inner.transform_dim

@@ -10,20 +10,67 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Callable, Iterable, Mapping
 
 import cv2
 import numpy as np
 import torch
+from scipy.spatial.transform import Rotation
 
 from seqjepa import SeqJEPA
 
 __all__ = ["SplitFeatures", "extract_split", "random_init_copy", "colour_histograms", "raw_pixels", "HUE_BINS",
-           "VALUE_BINS", "PIXEL_SIDE"]
+           "VALUE_BINS", "PIXEL_SIDE", "rotation_matrices", "relative_motion", "relative_transform"]
 
 HUE_BINS = 36     # saturation-weighted hue histogram (the colour shortcut detector)
 PIXEL_SIDE = 8    # raw-pixel floor: each glimpse area-averaged to at most 8 x 8 (tractable probes)
 VALUE_BINS = 8    # plus a brightness histogram
+
+
+def _rotations(quats: torch.Tensor) -> Rotation:
+    """Unit quaternions (w, x, y, z) ``[..., 4]`` -> one flat scipy ``Rotation`` stack (scalar-last inside)."""
+    q = quats.detach().cpu().double().reshape(-1, 4).numpy()
+    return Rotation.from_quat(q[:, [1, 2, 3, 0]])
+
+
+def rotation_matrices(quats: torch.Tensor) -> torch.Tensor:
+    """Unit quaternions (w, x, y, z) ``[..., 4]`` -> float32 ``[..., 9]`` row-major rotation matrices.
+
+    The matrix does not depend on the quaternion's sign (``q`` and ``-q`` are one rotation).
+    """
+    mats = _rotations(quats).as_matrix().reshape(*quats.shape[:-1], 9)
+    return torch.from_numpy(mats).float()
+
+
+def relative_motion(states: torch.Tensor) -> torch.Tensor:
+    """The true transformation from view 0 to every view, the path-integration target.
+
+    Args:
+        states: ``[N, T, 2]`` normalised (row, col) positions or ``[N, T, 4]`` unit quaternions
+            (w, x, y, z).
+    Returns:
+        float32 ``[N, T, 2]`` displacements ``states[:, t] - states[:, 0]``, or ``[N, T, 9]``
+        flattened relative rotations ``R_t R_0^T`` (the rotation ``q_t q_0^{-1}``, sign-free).
+    """
+    n, t, k = states.shape
+    if k == 2:
+        return (states - states[:, :1]).float()
+    if k != 4:
+        raise ValueError(f"states must be [N, T, 2] positions or [N, T, 4] quaternions, got {tuple(states.shape)}")
+    rot = _rotations(states)
+    first = _rotations(states[:, :1].expand(n, t, 4))
+    return torch.from_numpy((rot * first.inv()).as_matrix().reshape(n, t, 9)).float()
+
+
+def relative_transform(states: torch.Tensor, i: int, j: int) -> torch.Tensor:
+    """The true transformation view ``i`` -> view ``j`` in action units, float32 ``[N, A]``:
+    ``states[:, j] - states[:, i]`` for positions ``[N, T, 2]``, the rotation vector of
+    ``q_j q_i^{-1}`` (radians, camera frame, as the env's ``last_action``) for quaternions ``[N, T, 4]``."""
+    if states.shape[-1] == 2:
+        return (states[:, j] - states[:, i]).float()
+    rel = _rotations(states[:, j]) * _rotations(states[:, i]).inv()
+    return torch.from_numpy(rel.as_rotvec()).float()
 
 
 @dataclass
@@ -44,6 +91,9 @@ class SplitFeatures:
             from views ``0..m_pred-1``: ``true_action``, ``shuffled_action`` (next actions
             permuted across sequences), ``zero_action`` (predictor's action slot zeroed),
             ``copy_last`` (the target latent of view ``m_pred - 1`` as the prediction).
+        states: float ``[N, T, K]`` true absolute state of every view, ``K = 2`` (row, col)
+            positions (saccades, path integration) or ``K = 4`` unit quaternions (w, x, y, z;
+            3D rotation); None when the source gave none (then actions stand in for the truth).
     """
 
     z_views: torch.Tensor
@@ -55,11 +105,40 @@ class SplitFeatures:
     pixels: torch.Tensor
     colour: torch.Tensor
     pred_losses: dict[str, torch.Tensor] = field(default_factory=dict)
+    states: torch.Tensor | None = None
+
+    def __post_init__(self) -> None:
+        if self.states is not None and (self.states.dim() != 3 or self.states.shape[-1] not in (2, 4)
+                                        or self.states.shape[:2] != self.actions.shape[:2]):
+            raise ValueError(f"states must be [N, T, 2] or [N, T, 4] beside actions {tuple(self.actions.shape)}, "
+                             f"got {tuple(self.states.shape)}")
 
     @property
     def total_action(self) -> torch.Tensor:
-        """``[N, T, A]``: ``total[:, m]`` = view 0 -> view ``m`` (sum of actions 1..m)."""
+        """``[N, T, A]``: ``total[:, m]`` = view 0 -> view ``m`` (sum of reported actions 1..m)."""
         return self.actions.cumsum(1)
+
+    @property
+    def is_rotation(self) -> bool:
+        """The states are 3D orientations (quaternions), not positions."""
+        return self.states is not None and self.states.shape[-1] == 4
+
+    @cached_property
+    def motion(self) -> torch.Tensor:
+        """Path-integration target ``[N, T, K']``: ``motion[:, m]`` = the true view 0 -> view ``m``
+        (see :func:`relative_motion`); the summed actions when there are no states."""
+        return self.total_action if self.states is None else relative_motion(self.states)
+
+    @cached_property
+    def first_step(self) -> torch.Tensor:
+        """``[N, A]``: the true transformation view 0 -> view 1 in action units (the equivariance
+        target, see :func:`relative_transform`); the reported ``actions[:, 1]`` without states."""
+        return self.actions[:, 1] if self.states is None else relative_transform(self.states, 0, 1)
+
+    @cached_property
+    def orientation(self) -> torch.Tensor | None:
+        """``[N, T, 9]`` absolute rotation matrix of every view (rotation family), else None."""
+        return rotation_matrices(self.states) if self.is_rotation else None
 
 
 def colour_histograms(glimpses: np.ndarray) -> np.ndarray:
@@ -109,7 +188,7 @@ def extract_split(model: SeqJEPA, batches: Iterable[Mapping[str, torch.Tensor]],
     Args:
         model: a :class:`SeqJEPA`; put in eval mode for the pass.
         batches: mappings with ``glimpses`` uint8 ``[B, T, C, G, G]``, ``actions`` ``[B, T, A]``,
-            ``labels`` ``[B]``.
+            ``labels`` ``[B]`` and optionally ``states`` ``[B, T, K]`` (in every batch or none).
         m_max: largest number of observed views (``1 <= m_max <= T - 1``).
         m_pred: observed views of the action-use diagnostic (the training ``M_tr``).
         preprocess: uint8 glimpses on ``device`` -> normalised float.
@@ -126,6 +205,7 @@ def extract_split(model: SeqJEPA, batches: Iterable[Mapping[str, torch.Tensor]],
     aggs: dict[str, dict[int, list]] = {k: {m: [] for m in range(1, m_max + 1)}
                                         for k in ("z_agg", "z_agg_no_action", "z_agg_no_vision")}
     losses: dict[str, list] = {k: [] for k in ("true_action", "shuffled_action", "zero_action", "copy_last")}
+    states: list[torch.Tensor] = []
     try:
         for i, batch in enumerate(batches):
             if max_batches is not None and i >= max_batches:
@@ -154,13 +234,16 @@ def extract_split(model: SeqJEPA, batches: Iterable[Mapping[str, torch.Tensor]],
             parts["z_views"].append(z.float().cpu())
             parts["actions"].append(actions.cpu())
             parts["labels"].append(batch["labels"].to(torch.int64))
-            b, t = raw.shape[:2]
+            if "states" in batch:
+                states.append(batch["states"][:, : m_max + 1].to("cpu", torch.float32))
             parts["pixels"].append(raw_pixels(raw.cpu()))
             parts["colour"].append(torch.from_numpy(colour_histograms(raw.cpu().numpy())))
     finally:
         model.train(was_training)
     if not parts["labels"]:
         raise ValueError("no batches to extract features from")
+    if states and len(states) != len(parts["labels"]):
+        raise ValueError("some batches carry 'states' and some do not")
     cat = {k: torch.cat(v) for k, v in parts.items()}
     return SplitFeatures(
         z_views=cat["z_views"], actions=cat["actions"], labels=cat["labels"], pixels=cat["pixels"],
@@ -169,6 +252,7 @@ def extract_split(model: SeqJEPA, batches: Iterable[Mapping[str, torch.Tensor]],
         z_agg_no_action={m: torch.cat(v).float() for m, v in aggs["z_agg_no_action"].items()},
         z_agg_no_vision={m: torch.cat(v).float() for m, v in aggs["z_agg_no_vision"].items()},
         pred_losses={k: torch.cat(v) for k, v in losses.items()},
+        states=torch.cat(states) if states else None,
     )
 
 

@@ -8,16 +8,24 @@ regularisation chosen on a validation split of the training features).
 Metrics (``m`` = number of observed views M_val):
 - ``top1_z_agg``: class from z_AGG of views ``0..m-1`` (logistic regression).
 - ``top1_encoder``: class from the mean of the encoder latents of views ``0..m-1`` (m = 1, M_tr).
-- ``equiv_r2_uniform`` / ``equiv_r2_global`` (m = 2): the relative action between views 0 and
-  1 from ``concat(z_0, z_1)`` (ridge); scikit-learn's per-dimension mean R^2 / one global R^2.
-- ``pathint_r2`` (+ ``_no_action``, ``_no_vision``): the total action view 0 -> view ``m`` from
-  ``concat(z_AGG(0..m-1), a_m)`` (ridge), as trained / with the aggregator's action slots
-  zeroed / with the visual latents zeroed.
+- ``equiv_r2_uniform`` / ``equiv_r2_global`` (m = 2): the true relative transformation between
+  views 0 and 1 in action units (the displacement; for 3D rotation the relative rotation's
+  rotation vector) from ``concat(z_0, z_1)`` (ridge); scikit-learn's per-dimension mean R^2 /
+  one global R^2.
+- ``pathint_r2`` (+ ``_no_action``, ``_no_vision``): the true motion view 0 -> view ``m`` (the
+  displacement of the positions; for 3D rotation the relative rotation ``q_m q_0^{-1}`` as a
+  flattened 3 x 3 matrix) from ``concat(z_AGG(0..m-1), a_m)`` (ridge), as trained / with the
+  aggregator's action slots zeroed / with the visual latents zeroed. Without states the summed
+  actions are the target.
+- ``rot_r2_absolute`` (m = 1, 3D rotation only): the absolute orientation of view 0 (flattened
+  rotation matrix) from its encoder latent ``z_0`` (ridge, mean R^2 over the 9 entries).
 - ``pred_loss_*`` (m = M_tr): the action-use diagnostic, held-out 1 - cos of the predicted
   next latent with the true, a shuffled and a zeroed next action, and copying the last view.
 Floors: ``raw_pixels`` (the glimpses' pixels at up to 8 x 8 per scale, concatenated over views), ``colour_hist``
 (per-view colour histograms summed over views: the shortcut detector), ``dead_reckoning``
-(path integration from the concatenated actions ``a_1..a_m``), ``chance`` (majority class).
+(path integration from the concatenated reported actions ``a_1..a_m``: exact for noise-free
+displacements, below 1 with action noise or for composed rotations), ``chance`` (majority class).
+Class metrics and their floors are left out when the data has no labels.
 """
 
 from __future__ import annotations
@@ -62,9 +70,18 @@ def _classify(subject: str, metric: str, train: SplitFeatures, test: SplitFeatur
 
 
 def _equivariance(subject: str, train: SplitFeatures, test: SplitFeatures, seed: int, features: Any) -> list[Measurement]:
-    res = _ridge(features(train), train.actions[:, 1], features(test), test.actions[:, 1], seed)
+    res = _ridge(features(train), train.first_step, features(test), test.first_step, seed)
     return [_row("equiv_r2_uniform", subject, 2, seed, res.r2_uniform),
             _row("equiv_r2_global", subject, 2, seed, res.r2_global)]
+
+
+def _absolute_rotation(subject: str, train: SplitFeatures, test: SplitFeatures, seed: int,
+                       features: Any) -> list[Measurement]:
+    """``rot_r2_absolute`` of ``features(split) -> [N, F]`` (view 0); nothing without orientations."""
+    if train.orientation is None or test.orientation is None:
+        return []
+    res = _ridge(features(train), train.orientation[:, 0], features(test), test.orientation[:, 0], seed)
+    return [_row("rot_r2_absolute", subject, 1, seed, res.r2_uniform)]
 
 
 def model_measurements(subject: str, train: SplitFeatures, test: SplitFeatures, ms: list[int], seed: int,
@@ -77,10 +94,11 @@ def model_measurements(subject: str, train: SplitFeatures, test: SplitFeatures, 
     enc_ms = sorted({m for m in (1, m_tr or ms[-1]) if m in ms})
     out += _classify(subject, "top1_encoder", train, test, enc_ms, seed, lambda f, m: f.z_views[:, :m].mean(1))
     out += _equivariance(subject, train, test, seed, lambda f: f.z_views[:, :2].flatten(1))
+    out += _absolute_rotation(subject, train, test, seed, lambda f: f.z_views[:, 0])
     for suffix, aggs in (("", "z_agg"), ("_no_action", "z_agg_no_action"), ("_no_vision", "z_agg_no_vision")):
         for m in ms:
             x_tr, x_te = (torch.cat([getattr(f, aggs)[m], f.actions[:, m]], 1) for f in (train, test))
-            res = _ridge(x_tr, train.total_action[:, m], x_te, test.total_action[:, m], seed)
+            res = _ridge(x_tr, train.motion[:, m], x_te, test.motion[:, m], seed)
             out.append(_row(f"pathint_r2{suffix}", subject, m, seed, res.r2_uniform))
     for name, losses in test.pred_losses.items():
         out.append(_row(f"pred_loss_{name}", subject, None, seed, float(losses.mean())))
@@ -88,16 +106,18 @@ def model_measurements(subject: str, train: SplitFeatures, test: SplitFeatures, 
 
 
 def floor_measurements(train: SplitFeatures, test: SplitFeatures, ms: list[int], seed: int) -> list[Measurement]:
-    """Floors that need no model: raw pixels, colour histograms, dead reckoning, chance."""
+    """Floors that need no model: raw pixels, colour histograms, dead reckoning, chance (the class
+    floors only where both splits have labels)."""
     pixel_ms = [m for m in ms if m <= RAW_PIXEL_MAX_VIEWS]
     out = _classify("raw_pixels", "top1_z_agg", train, test, pixel_ms, seed,
                     lambda f, m: f.pixels[:, :m].flatten(1))
     out += _equivariance("raw_pixels", train, test, seed, lambda f: f.pixels[:, :2].flatten(1))
+    out += _absolute_rotation("raw_pixels", train, test, seed, lambda f: f.pixels[:, 0])
     if train.colour.shape[-1]:
         out += _classify("colour_hist", "top1_z_agg", train, test, ms, seed, lambda f, m: f.colour[:, :m].sum(1))
     for m in ms:
-        res = _ridge(train.actions[:, 1:m + 1].flatten(1), train.total_action[:, m],
-                     test.actions[:, 1:m + 1].flatten(1), test.total_action[:, m], seed)
+        res = _ridge(train.actions[:, 1:m + 1].flatten(1), train.motion[:, m],
+                     test.actions[:, 1:m + 1].flatten(1), test.motion[:, m], seed)
         out.append(_row("pathint_r2", "dead_reckoning", m, seed, res.r2_uniform))
     tr, te = _labeled(train), _labeled(test)
     if tr.any() and te.any():

@@ -4,6 +4,11 @@ Data contract: a *measurement* is ``{"metric": str, "subject": str, "m": int | N
 "value": float}`` (``m`` = number of observed views M_val, or None). :func:`summarise` turns a list
 of them into *summary rows* ``{"metric", "subject", "m", "mean", "std", "n", "values", "seeds"}``
 (sample std, ddof=1; 0 for a single seed), the input of the table, figure and claim helpers.
+
+One report serves every world: class rows and claims appear only where the data has labels
+(top-1 rows), the 3D-rotation family (``rot_r2_absolute`` rows) gets its own metric wording
+(:data:`ROTATION_DESCRIPTIONS`) and claim, and the dead-reckoning claim only for positions whose
+dead reckoning is not already exact (noisy self-motion).
 """
 
 from __future__ import annotations
@@ -22,8 +27,9 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-__all__ = ["METRIC_DESCRIPTIONS", "SUBJECT_DESCRIPTIONS", "summarise", "markdown_table", "write_report",
-           "compare", "check_claims", "check_ablation", "format_claims"]
+__all__ = ["METRIC_DESCRIPTIONS", "ROTATION_DESCRIPTIONS", "SUBJECT_DESCRIPTIONS", "summarise", "markdown_table",
+           "write_report", "compare", "check_claims", "check_ablation", "format_claims", "is_rotation",
+           "metric_descriptions", "EXACT_R2"]
 
 Measurement = Mapping[str, Any]
 SummaryRow = dict[str, Any]
@@ -33,10 +39,12 @@ RunSource = Union[Sequence[Mapping[str, Any]], str, Path]
 METRIC_DESCRIPTIONS: dict[str, str] = {
     "top1_z_agg": "top-1 accuracy (↑) of a linear probe on the aggregate z_AGG after M views",
     "top1_encoder": "top-1 accuracy (↑) of a linear probe on the mean of the encoder outputs of M views",
-    "equiv_r2_uniform": "R² (↑, scikit-learn's mean over dims) of a ridge probe decoding the relative action "
-                        "between views 0 and 1 from concat(z_0, z_1)",
+    "equiv_r2_uniform": "R² (↑, scikit-learn's mean over dims) of a ridge probe decoding the true relative action "
+                        "(displacement) between views 0 and 1 from concat(z_0, z_1)",
     "equiv_r2_global": "the same probe, pooled R² (↑, 1 − total SSE / total SST)",
-    "pathint_r2": "R² (↑) of decoding the total action from view 0 to view M (path integration) from "
+    "rot_r2_absolute": "R² (↑, mean over the 9 entries) of a ridge probe decoding the absolute orientation of "
+                       "view 0 (its rotation matrix) from its encoder latent z_0",
+    "pathint_r2": "R² (↑) of decoding the true displacement from view 0 to view M (path integration) from "
                   "concat(z_AGG of views 0..M-1, a_M)",
     "pathint_r2_no_action": "path-integration R² (↑) with the aggregator's action slots zeroed",
     "pathint_r2_no_vision": "path-integration R² (↑) with the visual latents zeroed (actions kept)",
@@ -46,13 +54,23 @@ METRIC_DESCRIPTIONS: dict[str, str] = {
     "pred_loss_copy_last": "loss (↓) of copying the last observed embedding as the prediction",
 }
 
+# The 3D-rotation family's wording of the shared metrics (the relative action is a rotation).
+ROTATION_DESCRIPTIONS: dict[str, str] = {
+    "equiv_r2_uniform": "relative rotation R² (↑, mean over the 3 dims) of a ridge probe decoding the rotation "
+                        "from view 0 to view 1 (rotation vector) from concat(z_0, z_1)",
+    "equiv_r2_global": "the same relative-rotation probe, pooled R² (↑, 1 − total SSE / total SST)",
+    "pathint_r2": "R² (↑) of decoding the relative rotation from view 0 to view M (q_M q_0⁻¹ as a flattened "
+                  "3×3 matrix) from concat(z_AGG of views 0..M-1, a_M)",
+}
+EXACT_R2 = 0.999  # a dead-reckoning R² at least this high leaves vision nothing to add
+
 # Columns appear in this order; unknown subjects follow alphabetically.
 SUBJECT_DESCRIPTIONS: dict[str, str] = {
     "trained": "the pretrained model",
     "random_init": "the same architecture at random initialisation",
     "raw_pixels": "the raw glimpse pixels (every scale area-averaged to 8x8), concatenated over views",
     "colour_hist": "hue (saturation-weighted) and brightness histograms of the glimpses, summed over views",
-    "dead_reckoning": "a ridge probe on the executed actions a_1..a_M (no vision)",
+    "dead_reckoning": "a ridge probe on the reported actions a_1..a_M (no vision)",
     "chance": "always predicting the training set's majority class",
     "no_action_model": "the same setting trained without actions (model.condition_aggregator=false, "
                        "model.condition_predictor=false), at the same seeds",
@@ -135,6 +153,16 @@ def _as_summary(rows: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     return rows
 
 
+def is_rotation(rows: Iterable[Mapping[str, Any]]) -> bool:
+    """The rows come from the 3D-rotation family (they hold ``rot_r2_absolute``)."""
+    return any(r["metric"] == "rot_r2_absolute" for r in rows)
+
+
+def metric_descriptions(rows: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """:data:`METRIC_DESCRIPTIONS`, reworded by :data:`ROTATION_DESCRIPTIONS` for the rotation family."""
+    return {**METRIC_DESCRIPTIONS, **(ROTATION_DESCRIPTIONS if is_rotation(rows) else {})}
+
+
 # --------------------------------------------------------------------------- tables
 
 def _fixed(x: float, digits: int) -> bool:
@@ -192,7 +220,7 @@ def markdown_table(summary: Sequence[Mapping[str, Any]], title: str | None = Non
     """Markdown table: one row per (metric, m), one column per subject, cells "mean ± std".
 
     Below the table: the seed-count caption, descriptions of the metrics present
-    (:data:`METRIC_DESCRIPTIONS`) and of the subjects (:data:`SUBJECT_DESCRIPTIONS`).
+    (:func:`metric_descriptions`) and of the subjects (:data:`SUBJECT_DESCRIPTIONS`).
     """
     rows = _as_summary(summary)
     if not rows:
@@ -210,8 +238,9 @@ def markdown_table(summary: Sequence[Mapping[str, Any]], title: str | None = Non
         lines.append(f"| `{_esc(metric)}` | {'–' if m is None else m} | " + " | ".join(cells) + " |")
     lines.append("")
     metrics = sorted({r["metric"] for r in rows}, key=lambda k: _rank(k, METRIC_DESCRIPTIONS))
+    described = metric_descriptions(rows)
     lines.append("**Metrics.** " + "; ".join(
-        f"`{_esc(k)}`: {METRIC_DESCRIPTIONS.get(k, 'no description')}" for k in metrics) + ".")
+        f"`{_esc(k)}`: {described.get(k, 'no description')}" for k in metrics) + ".")
     lines.append("")
     lines.append("**Subjects.** " + "; ".join(
         f"`{_esc(s)}`: {SUBJECT_DESCRIPTIONS.get(s, 'no description')}" for s in subjects) + ".")
@@ -323,42 +352,83 @@ def _per_m_claim(text: str, idx: Mapping, better: str, worse: str, lower_is_bett
     return _claim(text, all(results), "; ".join(parts))
 
 
+def _labeled(idx: Mapping) -> bool:
+    return any(k[0].startswith("top1_") for k in idx)
+
+
+def _dead_reckoning_claim(idx: Mapping, rotation: bool) -> dict[str, Any] | None:
+    """trained pathint_r2 beats dead_reckoning at the largest common M, for the position families
+    where dead reckoning is not exact (noisy self-motion). None where it is exact (noise-free
+    displacements: nothing can beat summed actions) and for rotations (a linear read-out of
+    rotation vectors is no information limit: composing the noise-free actions is exact)."""
+    if rotation:
+        return None
+    ms = sorted({k[2] for k in idx if k[:2] == ("pathint_r2", "trained") and k[2] is not None}
+                & {k[2] for k in idx if k[:2] == ("pathint_r2", "dead_reckoning") and k[2] is not None})
+    if not ms:
+        return None
+    m = ms[-1]
+    a, b = idx[("pathint_r2", "trained", m)], idx[("pathint_r2", "dead_reckoning", m)]
+    if math.isfinite(b["mean"]) and b["mean"] >= EXACT_R2:
+        return None
+    return _margin_claim(f"trained beats dead_reckoning on pathint_r2 at M={m}: vision adds to the reported "
+                         f"actions (margin > 2× the larger std)", a, b, "trained", "dead_reckoning")
+
+
 def check_claims(summary: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Evaluate the headline claims on one run's summary (measurements are summarised first).
 
     Returns ``[{"claim": str, "holds": bool | None, "detail": str}]``, None where data is missing.
-    Floors (random_init, colour_hist) measured without M (m=None) stand in for every M.
+    Floors (random_init, colour_hist) measured without M (m=None) stand in for every M. The claims
+    on class accuracy are left out when the summary has no top-1 rows (data without labels); a
+    rotation claim (rot_r2_absolute, trained vs random_init) is added for the 3D-rotation family
+    and a dead-reckoning claim for positions where dead reckoning is not exact (R² <
+    :data:`EXACT_R2`: noisy self-motion, where vision must help).
     """
     idx = _index(_as_summary(summary))
-    out = [_margin_claim("trained beats random_init on top1_z_agg at M=4 (margin > 2× the larger std)",
-                         _get(idx, "top1_z_agg", "trained", 4),
-                         _get(idx, "top1_z_agg", "random_init", 4, fallback_none=True), "trained", "random_init")]
+    labeled, rotation, out = _labeled(idx), any(k[0] == "rot_r2_absolute" for k in idx), []
+    if labeled:
+        out.append(_margin_claim("trained beats random_init on top1_z_agg at M=4 (margin > 2× the larger std)",
+                                 _get(idx, "top1_z_agg", "trained", 4),
+                                 _get(idx, "top1_z_agg", "random_init", 4, fallback_none=True),
+                                 "trained", "random_init"))
     m_eq = _equiv_m(idx, "trained")
     out.append(_margin_claim("trained beats random_init on equiv_r2_uniform (margin > 2× the larger std)",
                              _get(idx, "equiv_r2_uniform", "trained", m_eq),
                              _get(idx, "equiv_r2_uniform", "random_init", m_eq, fallback_none=True),
                              "trained", "random_init"))
-    a, b = _get(idx, "top1_z_agg", "trained", 4), _get(idx, "top1_z_agg", "trained", 1)
-    text = "trained top1_z_agg is higher at M=4 than at M=1"
-    if a is None or b is None:
-        out.append(_claim(text, None, "missing: " + ", ".join(f"M={m}" for m, r in ((4, a), (1, b)) if r is None)))
-    elif not _finite(a, b):
-        out.append(_claim(text, None, "non-finite values"))
-    else:
-        out.append(_claim(text, bool(a["mean"] > b["mean"]), f"M=4 {_ms(a)} vs M=1 {_ms(b)}"))
+    if labeled:
+        a, b = _get(idx, "top1_z_agg", "trained", 4), _get(idx, "top1_z_agg", "trained", 1)
+        text = "trained top1_z_agg is higher at M=4 than at M=1"
+        if a is None or b is None:
+            out.append(_claim(text, None, "missing: " + ", ".join(f"M={m}" for m, r in ((4, a), (1, b))
+                                                                  if r is None)))
+        elif not _finite(a, b):
+            out.append(_claim(text, None, "non-finite values"))
+        else:
+            out.append(_claim(text, bool(a["mean"] > b["mean"]), f"M=4 {_ms(a)} vs M=1 {_ms(b)}"))
     out.append(_per_m_claim("prediction loss with the true action < with shuffled actions (trained)", idx,
                             "pred_loss_true_action", "pred_loss_shuffled_action", lower_is_better=True))
     out.append(_per_m_claim("pathint_r2 > pathint_r2_no_action at every M (trained)", idx,
                             "pathint_r2", "pathint_r2_no_action", lower_is_better=False))
-    a, b = _get(idx, "top1_z_agg", "trained", 4), _get(idx, "top1_z_agg", "colour_hist", 4, fallback_none=True)
-    text = "trained top1_z_agg at M=4 is above the colour_hist baseline"
-    if a is None or b is None:
-        out.append(_claim(text, None, "missing: " + ", ".join(n for n, r in (("trained", a), ("colour_hist", b))
-                                                              if r is None)))
-    elif not _finite(a, b):
-        out.append(_claim(text, None, "non-finite values"))
-    else:
-        out.append(_claim(text, bool(a["mean"] > b["mean"]), f"trained {_ms(a)} vs colour_hist {_ms(b)}"))
+    if labeled:
+        a, b = _get(idx, "top1_z_agg", "trained", 4), _get(idx, "top1_z_agg", "colour_hist", 4, fallback_none=True)
+        text = "trained top1_z_agg at M=4 is above the colour_hist baseline"
+        if a is None or b is None:
+            out.append(_claim(text, None, "missing: " + ", ".join(n for n, r in (("trained", a), ("colour_hist", b))
+                                                                  if r is None)))
+        elif not _finite(a, b):
+            out.append(_claim(text, None, "non-finite values"))
+        else:
+            out.append(_claim(text, bool(a["mean"] > b["mean"]), f"trained {_ms(a)} vs colour_hist {_ms(b)}"))
+    if rotation:
+        out.append(_margin_claim("trained beats random_init on rot_r2_absolute (margin > 2× the larger std)",
+                                 _get(idx, "rot_r2_absolute", "trained", 1),
+                                 _get(idx, "rot_r2_absolute", "random_init", 1, fallback_none=True),
+                                 "trained", "random_init"))
+    dead = _dead_reckoning_claim(idx, rotation)
+    if dead is not None:
+        out.append(dead)
     return out
 
 

@@ -21,7 +21,7 @@ from experiments.pretrain.config import TrainConfig, config_from_dict, config_to
 from experiments.pretrain.data import SequenceSource, make_source, normalize
 from experiments.evaluate.features import extract_split, random_init_copy
 from experiments.evaluate.metrics import Measurement, floor_measurements, model_measurements
-from experiments.evaluate.report import summarise, write_report
+from experiments.evaluate.report import is_rotation, summarise, write_report
 from experiments.pretrain.probing import SourceFactory
 from seqjepa import SeqJEPA
 from seqjepa.pretrained import META_KEY, pretrained_from_state
@@ -142,9 +142,13 @@ _HEADLINE_SUBJECTS = ("trained", "random_init", "raw_pixels", "colour_hist", "de
 
 def headline(summary: list[dict[str, Any]], m_tr: int) -> str:
     """A short plain-text table of the key figures, each beside its floors (``summary`` rows of
-    :func:`experiments.evaluate.report.summarise`)."""
+    :func:`experiments.evaluate.report.summarise`). Rows and columns the data lacks are left out
+    (no top-1 rows without labels); the 3D-rotation family reads "relative rotation" and adds the
+    absolute rotation."""
     cell = {(r["metric"], r["subject"], r["m"]): r for r in summary}
-    ms = sorted({r["m"] for r in summary if r["metric"] == "top1_z_agg" and r["m"] is not None})
+    rotation = is_rotation(summary)
+    top1_ms = sorted({r["m"] for r in summary if r["metric"] == "top1_z_agg" and r["m"] is not None})
+    ms = sorted(set(top1_ms) | {r["m"] for r in summary if r["metric"] == "pathint_r2" and r["m"] is not None})
 
     def fmt(metric: str, subject: str, m: int | None) -> str:
         r = cell.get((metric, subject, m))
@@ -152,17 +156,25 @@ def headline(summary: list[dict[str, Any]], m_tr: int) -> str:
             return "-"
         return f"{r['mean']:.3f}" + (f"±{r['std']:.3f}" if r["n"] > 1 else "")
 
-    rows = [(f"z_AGG top-1, {m} view{'s' if m > 1 else ''}", "top1_z_agg", m) for m in ms]
-    m4 = 4 if 4 in ms else ms[-1]
-    rows += [(f"encoder top-1 (mean of {m4} views)", "top1_encoder", m4),
-             ("equivariance R^2 (views 0 -> 1)", "equiv_r2_uniform", 2)]
-    rows += [(f"path integration R^2, {m} view{'s' if m > 1 else ''}", "pathint_r2", m)
-             for m in ms if m in (1, m4, ms[-1])]
-    head = ["figure"] + [s.replace("_", " ") for s in _HEADLINE_SUBJECTS]
-    table = [head] + [[name] + [fmt(metric, s, m) for s in _HEADLINE_SUBJECTS] for name, metric, m in rows]
+    def views(m: int) -> str:
+        return f"{m} view{'s' if m > 1 else ''}"
+
+    m4 = 4 if 4 in ms else (ms[-1] if ms else None)
+    rows = [(f"z_AGG top-1, {views(m)}", "top1_z_agg", m) for m in top1_ms]
+    if any(r["metric"] == "top1_encoder" for r in summary):
+        rows.append((f"encoder top-1 (mean of {m4} views)", "top1_encoder", m4))
+    rows.append(("relative rotation R^2 (views 0 -> 1)" if rotation else "equivariance R^2 (views 0 -> 1)",
+                 "equiv_r2_uniform", 2))
+    if rotation:
+        rows.append(("absolute rotation R^2 (view 0)", "rot_r2_absolute", 1))
+    name = "path integration (relative rotation) R^2" if rotation else "path integration R^2"
+    rows += [(f"{name}, {views(m)}", "pathint_r2", m) for m in ms if m in (1, m4, ms[-1])]
+    subjects = [s for s in _HEADLINE_SUBJECTS if any((metric, s, m) in cell for _, metric, m in rows)]
+    head = ["figure"] + [s.replace("_", " ") for s in subjects]
+    table = [head] + [[label] + [fmt(metric, s, m) for s in subjects] for label, metric, m in rows]
     widths = [max(len(r[i]) for r in table) for i in range(len(head))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in table]
-    abl = [(f"path integration R^2, {m} views: no action {fmt('pathint_r2_no_action', 'trained', m)}, "
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in table]
+    abl = [(f"{name}, {m} views: no action {fmt('pathint_r2_no_action', 'trained', m)}, "
             f"no vision {fmt('pathint_r2_no_vision', 'trained', m)}") for m in ms if m in (m4, ms[-1]) and m > 1]
     loss = ", ".join(f"{k} {fmt(f'pred_loss_{k}', 'trained', None)}"
                      for k in ("true_action", "shuffled_action", "zero_action", "copy_last"))

@@ -202,7 +202,7 @@ def test_check_claims_false_cases() -> None:
 
 
 def test_check_claims_none_when_data_missing() -> None:
-    claims = check_claims([_m("pathint_r2", "trained", 2, 0, 0.5)])
+    claims = check_claims([_m("top1_z_agg", "chance", 2, 0, 0.5)])
     assert _holds(claims) == [None] * 6
     assert "missing" in claims[0]["detail"]
     # floors measured without M stand in for M=4; equivariance without m is used when m=2 is absent
@@ -213,6 +213,30 @@ def test_check_claims_none_when_data_missing() -> None:
     assert _holds(check_claims(rows))[:2] == [True, True]
     one_seed = check_claims([r for r in rows if r["seed"] == 0])  # one seed has no spread: undecided
     assert _holds(one_seed)[:2] == [None, None] and "one seed" in one_seed[0]["detail"]
+
+
+def test_check_claims_per_family() -> None:
+    """No class claims without labels; dead reckoning only where it is inexact for positions;
+    a rotation claim for the rotation family."""
+    worlds = [dict(r, value=0.8 + 0.01 * r["seed"]) if r["subject"] == "dead_reckoning" else r
+              for r in _run() if not r["metric"].startswith("top1")]
+    claims = check_claims(worlds)
+    keys = ("equiv_r2_uniform", "shuffled", "pathint_r2_no_action", "dead_reckoning")
+    assert len(claims) == 4 and all(k in c["claim"] for k, c in zip(keys, claims))
+    assert _holds(claims) == [True] * 4 and "M=4" in claims[3]["claim"]
+    worse = [dict(r, value=0.95) if r["metric"] == "pathint_r2" and r["subject"] == "dead_reckoning" else r
+             for r in worlds]
+    assert check_claims(worse)[3]["holds"] is False
+    rot = [_m("rot_r2_absolute", s, 1, seed, v + 0.01 * seed) for seed in (0, 1, 2)
+           for s, v in (("trained", 0.6), ("random_init", 0.2), ("raw_pixels", 0.1))]
+    inexact = [dict(r, value=0.5) if r["subject"] == "dead_reckoning" else r for r in _run()]
+    claims = check_claims(inexact + rot)  # rotations: no dead-reckoning claim even where it is inexact
+    assert len(claims) == 7 and "rot_r2_absolute" in claims[6]["claim"] and claims[6]["holds"] is True
+    assert not any("dead_reckoning" in c["claim"] for c in claims)
+    low = [dict(r, value=0.15) if r["subject"] == "trained" else r for r in rot]
+    assert check_claims(_run() + low)[6]["holds"] is False
+    one_seed = check_claims([r for r in _run() + rot if r["seed"] == 0])
+    assert one_seed[6]["holds"] is None and "one seed" in one_seed[6]["detail"]
 
 
 def test_check_ablation_paired_and_unpaired() -> None:

@@ -1,0 +1,51 @@
+"""A features extractor for Stable-Baselines3 policies on small glimpses (imports torch and SB3).
+
+SB3's default ``NatureCNN`` needs images of at least 36 px; glimpses are often 16 or 32 px. Use
+with the wrappers of ``envs.wrappers``::
+
+    from stable_baselines3 import PPO
+    env = envs.wrappers.sb3_ready(gym.make("Saccade-Scenes-Classify-v0", glimpse_size=16, scales=(1, 2)))
+    model = PPO("MultiInputPolicy", env, policy_kwargs={"features_extractor_class": GlimpseExtractor})
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import torch
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
+from torch import nn
+
+__all__ = ["GlimpseExtractor"]
+
+
+class GlimpseExtractor(BaseFeaturesExtractor):
+    """``Dict`` observations -> features ``[B, cnn_dim + vector sizes]``.
+
+    The channel-first uint8 ``glimpse`` ``[B, S*C, G, G]`` (G >= 8) goes through three 3x3
+    convolutions (stride 2, 2, 1) and a linear layer to ``cnn_dim``; every other key is
+    flattened and concatenated (``last_action``, ``position``, ``time``).
+    """
+
+    def __init__(self, observation_space: gym.spaces.Dict, cnn_dim: int = 128) -> None:
+        glimpse = observation_space["glimpse"]
+        if len(glimpse.shape) != 3 or glimpse.shape[1] != glimpse.shape[2] or glimpse.shape[1] < 8:
+            raise ValueError(f"glimpse must be channel-first [S*C, G, G] with G >= 8 (wrap the env with "
+                             f"envs.wrappers.ChannelsFirstGlimpse), got {glimpse.shape}")
+        others = {k: int(torch.tensor(s.shape).prod()) for k, s in observation_space.spaces.items() if k != "glimpse"}
+        super().__init__(observation_space, features_dim=cnn_dim + sum(others.values()))
+        c = glimpse.shape[0]
+        self.cnn = nn.Sequential(
+            nn.Conv2d(c, 32, 3, stride=2, padding=1), nn.ReLU(),
+            nn.Conv2d(32, 64, 3, stride=2, padding=1), nn.ReLU(),
+            nn.Conv2d(64, 64, 3, stride=1, padding=1), nn.ReLU(),
+            nn.AdaptiveAvgPool2d(2), nn.Flatten(),
+            nn.Linear(64 * 4, cnn_dim), nn.ReLU(),
+        )
+        self.keys = sorted(others)
+
+    def forward(self, observations: dict[str, torch.Tensor]) -> torch.Tensor:
+        x = observations["glimpse"].float()
+        if x.max() > 1.0:  # SB3 scales image keys to [0, 1] only when it recognises them as images
+            x = x / 255.0
+        parts = [self.cnn(x)] + [observations[k].flatten(1).float() for k in self.keys]
+        return torch.cat(parts, dim=1)
