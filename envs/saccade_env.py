@@ -90,8 +90,9 @@ class SaccadeEnv(ActiveVisionEnv):
 
 
 def precomputed_saliency(dataset: Any, root: Any, method: str | None) -> np.ndarray:
-    """Every image's saliency map, computed once and memory-mapped from ``<root>/saliency/``."""
-    from envs.datasets.base import resolve_root
+    """Every image's saliency map, computed once and memory-mapped from ``<cache root>/saliency/``
+    (``$SACCADE_CACHE``, else ``<root>/cache``; in memory, with one warning, if unwritable)."""
+    from envs.datasets.base import resolve_cache_root
     from envs.saliency_cache import dataset_saliency
 
-    return dataset_saliency(dataset, method=method or DEFAULT_METHOD, cache_dir=resolve_root(root))
+    return dataset_saliency(dataset, method=method or DEFAULT_METHOD, cache_dir=resolve_cache_root(root))

@@ -1,22 +1,25 @@
 """Saliency maps for a whole dataset, computed once and cached on disk (memory-mapped).
 
 The paper precomputed its saliency maps offline; we do the same with our weight-free Numba
-models. The cache file is keyed by the dataset's fingerprint, the method and its parameters:
+models. The cache file is keyed by the dataset's fingerprint (for STL-10 a digest of every image
+byte), the method and its full parameters:
 ``<cache_dir>/saliency/<dataset fingerprint>/<method>-<param hash>.npy`` holding float32
-``[N, H, W]`` maps (each summing to 1). It is written to a temporary file and renamed into
-place, so a killed computation never leaves a half-written cache behind.
+``[N, H, W]`` maps (each summing to 1), with its manifest ``<...>.npy.json`` (size and SHA-256).
+Both go through :mod:`envs.storage`: written atomically under a unique temporary name, verified
+on every read; a missing, truncated, zeroed or otherwise corrupt file is rebuilt with a warning,
+and an unwritable ``cache_dir`` gives maps computed in memory (one warning per process).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from envs.storage import CacheError, read_verified_npy, warn_rebuild, warn_unwritable, write_verified_npy
 from saliency import DEFAULT_METHOD, METHODS, method_params, saliency_maps
 
 __all__ = ["dataset_saliency", "saliency_cache_path"]
@@ -45,8 +48,10 @@ def dataset_saliency(
 ) -> np.ndarray:
     """Saliency maps of every image of ``dataset``: float32 ``[N, H, W]``, each summing to 1.
 
-    With ``cache_dir`` the maps are computed once, stored as a ``.npy`` file and returned
-    memory-mapped (read-only) on later calls; without it they are computed in memory.
+    With ``cache_dir`` (a cache root, e.g. :func:`envs.datasets.base.resolve_cache_root`) the
+    maps are computed once, stored as a verified ``.npy`` file and returned memory-mapped
+    (read-only); a bad file is rebuilt with a warning, an unwritable ``cache_dir`` gives maps
+    computed in memory with one warning. Without ``cache_dir`` they are computed in memory.
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
@@ -64,26 +69,22 @@ def dataset_saliency(
         return out
 
     path = saliency_cache_path(dataset, method, params, cache_dir)
-    if path.exists():
-        maps = np.load(path, mmap_mode="r")
-        if maps.shape != (n, h, w) or maps.dtype != np.float32:
-            raise ValueError(
-                f"saliency cache {path} holds {maps.dtype} {maps.shape}, expected float32 {(n, h, w)}; "
-                "delete the file to recompute it"
-            )
-        return maps
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    meta = {"method": method, "params": method_params(method, **params), "fingerprint": str(dataset.fingerprint)}
     try:
-        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n, h, w))
-        _fill(out, dataset, method, params, chunk_size, progress)
-        out.flush()
-        del out
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return np.load(path, mmap_mode="r")
+        return read_verified_npy(path, shape=(n, h, w), dtype=np.float32, meta=meta)
+    except FileNotFoundError:
+        pass
+    except CacheError as exc:
+        warn_rebuild(exc, "the saliency")
+    try:
+        write_verified_npy(path, shape=(n, h, w), dtype=np.float32, meta=meta,
+                           fill=lambda out: _fill(out, dataset, method, params, chunk_size, progress))
+        return read_verified_npy(path, shape=(n, h, w), dtype=np.float32, meta=meta, verify=False)
+    except OSError as exc:  # read-only or full cache folder: keep the maps in memory
+        warn_unwritable(path.parent, exc, "saliency maps")
+    out = np.empty((n, h, w), dtype=np.float32)
+    _fill(out, dataset, method, params, chunk_size, progress)
+    return out
 
 
 def _fill(out: np.ndarray, dataset: Any, method: str, params: dict[str, Any], chunk_size: int, progress: bool) -> None:

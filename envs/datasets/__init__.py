@@ -3,7 +3,8 @@
 ``load_stl10(root, split, download)`` and ``load_scenes(split, root, seed, ...)`` both return an
 :class:`ImageDataset` (uint8 ``[N, H, W, C]`` images, int64 ``[N]`` labels, -1 = unlabeled).
 Data lives under :func:`default_data_root` (``$SACCADE_DATA``, else ``~/.cache/saccade``):
-``stl10_binary/`` for STL-10 and ``scenes/<fingerprint>/`` for the generated scenes.
+``stl10_binary/`` for STL-10. Derived caches (generated scenes, saliency maps) live apart, under
+:func:`~envs.datasets.base.resolve_cache_root` (``$SACCADE_CACHE``, else ``<data root>/cache``).
 Nothing here imports torch; torchvision is imported only when a download is requested.
 """
 

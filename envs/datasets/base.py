@@ -27,7 +27,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-__all__ = ["ImageDataset", "ConcatImages", "default_data_root", "resolve_root"]
+__all__ = ["ImageDataset", "ConcatImages", "default_data_root", "resolve_root", "resolve_cache_root"]
 
 
 class ConcatImages:
@@ -190,3 +190,15 @@ def resolve_root(root: str | os.PathLike[str] | None) -> Path:
     if not isinstance(root, (str, os.PathLike)):
         raise TypeError(f"root must be a str, a path or None, got {type(root).__name__}")
     return Path(root).expanduser()
+
+
+def resolve_cache_root(root: str | os.PathLike[str] | None = None) -> Path:
+    """Folder for derived caches (saliency maps, generated scenes), kept apart from the data.
+
+    ``$SACCADE_CACHE`` if set (and non-empty), else ``<data root>/cache`` with the data root
+    from :func:`resolve_root` (``root``, else ``$SACCADE_DATA``, else ``~/.cache/saccade``).
+    Nothing checks here that the folder is writable: the cache writers fall back to computing
+    in memory, with one warning, when it is not.
+    """
+    env = os.environ.get("SACCADE_CACHE", "").strip()
+    return Path(env).expanduser() if env else resolve_root(root) / "cache"

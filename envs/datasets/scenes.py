@@ -12,18 +12,23 @@ Randomness: scene ``i`` of split ``s`` (0 = train, 1 = test) draws everything fr
 of ``SeedSequence(seed)``: splits are disjoint streams, the same seed gives byte-identical
 arrays, and a smaller ``n`` gives a prefix of a larger one.
 
-Cache layout (written on first use, atomically: temp file + ``os.replace``, ``meta.json`` last):
+Cache layout (written on first use through :mod:`envs.storage`: every file atomically under a
+unique temporary name, then ``meta.json``, the manifest with each file's size and SHA-256; the
+cache root is :func:`~envs.datasets.base.resolve_cache_root`, ``$SACCADE_CACHE`` else
+``<root>/cache``):
 
-    <root>/scenes/<fingerprint>/
+    <cache root>/scenes/<fingerprint>/
         images.npy      uint8 [N, S, S, 3]
         labels.npy      int64 [N]            class of the primary object
         boxes.npy       int32 [N, K, 4]      (r0, c0, r1, c1) half-open, -1 rows pad, K = max_objects
         box_labels.npy  int64 [N, K]         -1 pads
         masks.npy       uint8 [N, S, S]      0 background, k + 1 = object k (coverage >= 0.5)
-        meta.json       parameters and format version
+        meta.json       parameters, format version, and the manifest of the files above
 
 with ``fingerprint = scenes-v<version>-<split>-seed<seed>-n<N>-<S>x<S>x3-k<K>``; files are
-read back with ``np.load(mmap_mode="r")``.
+verified and read back with ``np.load(mmap_mode="r")``. A missing, incomplete or corrupt cache
+is regenerated (with a warning if it was there but bad); an unwritable cache root keeps the
+scenes in memory (one warning).
 """
 
 from __future__ import annotations
@@ -33,18 +38,17 @@ import functools
 import hashlib
 import json
 import os
-import tempfile
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from envs.datasets.base import ImageDataset, resolve_root
+from envs.datasets.base import ImageDataset, resolve_cache_root, resolve_root
 from envs.datasets.place_code import place_code_background
 from envs.datasets.shapes import SCENE_CLASSES, glyph_alpha
 from envs.datasets.textures import Background, load_backgrounds, sample_background
+from envs.storage import CacheError, read_verified_arrays, warn_rebuild, warn_unwritable, write_verified_arrays
 
 __all__ = ["SCENE_SPLITS", "SCENE_STYLES", "SCENES_VERSION", "Scene", "SceneStyle", "render_scene",
            "generate_scenes", "load_scenes"]
@@ -278,41 +282,25 @@ def _check_int(name: str, value: object, lo: int, hi: int | None = None) -> int:
     return int(value)
 
 
-def _save_atomic(path: Path, array: np.ndarray) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.save(f, array)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def _write_cache(folder: Path, arrays: dict[str, np.ndarray], meta: dict) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name in _FILES:
-        _save_atomic(folder / f"{name}.npy", arrays[name])
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix="meta.json", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(meta, f, indent=1, sort_keys=True)
-    os.replace(tmp, folder / "meta.json")
+    write_verified_arrays(folder, {name: arrays[name] for name in _FILES}, meta)
 
 
-def _read_cache(folder: Path, meta: dict) -> dict[str, np.ndarray] | None:
-    """The cached arrays (memory-mapped), or None if absent, incomplete or from other parameters."""
-    try:
-        if json.loads((folder / "meta.json").read_text()) != meta:
-            return None
-        arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in _FILES}
-    except (OSError, ValueError):
-        return None
+def _read_cache(folder: Path, meta: dict, verify: bool = True) -> dict[str, np.ndarray] | None:
+    """The cached arrays (verified unless ``verify`` is False, memory-mapped), or None if never written.
+
+    Raises:
+        CacheError: the cache is incomplete, corrupt or from other parameters.
+    """
     n, s, k = meta["n"], meta["image_size"], meta["max_objects"]
-    expected = {"images": (n, s, s, 3), "labels": (n,), "boxes": (n, k, 4), "box_labels": (n, k), "masks": (n, s, s)}
-    if any(arrays[name].shape != shape for name, shape in expected.items()):
+    expected = {"images": ((n, s, s, 3), np.uint8), "labels": ((n,), np.int64), "boxes": ((n, k, 4), np.int32),
+                "box_labels": ((n, k), np.int64), "masks": ((n, s, s), np.uint8)}
+    try:
+        return read_verified_arrays(folder, meta, expected, verify=verify)
+    except FileNotFoundError:
+        if folder.is_dir() and any(folder.iterdir()):
+            raise CacheError(f"{folder} has no manifest meta.json (a killed writer, or an older version)") from None
         return None
-    return arrays
 
 
 def load_scenes(
@@ -330,11 +318,12 @@ def load_scenes(
 
     Arguments:
         split: ``"train"`` (``n_train`` scenes) or ``"test"`` (``n_test`` scenes).
-        root: data folder for the cache; default ``$SACCADE_DATA`` else ``~/.cache/saccade``.
+        root: data root; the cache goes to ``resolve_cache_root(root)``: ``$SACCADE_CACHE``, else
+            ``<root>/cache`` (root default ``$SACCADE_DATA`` else ``~/.cache/saccade``).
         seed: non-negative int; same seed, same bytes.
         image_size: scene side S in pixels (>= 32).
         max_objects: 1..6 objects per scene (K, the boxes' second axis).
-        cache: read/write ``<root>/scenes/<fingerprint>/`` (module doc); False keeps it in memory.
+        cache: read/write ``<cache root>/scenes/<fingerprint>/`` (module doc); False keeps it in memory.
         style: a key of :data:`SCENE_STYLES`: ``"natural"`` (the benchmark) or ``"simple"``
             (large class-coloured glyphs on calmer backgrounds; learnable in CPU minutes).
     """
@@ -359,17 +348,19 @@ def load_scenes(
     arrays, source = None, None
     if cache:
         root_path = resolve_root(root)
-        folder = root_path / "scenes" / fingerprint
-        arrays = _read_cache(folder, meta)
+        folder = resolve_cache_root(root_path) / "scenes" / fingerprint
+        try:
+            arrays = _read_cache(folder, meta)
+        except CacheError as exc:
+            warn_rebuild(exc, "the scenes")
         if arrays is None:
             fresh = generate_scenes(n, seed, split, image_size, max_objects, style)
             try:
                 _write_cache(folder, fresh, meta)
-                arrays = _read_cache(folder, meta)
-            except OSError as exc:
-                warnings.warn(f"could not cache the scenes under {folder} ({exc}); keeping them in memory",
-                              RuntimeWarning, stacklevel=2)
-            arrays = fresh if arrays is None else arrays
+                arrays = _read_cache(folder, meta, verify=False)  # just written and digested
+            except OSError as exc:  # read-only or full cache root: keep the scenes in memory
+                warn_unwritable(folder, exc, "the scenes")
+                arrays = fresh
         source = functools.partial(load_scenes, split, str(root_path), seed, n_train, n_test, image_size, max_objects,
                                    style=style)
     else:

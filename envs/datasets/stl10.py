@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from envs.datasets.base import ConcatImages, ImageDataset, resolve_root
+from envs.storage import update_from_file
 
 __all__ = [
     "STL10_SPLITS",
@@ -149,15 +150,16 @@ def download_stl10(root: str | os.PathLike[str] | None = None) -> Path:
     return folder
 
 
-def _fingerprint(split: str, parts: list[np.ndarray], label_bytes: bytes) -> str:
-    """name-split-N-HxWxC plus a short digest of the first/last image of each file and the labels."""
-    h = hashlib.blake2b(digest_size=6)
-    for p in parts:
-        h.update(np.ascontiguousarray(p[0]).tobytes())
-        h.update(np.ascontiguousarray(p[-1]).tobytes())
-    h.update(label_bytes)
-    n = sum(int(p.shape[0]) for p in parts)
-    return f"stl10-{split}-n{n}-{STL10_SIDE}x{STL10_SIDE}x3-{h.hexdigest()}"
+def _fingerprint(split: str, files: list[Path], n: int, label_bytes: bytes) -> str:
+    """``stl10-<split>-n<N>-96x96x3-<digest>``: SHA-256 over *every* byte of the split's image
+    files (memory-mapped, in chunks: ~1 GB/s, about 2.5 s for the 2.7 GB unlabeled file) and
+    its labels, so changing any single image gives another fingerprint (and fresh caches)."""
+    h = hashlib.sha256()
+    for path in files:
+        h.update(path.name.encode() + b"\0")
+        update_from_file(h, path)
+    h.update(b"labels\0" + label_bytes)
+    return f"stl10-{split}-n{n}-{STL10_SIDE}x{STL10_SIDE}x3-{h.hexdigest()[:16]}"
 
 
 def load_stl10(
@@ -206,7 +208,8 @@ def load_stl10(
         images=parts[0] if len(parts) == 1 else ConcatImages(parts),
         labels=np.concatenate(labels),
         class_names=_class_names(folder),
-        fingerprint=_fingerprint(split, parts, label_bytes),
+        fingerprint=_fingerprint(split, [folder / _FILES[part][0] for part in _PARTS[split]],
+                                 sum(int(p.shape[0]) for p in parts), label_bytes),
         split=split,
         source=functools.partial(load_stl10, str(root), split, False),
     )

@@ -2,9 +2,11 @@
 
 File format (``.pt``): a plain ``torch.save`` file of a dict of plain values, so
 ``torch.load(path, weights_only=True)`` opens it; its zip comment holds the SHA-256 of every
-byte before it (:mod:`seqjepa.serialization`). Writes go to a temporary file in the same
-folder, are fsync'ed and then ``os.replace``'d over the target, so a crash or an exception
-during a write leaves the previous checkpoint intact. Loading verifies the digest and raises
+byte before it (:mod:`seqjepa.serialization`). Writes go through
+:func:`envs.storage.atomic_write`: a uniquely named temporary file in the same folder (pid +
+random token), fsync'ed and then ``os.replace``'d over the target, so a crash, a SIGKILL or an
+exception during a write leaves the previous checkpoint intact; temporary files of killed
+writers are removed by a later save. Loading verifies the digest and raises
 :class:`CheckpointError` naming the file on any mismatch: a run never silently restarts from
 scratch. Files of the earlier ``SACCKPT1`` format are still read.
 
@@ -18,16 +20,15 @@ statistics, env id and kwargs).
 
 from __future__ import annotations
 
-import os
 import random
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from envs.storage import atomic_write
 from seqjepa.serialization import CheckpointError, check_plain, read_checkpoint, write_checkpoint_file
 
 __all__ = ["CheckpointError", "save_checkpoint", "load_checkpoint", "capture_rng", "restore_rng",
@@ -53,26 +54,7 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
     """
     path = Path(path)
     check_plain(state)  # before touching the disk
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write_checkpoint_file(fh, state)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    try:  # make the rename itself durable
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:
-        pass  # some filesystems do not support fsync on directories
-    return path
+    return atomic_write(path, lambda fh: write_checkpoint_file(fh, state))
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:

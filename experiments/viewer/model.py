@@ -25,6 +25,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from envs.storage import CacheError, read_verified_npy, warn_rebuild, warn_unwritable, write_verified_npy
+
 __all__ = ["Prediction", "WorldModelMonitor", "load_world_model"]
 
 
@@ -248,14 +250,21 @@ class WorldModelMonitor:
             glimpses[i] = retina.glimpse(image, (r, c))
         self.cache_glimpses, self.cache_sources = glimpses, sources
         fingerprint = getattr(data, "fingerprint", "")
-        file = None
+        file, meta = None, None
         if cache_dir is not None and self.checkpoint_digest and fingerprint:
             key = hashlib.sha256(repr((self.checkpoint_digest, fingerprint, n_cache, seed, self.glimpse_size,
                                        self.scales, retina.padding, tuple(mean), tuple(std))).encode()).hexdigest()
-            file = Path(cache_dir) / f"nearest-{key[:20]}.pt"
-            if file.is_file():
-                self.cache_latents = torch.load(file, map_location="cpu", weights_only=True)
+            file, meta = Path(cache_dir) / f"nearest-{key[:20]}.npy", {"key": key}
+            try:  # verified (manifest with SHA-256); a bad file is rebuilt below
+                cached = read_verified_npy(file, dtype=np.float32, meta=meta, mmap_mode=None)
+                if cached.ndim != 2 or cached.shape[0] != n_cache:
+                    raise CacheError(f"{file} holds shape {cached.shape}, expected ({n_cache}, D)")
+                self.cache_latents = torch.from_numpy(cached)
                 return
+            except FileNotFoundError:
+                pass
+            except CacheError as exc:
+                warn_rebuild(exc, "the viewer's nearest-glimpse")
         latents = []
         steps = range(0, n_cache, batch_size)
         if progress:
@@ -268,8 +277,10 @@ class WorldModelMonitor:
                 latents.append(self.model.encode_target(views)[:, 0])
         self.cache_latents = F.normalize(torch.cat(latents), dim=1)
         if file is not None:
-            file.parent.mkdir(parents=True, exist_ok=True)
-            torch.save(self.cache_latents, file)
+            try:  # atomic (unique temp name + rename), then its manifest
+                write_verified_npy(file, self.cache_latents.detach().cpu().numpy().astype(np.float32), meta=meta)
+            except OSError as exc:
+                warn_unwritable(file.parent, exc, "the viewer's nearest-glimpse latents")
 
     def _normalise(self, glimpses: np.ndarray) -> torch.Tensor:
         """uint8 ``[..., S, G, G, C]`` -> float ``[..., S*C, G, G]``."""

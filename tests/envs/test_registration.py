@@ -122,8 +122,8 @@ def test_make_with_module_prefix_registers_without_import(scenes_root):
 def test_precompute_saliency_reads_the_disk_cache(scenes_root):
     env = gym.make("Saccade-Scenes-v0", root=scenes_root, n_train=24, n_test=8, precompute_saliency=True, **SMALL)
     _, info = env.reset(seed=0, options={"index": 5})
-    assert list((scenes_root / "saliency").rglob("*.npy"))
+    assert list((scenes_root / "cache" / "saliency").rglob("*.npy"))  # caches live apart from the data
 
-    plain = gym.make("Saccade-Scenes-v0", root=scenes_root, n_train=24, n_test=8, **SMALL)
+    plain = gym.make("Saccade-Scenes-v0", root=scenes_root, n_train=24, n_test=8, precompute_saliency=False, **SMALL)
     _, info_plain = plain.reset(seed=0, options={"index": 5})
     np.testing.assert_array_equal(info["priority"], info_plain["priority"])

@@ -39,13 +39,14 @@ def test_in_memory_without_cache_dir_and_no_temp_files_left(tmp_path):
     assert not list(tmp_path.rglob("*.tmp"))
 
 
-def test_stale_cache_of_the_wrong_shape_raises(tmp_path):
+def test_stale_cache_of_the_wrong_shape_is_rebuilt_with_a_warning(tmp_path):
     data = blob_dataset(n=3, size=40)
     path = saliency_cache_path(data, "itti_koch", None, tmp_path)
     path.parent.mkdir(parents=True)
     np.save(path, np.zeros((2, 40, 40), np.float32))
-    with pytest.raises(ValueError, match="delete the file"):
-        dataset_saliency(data, cache_dir=tmp_path, progress=False)
+    with pytest.warns(RuntimeWarning, match="saliency cache is bad"):
+        maps = dataset_saliency(data, cache_dir=tmp_path, progress=False)
+    np.testing.assert_array_equal(maps, saliency_maps(np.asarray(data.images)))
 
 
 def test_bad_method():

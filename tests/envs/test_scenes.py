@@ -92,7 +92,7 @@ def test_same_seed_is_byte_identical_and_seeds_and_splits_differ() -> None:
 
 def test_cache_written_atomically_then_read_memory_mapped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     first = load_scenes("test", root=tmp_path, seed=1, **SMALL)
-    folder = tmp_path / "scenes" / first.fingerprint
+    folder = tmp_path / "cache" / "scenes" / first.fingerprint
     names = sorted(p.name for p in folder.iterdir())
     assert names == sorted(["images.npy", "labels.npy", "boxes.npy", "box_labels.npy", "masks.npy", "meta.json"])
     assert json.loads((folder / "meta.json").read_text())["n"] == 10
@@ -109,18 +109,20 @@ def test_cache_written_atomically_then_read_memory_mapped(tmp_path: Path, monkey
 
 def test_incomplete_cache_is_regenerated(tmp_path: Path) -> None:
     first = load_scenes("train", root=tmp_path, n_train=5, n_test=1)
-    folder = tmp_path / "scenes" / first.fingerprint
+    folder = tmp_path / "cache" / "scenes" / first.fingerprint
     (folder / "meta.json").unlink()  # e.g. a run killed before the last file was written
     np.save(folder / "images.npy", np.zeros(3, np.uint8))
-    again = load_scenes("train", root=tmp_path, n_train=5, n_test=1)
+    with pytest.warns(RuntimeWarning, match="scenes cache is bad"):
+        again = load_scenes("train", root=tmp_path, n_train=5, n_test=1)
     np.testing.assert_array_equal(again.images, np.asarray(load_scenes("train", n_train=5, cache=False).images))
     assert (folder / "meta.json").exists()
 
 
 def test_default_root_and_pickle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SACCADE_DATA", str(tmp_path))
+    monkeypatch.delenv("SACCADE_CACHE", raising=False)
     ds = load_scenes("train", n_train=4, n_test=1)
-    assert (tmp_path / "scenes" / ds.fingerprint / "images.npy").exists()
+    assert (tmp_path / "cache" / "scenes" / ds.fingerprint / "images.npy").exists()
     blob = pickle.dumps(ds)
     assert len(blob) < 2000
     back = pickle.loads(blob)

@@ -137,15 +137,16 @@ def test_cli_takes_the_retina_from_the_checkpoint_and_rejects_a_mismatch(tmp_pat
     assert viewer.base.retina.glimpse_size == G and tuple(viewer.base.retina.scales) == SCALES
     viewer.agent_step()
     assert len(viewer.predictions) == 1 and -1.0 <= viewer.predictions[0].cosine <= 1.0
-    # the cache's latents are kept on disk and reused by the next start with the same settings
-    (stored,) = (tmp_path / "cache").glob("nearest-*.pt")
-    assert torch.equal(torch.load(stored), viewer.monitor.cache_latents)
-    torch.save(torch.zeros_like(viewer.monitor.cache_latents), stored)
-    assert torch.count_nonzero(make_viewer(args).monitor.cache_latents) == 0
+    # the cache's latents are kept on disk (verified .npy) and reused by the next start with the same settings
+    (stored,) = (tmp_path / "cache").glob("nearest-*.npy")
+    assert torch.equal(torch.from_numpy(np.load(stored)), viewer.monitor.cache_latents)
+    mtime = stored.stat().st_mtime_ns
+    assert torch.equal(make_viewer(args).monitor.cache_latents, viewer.monitor.cache_latents)
+    assert stored.stat().st_mtime_ns == mtime  # read, not rewritten
     other = build_parser().parse_args(["--images", str(src), "--image-size", "64", "--checkpoint",
                                        str(checkpoint[0]), "--n-cache", "16", "--out", str(tmp_path), "--seed", "1"])
-    assert torch.count_nonzero(make_viewer(other).monitor.cache_latents) > 0
-    assert len(list((tmp_path / "cache").glob("nearest-*.pt"))) == 2
+    assert not torch.equal(make_viewer(other).monitor.cache_latents, viewer.monitor.cache_latents)
+    assert len(list((tmp_path / "cache").glob("nearest-*.npy"))) == 2
     bad = build_parser().parse_args(["--images", str(src), "--image-size", "64", "--checkpoint",
                                      str(checkpoint[0]), "--kw", "glimpse_size=8", "--n-cache", "16"])
     with pytest.raises(ValueError, match="glimpse_size"), pytest.warns(UserWarning, match="glimpse_size=8"):

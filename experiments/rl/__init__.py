@@ -1,0 +1,1 @@
+"""Reference RL agents on the tasks of this package (``python -m experiments.rl``)."""

@@ -1,0 +1,268 @@
+"""Reference agents: PPO and RecurrentPPO against fixed baselines, over seeds, within a CPU budget.
+
+Tasks (``TASKS``): ``classify`` (``Saccade-Scenes-Classify-v0`` on the shortcut-free "shapes"
+scenes: move the eye and name the class; reward = log-probability of the true class per step) and
+``home`` (``PathIntegration-Scenes-v0`` with ``reward="home"``: the env leads the retina out, the
+agent must bring it back; reward = approach to the start per step). Every learner sees the env
+through ``envs.wrappers.sb3_ready`` (channel-first glimpses, position, time) with
+``agents.sb3.GlimpseExtractor``. Baselines: ``random`` (uniform actions) and, per task, the
+saliency-IoR agent with uniform class scores (``classify``) or standing still and the
+dead-reckoning oracle that sums ``last_action`` and heads home (``home``).
+
+    python -m experiments.rl --tasks classify home --seeds 0 1 2 --steps 30000 --out docs/results/rl
+
+Writes ``results.json`` (every evaluation of every run), ``README.md`` (the final table: mean ±
+std over seeds of the evaluation return, and the final accuracy for ``classify``) and
+``curves.png`` (evaluation return against training steps, one line per learner, the baselines
+as bands), atomically.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import gymnasium as gym
+import numpy as np
+
+__all__ = ["RLConfig", "TASKS", "main", "evaluate_policy", "baseline_policies"]
+
+TASKS: dict[str, tuple[str, dict[str, Any]]] = {
+    "classify": ("Saccade-Scenes-Classify-v0", dict(style="shapes", max_objects=3, keep_inside=True, glimpse_size=16,
+                                                    scales=(1, 3), max_saccades=4, ior_radius=8, n_train=2000)),
+    "home": ("PathIntegration-Scenes-v0", dict(reward="home", n_worlds=16, world_size=128, glimpse_size=16,
+                                               max_steps=8, max_step=0.15)),
+}
+LEARNERS = ("ppo", "recurrent_ppo")
+
+
+@dataclass
+class RLConfig:
+    """Settings of the reference-agent study."""
+
+    tasks: tuple[str, ...] = ("classify", "home")
+    learners: tuple[str, ...] = LEARNERS
+    seeds: tuple[int, ...] = (0, 1, 2)
+    steps: int = 30_000          # environment steps per learner run
+    eval_every: int = 5_000      # steps between evaluations
+    eval_episodes: int = 100
+    n_envs: int = 4
+    root: str | None = None      # data folder (default $SACCADE_DATA or ~/.cache/saccade)
+    out: str = "rl_results"
+    env_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def make_env(task: str, config: RLConfig, seed_offset: int = 0) -> gym.Env:
+    """The task's env, wrapped for SB3 (channel-first glimpses, position, time)."""
+    import envs  # noqa: F401 - registers the ids
+    from envs.wrappers import sb3_ready
+
+    env_id, kwargs = TASKS[task]
+    kwargs = {**kwargs, **config.env_overrides.get(task, {})}
+    if env_id.startswith("Saccade-") and config.root is not None:
+        kwargs["root"] = config.root
+    return sb3_ready(gym.make(env_id, **kwargs), min_size=1)
+
+
+def evaluate_policy(env: gym.Env, act: Callable[[dict, dict, Any], tuple[np.ndarray, Any]], episodes: int,
+                    seed: int) -> dict[str, float]:
+    """Mean return (and final accuracy where the env reports it) of ``act(obs, info, state) -> (action,
+    state)`` over ``episodes`` episodes seeded ``seed, seed + 1, ...``."""
+    returns, accuracy = [], []
+    for k in range(episodes):
+        obs, info = env.reset(seed=seed + k)
+        state, total, done = None, 0.0, False
+        while not done:
+            action, state = act(obs, info, state)
+            obs, reward, terminated, truncated, info = env.step(action)
+            total += float(reward)
+            done = terminated or truncated
+        returns.append(total)
+        if "accuracy" in info:
+            accuracy.append(float(info["accuracy"]))
+    out = {"return": float(np.mean(returns))}
+    if accuracy:
+        out["accuracy"] = float(np.mean(accuracy))
+    return out
+
+
+def baseline_policies(task: str, env: gym.Env, seed: int) -> dict[str, Callable]:
+    """The fixed agents of ``task``: name -> ``act(obs, info, state)``."""
+    rng = np.random.default_rng(seed)
+    space = env.action_space
+    policies: dict[str, Callable] = {"random": lambda o, i, s: (rng.uniform(-1, 1, space.shape).astype(np.float32), s)}
+    if task == "classify":
+        from agents import SaliencyAgent
+
+        agent = SaliencyAgent(seed=seed)
+        scores = np.zeros(space.shape[0] - 2, np.float32)  # uniform class scores: looking without naming
+
+        def saliency(obs, info, state):
+            return np.concatenate([agent.act(obs, info), scores]).astype(np.float32), state
+
+        policies["saliency"] = saliency
+    if task == "home":
+        world = env.unwrapped.world
+        policies["stand_still"] = lambda o, i, s: (np.zeros(2, np.float32), s)
+
+        def dead_reckoning(obs, info, state):  # sums the reported moves, then heads back
+            total = np.zeros(2) if info["step"] == 0 else state
+            total = total + obs["last_action"]
+            action = np.clip(-total / world.max_step, -1, 1).astype(np.float32)
+            return action, total
+
+        policies["dead_reckoning"] = dead_reckoning
+    return policies
+
+
+def _learner(name: str, env: gym.Env, seed: int) -> Any:
+    from agents.sb3 import GlimpseExtractor
+
+    kwargs = dict(policy_kwargs={"features_extractor_class": GlimpseExtractor}, seed=seed, device="cpu", verbose=0,
+                  n_steps=256, batch_size=256, learning_rate=3e-4, ent_coef=0.01)
+    if name == "ppo":
+        from stable_baselines3 import PPO
+
+        return PPO("MultiInputPolicy", env, **kwargs)
+    from sb3_contrib import RecurrentPPO
+
+    return RecurrentPPO("MultiInputLstmPolicy", env, **kwargs)
+
+
+def run_learner(task: str, name: str, seed: int, config: RLConfig) -> list[dict[str, float]]:
+    """Train ``name`` on ``task`` with ``seed``; evaluate every ``eval_every`` steps (step 0 included)."""
+    import torch
+    from stable_baselines3.common.env_util import make_vec_env
+
+    torch.set_num_threads(1)
+    vec = make_vec_env(lambda: make_env(task, config), n_envs=config.n_envs, seed=seed)
+    model = _learner(name, vec, seed)
+    test_env = make_env(task, config)
+    curve = []
+
+    def act(obs, info, state):
+        episode_start = np.array([info["step"] == 0])
+        action, state = model.predict(obs, state=state, episode_start=episode_start, deterministic=True)
+        return action, state
+
+    done_steps = 0
+    while True:
+        curve.append({"steps": done_steps, **evaluate_policy(test_env, act, config.eval_episodes, seed=10_000)})
+        if done_steps >= config.steps:
+            break
+        chunk = min(config.eval_every, config.steps - done_steps)
+        model.learn(chunk, reset_num_timesteps=False)
+        done_steps += chunk
+    vec.close()
+    return curve
+
+
+def _write_atomic(path: Path, text: str | bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(text.encode() if isinstance(text, str) else text)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+
+
+def summary_table(results: dict[str, Any]) -> str:
+    """Markdown: per task, every agent's final evaluation return (and accuracy), mean ± std over seeds."""
+    lines = []
+    for task, rows in results["tasks"].items():
+        lines += [f"### {task} (`{TASKS[task][0]}`)", "", "| agent | return | accuracy | seeds |", "|---|---|---|---|"]
+        for agent, runs in rows.items():
+            finals = [run[-1] for run in runs.values()]
+            ret = np.array([f["return"] for f in finals])
+            acc = [f["accuracy"] for f in finals if "accuracy" in f]
+            acc_text = f"{np.mean(acc):.3f} ± {np.std(acc):.3f}" if acc else "-"
+            lines.append(f"| {agent} | {ret.mean():.3f} ± {ret.std():.3f} | {acc_text} | {len(finals)} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def plot_curves(results: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tasks = list(results["tasks"])
+    fig, axes = plt.subplots(1, len(tasks), figsize=(5.5 * len(tasks), 4), squeeze=False)
+    for ax, task in zip(axes[0], tasks):
+        for agent, runs in results["tasks"][task].items():
+            curves = list(runs.values())
+            steps = [p["steps"] for p in curves[0]]
+            values = np.array([[p["return"] for p in c] for c in curves])
+            if len(steps) == 1:  # a fixed baseline: a band over the whole axis
+                ax.axhspan(values.mean() - values.std(), values.mean() + values.std(), alpha=0.15)
+                ax.axhline(values.mean(), ls="--", lw=1, label=agent)
+            else:
+                ax.plot(steps, values.mean(0), marker="o", label=agent)
+                ax.fill_between(steps, values.mean(0) - values.std(0), values.mean(0) + values.std(0), alpha=0.2)
+        ax.set_title(f"{task}: evaluation return (mean ± std over seeds)")
+        ax.set_xlabel("training steps")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    tmp = path.with_suffix(".tmp.png")
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    os.replace(tmp, path)
+
+
+def main(config: RLConfig) -> dict[str, Any]:
+    """Run every learner and baseline on every task and seed; write the results; return them."""
+    from tqdm import tqdm
+
+    out = Path(config.out)
+    results: dict[str, Any] = {"config": asdict(config), "tasks": {}}
+    jobs = [(t, a, s) for t in config.tasks for a in config.learners for s in config.seeds]
+    started = time.time()
+    for task in config.tasks:
+        rows: dict[str, dict[str, list]] = {}
+        env = make_env(task, config)
+        for seed in config.seeds:
+            for name, act in baseline_policies(task, env, seed).items():
+                rows.setdefault(name, {})[str(seed)] = [
+                    {"steps": 0, **evaluate_policy(env, act, config.eval_episodes, seed=10_000)}]
+        results["tasks"][task] = rows
+    for task, name, seed in tqdm(jobs, desc="reference agents", unit="run"):
+        results["tasks"][task].setdefault(name, {})[str(seed)] = run_learner(task, name, seed, config)
+        _write_atomic(out / "results.json", json.dumps(results, indent=1))
+    results["wall_s"] = time.time() - started
+    _write_atomic(out / "results.json", json.dumps(results, indent=1))
+    table = summary_table(results)
+    _write_atomic(out / "README.md", "# Reference agents\n\n" + table + "\n")
+    plot_curves(results, out / "curves.png")
+    print(table)
+    return results
+
+
+def cli(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(prog="python -m experiments.rl", description=__doc__.split("\n")[0])
+    parser.add_argument("--tasks", nargs="+", default=list(RLConfig.tasks), choices=list(TASKS))
+    parser.add_argument("--learners", nargs="+", default=list(LEARNERS), choices=list(LEARNERS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=list(RLConfig.seeds))
+    parser.add_argument("--steps", type=int, default=RLConfig.steps)
+    parser.add_argument("--eval-every", type=int, default=RLConfig.eval_every)
+    parser.add_argument("--eval-episodes", type=int, default=RLConfig.eval_episodes)
+    parser.add_argument("--n-envs", type=int, default=RLConfig.n_envs)
+    parser.add_argument("--root", default=None)
+    parser.add_argument("--out", default=RLConfig.out)
+    args = parser.parse_args(argv)
+    for name in ("steps", "eval_every", "eval_episodes", "n_envs"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be a positive integer, got {getattr(args, name)}")
+    return main(RLConfig(tasks=tuple(args.tasks), learners=tuple(args.learners), seeds=tuple(args.seeds),
+                         steps=args.steps, eval_every=args.eval_every, eval_episodes=args.eval_episodes,
+                         n_envs=args.n_envs, root=args.root, out=args.out))
+
+
+if __name__ == "__main__":
+    cli()
