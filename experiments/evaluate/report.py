@@ -17,8 +17,6 @@ import io
 import json
 import math
 import numbers
-import os
-import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence, Union
@@ -479,21 +477,10 @@ def format_claims(claims: Sequence[Mapping[str, Any]]) -> str:
 # --------------------------------------------------------------------------- files
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temp file in ``path``'s folder, fsync, then os.replace onto ``path``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # a report is for reading: the usual file mode, not mkstemp's 0600
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Write ``data`` onto ``path`` atomically (``envs.storage.atomic_write``: unique temp, fsync, rename)."""
+    from envs.storage import atomic_write
+
+    atomic_write(path, lambda fh: fh.write(data))
 
 
 def _jsonable(obj: Any) -> Any:

@@ -90,8 +90,7 @@ def read_summary(run_dir: str | Path, steps: int | None = None) -> dict[str, Any
 
 def write_summary(run_dir: str | Path, summary: dict[str, Any]) -> Path:
     """Write ``summary.json`` (through a temporary file, so a crash never leaves half a summary)."""
-    path = Path(run_dir) / SUMMARY_NAME
-    tmp = path.with_name(f".{SUMMARY_NAME}.tmp")
-    tmp.write_text(json.dumps(summary, indent=2))
-    tmp.replace(path)
-    return path
+    from envs.storage import atomic_write
+
+    data = json.dumps(summary, indent=2).encode()
+    return atomic_write(Path(run_dir) / SUMMARY_NAME, lambda fh: fh.write(data))

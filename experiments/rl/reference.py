@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -164,12 +162,11 @@ def run_learner(task: str, name: str, seed: int, config: RLConfig) -> list[dict[
 
 
 def _write_atomic(path: Path, text: str | bytes) -> None:
+    from envs.storage import atomic_write
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(text.encode() if isinstance(text, str) else text)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    data = text.encode() if isinstance(text, str) else text
+    atomic_write(path, lambda fh: fh.write(data))
 
 
 def summary_table(results: dict[str, Any]) -> str:
@@ -210,10 +207,10 @@ def plot_curves(results: dict[str, Any], path: Path) -> None:
         ax.set_xlabel("training steps")
         ax.legend(fontsize=8)
     fig.tight_layout()
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=110)
+    from envs.storage import atomic_write
+
+    atomic_write(path, lambda fh: fig.savefig(fh, dpi=110, format="png"))
     plt.close(fig)
-    os.replace(tmp, path)
 
 
 def main(config: RLConfig) -> dict[str, Any]:
