@@ -12,11 +12,25 @@ from envs.coordinates import pixel_to_norm
 from envs.datasets.base import ImageDataset
 from envs.rendering import FOVEA_COLOR, PERIPHERY_COLOR, SCANPATH_COLOR, to_rgb
 from envs.retina import Retina
-from envs.world import World, check_positive_int, check_unit_fraction
+from envs.world import (
+    MAX_RENDER_SIZE,
+    MAX_STEPS,
+    World,
+    check_int_range,
+    check_positive_int,
+    check_real_range,
+    check_retina_fits,
+    check_unit_fraction,
+)
 
 __all__ = ["PathWorld", "PATH_REWARDS", "make_worlds"]
 
 PATH_REWARDS = ("none", "home")
+MAX_WORLDS = 65536               # n_worlds
+WORLD_SIZE_RANGE = (16, 4096)    # world_size (pixels)
+MAX_WORLD_PIXELS = 1 << 30       # n_worlds * world_size ** 2 (3 GiB of RGB)
+MIN_TILE = 8                     # world_size // tiles (pixels)
+MAX_SEED = 2 ** 63 - 1
 _START_COLOR = (255, 80, 200)
 
 
@@ -25,14 +39,13 @@ def make_worlds(n: int = 16, size: int = 256, tiles: int = 2, seed: int = 0) -> 
     backgrounds (photographs and textures shipped with scikit-image, see
     ``envs.datasets.textures``). World ``i`` draws from ``SeedSequence(seed, spawn_key=(i,))``,
     so the same seed gives the same bytes and a smaller ``n`` a prefix. Labels are -1.
+
+    Ranges: ``n`` in [1, 65536], ``size`` in [16, 4096] with ``n * size ** 2 <= 2 ** 30``,
+    ``tiles`` in [1, size // 8] dividing ``size``, ``seed`` in [0, 2 ** 63 - 1].
     """
     from envs.datasets.textures import load_backgrounds, sample_background
 
-    for name, value, lo in (("n", n, 1), ("size", size, 16), ("tiles", tiles, 1), ("seed", seed, 0)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo:
-            raise ValueError(f"{name} must be an int >= {lo}, got {value!r}")
-    if size % tiles:
-        raise ValueError(f"size must be a multiple of tiles, got size={size}, tiles={tiles}")
+    _check_world_args(n, size, tiles, seed, ("n", "size", "tiles", "seed"))
     backgrounds = load_backgrounds()
     side = size // tiles
     images = np.empty((n, size, size, 3), np.uint8)
@@ -46,10 +59,39 @@ def make_worlds(n: int = 16, size: int = 256, tiles: int = 2, seed: int = 0) -> 
                         fingerprint=f"worlds-seed{seed}-n{n}-{size}x{size}x3-t{tiles}", split="train")
 
 
+def _check_world_args(n: Any, size: Any, tiles: Any, seed: Any, names: tuple[str, str, str, str]) -> None:
+    """The ranges of :func:`make_worlds` (``names``: how the caller calls the four arguments)."""
+    n = check_int_range(names[0], n, 1, MAX_WORLDS)
+    size = check_int_range(names[1], size, *WORLD_SIZE_RANGE)
+    tiles = check_int_range(names[2], tiles, 1, size // MIN_TILE)
+    check_int_range(names[3], seed, 0, MAX_SEED)
+    if size % tiles:
+        raise ValueError(f"{names[1]} must be a multiple of {names[2]}, got {names[1]}={size}, {names[2]}={tiles}")
+    if n * size * size > MAX_WORLD_PIXELS:
+        raise ValueError(f"{names[0]} * {names[1]} ** 2 must be at most {MAX_WORLD_PIXELS} pixels, "
+                         f"got {names[0]}={n}, {names[1]}={size}")
+
+
 class PathWorld(World):
     """The path-integration family's state: per row a world image, the start and the path so far.
 
     Arguments are those of :class:`envs.path_integration_env.PathIntegrationEnv`, plus ``n`` rows.
+    Ranges (ValueError naming the keyword otherwise, checked before the worlds are generated):
+
+    ==========================  =====================================================
+    ``n`` (num_envs)            int in [1, 65536]
+    ``n_worlds``                int in [1, 65536], ``n_worlds * world_size ** 2 <= 2 ** 30``
+    ``world_size``              int in [16, 4096] pixels
+    ``tiles``                   int in [1, world_size // 8], dividing ``world_size``
+    ``seed``                    int in [0, 2 ** 63 - 1]
+    ``glimpse_size``, ``scales``  as the retina's; the largest square <= 8 x the world's longer
+                                side, and with ``keep_inside`` the fovea inside the world
+    ``max_step``                real in (0, 1] (normalised world units per unit action)
+    ``max_steps``               int in [1, 10000]
+    ``action_noise``            real in [0, 1] (std, normalised world units)
+    ``outbound_steps``          int in [0, max_steps)
+    ``render_size``             int in [16, 8192] pixels
+    ==========================  =====================================================
     """
 
     action_dim = 2
@@ -76,27 +118,33 @@ class PathWorld(World):
         render_size: int = 512,
         outbound_steps: int | None = None,
     ) -> None:
-        if dataset is None:
-            dataset = make_worlds(n_worlds, world_size, tiles, seed)
-        if len(dataset) == 0:
-            raise ValueError("dataset is empty: the environment needs at least one world image")
+        check_positive_int("num_envs", n, 65536)
         max_step = check_unit_fraction("max_step", max_step)
-        max_steps = check_positive_int("max_steps", max_steps)
-        render_size = check_positive_int("render_size", render_size)
-        if isinstance(action_noise, bool) or not isinstance(action_noise, (int, float, np.number)) or not (
-            np.isfinite(action_noise) and 0 <= action_noise <= 1
-        ):
-            raise ValueError(f"action_noise must be a number in [0, 1] (std, normalised world units), got {action_noise!r}")
-        if reward not in PATH_REWARDS:
+        max_steps = check_positive_int("max_steps", max_steps, MAX_STEPS)
+        render_size = check_int_range("render_size", render_size, 16, MAX_RENDER_SIZE)
+        action_noise = check_real_range("action_noise", action_noise, 0.0, 1.0)
+        if not isinstance(reward, str) or reward not in PATH_REWARDS:
             raise ValueError(f"reward must be one of {PATH_REWARDS}, got {reward!r}")
         if outbound_steps is None:
             outbound_steps = max_steps // 2 if reward == "home" else 0
         if isinstance(outbound_steps, bool) or not isinstance(outbound_steps, (int, np.integer)) \
                 or not 0 <= outbound_steps < max_steps:
             raise ValueError(f"outbound_steps must be an int in [0, max_steps={max_steps}), got {outbound_steps!r}")
-        retina = Retina(glimpse_size=glimpse_size, scales=tuple(scales), padding=padding)
+        if not isinstance(keep_inside, (bool, np.bool_)):
+            raise ValueError(f"keep_inside must be True or False, got {keep_inside!r}")
+        retina = Retina(glimpse_size=glimpse_size, scales=scales, padding=padding)
+        if dataset is None:  # every keyword checked before the worlds are generated
+            _check_world_args(n_worlds, world_size, tiles, seed, ("n_worlds", "world_size", "tiles", "seed"))
+            check_retina_fits(retina, (world_size, world_size))
+            if keep_inside and retina.glimpse_size > world_size:
+                raise ValueError(f"glimpse_size {retina.glimpse_size} must not exceed world_size {world_size} "
+                                 f"when keep_inside=True")
+            dataset = make_worlds(n_worlds, world_size, tiles, seed)
+        if len(dataset) == 0:
+            raise ValueError("dataset is empty: the environment needs at least one world image")
         shape = tuple(int(d) for d in dataset.images.shape[1:])
         h, w = shape[:2]
+        check_retina_fits(retina, (h, w))
         g = retina.glimpse_size
         if keep_inside and (g > h or g > w):
             raise ValueError(f"glimpse_size {g} must not exceed the world size {h}x{w} when keep_inside=True")

@@ -224,23 +224,40 @@ def _check_fixations(fixations, shape_tail: tuple[int, ...], name: str, shape_te
     return np.ascontiguousarray(arr, dtype=np.int64)
 
 
+MAX_GLIMPSE_SIZE = 1024     # glimpse_size G (pixels)
+MAX_RETINA_SIDE = 8192      # G * max(scales): the largest square a glimpse reads (pixels)
+MAX_SCALES = 16             # len(scales)
+
+
 def validate_retina_args(glimpse_size, scales, padding) -> tuple[int, tuple[int, ...], str]:
-    """Check and normalise ``(glimpse_size, scales, padding)``; shared with the torch retina."""
-    if isinstance(glimpse_size, bool) or not isinstance(glimpse_size, (int, np.integer)) or glimpse_size < 1:
-        raise ValueError(f"glimpse_size must be an int >= 1, got {glimpse_size!r}")
+    """Check and normalise ``(glimpse_size, scales, padding)``; shared with the torch retina.
+
+    Ranges: ``glimpse_size`` an int in [1, 1024]; ``scales`` a tuple (not a bare int) of at most
+    16 strictly increasing ints starting with 1, with ``glimpse_size * max(scales) <= 8192``.
+    """
+    if isinstance(glimpse_size, bool) or not isinstance(glimpse_size, (int, np.integer)) or not (
+        1 <= glimpse_size <= MAX_GLIMPSE_SIZE
+    ):
+        raise ValueError(f"glimpse_size must be an int >= 1 (at most {MAX_GLIMPSE_SIZE}), got {glimpse_size!r}")
+    if isinstance(scales, (str, bytes)):
+        scales = None
     try:
         sc = tuple(scales)
     except TypeError:
-        raise ValueError(f"scales must be a tuple of positive ints starting with 1, got {scales!r}") from None
+        raise ValueError(f"scales must be a tuple of positive ints starting with 1 (e.g. (1,) or (1, 2, 4)), "
+                         f"got {scales!r}") from None
     if (
         not sc
-        or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) for s in sc)
+        or any(isinstance(s, (bool, np.bool_)) or not isinstance(s, (int, np.integer)) for s in sc)
         or sc[0] != 1
         or any(b <= a for a, b in zip(sc, sc[1:]))
     ):
         raise ValueError(
             f"scales must be a non-empty tuple of strictly increasing positive ints starting with 1, got {scales!r}"
         )
+    if len(sc) > MAX_SCALES or int(glimpse_size) * int(sc[-1]) > MAX_RETINA_SIDE:
+        raise ValueError(f"scales must hold at most {MAX_SCALES} scales with glimpse_size * max(scales) <= "
+                         f"{MAX_RETINA_SIDE} px, got glimpse_size={glimpse_size}, scales={scales!r}")
     if padding not in PADDING_MODES:
         raise ValueError(f"padding must be one of {PADDING_MODES}, got {padding!r}")
     return int(glimpse_size), tuple(int(s) for s in sc), str(padding)
@@ -258,18 +275,19 @@ def to_channels_first(glimpses: np.ndarray) -> np.ndarray:
 def mosaic(glimpse: np.ndarray, zoom: int = 1, gap: int = 2, gap_value: int = 255) -> np.ndarray:
     """Display image of one glimpse ``[S, G, G, C]`` uint8: the scales side by side, left to
     right (fovea first), each a ``G*zoom`` square (nearest-neighbour zoom; every scale shown at
-    the same size), separated by ``gap`` columns of ``gap_value``.
+    the same size), separated by ``gap`` columns of ``gap_value``. Ranges: ``zoom`` in [1, 64],
+    ``gap`` in [0, 1024], ``gap_value`` an int in [0, 255].
 
     Returns uint8 ``[G*zoom, S*G*zoom + (S-1)*gap, C]``.
     """
     x = np.asarray(glimpse)
     if x.dtype != np.uint8 or x.ndim != 4 or x.shape[1] != x.shape[2]:
         raise ValueError(f"glimpse must be uint8 [S, G, G, C], got {x.dtype} {x.shape}")
-    if isinstance(zoom, bool) or not isinstance(zoom, (int, np.integer)) or zoom < 1:
-        raise ValueError(f"zoom must be an int >= 1, got {zoom!r}")
-    if isinstance(gap, bool) or not isinstance(gap, (int, np.integer)) or gap < 0:
-        raise ValueError(f"gap must be an int >= 0, got {gap!r}")
-    if not 0 <= int(gap_value) <= 255:
+    if isinstance(zoom, bool) or not isinstance(zoom, (int, np.integer)) or not 1 <= zoom <= 64:
+        raise ValueError(f"zoom must be an int >= 1 (at most 64), got {zoom!r}")
+    if isinstance(gap, bool) or not isinstance(gap, (int, np.integer)) or not 0 <= gap <= 1024:
+        raise ValueError(f"gap must be an int >= 0 (at most 1024), got {gap!r}")
+    if isinstance(gap_value, bool) or not isinstance(gap_value, (int, np.integer)) or not 0 <= gap_value <= 255:
         raise ValueError(f"gap_value must be in [0, 255], got {gap_value!r}")
     s, g, _, c = x.shape
     side = g * zoom
@@ -284,9 +302,9 @@ class Retina:
     """Multi-scale glimpse sensor.
 
     Args:
-        glimpse_size: side ``G`` of every output glimpse, in pixels (int >= 1).
-        scales: distinct increasing positive ints, first entry 1 (the fovea); scale ``s``
-            covers a ``G*s`` square averaged down to ``G``.
+        glimpse_size: side ``G`` of every output glimpse, in pixels (int in [1, 1024]).
+        scales: distinct increasing positive ints, first entry 1 (the fovea), at most 16 of them,
+            ``G * max(scales) <= 8192``; scale ``s`` covers a ``G*s`` square averaged down to ``G``.
         padding: ``"zero"`` or ``"reflect"`` (see the module docstring).
     """
 

@@ -24,19 +24,43 @@ from envs.render3d import (
 )
 from envs.rendering import upscale
 from envs.retina import Retina
-from envs.world import World, check_positive_int, check_unit_fraction
+from envs.world import (
+    MAX_RENDER_SCALE,
+    MAX_STEPS,
+    World,
+    check_int_range,
+    check_positive_int,
+    check_retina_fits,
+    check_unit_fraction,
+)
 
 __all__ = ["RotationWorld", "scale_rotation_actions", "check_quaternion_option"]
 
 _AXIS_COLORS = ((255, 60, 60), (60, 230, 60), (80, 140, 255))
+MAX_OBJECTS = 100_000          # n_objects
+IMAGE_SIZE_RANGE = (8, 2048)   # image_size (rendered side, pixels)
+MAX_SUPERSAMPLE = 8            # supersample; image_size * supersample <= 4096
+MAX_SEED = 2 ** 63 - 1
 
 
 def scale_rotation_actions(actions: np.ndarray, max_angle: float) -> np.ndarray:
     """Normalised rotation actions ``[K, 3]`` -> rotation vectors in radians, float64 ``[K, 3]``:
-    a norm over 1 is scaled down to 1 (same axis), then everything is multiplied by ``max_angle``."""
+    a norm over 1 is scaled down to 1 (same axis), then everything is multiplied by ``max_angle``.
+
+    Any finite action keeps its axis, however large (the norm is taken of the action divided by
+    its largest component, so it never overflows); NaN or inf raise ValueError naming ``actions``.
+    """
     a = np.asarray(actions, np.float64)
-    norm = np.linalg.norm(a, axis=-1, keepdims=True)
-    return a * (np.minimum(1.0, 1.0 / np.maximum(norm, 1e-300)) * max_angle)
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"actions must be finite rotation vectors (no NaN or inf), got {a}")
+    with np.errstate(over="ignore"):
+        norm = np.linalg.norm(a, axis=-1, keepdims=True)
+    out = a * (np.minimum(1.0, 1.0 / np.maximum(norm, 1e-300)) * max_angle)
+    huge = ~np.isfinite(norm[..., 0])
+    if np.any(huge):  # |a| overflows float64: normalise by the largest component first
+        unit = a[huge] / np.max(np.abs(a[huge]), axis=-1, keepdims=True)
+        out[huge] = unit / np.linalg.norm(unit, axis=-1, keepdims=True) * max_angle
+    return out
 
 
 def check_quaternion_option(q: Any) -> np.ndarray:
@@ -51,6 +75,20 @@ class RotationWorld(World):
     """The 3D-rotation family's state: per row an object, its orientation and the episode's first one.
 
     Arguments are those of :class:`envs.rotation3d_env.Rotation3DEnv`, plus ``n`` rows.
+    Ranges (ValueError naming the keyword otherwise, checked before any object is generated):
+
+    ==========================  =====================================================
+    ``n`` (num_envs)            int in [1, 65536]
+    ``n_objects``               int in [1, 100000]
+    ``seed``                    int in [0, 2 ** 63 - 1]
+    ``image_size``              int in [8, 2048]; ``supersample`` int in [1, 8] with
+                                ``image_size * supersample <= 4096``
+    ``glimpse_size``, ``scales``  as the retina's; the largest square <= 8 x ``image_size``
+    ``max_steps``               int in [1, 10000]
+    ``max_angle``               real in (0, pi] radians
+    ``background``              three ints in [0, 255]
+    ``render_scale``            int in [1, 32]
+    ==========================  =====================================================
     """
 
     action_dim = 3
@@ -74,17 +112,28 @@ class RotationWorld(World):
         supersample: int = 1,
         render_scale: int = 4,
     ) -> None:
+        check_positive_int("num_envs", n, 65536)
+        check_positive_int("max_steps", max_steps, MAX_STEPS)
+        max_angle = check_unit_fraction("max_angle", max_angle, hi=np.pi)
+        render_scale = check_positive_int("render_scale", render_scale, MAX_RENDER_SCALE)
+        if not isinstance(projection, str) or projection not in PROJECTIONS:
+            raise ValueError(f"projection must be one of {PROJECTIONS}, got {projection!r}")
+        image_size = check_int_range("image_size", image_size, *IMAGE_SIZE_RANGE)
+        supersample = check_positive_int("supersample", supersample, MAX_SUPERSAMPLE)
+        if image_size * supersample > 4096:
+            raise ValueError(f"image_size * supersample must be at most 4096, got {image_size} * {supersample}")
+        bg = np.asarray(background) if not isinstance(background, (str, bytes)) else np.zeros(0)
+        if bg.shape != (3,) or bg.dtype.kind not in "iu" or bg.min() < 0 or bg.max() > 255:
+            raise ValueError(f"background must be three ints (R, G, B) in [0, 255], got {background!r}")
+        retina = Retina(glimpse_size=image_size if glimpse_size is None else glimpse_size, scales=scales)
+        check_retina_fits(retina, (image_size, image_size))
         if objects is None:
-            objects = make_objects(n_objects, seed)
+            objects = make_objects(check_positive_int("n_objects", n_objects, MAX_OBJECTS),
+                                   check_int_range("seed", seed, 0, MAX_SEED))
         objects = list(objects)
         if not objects or not all(isinstance(m, Mesh) for m in objects):
             raise ValueError("objects must be a non-empty sequence of envs.render3d.Mesh")
-        max_angle = check_unit_fraction("max_angle", max_angle, hi=np.pi)
-        render_scale = check_positive_int("render_scale", render_scale)
-        if projection not in PROJECTIONS:
-            raise ValueError(f"projection must be one of {PROJECTIONS}, got {projection!r}")
         renderer = Renderer(image_size, projection=projection, background=background, supersample=supersample)
-        retina = Retina(glimpse_size=renderer.size if glimpse_size is None else glimpse_size, scales=tuple(scales))
         super().__init__(n, retina, 3, max_steps, action_scale=max_angle, last_action_bound=max_angle)
         self.objects = objects
         self.bank = MeshBank(objects)

@@ -11,14 +11,25 @@ from envs.checks import pick_index
 from envs.coordinates import max_norm_position, pixel_to_norm
 from envs.rendering import draw_retina_boxes, draw_scanpath, overlay, to_rgb, upscale
 from envs.retina import Retina
-from envs.world import World, check_positive_int
+from envs.world import (
+    MAX_RENDER_SCALE,
+    MAX_STEPS,
+    World,
+    check_int_range,
+    check_positive_int,
+    check_real_range,
+    check_retina_fits,
+)
 from saliency import DEFAULT_METHOD, IOR_MODES, METHODS, saliency_map
 from saliency.batch_ior import PriorityBatch
+from saliency.validation import RANGES
 
 __all__ = ["SaccadeWorld", "REWARDS", "FIRST_FIXATIONS", "to_hwc"]
 
 REWARDS = ("none", "saliency", "object")
 FIRST_FIXATIONS = ("sample", "argmax", "center")
+IOR_RADIUS_RANGE = RANGES["radius"]   # pixels, any real (never rounded)
+MAX_SALIENCY_CACHE = 1 << 20          # saliency_cache_size (maps kept in memory)
 
 
 def to_hwc(image: np.ndarray) -> np.ndarray:
@@ -27,10 +38,40 @@ def to_hwc(image: np.ndarray) -> np.ndarray:
     return image[:, :, None] if image.ndim == 2 else image
 
 
+def _check_saliency_maps(maps: Any, shape: tuple[int, int, int]) -> None:
+    """``saliency_maps`` must be a real ``[N, H, W]`` array; an in-memory one is checked to be finite,
+    non-negative and within float32's range here (a memory-mapped cache row by row when it is read)."""
+    if not hasattr(maps, "shape") or tuple(maps.shape) != shape:
+        raise ValueError(f"saliency_maps must be [N, H, W] = {shape} (one map per image, e.g. from "
+                         f"envs.saliency_cache.dataset_saliency), got {tuple(getattr(maps, 'shape', ()))}")
+    dtype = np.dtype(getattr(maps, "dtype", np.float64))
+    if dtype.kind not in "fiu" or dtype == np.bool_:
+        raise ValueError(f"saliency_maps must hold real numbers, got dtype {dtype}")
+    if isinstance(maps, np.ndarray) and not isinstance(maps, np.memmap):
+        finite = np.isfinite(maps).all() if dtype.kind == "f" else True
+        if not finite or (maps < 0).any() or (dtype.kind == "f" and np.abs(maps).max(initial=0) > np.finfo(np.float32).max):
+            raise ValueError("saliency_maps must be finite, non-negative and within float32's range (<= 3.4e38)")
+
+
 class SaccadeWorld(World):
     """The saccade family's state: per row an image, its saliency with IoR, and the scanpath.
 
     Arguments are those of :class:`envs.saccade_env.SaccadeEnv` (see there), plus ``n`` rows.
+    Ranges (ValueError naming the keyword otherwise, before any saliency is computed):
+
+    ==========================  =====================================================
+    ``n`` (num_envs)            int in [1, 65536]
+    ``glimpse_size``            int in [1, 1024]
+    ``scales``                  tuple of <= 16 increasing ints, first 1; the largest square
+                                ``glimpse_size * max(scales)`` <= 8192 px and <= 8 x the
+                                image's longer side (with ``keep_inside``: inside the image)
+    ``max_saccades``            int in [1, 10000]
+    ``ior_radius``              real in [0.01, 65536] pixels (used as given, not rounded)
+    ``ior_decay``               real in (0, 1]; < 1 only with ``ior="gaussian"``
+    ``render_scale``            int in [1, 32]
+    ``saliency_cache_size``     int in [0, 2 ** 20]
+    ``saliency_maps``           ``[N, H, W]`` float, finite, non-negative
+    ==========================  =====================================================
     """
 
     action_dim = 2
@@ -60,36 +101,31 @@ class SaccadeWorld(World):
     ) -> None:
         if len(dataset) == 0:
             raise ValueError("dataset is empty: the environment needs at least one image")
-        max_saccades = check_positive_int("max_saccades", max_saccades)
+        max_saccades = check_positive_int("max_saccades", max_saccades, MAX_STEPS)
         for name, value, allowed in (
             ("saliency_method", saliency_method, METHODS),
             ("ior", ior, IOR_MODES),
             ("first_fixation", first_fixation, FIRST_FIXATIONS),
             ("reward", reward, REWARDS),
         ):
-            if value not in allowed:
+            if not isinstance(value, str) or value not in allowed:
                 raise ValueError(f"{name} must be one of {tuple(allowed)}, got {value!r}")
         if reward == "object" and getattr(dataset, "boxes", None) is None:
             raise ValueError("reward='object' needs a dataset with object boxes (e.g. Saccade-Scenes-v0)")
-        if ior_radius <= 0:
-            raise ValueError(f"ior_radius must be positive (pixels), got {ior_radius}")
-        if not 0.0 < ior_decay <= 1.0:
-            raise ValueError(f"ior_decay must be in (0, 1], got {ior_decay}")
+        ior_radius = check_real_range("ior_radius", ior_radius, *IOR_RADIUS_RANGE)
+        ior_decay = check_real_range("ior_decay", ior_decay, 0.0, 1.0, lo_open=True)
         if ior != "gaussian" and ior_decay != 1.0:
             raise ValueError(f"ior_decay < 1 needs ior='gaussian' (hard square/disc IoR does not decay), got ior={ior!r}")
-        render_scale = check_positive_int("render_scale", render_scale)
+        render_scale = check_positive_int("render_scale", render_scale, MAX_RENDER_SCALE)
         image_hw = tuple(int(d) for d in dataset.images.shape[1:3])
-        if saliency_maps is not None and tuple(saliency_maps.shape) != (len(dataset), *image_hw):
-            raise ValueError(f"saliency_maps must be [N, H, W] = {(len(dataset), *image_hw)} "
-                             f"(one map per image, e.g. from envs.saliency_cache.dataset_saliency), "
-                             f"got {tuple(saliency_maps.shape)}")
-        if isinstance(saliency_cache_size, bool) or not isinstance(saliency_cache_size, (int, np.integer)) \
-                or saliency_cache_size < 0:
-            raise ValueError(f"saliency_cache_size must be an int >= 0, got {saliency_cache_size!r}")
+        if saliency_maps is not None:
+            _check_saliency_maps(saliency_maps, (len(dataset), *image_hw))
+        saliency_cache_size = check_int_range("saliency_cache_size", saliency_cache_size, 0, MAX_SALIENCY_CACHE)
         for name, flag in (("keep_inside", keep_inside), ("priority_info", priority_info)):
             if not isinstance(flag, (bool, np.bool_)):
                 raise ValueError(f"{name} must be True or False, got {flag!r}")
-        retina = Retina(glimpse_size=glimpse_size, scales=tuple(scales), padding=padding)
+        retina = Retina(glimpse_size=glimpse_size, scales=scales, padding=padding)
+        check_retina_fits(retina, image_hw)
         channels = int(dataset.images.shape[3]) if dataset.images.ndim == 4 else 1
         super().__init__(n, retina, channels, max_saccades, action_scale=1.0, last_action_bound=1.0)
 
@@ -97,7 +133,8 @@ class SaccadeWorld(World):
         self.image_shape = image_hw
         self.max_saccades = max_saccades
         self.saliency_method = saliency_method
-        self.ior, self.ior_radius, self.ior_decay = ior, int(ior_radius), float(ior_decay)
+        self.ior, self.ior_decay = ior, ior_decay
+        self.ior_radius: float = int(ior_radius) if ior_radius.is_integer() else ior_radius  # 16, not 16.0
         self.first_fixation = first_fixation
         self.reward_mode = reward
         self.render_scale = render_scale

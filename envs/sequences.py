@@ -111,6 +111,31 @@ def _glimpse_stats(venv: Any, agent: Any, steps: int, seed: int) -> tuple[tuple[
     return tuple(x.mean(axis=(0, 1, 2, 3)).tolist()), tuple(np.maximum(x.std(axis=(0, 1, 2, 3)), 1e-3).tolist())
 
 
+_SAFE_WORKER_PIDS: set[int] = set()  # worker processes found safe (their own threads may start later)
+
+
+def _check_fork_safe() -> None:
+    """In a DataLoader worker: raise if this process was forked after Numba's GNU OpenMP threading
+    layer started (the forked OpenMP runtime aborts the worker: "fork() ... GNU OpenMP").
+
+    Checked at a worker's first iteration: Numba's layer is already up then only if it was
+    inherited from the parent through fork (a spawned worker imports Numba afresh)."""
+    import os
+
+    from numba.np.ufunc import parallel
+
+    pid = os.getpid()
+    if pid in _SAFE_WORKER_PIDS:
+        return
+    started = bool(getattr(parallel, "_is_initialized", False))
+    if started and getattr(parallel, "_threading_layer", None) == "omp":
+        raise RuntimeError(
+            "SequenceSource in a DataLoader worker forked after Numba's OpenMP threads started (forked OpenMP "
+            "aborts); pass multiprocessing_context='spawn' (or 'forkserver') to torch.utils.data.DataLoader, "
+            "or set NUMBA_THREADING_LAYER=workqueue (or tbb) before the first parallel call")
+    _SAFE_WORKER_PIDS.add(pid)
+
+
 class SequenceSource(torch.utils.data.IterableDataset):
     """Batches of ``seq_len``-view episodes of ``env_id`` (any registered family).
 
@@ -200,7 +225,28 @@ class SequenceSource(torch.utils.data.IterableDataset):
         self.epoch = int(epoch)
 
     def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
-        return self.batches(self.epoch)
+        """The batches of the current epoch; in a ``DataLoader`` worker only that worker's share.
+
+        With ``torch.utils.data.DataLoader(source, batch_size=None, num_workers=W)`` worker ``k``
+        yields batches ``k, k + W, k + 2W, ...`` of the epoch, so the loader yields every batch
+        exactly once, in the single-process order. Use ``multiprocessing_context="spawn"``
+        (or ``"forkserver"``): a worker forked from a process that already ran Numba's parallel
+        kernels on the GNU OpenMP threading layer would abort, so such a worker raises a
+        RuntimeError naming the fix instead. The epoch is read when a worker starts iterating
+        (``set_epoch`` before each epoch; not with ``persistent_workers=True``).
+        """
+        info = torch.utils.data.get_worker_info()
+        if info is None:
+            return self.batches(self.epoch)
+        _check_fork_safe()
+        return self._worker_batches(self.epoch, info.id, info.num_workers)
+
+    def _worker_batches(self, epoch: int, worker: int, workers: int) -> Iterator[dict[str, torch.Tensor]]:
+        """Batches ``worker, worker + workers, ...`` of ``epoch`` (one DataLoader worker's share)."""
+        order = self.epoch_indices(epoch)
+        for b in range(worker, len(self), workers):
+            episode_seed = int(np.random.SeedSequence([self.seed, int(epoch), b, self.rank]).generate_state(1)[0])
+            yield self.make_batch(order[b * self.batch_size : (b + 1) * self.batch_size], episode_seed)
 
     def epoch_indices(self, epoch: int) -> np.ndarray:
         """This rank's item indices of ``epoch``, int64 ``[len(self) * B]`` in batch order."""

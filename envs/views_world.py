@@ -18,7 +18,7 @@ from envs.rendering import upscale
 from envs.retina import Retina
 from envs.rotation_world import scale_rotation_actions
 from envs.so3 import quat_canonical, quat_conjugate, quat_multiply, so3_exp, so3_log
-from envs.world import World, check_positive_int, check_unit_fraction
+from envs.world import MAX_RENDER_SCALE, MAX_STEPS, World, check_positive_int, check_retina_fits, check_unit_fraction
 
 __all__ = ["ViewsWorld", "views_world"]
 
@@ -27,6 +27,9 @@ class ViewsWorld(World):
     """The views family's state: per row an object, the view shown and the episode's first view.
 
     Arguments are those of :class:`envs.rotation_views_env.RotationViewsEnv`, plus ``n`` rows.
+    Ranges: ``n`` in [1, 65536]; ``glimpse_size``, ``scales`` as the retina's, the largest square
+    <= 8 x the view side; ``max_steps`` in [1, 10000]; ``max_angle`` in (0, pi] radians;
+    ``render_scale`` in [1, 32] (ValueError naming the keyword otherwise).
     """
 
     action_dim = 3
@@ -42,12 +45,15 @@ class ViewsWorld(World):
         if h != w:
             raise ValueError(f"views must be square, got {h}x{w} (pass image_size= to resize)")
         max_angle = check_unit_fraction("max_angle", max_angle, hi=np.pi)
-        retina = Retina(glimpse_size=h if glimpse_size is None else glimpse_size, scales=tuple(scales))
+        check_positive_int("max_steps", max_steps, MAX_STEPS)
+        render_scale = check_positive_int("render_scale", render_scale, MAX_RENDER_SCALE)
+        retina = Retina(glimpse_size=h if glimpse_size is None else glimpse_size, scales=scales)
+        check_retina_fits(retina, (h, w))
         super().__init__(n, retina, 3, max_steps, action_scale=max_angle, last_action_bound=np.pi)
         self.bank = bank
         self.image_size = h
         self.max_angle = max_angle
-        self.render_scale = check_positive_int("render_scale", render_scale)
+        self.render_scale = render_scale
         self.labels = bank.labels
         self.index = np.zeros(self.n, np.int64)
         self.view = np.zeros(self.n, np.int64)

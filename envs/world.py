@@ -22,23 +22,62 @@ import numpy as np
 
 from envs.retina import Retina
 
-__all__ = ["World", "check_positive_int", "check_unit_fraction"]
+__all__ = ["World", "check_positive_int", "check_int_range", "check_unit_fraction", "check_real_range",
+           "check_retina_fits", "MAX_ROWS", "MAX_STEPS", "MAX_RENDER_SCALE", "MAX_RENDER_SIZE",
+           "MAX_RETINA_TO_IMAGE"]
+
+# Upper bounds of the env keywords every family shares (documented in the env classes' docstrings).
+MAX_ROWS = 65536          # num_envs (rows of a world)
+MAX_STEPS = 10_000        # max_steps / max_saccades (episode length)
+MAX_RENDER_SCALE = 32     # render_scale (frame = image side x render_scale)
+MAX_RENDER_SIZE = 8192    # render_size (long side of a rendered frame, pixels)
+MAX_RETINA_TO_IMAGE = 8   # glimpse_size * max(scales) <= this x the image's longer side
 
 
-def check_positive_int(name: str, value: Any) -> int:
-    """``value`` as an int >= 1; ValueError naming ``name`` otherwise."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+def check_positive_int(name: str, value: Any, hi: int | None = None) -> int:
+    """``value`` as an int in ``[1, hi]`` (``hi`` None: no upper bound); ValueError naming ``name`` otherwise."""
+    return check_int_range(name, value, 1, hi)
+
+
+def check_int_range(name: str, value: Any, lo: int, hi: int | None = None) -> int:
+    """``value`` as an int (not bool) in ``[lo, hi]``; ValueError naming ``name`` and the range otherwise."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < lo \
+            or (hi is not None and value > hi):
+        what = "a positive integer" if lo == 1 else f"an integer >= {lo}"
+        upper = "" if hi is None else f" (at most {hi})"
+        raise ValueError(f"{name} must be {what}{upper}, got {value!r}")
     return int(value)
+
+
+def check_real_range(name: str, value: Any, lo: float, hi: float, lo_open: bool = False) -> float:
+    """``value`` as a finite float in ``[lo, hi]`` (``(lo, hi]`` if ``lo_open``); ValueError naming
+    ``name`` and the range otherwise (NaN, inf, bools and non-numbers included)."""
+    ok = not isinstance(value, (bool, np.bool_)) and isinstance(value, (int, float, np.integer, np.floating))
+    if ok:
+        try:
+            v = float(value)
+        except OverflowError:  # an int beyond float64
+            v = float("nan")
+        ok = np.isfinite(v) and (v > lo if lo_open else v >= lo) and v <= hi
+    if not ok:
+        raise ValueError(f"{name} must be a number in {'(' if lo_open else '['}{lo:g}, {hi:g}], got {value!r}")
+    return float(value)
 
 
 def check_unit_fraction(name: str, value: Any, hi: float = 1.0) -> float:
     """``value`` as a float in ``(0, hi]``; ValueError naming ``name`` otherwise."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not (
-        np.isfinite(value) and 0 < value <= hi
-    ):
-        raise ValueError(f"{name} must be a number in (0, {hi:g}], got {value!r}")
-    return float(value)
+    return check_real_range(name, value, 0.0, hi, lo_open=True)
+
+
+def check_retina_fits(retina: Retina, image_hw: tuple[int, int]) -> None:
+    """The retina's largest square (``glimpse_size * max(scales)``) must be at most
+    ``MAX_RETINA_TO_IMAGE`` times the image's longer side; ValueError naming both otherwise."""
+    side = max(int(d) for d in image_hw[:2])
+    n = retina.glimpse_size * max(retina.scales)
+    if n > MAX_RETINA_TO_IMAGE * side:
+        raise ValueError(f"glimpse_size * max(scales) = {retina.glimpse_size} * {max(retina.scales)} = {n} px must "
+                         f"be at most {MAX_RETINA_TO_IMAGE} x the image's longer side ({side} px) = "
+                         f"{MAX_RETINA_TO_IMAGE * side}; use a smaller glimpse_size or scales")
 
 
 class World:
@@ -49,6 +88,9 @@ class World:
         action_meaning: what the action is, for error messages (e.g. ``"(d_row, d_col)"``).
         reset_options: the keys ``reset(options=...)`` accepts.
         window_caption: the pygame window's title in ``render_mode="human"``.
+
+    Shared ranges: ``n`` (``num_envs``) in [1, 65536], ``max_steps`` in [1, 10000]; a family
+    checks its own keywords (documented in its env class) before building anything large.
 
     Instance attributes set by ``__init__``: ``n`` (rows), ``retina``, ``channels`` (C of the
     glimpse), ``max_steps`` (truncation), ``action_scale`` (world units per unit of normalised
@@ -64,10 +106,10 @@ class World:
 
     def __init__(self, n: int, retina: Retina, channels: int, max_steps: int, action_scale: float,
                  last_action_bound: float) -> None:
-        self.n = check_positive_int("num_envs", n)
+        self.n = check_positive_int("num_envs", n, MAX_ROWS)
         self.retina = retina
         self.channels = int(channels)
-        self.max_steps = check_positive_int("max_steps", max_steps)
+        self.max_steps = check_positive_int("max_steps", max_steps, MAX_STEPS)
         self.action_scale = float(action_scale)
         self.last_action_bound = float(last_action_bound)
 

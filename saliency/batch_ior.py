@@ -18,7 +18,7 @@ from numba import njit
 
 from saliency.ior import IOR_MODES, _dot_row, _inhibit, _priority, _priority_fallback, _row_sums, _sample_rows
 from saliency.parallel import run_batched
-from saliency.validation import check_choice, check_decay, check_int, check_positive
+from saliency.validation import MAX_PIXELS, check_choice, check_decay, check_int, check_maps, check_positive
 
 __all__ = ["PriorityBatch"]
 
@@ -122,6 +122,10 @@ def _draw_rows(sal, inhib, row_tot, rows, u, use_argmax, out, scratch, start, st
 class PriorityBatch:
     """Saliency, inhibition and priority maps of ``n`` rows, float32 ``[n, H, W]`` each.
 
+    ``n`` in [1, 65536], ``shape`` = (H, W) with ``n * H * W <= 2 ** 29``; ``mode``, ``radius``
+    ([0.01, 65536] pixels) and ``decay`` as in :func:`saliency.update_inhibition`. Maps given to
+    :meth:`start` must be finite and non-negative (rescaled as ``priority_map`` does).
+
     ``priority`` is a fresh array after every :meth:`start` / :meth:`fixate` (earlier arrays are
     never written again, so they can be handed out, e.g. as ``info["priority"]``); with
     ``materialize=False`` it is not kept (None) and only :meth:`sample` / :meth:`argmax` read the maps.
@@ -130,7 +134,12 @@ class PriorityBatch:
     def __init__(self, n: int, shape: tuple[int, int], mode: str = "square", radius: float = 16,
                  decay: float = 1.0, materialize: bool = True) -> None:
         self.n = check_int(n, "n")
-        h, w = check_int(shape[0], "shape[0]"), check_int(shape[1], "shape[1]")
+        try:
+            h, w = (check_int(d, f"shape[{i}]") for i, d in enumerate(shape))
+        except (TypeError, ValueError):
+            raise ValueError(f"shape must be a pair (H, W) of integers >= 1, got {shape!r}") from None
+        if self.n * h * w > MAX_PIXELS * 8:
+            raise ValueError(f"n * H * W must be at most {MAX_PIXELS * 8} pixels, got n={self.n}, shape={shape!r}")
         self.mode = check_choice(mode, "mode", IOR_MODES)
         self._mode_id = IOR_MODES.index(self.mode)
         self.radius = check_positive(radius, "radius")
@@ -145,6 +154,9 @@ class PriorityBatch:
     def start(self, rows: np.ndarray, maps: np.ndarray) -> None:
         """Rows ``rows [K]`` get the saliency ``maps`` float32 ``[K, H, W]`` and no inhibition."""
         rows = np.asarray(rows, np.int64)
+        maps = np.asarray(maps)
+        if maps.ndim == 3 and maps.dtype != np.float32 or not np.all(np.isfinite(maps)) or np.any(maps < 0):
+            maps = check_maps(maps, "maps")  # finite, non-negative, rescaled into float32's range
         self.saliency[rows] = maps
         self.inhibition[rows] = 1.0
         self._refresh(rows, np.full((len(rows), 2), -1, np.int64))
@@ -154,7 +166,7 @@ class PriorityBatch:
         """Rows ``rows [K]`` get the maps ``source[index[k]]`` (``source`` float32 ``[M, H, W]``, e.g.
         a memory-mapped cache; times ``mask [H, W]`` if given) and no inhibition, in one pass."""
         if self.materialize:  # the maps are written anyway: the plain path
-            maps = np.asarray(source[index], np.float32)
+            maps = np.asarray(source[index])
             self.start(rows, maps * mask if mask is not None else maps)
             return
         rows, index = np.asarray(rows, np.int64), np.asarray(index, np.int64)
@@ -165,6 +177,10 @@ class PriorityBatch:
             run_batched(lambda a, b: _start_rows(*args, a, b), len(rows))
         else:
             _start_rows(*args, 0, len(rows))
+        totals = self.row_totals[rows]
+        if not (np.all(np.isfinite(totals)) and np.all(totals >= 0)):
+            raise ValueError("source maps must be finite, non-negative and within float32's range "
+                             f"(rows {rows.tolist()} of index {index.tolist()})")
 
     def fixate(self, rows: np.ndarray, fixations: np.ndarray) -> None:
         """Inhibit row ``rows[k]`` around pixel ``fixations[k]`` (int64 ``[K, 2]``, inside the map)."""

@@ -18,7 +18,14 @@ GREY_WEIGHTS = (0.299, 0.587, 0.114)
 
 
 def gaussian_kernel(sigma: float, truncate: float = 3.0) -> np.ndarray:
-    """Normalised 1-D Gaussian taps, float64 ``[2 * ceil(truncate * sigma) + 1]``."""
+    """Normalised 1-D Gaussian taps, float64 ``[2 * ceil(truncate * sigma) + 1]``.
+
+    ``sigma`` in [0.01, 1024] and ``truncate`` in [0.5, 8] (ValueError naming them otherwise).
+    """
+    from saliency.validation import check_positive
+
+    sigma = check_positive(sigma, "sigma", 0.01, 1024.0)
+    truncate = check_positive(truncate, "truncate", 0.5, 8.0)
     radius = max(1, int(math.ceil(truncate * sigma)))
     x = np.arange(-radius, radius + 1, dtype=np.float64)
     k = np.exp(-(x * x) / (2.0 * sigma * sigma))

@@ -28,6 +28,7 @@ from saliency.validation import (
     check_choice,
     check_decay,
     check_fixation,
+    MAX_PIXELS,
     check_int,
     check_map,
     check_positive,
@@ -216,11 +217,15 @@ def _shape(shape: Any) -> tuple[int, int]:
         dims = ()
     if len(dims) != 2:
         raise ValueError(f"shape must be a pair (H, W) of integers >= 1, got {shape!r}")
-    return check_int(dims[0], "shape[0]"), check_int(dims[1], "shape[1]")
+    h, w = check_int(dims[0], "shape[0]"), check_int(dims[1], "shape[1]")
+    if h * w > MAX_PIXELS:
+        raise ValueError(f"shape must hold at most {MAX_PIXELS} pixels (H * W), got {shape!r}")
+    return h, w
 
 
 def new_inhibition(shape: tuple[int, int]) -> np.ndarray:
-    """A fresh inhibition map: float32 ``[H, W]`` of ones (nothing inhibited)."""
+    """A fresh inhibition map: float32 ``[H, W]`` of ones (nothing inhibited); ``shape`` = (H, W),
+    sides >= 1, ``H * W <= 2 ** 26``."""
     return np.ones(_shape(shape), np.float32)
 
 
@@ -228,9 +233,10 @@ def update_inhibition(inhibition: np.ndarray, fixation: tuple[int, int], mode: s
                       radius: float = 16, decay: float = 1.0) -> np.ndarray:
     """Inhibit around ``fixation`` (pixel ``(row, col)``); returns a new float32 ``[H, W]`` map.
 
-    ``mode`` in ``IOR_MODES``; ``radius`` > 0 in pixels (half-width of the square, radius of the
-    disc, standard deviation of the Gaussian); ``decay`` in (0, 1], only for ``"gaussian"`` (hard
-    modes require 1.0). The input map is not modified.
+    ``inhibition``: float ``[H, W]`` in [0, 1]. ``mode`` in ``IOR_MODES``; ``radius`` in
+    [0.01, 65536] pixels (half-width of the square, radius of the disc, standard deviation of the
+    Gaussian; any real, never rounded); ``decay`` in (0, 1], only for ``"gaussian"`` (hard modes
+    require 1.0). The input map is not modified.
     """
     inhib = check_map(inhibition, "inhibition").copy()
     mode_id = IOR_MODES.index(check_choice(mode, "mode", IOR_MODES))
@@ -251,6 +257,9 @@ def _pair(saliency: np.ndarray, inhibition: np.ndarray) -> tuple[np.ndarray, np.
 
 def priority_map(saliency: np.ndarray, inhibition: np.ndarray) -> np.ndarray:
     """``saliency * inhibition`` renormalised to sum 1, float32 ``[H, W]``; never NaN.
+
+    ``saliency``: any finite non-negative float map (rescaled by its maximum before the float32
+    cast when that lies outside [1e-30, 1e30]); ``inhibition``: in [0, 1], same shape.
 
     If nothing is left (the product is all zero), saliency is taken as uniform: the result is the
     inhibition renormalised, and uniform over the whole image if that is all zero too.

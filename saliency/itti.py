@@ -31,7 +31,16 @@ TIE = 1e-9
 
 def gabor_bank(sigma: float, wavelength: float, aspect: float = 0.5) -> np.ndarray:
     """Zero-mean even Gabor kernels, float64 ``[4, k, k]`` (k = 2 ceil(2 sigma) + 1), sum |g| = 1,
-    one per orientation in ``ORIENTATIONS``."""
+    one per orientation in ``ORIENTATIONS``.
+
+    ``sigma`` in [0.5, 32], ``wavelength`` in [2, 1024], ``aspect`` in [0.1, 10] (pixels of the
+    working resolution; ValueError naming the parameter otherwise).
+    """
+    from saliency.validation import check_positive
+
+    sigma = check_positive(sigma, "gabor_sigma")
+    wavelength = check_positive(wavelength, "gabor_wavelength")
+    aspect = check_positive(aspect, "aspect", 0.1, 10.0)
     r = max(1, int(math.ceil(2.0 * sigma)))
     y, x = np.mgrid[-r:r + 1, -r:r + 1].astype(np.float64)
     bank = []
@@ -43,7 +52,11 @@ def gabor_bank(sigma: float, wavelength: float, aspect: float = 0.5) -> np.ndarr
         g = env * np.cos(2.0 * math.pi * xr / wavelength)
         g = g - env * (g.sum() / env.sum())  # remove the DC response
         bank.append(g / np.abs(g).sum())
-    return np.stack(bank)
+    bank = np.stack(bank)
+    if not np.all(np.isfinite(bank)):  # not expected inside the documented ranges; never hand out NaN taps
+        raise ValueError(f"gabor_sigma={sigma} and gabor_wavelength={wavelength} give a degenerate (all-zero) "
+                         f"Gabor kernel; use gabor_sigma in [0.5, 32] and gabor_wavelength in [2, 1024]")
+    return bank
 
 
 @njit(cache=True)

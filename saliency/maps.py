@@ -67,7 +67,14 @@ def _int_tuple(value: Any, name: str, minimum: int) -> tuple[int, ...]:
 
 
 def method_params(method: str, **params: Any) -> dict[str, Any]:
-    """The full, validated parameter set of ``method`` (defaults overridden by ``params``)."""
+    """The full, validated parameter set of ``method`` (defaults overridden by ``params``).
+
+    Ranges (``saliency.validation.RANGES``): ``gamma`` in [0.001, 100]; ``spectral_residual``:
+    ``size`` even in [4, 1024], ``avg_size`` odd in [1, size], ``blur_sigma`` in [0.01, 1024];
+    ``itti_koch``: ``size`` in [8, 1024], ``centres`` ints in [0, 10], ``deltas`` ints in [1, 10]
+    with ``size >= 2 ** (max(centres) + max(deltas))``, ``gabor_sigma`` in [0.5, 32],
+    ``gabor_wavelength`` in [2, 1024]. A bad value raises ValueError naming it and its range.
+    """
     check_choice(method, "method", METHODS)
     defaults = _DEFAULTS[method]
     unknown = sorted(set(params) - set(defaults))
@@ -79,7 +86,7 @@ def method_params(method: str, **params: Any) -> dict[str, Any]:
         p["size"] = check_int(p["size"], "size", 4)
         if p["size"] % 2:
             raise ValueError(f"size must be an even integer >= 4 for spectral_residual, got {p['size']}")
-        p["avg_size"] = check_int(p["avg_size"], "avg_size", 1)
+        p["avg_size"] = check_int(p["avg_size"], "avg_size", 1, p["size"])
         if p["avg_size"] % 2 == 0:
             raise ValueError(f"avg_size must be an odd integer >= 1, got {p['avg_size']}")
         p["blur_sigma"] = check_positive(p["blur_sigma"], "blur_sigma")
@@ -145,14 +152,15 @@ def saliency_map(image: np.ndarray, method: str = DEFAULT_METHOD, **params: Any)
     Args:
         image: uint8 or float (float16/32/64, finite) ``[H, W]`` (grey), ``[H, W, 1]`` or ``[H, W, 3]``
             (RGB); any size. Both models are invariant to a global intensity scale, so uint8 0..255
-            and float 0..1 versions of an image give the same map.
+            and float 0..1 versions of an image give the same map; float images whose largest
+            magnitude lies outside [1e-30, 1e30] are divided by it before the float32 cast.
         method: one of ``METHODS``.
         **params: method parameters; ``spectral_residual``: ``size`` (working resolution, 64),
             ``avg_size`` (spectral box filter, 3), ``blur_sigma`` (working pixels, 2.5);
             ``itti_koch``: ``size`` (64), ``centres`` ((1, 2, 3)), ``deltas`` ((2, 3)),
             ``gabor_sigma`` (1.5), ``gabor_wavelength`` (4.0). Every method also takes ``gamma`` > 0,
             the sharpening exponent (``map ** gamma`` renormalised; defaults 1 for spectral residual,
-            3 for Itti-Koch, whose working resolution defaults to 64).
+            3 for Itti-Koch, whose working resolution defaults to 64). Ranges: ``method_params``.
 
     Returns:
         float32 ``[H, W]``, non-negative, summing to 1 (uniform for a constant image).

@@ -1,10 +1,35 @@
 """Input checks for the public saliency API, done in Python before any Numba kernel runs.
 
 Every failure is a ``ValueError`` whose message names the parameter and what is allowed.
+
+Numeric parameters have documented ranges, collected in :data:`RANGES` (one table, used by
+:func:`check_positive` and :func:`check_int` when the parameter name is listed there):
+
+=================  ==========================  ===============================================
+parameter          range                       why the bound
+=================  ==========================  ===============================================
+``radius``         [0.01, 65536] pixels        IoR; beyond, integer pixel reach overflows
+``gamma``          [0.001, 100]                map sharpening exponent
+``blur_sigma``     [0.01, 1024] working px     spectral residual blur (taps: 4 sigma + 1)
+``gabor_sigma``    [0.5, 32] working px        below 0.5 the zero-mean Gabor is all zero
+``gabor_wavelength`` [2, 1024] working px      below 2 (Nyquist) the cosine aliases
+``size``           [4 or 8, 1024]              working resolution of the saliency models
+``avg_size``       odd, [1, size]              spectral box filter
+``centres``        [0, 10], ``deltas`` [1, 10] pyramid levels (size <= 1024 = 2 ** 10)
+``n_fixations``    [1, 100000]                 scanpath length
+``shape``          sides >= 1, H * W <= 2**26  inhibition / priority maps
+``n``              [1, 65536]                  rows of a ``PriorityBatch``
+=================  ==========================  ===============================================
+
+Float images and maps are rescaled by their largest magnitude before the float32 cast when that
+magnitude lies outside ``[1e-30, 1e30]`` (the saliency models are invariant to a global intensity
+scale, priorities to a global saliency scale): finite float64 inputs far beyond float32's range
+give the right map, never a uniform one or NaN.
 """
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Sequence
 from typing import Any
@@ -12,6 +37,8 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "MAX_PIXELS",
+    "RANGES",
     "check_choice",
     "check_decay",
     "check_fixation",
@@ -26,6 +53,26 @@ __all__ = [
 ]
 
 _IMAGE_DTYPES = "uint8, float16, float32 or float64"
+
+MAX_PIXELS = 1 << 26  # H * W of an inhibition / priority map made from a shape (256 MiB float32)
+# (lowest, highest) allowed value of each named numeric parameter (see the module docstring).
+RANGES: dict[str, tuple[float, float]] = {
+    "radius": (0.01, 65536.0),
+    "gamma": (0.001, 100.0),
+    "blur_sigma": (0.01, 1024.0),
+    "gabor_sigma": (0.5, 32.0),
+    "gabor_wavelength": (2.0, 1024.0),
+    "size": (4, 1024),
+    "avg_size": (1, 1024),
+    "centres": (0, 10),
+    "deltas": (1, 10),
+    "n_fixations": (1, 100_000),
+    "shape[0]": (1, MAX_PIXELS),
+    "shape[1]": (1, MAX_PIXELS),
+    "n": (1, 65536),
+}
+# Float inputs whose largest magnitude lies outside this band are rescaled before the float32 cast.
+_SAFE_MAGNITUDE = (1e-30, 1e30)
 
 
 def _as_array(value: Any, name: str) -> np.ndarray:
@@ -42,7 +89,18 @@ def _check_pixels(arr: np.ndarray, name: str) -> np.ndarray:
         raise ValueError(f"{name} must have dtype {_IMAGE_DTYPES}, got {arr.dtype}")
     if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must be finite (no NaN or inf pixels)")
+    if arr.dtype.kind == "f":
+        arr = _rescaled(arr)
     return np.ascontiguousarray(arr)
+
+
+def _rescaled(arr: np.ndarray) -> np.ndarray:
+    """Finite float ``arr`` divided by its largest magnitude (in float64) when that lies outside
+    ``_SAFE_MAGNITUDE``, so a float32 cast neither overflows to inf nor flushes it to 0."""
+    top = float(np.max(np.abs(arr), initial=0.0))
+    if top == 0.0 or _SAFE_MAGNITUDE[0] <= top <= _SAFE_MAGNITUDE[1]:
+        return arr
+    return np.asarray(arr, np.float64) / top
 
 
 def check_image(image: Any, name: str = "image") -> np.ndarray:
@@ -78,6 +136,11 @@ def _check_float_map(arr: np.ndarray, name: str, shape_text: str) -> np.ndarray:
         raise ValueError(f"{name} must be finite (no NaN or inf)")
     if np.any(arr < 0):
         raise ValueError(f"{name} must be non-negative")
+    if name == "inhibition":  # not scale-free (Gaussian IoR recovers towards 1): its documented range
+        if np.any(arr > 1):
+            raise ValueError(f"{name} must lie in [0, 1] (1 = not inhibited)")
+    elif arr.dtype.kind == "f":
+        arr = _rescaled(arr)
     return np.ascontiguousarray(arr, dtype=np.float32)
 
 
@@ -104,18 +167,30 @@ def check_choice(value: Any, name: str, allowed: Sequence[str]) -> str:
     return value
 
 
-def check_int(value: Any, name: str, minimum: int = 1) -> int:
-    """An integer (not bool) ``>= minimum``."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+def check_int(value: Any, name: str, minimum: int = 1, maximum: int | None = None) -> int:
+    """An integer (not bool) in ``[minimum, maximum]``; ``maximum`` defaults to the upper end of
+    ``RANGES[name]`` (unbounded for names not listed)."""
+    if maximum is None and name in RANGES:
+        maximum = int(RANGES[name][1])
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < minimum \
+            or (maximum is not None and value > maximum):
+        upper = "" if maximum is None else f" and <= {maximum}"
+        raise ValueError(f"{name} must be an integer >= {minimum}{upper}, got {value!r}")
     return int(value)
 
 
-def check_positive(value: Any, name: str) -> float:
-    """A finite real number ``> 0``."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not np.isfinite(value) \
-            or value <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+def check_positive(value: Any, name: str, low: float | None = None, high: float | None = None) -> float:
+    """A finite real number ``> 0``, in ``[low, high]`` (defaults: ``RANGES[name]``, else unbounded)."""
+    lo, hi = RANGES.get(name, (None, None))
+    lo, hi = (lo if low is None else low), (hi if high is None else high)
+    try:
+        v = float(value) if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)) else math.nan
+    except OverflowError:  # an int beyond float64
+        v = math.nan
+    if not math.isfinite(v) or v <= 0 or (lo is not None and v < lo) or (hi is not None and v > hi):
+        where = "" if lo is None and hi is None else f" in [{lo if lo is not None else 0:g}, " \
+                                                     f"{hi if hi is not None else np.inf:g}]"
+        raise ValueError(f"{name} must be a finite number > 0{where}, got {value!r}")
     return float(value)
 
 

@@ -26,8 +26,8 @@ from seqjepa.config import SeqJEPAConfig
 
 __all__ = ["DataConfig", "ModelConfig", "OptimConfig", "EvalConfig", "TrainConfig",
            "load_config", "dump_config", "config_from_dict", "config_to_dict",
-           "apply_overrides", "preset_path", "reset_invocation_keys", "PRESETS_DIR", "LABELED_SPLITS",
-           "INVOCATION_KEYS", "RUN_CONTROL_KEYS"]
+           "apply_overrides", "preset_path", "resolve_config_path", "list_presets", "reset_invocation_keys",
+           "PRESETS_DIR", "LABELED_SPLITS", "INVOCATION_KEYS", "RUN_CONTROL_KEYS"]
 
 PRESETS_DIR = Path(__file__).resolve().parent / "configs"
 DATASETS = ("scenes", "stl10", "worlds", "objects", "3diebench")  # saccades x 2, path integration, 3D rotation x 2
@@ -45,6 +45,9 @@ INVOCATION_KEYS = ("stop_after", "progress")
 RUN_CONTROL_KEYS = INVOCATION_KEYS + ("device", "threads", "log_every", "checkpoint_every", "keep_every",
                                       "out_dir", "run_name", "data.prefetch")
 SCENE_STYLES = tuple(ENV_SCENE_STYLES)
+MAX_STEPS = 10_000        # episode length cap of the envs (envs.world.MAX_STEPS): seq_len <= this + 1
+MAX_ROWS = 65536          # rows of a vector env (envs.world.MAX_ROWS): batch sizes <= this
+IOR_RADIUS_MAX = 65536    # saliency.validation.RANGES["radius"]
 
 
 @dataclass
@@ -174,8 +177,13 @@ class TrainConfig:
         if not d.scales or d.scales[0] != 1 or any(b <= a for a, b in zip(d.scales, d.scales[1:])):
             raise ValueError(f"data.scales must be positive ints starting with 1, strictly increasing, "
                              f"got {d.scales!r}")
-        if d.seq_len < 2:
-            raise ValueError(f"data.seq_len must be >= 2 (M_tr >= 1 observed + 1 target), got {d.seq_len}")
+        _check_retina(d)
+        if not 2 <= d.seq_len <= MAX_STEPS + 1:
+            raise ValueError(f"data.seq_len must be >= 2 (M_tr >= 1 observed + 1 target) and at most "
+                             f"{MAX_STEPS + 1}, got {d.seq_len}")
+        if d.batch_size > MAX_ROWS or e.batch_size > MAX_ROWS:
+            raise ValueError(f"data.batch_size and eval.batch_size must be at most {MAX_ROWS}, "
+                             f"got {d.batch_size} and {e.batch_size}")
         for name, value in (("data.glimpse_size", d.glimpse_size), ("data.batch_size", d.batch_size),
                             ("epochs", self.epochs), ("log_every", self.log_every),
                             ("probe_window", self.probe_window), ("checkpoint_every", self.checkpoint_every),
@@ -235,8 +243,9 @@ def _check_data_and_paths(config: TrainConfig) -> None:
 
     env_spec(d)  # unknown env keywords fail here, before any data is prepared
     _choice("data.saliency_method", d.saliency_method, METHODS)
-    if isinstance(d.ior_radius, bool) or d.ior_radius < 1:
-        raise ValueError(f"data.ior_radius must be a positive int (pixels), got {d.ior_radius}")
+    if isinstance(d.ior_radius, bool) or not 1 <= d.ior_radius <= IOR_RADIUS_MAX:
+        raise ValueError(f"data.ior_radius must be a positive int (pixels, at most {IOR_RADIUS_MAX}), "
+                         f"got {d.ior_radius}")
     if not 0.0 < d.ior_decay <= 1.0:
         raise ValueError(f"data.ior_decay must be in (0, 1], got {d.ior_decay}")
     if d.ior_decay != 1.0 and d.ior != "gaussian":
@@ -260,6 +269,16 @@ def _check_data_and_paths(config: TrainConfig) -> None:
     for name, value in (("out_dir", config.out_dir), ("data.root", d.root)):
         if value is not None and Path(value).expanduser().exists() and not Path(value).expanduser().is_dir():
             raise ValueError(f"{name} must be a folder, but {value!r} is a file")
+
+
+def _check_retina(d: DataConfig) -> None:
+    """``data.glimpse_size`` / ``data.scales`` within the retina's ranges (``envs.retina``)."""
+    from envs.retina import validate_retina_args
+
+    try:
+        validate_retina_args(d.glimpse_size, tuple(d.scales), "zero")
+    except ValueError as exc:
+        raise ValueError(f"data.{exc}") from None
 
 
 def _scene_split_size(d: DataConfig, split: str) -> int:
@@ -392,7 +411,11 @@ def apply_overrides(config: TrainConfig, overrides: Sequence[str]) -> TrainConfi
             node = node[part]
         if parts[-1] not in node:
             raise ValueError(f"override {key!r}: unknown field {parts[-1]!r}; allowed: {sorted(node)}")
-        node[parts[-1]] = yaml.safe_load(raw) if raw.strip() else None
+        try:
+            node[parts[-1]] = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError as exc:
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise ValueError(f"override {key.strip()!r}: cannot parse the value {raw!r} as YAML ({problem})") from None
     return config_from_dict(values)
 
 
@@ -405,13 +428,43 @@ def preset_path(name: str) -> Path:
     return path
 
 
+def list_presets() -> list[tuple[str, str]]:
+    """``(name, first comment line)`` of every preset in :data:`PRESETS_DIR`, sorted by name."""
+    out = []
+    for path in sorted(PRESETS_DIR.glob("*.yaml")):
+        first = next((line.lstrip("#").strip() for line in path.read_text().splitlines()
+                      if line.startswith("#") and line.lstrip("#").strip()), "")
+        out.append((path.stem, first))
+    return out
+
+
+def resolve_config_path(name: str | Path) -> Path:
+    """A config file path: ``name`` itself when it is a file, else the packaged preset of that
+    name (``scenes_cpu`` or ``scenes_cpu.yaml``, from any folder); FileNotFoundError naming both."""
+    path = Path(name).expanduser()
+    if path.is_file():
+        return path
+    if path.name == str(name) or path.parent == Path("."):  # a bare name: look among the presets
+        candidate = PRESETS_DIR / (path.name if path.name.endswith(".yaml") else f"{path.name}.yaml")
+        if candidate.is_file():
+            return candidate
+    names = sorted(p.stem for p in PRESETS_DIR.glob("*.yaml"))
+    raise FileNotFoundError(f"config file not found: {name} (not a file, nor a preset name; presets: {names})")
+
+
 def load_config(path: str | Path, overrides: Sequence[str] = ()) -> TrainConfig:
-    """Read a YAML config file, apply ``overrides`` and validate."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"config file not found: {path}")
-    with path.open() as fh:
-        values = yaml.safe_load(fh) or {}
+    """Read a YAML config file (or a preset by name, :func:`resolve_config_path`), apply
+    ``overrides`` and validate. Broken YAML raises a one-line ValueError naming the file, the
+    line and the problem."""
+    path = resolve_config_path(path)
+    try:
+        with path.open() as fh:
+            values = yaml.safe_load(fh) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ValueError(f"{where}: invalid YAML: {problem}") from None
     if not isinstance(values, dict):
         raise ValueError(f"config file {path} must hold a mapping at top level, got {type(values).__name__}")
     values.setdefault("preset", path.stem)

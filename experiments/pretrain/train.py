@@ -27,6 +27,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 import torch.distributed as dist
+import yaml
 from torch import nn
 
 from experiments.pretrain.checkpoint import (
@@ -46,8 +47,8 @@ from experiments.pretrain.config import (
     apply_overrides,
     config_to_dict,
     dump_config,
+    list_presets,
     load_config,
-    preset_path,
     reset_invocation_keys,
 )
 from experiments.pretrain.data import SequenceSource, iterate_batches, make_source, prepare_batch
@@ -68,9 +69,37 @@ from seqjepa.optim import param_groups_for_weight_decay, set_lr
 from seqjepa.pretrained import META_KEY, pretrained_meta
 from seqjepa.schedules import warmup_cosine_lr
 
-__all__ = ["main", "cli", "format_summary"]
+__all__ = ["main", "cli", "format_summary", "check_run_dir", "RunDirError"]
 
 _NO_BAD_STEP = 2 ** 62
+
+
+class RunDirError(ValueError):
+    """The run folder cannot be used (a file in the way, not writable); raised before any data is prepared."""
+
+
+def check_run_dir(run_dir: Path, resume: bool = False) -> None:
+    """Make sure ``run_dir`` is (or can become) a writable folder: create it and write a probe file.
+
+    Raises:
+        RunDirError: a file stands at ``run_dir`` or above it, or the folder cannot be written.
+    """
+    run_dir = Path(run_dir)
+    for parent in (run_dir, *run_dir.parents):
+        if parent.exists():
+            if not parent.is_dir():
+                raise RunDirError(f"run folder {run_dir}: {parent} is a file, not a folder")
+            break
+    if resume and not run_dir.is_dir():
+        return  # resume reports the missing run itself
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        probe = run_dir / f".write_test_{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise RunDirError(f"run folder {run_dir} cannot be written ({exc.strerror or exc}); "
+                          f"pick another --run-dir or out_dir") from None
 
 
 def _run_dir(config: TrainConfig, d: Dist, run_dir: str | Path | None) -> Path:
@@ -113,6 +142,8 @@ def main(config: TrainConfig, run_dir: str | Path | None = None, resume: bool = 
     torch.manual_seed(config.seed)  # same initial weights on every rank
 
     run_dir = _run_dir(config, d, run_dir)
+    if d.main:  # before any data preparation: a read-only or blocked run folder fails now, not after it
+        check_run_dir(run_dir, resume)
     if not resume:  # before any data preparation: a fresh run never replaces a run's data silently
         claim_run_dir(run_dir, d, overwrite)
     source = source_factory(config.data.split, d.rank, d.world_size, config.data.seq_len)
@@ -361,8 +392,9 @@ def cli(argv: Sequence[str] | None = None) -> None:
     summary is printed and saved as ``summary.json`` in the run folder.
     """
     parser = argparse.ArgumentParser(prog="saccade-pretrain", description=__doc__.split("\n")[0])
-    parser.add_argument("--config", help="YAML config (default: the scenes_cpu preset; with --resume "
-                                         "and --run-dir: the run's own config.yaml)")
+    parser.add_argument("--config", help="YAML config file, or a packaged preset by name (e.g. scenes_cpu; see "
+                                         "--list-presets; default: scenes_cpu; with --resume and --run-dir: the "
+                                         "run's own config.yaml)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a field, e.g. --set optim.lr=1e-3 (repeatable)")
     parser.add_argument("--resume", action="store_true", help="continue from the run folder's latest checkpoint")
@@ -370,20 +402,33 @@ def cli(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--overwrite", action="store_true",
                         help="start afresh in a run folder that already holds a run (its checkpoints, "
                              "TensorBoard events and summary are deleted first)")
+    parser.add_argument("--list-presets", action="store_true", help="list the packaged presets and exit")
+    parser.add_argument("--print-config", action="store_true",
+                        help="print the resolved config (after --set) as YAML and exit")
     args = parser.parse_args(argv)
+    if args.list_presets:
+        for name, line in list_presets():
+            print(f"{name:<22} {line}")
+        return
     if args.resume and args.overwrite:
         parser.error("--resume continues the run in its folder, --overwrite deletes it: pass one, not both")
     own = Path(args.run_dir or ".") / "config.yaml"
-    if args.config is None and args.resume and args.run_dir and own.is_file():
-        # the run's own settings, but this invocation's run control (stop_after, progress)
-        config = apply_overrides(reset_invocation_keys(load_config(own)), args.overrides)
-    else:
-        config = load_config(args.config or preset_path("scenes_cpu"), args.overrides)
+    try:
+        if args.config is None and args.resume and args.run_dir and own.is_file():
+            # the run's own settings, but this invocation's run control (stop_after, progress)
+            config = apply_overrides(reset_invocation_keys(load_config(own)), args.overrides)
+        else:
+            config = load_config(args.config or "scenes_cpu", args.overrides)
+    except (ValueError, FileNotFoundError) as exc:  # broken YAML, bad --set, bad value: one line, exit 2
+        parser.error(str(exc))
+    if args.print_config:
+        print(yaml.safe_dump(config_to_dict(config), sort_keys=False), end="")
+        return
     if args.resume and args.run_dir is None and config.run_name is None:
         parser.error("--resume needs --run-dir or a config with run_name")
     try:
         summary = main(config, run_dir=args.run_dir, resume=args.resume, overwrite=args.overwrite)
-    except FileExistsError as exc:
+    except (FileExistsError, RunDirError) as exc:
         parser.error(str(exc))
     finally:
         if dist.is_initialized():

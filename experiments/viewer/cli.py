@@ -27,7 +27,7 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # keep pygame's banner out of CLI output
 import pygame  # noqa: E402
@@ -51,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--images", help="an image file or a folder of images to look at instead")
     parser.add_argument("--kw", action="append", default=[], metavar="KEY=VALUE",
                         help="env keyword argument, e.g. --kw glimpse_size=32 --kw scales=1,2,4 (repeatable)")
-    parser.add_argument("--image-size", type=int, default=96, help="--images: side the images are fitted to (px)")
+    parser.add_argument("--image-size", type=int, default=96,
+                        help="--images: side the images are fitted to (px, 8..4096)")
     parser.add_argument("--index", type=int, default=0, help="first image index")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--agent", default="sample", choices=("sample", "argmax"),
@@ -82,6 +83,64 @@ def _parse_size(text: str) -> tuple[int, int]:
     return w, h
 
 
+def _check_args(args: argparse.Namespace) -> None:
+    """Numeric options within their documented ranges and ``--out`` usable as a folder
+    (ValueError naming the option, reported as a usage error)."""
+    for name, value, lo, hi in (("--image-size", args.image_size, 8, 4096), ("--index", args.index, 0, 2 ** 31),
+                                ("--seed", args.seed, 0, 2 ** 63 - 1), ("--n-cache", args.n_cache, 0, 1_000_000),
+                                ("--frames", args.frames, 1, 100_000), ("--steps", args.steps, 0, 100_000)):
+        if not lo <= value <= hi:
+            raise ValueError(f"{name} must be an int in [{lo}, {hi}], got {value}")
+    if not (0.0 < args.fps <= 120.0):  # also rejects NaN
+        raise ValueError(f"--fps must be a number in (0, 120], got {args.fps}")
+    w, h = _parse_size(args.size)
+    if w > 16384 or h > 16384:
+        raise ValueError(f"--size must be at most 16384x16384, got {args.size!r}")
+    out = Path(args.out).expanduser()
+    for folder in (out, *out.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                raise ValueError(f"--out {args.out}: {folder} is a file, not a folder")
+            break
+    if args.screenshot:
+        shot = Path(args.screenshot).expanduser()
+        if shot.is_dir():
+            raise ValueError(f"--screenshot {args.screenshot} is a folder; give a file name (e.g. shot.png)")
+        for folder in shot.parents:
+            if folder.exists():
+                if not folder.is_dir():
+                    raise ValueError(f"--screenshot {args.screenshot}: {folder} is a file, not a folder")
+                break
+
+
+def _check_kws(env_id: str | None, kwargs: dict[str, Any]) -> None:
+    """Every ``--kw`` key must be a keyword the env takes (ValueError listing the allowed ones)."""
+    if not kwargs:
+        return
+    if env_id is None:  # --images: a SaccadeEnv over the folder
+        import inspect
+
+        from envs.saccade_world import SaccadeWorld
+
+        allowed = sorted(n for n in inspect.signature(SaccadeWorld.__init__).parameters if n not in ("self", "n", "dataset"))
+    else:
+        import gymnasium as gym
+
+        from experiments.pretrain.envspec import env_parameters
+
+        try:
+            gym.spec(env_id)
+        except gym.error.Error as exc:
+            raise ValueError(f"--env {env_id!r} is not a registered env id ({exc})") from None
+        allowed = sorted(env_parameters(env_id))
+        if not allowed:  # no keyword discovery for this id: let the env say
+            return
+    unknown = sorted(set(kwargs) - set(allowed) - {"render_mode"})
+    if unknown:
+        raise ValueError(f"--kw {', '.join(unknown)}: not a keyword of {env_id or 'SaccadeEnv (--images)'}; "
+                         f"allowed: {allowed}")
+
+
 def _check_saccade_family(env_id: str) -> None:
     from experiments.viewer.adapters import adapter_class
 
@@ -100,11 +159,18 @@ def make_viewer(args: argparse.Namespace) -> Viewer:
     if args.checkpoint:  # the env the model was trained on, unless the command line says otherwise (warned)
         from experiments.viewer.model import WorldModelMonitor
 
-        monitor = WorldModelMonitor.from_checkpoint(args.checkpoint)
+        if not Path(args.checkpoint).expanduser().is_file():
+            raise FileNotFoundError(f"--checkpoint {args.checkpoint}: no such file")
+        try:
+            monitor = WorldModelMonitor.from_checkpoint(args.checkpoint)
+        except Exception as exc:  # noqa: BLE001 - any unreadable file is a usage error naming it
+            raise ValueError(f"--checkpoint {args.checkpoint} is not a usable seq-JEPA pretraining checkpoint: "
+                             f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from exc
         env_id, kwargs = monitor.viewer_env(args.env, kwargs, images=bool(args.images))
         if not args.images and env_id:
             _check_saccade_family(env_id)
     env_id = env_id or DEFAULT_ENV
+    _check_kws(None if args.images else env_id, kwargs)
     if args.images:
         dataset, files = load_image_folder(args.images, args.image_size)
         factory = EnvFactory(dataset=dataset, kwargs=kwargs, files=files)
@@ -120,8 +186,7 @@ def main(args: argparse.Namespace) -> Viewer:
     headless = args.headless or args.screenshot
     if headless:
         os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
-    if args.frames < 1 or args.steps < 0:
-        raise ValueError(f"--frames must be >= 1 and --steps >= 0, got {args.frames} and {args.steps}")
+    _check_args(args)
     viewer = make_viewer(args)
     try:
         if args.screenshot:

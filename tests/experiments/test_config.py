@@ -161,3 +161,26 @@ def test_dict_round_trip_property(lr: float, batch: int, seq_len: int, scales: l
     over = apply_overrides(TrainConfig(), [f"optim.lr={lr!r}", f"data.batch_size={batch}",
                                            f"data.scales={list((1, *scales))}"])
     assert over.optim.lr == lr and over.data.batch_size == batch and over.data.scales == (1, *scales)
+
+
+def test_load_config_resolves_presets_by_name_and_reports_broken_yaml(tmp_path, monkeypatch):
+    from experiments.pretrain.config import PRESETS_DIR, resolve_config_path
+
+    monkeypatch.chdir(tmp_path)
+    assert resolve_config_path("scenes_cpu") == resolve_config_path("scenes_cpu.yaml") == PRESETS_DIR / "scenes_cpu.yaml"
+    assert load_config("rotation_cpu").preset == "rotation_cpu"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("seed: 1\noptim: {lr: [\n")
+    with pytest.raises(ValueError, match=r"bad.yaml:\d+:\d+: invalid YAML: ") as exc:
+        load_config(bad)
+    assert "\n" not in str(exc.value)
+    with pytest.raises(FileNotFoundError, match="nor a preset name; presets: \\["):
+        load_config("sub/scenes_cpu.yaml")
+
+
+def test_numeric_upper_bounds_match_the_envs():
+    for override, match in (("data.glimpse_size=2000", "data.glimpse_size"), ("data.scales=[1, 512]", "data.scales"),
+                            ("data.seq_len=20000", "data.seq_len must be >= 2 .* at most 10001"),
+                            ("data.batch_size=100000", "data.batch_size and eval.batch_size must be at most 65536")):
+        with pytest.raises(ValueError, match=match):
+            apply_overrides(TrainConfig(), [override])
