@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from saliency.ior import IOR_MODES, _dot_row, _inhibit, _priority, _priority_fallback, _row_sums, _sample_rows
+from saliency.ior import IOR_MODES, _dot_row, _inhibit, _priority, _priority_fallback, _row_sums, _sample_rows, _scale_row
 from saliency.parallel import run_batched
 from saliency.validation import MAX_PIXELS, check_choice, check_decay, check_int, check_maps, check_positive
 
@@ -38,8 +38,16 @@ def _refresh_rows(sal, inhib, row_tot, rows, fix, mode, radius, decay, out, writ
             r0, r1 = _inhibit(inhib[r], fix[k, 0], fix[k, 1], mode, radius, decay)
         for i in range(r0, r1):
             row_tot[r, i] = _dot_row(sal[r, i], inhib[r, i])
-        if write:
-            _priority(sal[r], inhib[r], out[r])
+        if write:  # _priority's arithmetic, its total summed from the kept row totals (the same numbers)
+            total = 0.0
+            for i in range(h):
+                total += row_tot[r, i]
+            if total > 0.0:
+                inv = 1.0 / total
+                for i in range(h):
+                    _scale_row(sal[r, i], inhib[r, i], inv, out[r, i])
+            else:
+                _priority_fallback(inhib[r], out[r])
 
 
 @njit(cache=True, nogil=True)
@@ -222,7 +230,7 @@ class PriorityBatch:
         _, h, w = self.saliency.shape
         band = h if full or self.decay != 1.0 else min(h, 2 * int(np.ceil(self.radius * (6 if self.mode == "gaussian" else 1))) + 1)
         work = len(rows) * band * w  # pixels the kernel touches
-        if work >= _PARALLEL_PIXELS:
+        if work >= _PARALLEL_PIXELS // 4:  # enough work per call for two threads to pay off
             run_batched(lambda a, b: _refresh_rows(*args, a, b), len(rows))
         else:
             _refresh_rows(*args, 0, len(rows))
