@@ -9,7 +9,8 @@ from gymnasium.envs.registration import register, registry
 __all__ = ["ENV_IDS", "SACCADE_IDS", "CLASSIFY_IDS"]
 
 ENV_IDS = ("Saccade-STL10-v0", "Saccade-Scenes-v0", "PathIntegration-Scenes-v0", "Rotation3D-Shapes-v0",
-           "Rotation3D-3DIEBench-v0", "Saccade-Scenes-Classify-v0", "Saccade-STL10-Classify-v0")
+           "Rotation3D-3DIEBench-v0", "Saccade-Scenes-Classify-v0", "Saccade-STL10-Classify-v0",
+           "Rotation3D-Shapes-Classify-v0")
 SACCADE_IDS = ENV_IDS[:2]
 CLASSIFY_IDS = ENV_IDS[5:]  # active recognition: the action adds class scores, the reward scores them
 
@@ -21,6 +22,7 @@ _ENTRY_POINTS = {
     "Rotation3D-3DIEBench-v0": "envs.rotation_views_env:RotationViewsEnv",
     "Saccade-Scenes-Classify-v0": "envs.classify_env:SaccadeScenesClassifyEnv",
     "Saccade-STL10-Classify-v0": "envs.classify_env:SaccadeSTL10ClassifyEnv",
+    "Rotation3D-Shapes-Classify-v0": "envs.classify_env:Rotation3DClassifyEnv",
 }
 
 _VECTOR_ENTRY_POINTS = {
@@ -31,6 +33,7 @@ _VECTOR_ENTRY_POINTS = {
     "Rotation3D-3DIEBench-v0": "envs.rotation_views_env:make_vector",
     "Saccade-Scenes-Classify-v0": "envs.classify_env:make_scenes_vector",
     "Saccade-STL10-Classify-v0": "envs.classify_env:make_stl10_vector",
+    "Rotation3D-Shapes-Classify-v0": "envs.classify_env:make_objects_vector",
 }
 
 for _env_id, _entry_point in _ENTRY_POINTS.items():

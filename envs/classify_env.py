@@ -1,4 +1,5 @@
-"""Active recognition ids: ``Saccade-Scenes-Classify-v0`` and ``Saccade-STL10-Classify-v0``."""
+"""Active recognition ids: ``Saccade-Scenes-Classify-v0``, ``Saccade-STL10-Classify-v0`` and
+``Rotation3D-Shapes-Classify-v0`` (the rotation world's task: name the object by turning it)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,14 @@ from typing import Any
 
 from envs.base import ActiveVisionEnv
 from envs.classify_world import ClassifyWorld
+from envs.rotation_world import RotationWorld
 from envs.saccade_scenes import scenes_world
 from envs.saccade_stl10 import stl10_world
 from envs.vector import vector_entry
 
-__all__ = ["SaccadeScenesClassifyEnv", "SaccadeSTL10ClassifyEnv", "classify_scenes_world", "classify_stl10_world",
-           "make_scenes_vector", "make_stl10_vector"]
+__all__ = ["SaccadeScenesClassifyEnv", "SaccadeSTL10ClassifyEnv", "Rotation3DClassifyEnv", "classify_scenes_world",
+           "classify_stl10_world", "classify_objects_world", "make_scenes_vector", "make_stl10_vector",
+           "make_objects_vector"]
 
 
 def classify_scenes_world(n: int, logit_scale: float = 5.0, **kwargs: Any) -> ClassifyWorld:
@@ -24,7 +27,13 @@ def classify_stl10_world(n: int, logit_scale: float = 5.0, **kwargs: Any) -> Cla
     return ClassifyWorld(stl10_world(n, **kwargs), logit_scale)
 
 
+def classify_objects_world(n: int, logit_scale: float = 5.0, **kwargs: Any) -> ClassifyWorld:
+    """Active recognition of rotating 3D objects (``n`` rows; ``kwargs``: ``Rotation3D-Shapes-v0``'s)."""
+    return ClassifyWorld(RotationWorld(n, **kwargs), logit_scale)
+
+
 classify_scenes_world.passes_kwargs_to = scenes_world  # type: ignore[attr-defined]  (keyword discovery)
+classify_objects_world.passes_kwargs_to = RotationWorld.__init__  # type: ignore[attr-defined]
 classify_stl10_world.passes_kwargs_to = stl10_world  # type: ignore[attr-defined]
 
 
@@ -67,5 +76,16 @@ class SaccadeSTL10ClassifyEnv(ActiveVisionEnv):
         super().__init__(classify_stl10_world(1, **kwargs), render_mode=render_mode)
 
 
+class Rotation3DClassifyEnv(ActiveVisionEnv):
+    """Recognise a 3D object by turning it (see ``SaccadeScenesClassifyEnv``): the action is a
+    normalised rotation vector (``Rotation3D-Shapes-v0``'s) followed by 10 class scores; the reward
+    is the log-probability of the object's class. Every ``Rotation3D-Shapes-v0`` keyword, plus
+    ``logit_scale``."""
+
+    def __init__(self, render_mode: str | None = None, **kwargs: Any) -> None:
+        super().__init__(classify_objects_world(1, **kwargs), render_mode=render_mode)
+
+
 make_scenes_vector = vector_entry(classify_scenes_world)
+make_objects_vector = vector_entry(classify_objects_world)
 make_stl10_vector = vector_entry(classify_stl10_world)

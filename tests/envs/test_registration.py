@@ -34,6 +34,8 @@ def scenes_root(tmp_path_factory):
 
 
 def make(env_id: str, stl10_root, scenes_root, **kwargs):
+    if env_id == "Rotation3D-Shapes-Classify-v0":
+        return gym.make(env_id, n_objects=4, image_size=32, **kwargs)
     if "-Classify" in env_id:  # active recognition takes its base id's keywords
         base = env_id.replace("-Classify", "")
         small = SMALL if base.startswith("Saccade-") else {}

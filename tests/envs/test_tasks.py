@@ -71,3 +71,15 @@ def test_classification_reward_is_the_log_probability_of_the_true_class(root):
 def test_active_recognition_needs_labels(stl10_root):
     with pytest.raises(ValueError, match="labelled"):
         gym.make("Saccade-STL10-Classify-v0", root=stl10_root, split="unlabeled")
+
+
+def test_the_rotation_world_has_a_recognition_task():
+    env = gym.make("Rotation3D-Shapes-Classify-v0", n_objects=10, image_size=24, max_steps=3)
+    _, info = env.reset(seed=0)
+    assert env.action_space.shape == (13,) and env.observation_space["last_action"].shape == (3,)
+    action = np.zeros(13, np.float32)
+    action[:3] = 0.5  # turn
+    action[3 + info["label"]] = 1.0  # and name the right class
+    obs, reward, _, _, info = env.step(action)
+    assert reward == pytest.approx(log_softmax(5.0 * action[None, 3:])[0, info["label"]]) and info["correct"]
+    assert np.linalg.norm(obs["last_action"]) > 0  # the object did turn
