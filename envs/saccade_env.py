@@ -48,7 +48,7 @@ class SaccadeEnv(ActiveVisionEnv):
 
     ## Arguments
     ``dataset`` (an ``envs.datasets.ImageDataset``), ``glimpse_size`` (G, default 32),
-    ``scales`` (tuple of ints, first 1), ``padding`` ("zero" | "reflect"), ``max_saccades``,
+    ``scales`` (tuple of ints, first 1), ``padding`` ("zero" | "reflect"), ``max_saccades`` (or ``max_steps``, the name every family accepts),
     ``saliency_method``, ``ior`` ("square" | "disc" | "gaussian"), ``ior_radius`` (pixels),
     ``ior_decay`` (gaussian recovery per saccade), ``first_fixation`` ("sample" | "argmax" |
     "center"), ``reward``, ``render_mode`` ("rgb_array" | "human"), ``render_scale``,

@@ -65,7 +65,8 @@ class SaccadeWorld(World):
     ``scales``                  tuple of <= 16 increasing ints, first 1; the largest square
                                 ``glimpse_size * max(scales)`` <= 8192 px and <= 8 x the
                                 image's longer side (with ``keep_inside``: inside the image)
-    ``max_saccades``            int in [1, 10000]
+    ``max_saccades``            int in [1, 10000], default 4 (``max_steps``, the name the
+                                other families use, is accepted for the same thing)
     ``ior_radius``              real in [0.01, 65536] pixels (used as given, not rounded)
     ``ior_decay``               real in (0, 1]; < 1 only with ``ior="gaussian"``
     ``render_scale``            int in [1, 32]
@@ -86,7 +87,7 @@ class SaccadeWorld(World):
         glimpse_size: int = 32,
         scales: tuple[int, ...] = (1,),
         padding: str = "zero",
-        max_saccades: int = 4,
+        max_saccades: int | None = None,
         saliency_method: str = DEFAULT_METHOD,
         ior: str = "square",
         ior_radius: int = 16,
@@ -98,10 +99,15 @@ class SaccadeWorld(World):
         saliency_maps: np.ndarray | None = None,
         keep_inside: bool = False,
         priority_info: bool = True,
+        max_steps: int | None = None,
     ) -> None:
         if len(dataset) == 0:
             raise ValueError("dataset is empty: the environment needs at least one image")
-        max_saccades = check_positive_int("max_saccades", max_saccades, MAX_STEPS)
+        if max_saccades is not None and max_steps is not None and max_saccades != max_steps:
+            raise ValueError(f"max_saccades and max_steps name the same episode length; pass one, got "
+                             f"max_saccades={max_saccades!r} and max_steps={max_steps!r}")
+        length = max_saccades if max_saccades is not None else max_steps if max_steps is not None else 4
+        max_saccades = check_positive_int("max_saccades", length, MAX_STEPS)
         for name, value, allowed in (
             ("saliency_method", saliency_method, METHODS),
             ("ior", ior, IOR_MODES),

@@ -83,3 +83,16 @@ def test_the_rotation_world_has_a_recognition_task():
     obs, reward, _, _, info = env.step(action)
     assert reward == pytest.approx(log_softmax(5.0 * action[None, 3:])[0, info["label"]]) and info["correct"]
     assert np.linalg.norm(obs["last_action"]) > 0  # the object did turn
+
+
+def test_one_name_for_the_episode_length_across_families(root):
+    saccade = gym.make("Saccade-Scenes-v0", root=root, n_train=24, n_test=8, glimpse_size=16, max_steps=2)
+    path = gym.make("PathIntegration-Scenes-v0", n_worlds=2, world_size=64, glimpse_size=16, max_steps=2)
+    rotation = gym.make("Rotation3D-Shapes-v0", n_objects=2, image_size=24, max_steps=2)
+    for env in (saccade, path, rotation):
+        env.reset(seed=0)
+        dones = [env.step(env.action_space.sample())[3] for _ in range(2)]
+        assert dones == [False, True]
+    assert gym.make("Saccade-Scenes-v0", root=root, n_train=24, n_test=8, max_saccades=3).unwrapped.max_steps == 3
+    with pytest.raises(ValueError, match="same episode length"):
+        gym.make("Saccade-Scenes-v0", root=root, n_train=24, n_test=8, max_saccades=3, max_steps=5)
