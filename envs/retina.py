@@ -308,13 +308,31 @@ class Retina:
         padding: ``"zero"`` or ``"reflect"`` (see the module docstring).
     """
 
+    __slots__ = ("glimpse_size", "scales", "padding", "_scales", "_mode")
+
     def __init__(self, glimpse_size: int = 32, scales: tuple[int, ...] = (1,), padding: str = "zero") -> None:
         g, sc, pad = validate_retina_args(glimpse_size, scales, padding)
-        self.glimpse_size: int = g
-        self.scales: tuple[int, ...] = sc
-        self.padding: str = pad
-        self._scales = np.asarray(sc, dtype=np.int64)
-        self._mode = _ZERO if pad == "zero" else _REFLECT
+        for name, value in (("glimpse_size", g), ("scales", sc), ("padding", pad),
+                            ("_scales", np.asarray(sc, dtype=np.int64)), ("_mode", _ZERO if pad == "zero" else _REFLECT)):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"a Retina is a frozen spec (validated once, passed whole); make a new one "
+                             f"instead of setting {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Retina) and self.spec == other.spec
+
+    def __hash__(self) -> int:
+        return hash(self.spec)
+
+    def __reduce__(self) -> tuple:
+        return (Retina, self.spec)
+
+    @property
+    def spec(self) -> tuple[int, tuple[int, ...], str]:
+        """``(glimpse_size, scales, padding)``: everything that defines this retina."""
+        return (self.glimpse_size, self.scales, self.padding)
 
     def __repr__(self) -> str:
         return f"Retina(glimpse_size={self.glimpse_size}, scales={self.scales}, padding={self.padding!r})"

@@ -269,3 +269,13 @@ def test_cuda_matches_numpy():
             )
             assert got.device.type == "cuda"
             np.testing.assert_array_equal(got.cpu().numpy(), expected)
+
+
+def test_a_retina_is_a_frozen_hashable_spec():
+    import pickle
+
+    retina = Retina(16, (1, 2))
+    assert retina == Retina(16, (1, 2)) and retina != Retina(16, (1, 3)) and len({retina, Retina(16, (1, 2))}) == 1
+    assert retina.spec == (16, (1, 2), "zero") and pickle.loads(pickle.dumps(retina)) == retina
+    with pytest.raises(AttributeError, match="frozen"):
+        retina.scales = (1, 4)
