@@ -11,6 +11,8 @@ This module imports torch (batches are tensors); ``import envs`` does not import
 
 from __future__ import annotations
 
+import importlib
+
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -165,7 +167,7 @@ class SequenceSource(torch.utils.data.IterableDataset):
         super().__init__()
         import gymnasium as gym
 
-        import envs  # noqa: F401 - registers the ids
+        importlib.import_module("envs")  # registers the ids
 
         if isinstance(seq_len, bool) or not isinstance(seq_len, (int, np.integer)) or seq_len < 2:
             raise ValueError(f"seq_len must be an int >= 2 (observed views + the target), got {seq_len!r}")

@@ -10,6 +10,8 @@ the base classes it passes ``**kwargs`` on to) is forwarded, so a field added to
 
 from __future__ import annotations
 
+import importlib
+
 import dataclasses
 import inspect
 from typing import Any
@@ -35,7 +37,7 @@ def env_parameters(env_id: str) -> dict[str, inspect.Parameter]:
     import gymnasium as gym
     from gymnasium.envs.registration import load_env_creator
 
-    import envs  # noqa: F401 - registers the ids
+    importlib.import_module("envs")  # registers the ids
 
     entry = gym.spec(env_id).vector_entry_point
     make = load_env_creator(entry) if isinstance(entry, str) else entry

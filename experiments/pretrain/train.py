@@ -441,12 +441,13 @@ def format_summary(summary: dict[str, Any]) -> str:
     """A few readable lines of a run summary (the full one is ``summary.json``)."""
     def f(key: str, source: dict[str, Any] = summary, digits: int = 3) -> str:
         value = source.get(key)
-        return "n/a" if value is None else f"{value:.{digits}f}"
+        return "n/a" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
 
+    probe = (f"online probe top-1 {f('probe_acc')} (chance {f('chance_acc')}), "
+             if summary.get("probe_acc") is not None and math.isfinite(summary["probe_acc"]) else "")
     lines = [f"run folder: {summary.get('run_dir')}",
-             f"steps {summary.get('steps')}: loss {f('first_loss')} -> {f('final_loss')}; online probe top-1 "
-             f"{f('probe_acc')} (chance {f('chance_acc')}), relative-position R^2 {f('probe_r2')}; "
-             f"{f('sequences_per_s', digits=0)} sequences/s"]
+             f"steps {summary.get('steps')}: loss {f('first_loss')} -> {f('final_loss')}; {probe}"
+             f"relative-action R^2 {f('probe_r2')}; {f('sequences_per_s', digits=0)} sequences/s"]
     ev = summary.get("eval") or {}
     if ev.get("headline"):
         lines += ["", "frozen-feature evaluation (converged probes on the test split; floors beside the model):",

@@ -58,8 +58,7 @@ class RLConfig:
 
 def make_env(task: str, config: RLConfig, seed_offset: int = 0) -> gym.Env:
     """The task's env, wrapped for SB3 (channel-first glimpses, position, time)."""
-    import envs  # noqa: F401 - registers the ids
-    from envs.wrappers import sb3_ready
+    from envs.wrappers import sb3_ready  # importing envs registers the ids
 
     env_id, kwargs = TASKS[task]
     kwargs = {**kwargs, **config.env_overrides.get(task, {})}
