@@ -181,14 +181,6 @@ class PathWorld(World):
         """Normalised positions ``[..., 2]`` -> the nearest reachable pixels (int64)."""
         return np.clip(np.rint(np.asarray(position, np.float64) * self._sizes).astype(np.int64), self._lo, self._hi)
 
-    @property
-    def n_items(self) -> int:
-        return len(self.dataset)
-
-    @property
-    def item_labels(self) -> np.ndarray:
-        return np.asarray(self.dataset.labels, np.int64)
-
     # ------------------------------------------------------------------ episode
     def reset_rows(self, rows: np.ndarray, rngs: Sequence[np.random.Generator],
                    options: Sequence[dict[str, Any]]) -> None:

@@ -186,14 +186,6 @@ class SaccadeWorld(World):
                         self._saliency_cache.popitem(last=False)
         return sal * self._inside_mask if self._inside_mask is not None else sal
 
-    @property
-    def n_items(self) -> int:
-        return len(self.dataset)
-
-    @property
-    def item_labels(self) -> np.ndarray:
-        return np.asarray(self.dataset.labels, np.int64)
-
     # ------------------------------------------------------------------ episode
     def reset_rows(self, rows: np.ndarray, rngs: Sequence[np.random.Generator],
                    options: Sequence[dict[str, Any]]) -> None:

@@ -120,13 +120,14 @@ class World:
 
     @property
     def n_items(self) -> int:
-        """How many images / worlds / objects ``reset`` picks from (``options["index"]`` range)."""
-        raise NotImplementedError
+        """How many images / worlds / objects ``reset`` picks from (``options["index"]`` range);
+        by default the images of ``self.dataset`` (worlds without one override it)."""
+        return len(self.dataset)
 
     @property
     def item_labels(self) -> np.ndarray:
-        """int64 ``[n_items]``: the class of every item, -1 where there is none."""
-        raise NotImplementedError
+        """int64 ``[n_items]``: the class of every item, -1 where there is none (default: the dataset's)."""
+        return np.asarray(self.dataset.labels, np.int64)
 
     @property
     def glimpse_shape(self) -> tuple[int, int, int, int]:

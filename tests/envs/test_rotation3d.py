@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pickle
 
-import cv2
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
@@ -33,6 +32,7 @@ from envs.render3d import (
     so3_log,
 )
 from envs.rotation3d_env import Rotation3DEnv
+from tests.envs.helpers import write_3diebench
 
 FINITE = st.floats(-4.0, 4.0, allow_nan=False, allow_infinity=False)
 vec3 = arrays(np.float64, 3, elements=FINITE)
@@ -223,31 +223,15 @@ def test_render_views_records_the_rotation_of_each_image():
 
 
 # ------------------------------------------------------------------------------------ 3DIEBench
-def write_3diebench(root, classes=("02691156", "03001627"), objects=2, views=3, size=24, extra=True):
-    rng = np.random.default_rng(0)
-    records = []
-    for c in classes:
-        for o in range(objects):
-            folder = root / c / f"obj{o}"
-            folder.mkdir(parents=True)
-            for v in range(views):
-                colour = rng.integers(30, 225, 3)
-                cv2.imwrite(str(folder / f"image_{v}.jpg"), np.full((size, size, 3), colour[::-1], np.uint8))
-                latent = np.concatenate([rng.uniform(-np.pi, np.pi, 3), rng.uniform(0, 1, 4 if extra else 0)])
-                np.save(folder / f"latent_{v}.npy", latent)
-                records.append((c, o, v, colour, latent))
-    return records
-
-
 def test_3diebench_reader_reads_images_labels_and_rotations(tmp_path):
     rotation = pytest.importorskip("scipy.spatial.transform").Rotation
-    records = write_3diebench(tmp_path)
+    records = write_3diebench(tmp_path, size=24)
     data = load_3diebench(tmp_path)
     assert len(data) == 12 and data.class_names == ("02691156", "03001627")
     assert data.images.shape == (12, 24, 24, 3)
     np.testing.assert_array_equal(data.labels, [0] * 6 + [1] * 6)
     np.testing.assert_array_equal(data.object_ids, np.repeat(np.arange(4), 3))
-    for i, (_, _, _, colour, latent) in enumerate(records):
+    for i, (colour, latent) in enumerate(records.values()):
         assert np.abs(data.images[i].astype(int) - colour).max() <= 4  # JPEG of a flat colour
         np.testing.assert_allclose(data.latents[i], latent, rtol=1e-6)
         expected = np.roll(rotation.from_euler("xyz", latent[:3].astype(np.float32)).as_quat(), 1)
@@ -258,7 +242,7 @@ def test_3diebench_reader_reads_images_labels_and_rotations(tmp_path):
 
 
 def test_3diebench_split_files_select_objects_and_labels(tmp_path):
-    write_3diebench(tmp_path)
+    write_3diebench(tmp_path, size=24)
     np.save(tmp_path / "val_images.npy", np.array(["/03001627/obj1", "/02691156/obj0"]))
     np.save(tmp_path / "val_labels.npy", np.array([1, 0]))
     data = load_3diebench(tmp_path, split="val")
