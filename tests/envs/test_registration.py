@@ -129,3 +129,16 @@ def test_precompute_saliency_reads_the_disk_cache(scenes_root):
     plain = gym.make("Saccade-Scenes-v0", root=scenes_root, n_train=24, n_test=8, precompute_saliency=False, **SMALL)
     _, info_plain = plain.reset(seed=0, options={"index": 5})
     np.testing.assert_array_equal(info["priority"], info_plain["priority"])
+
+
+def test_registered_variants_carry_their_keywords_in_the_spec(scenes_root):
+    from envs import VARIANTS, base_id
+
+    for env_id, (base, kwargs) in VARIANTS.items():
+        spec = gym.spec(env_id)
+        assert spec.kwargs == kwargs and base_id(env_id) == base and spec.max_episode_steps is None
+    env = gym.make("Saccade-Shapes-v0", root=scenes_root, n_train=24, n_test=8)
+    world = env.unwrapped.world
+    assert world.keep_inside and world.retina.scales == (1, 3) and world.retina.glimpse_size == 16
+    venv = gym.make_vec("PathIntegration-Home-v0", num_envs=2, n_worlds=2, world_size=64, max_steps=4)
+    assert venv.world.reward_mode == "home" and venv.world.max_steps == 4  # a keyword overrides the spec
