@@ -190,16 +190,18 @@ def plot_curves(results: dict[str, Any], path: Path) -> None:
     tasks = list(results["tasks"])
     fig, axes = plt.subplots(1, len(tasks), figsize=(5.5 * len(tasks), 4), squeeze=False)
     for ax, task in zip(axes[0], tasks):
-        for agent, runs in results["tasks"][task].items():
+        for k, (agent, runs) in enumerate(results["tasks"][task].items()):
+            color = f"C{k}"
             curves = list(runs.values())
             steps = [p["steps"] for p in curves[0]]
             values = np.array([[p["return"] for p in c] for c in curves])
             if len(steps) == 1:  # a fixed baseline: a band over the whole axis
-                ax.axhspan(values.mean() - values.std(), values.mean() + values.std(), alpha=0.15)
-                ax.axhline(values.mean(), ls="--", lw=1, label=agent)
+                ax.axhspan(values.mean() - values.std(), values.mean() + values.std(), color=color, alpha=0.15)
+                ax.axhline(values.mean(), ls="--", lw=1, color=color, label=agent)
             else:
-                ax.plot(steps, values.mean(0), marker="o", label=agent)
-                ax.fill_between(steps, values.mean(0) - values.std(0), values.mean(0) + values.std(0), alpha=0.2)
+                ax.plot(steps, values.mean(0), marker="o", color=color, label=agent)
+                ax.fill_between(steps, values.mean(0) - values.std(0), values.mean(0) + values.std(0), color=color,
+                                alpha=0.2)
         ax.set_title(f"{task}: evaluation return (mean ± std over seeds)")
         ax.set_xlabel("training steps")
         ax.legend(fontsize=8)
