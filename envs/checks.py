@@ -29,11 +29,18 @@ def pick_index(options: dict[str, Any], n: int, np_random: np.random.Generator) 
     return int(index)
 
 
-def check_action(action: Any, dim: int, meaning: str, dtype: type = np.float32) -> np.ndarray:
-    """``action`` as a finite ``dtype`` array of shape ``(dim,)``; ValueError otherwise."""
-    action = np.asarray(action, dtype=dtype)
-    if action.shape != (dim,):
-        raise ValueError(f"action must have shape ({dim},) = {meaning}, got {action.shape}")
-    if not np.all(np.isfinite(action)):
-        raise ValueError(f"action must be finite, got {action}")
-    return action
+def check_action(action: Any, dim: int | tuple[int, ...], meaning: str, dtype: type = np.float32,
+                 name: str = "action") -> np.ndarray:
+    """``action`` as a finite ``dtype`` array of shape ``(dim,)`` (or ``dim`` when a tuple); ValueError
+    naming ``name`` otherwise: wrong shape, NaN or inf, or a finite value beyond ``dtype``'s range."""
+    shape = tuple(dim) if isinstance(dim, tuple) else (dim,)
+    wide = np.asarray(action, dtype=np.float64)
+    if wide.shape != shape:
+        raise ValueError(f"{name} must have shape {shape} = {meaning}, got {wide.shape}")
+    if not np.all(np.isfinite(wide)):
+        raise ValueError(f"{name} must be finite (no NaN or inf), got {wide}")
+    limit = float(np.finfo(dtype).max)
+    if np.any(np.abs(wide) > limit):
+        raise ValueError(f"{name} lies outside the {np.dtype(dtype).name} range (|value| <= {limit:.3g}); normalised "
+                         f"actions lie in [-1, 1] (larger values are clipped), got {wide}")
+    return wide.astype(dtype)

@@ -23,6 +23,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from envs.base import action_space, check_render_mode, observation_space
+from envs.checks import check_action
 from envs.world import World
 
 __all__ = ["ActiveVisionVectorEnv", "vector_entry"]
@@ -146,12 +147,8 @@ class ActiveVisionVectorEnv(VectorEnv):
         return per_row
 
     def _check_actions(self, actions: Any) -> np.ndarray:
-        a = np.asarray(actions, dtype=np.float32)
-        shape = (self.num_envs, self.world.action_dim)
-        if a.shape != shape:
-            raise ValueError(f"actions must have shape {shape} = [num_envs, {self.world.action_meaning}], got {a.shape}")
-        if not np.all(np.isfinite(a)):
-            raise ValueError("actions must be finite (no NaN or inf)")
+        a = check_action(actions, (self.num_envs, self.world.action_dim),
+                         f"[num_envs, {self.world.action_meaning}]", name="actions")
         return np.clip(a, -1.0, 1.0)
 
     # ------------------------------------------------------------------ assembly
