@@ -29,6 +29,9 @@ def pick_index(options: dict[str, Any], n: int, np_random: np.random.Generator) 
     return int(index)
 
 
+_FLOAT_MAX = {np.dtype(np.float32): float(np.finfo(np.float32).max), np.dtype(np.float64): float(np.finfo(np.float64).max)}
+
+
 def check_action(action: Any, dim: int | tuple[int, ...], meaning: str, dtype: type = np.float32,
                  name: str = "action") -> np.ndarray:
     """``action`` as a finite ``dtype`` array of shape ``(dim,)`` (or ``dim`` when a tuple); ValueError
@@ -39,7 +42,7 @@ def check_action(action: Any, dim: int | tuple[int, ...], meaning: str, dtype: t
         raise ValueError(f"{name} must have shape {shape} = {meaning}, got {wide.shape}")
     if not np.all(np.isfinite(wide)):
         raise ValueError(f"{name} must be finite (no NaN or inf), got {wide}")
-    limit = float(np.finfo(dtype).max)
+    limit = _FLOAT_MAX.get(np.dtype(dtype), None) or float(np.finfo(dtype).max)
     if np.any(np.abs(wide) > limit):
         raise ValueError(f"{name} lies outside the {np.dtype(dtype).name} range (|value| <= {limit:.3g}); normalised "
                          f"actions lie in [-1, 1] (larger values are clipped), got {wide}")

@@ -146,7 +146,7 @@ class SaccadeWorld(World):
         self.render_scale = render_scale
         self.keep_inside = bool(keep_inside)
         self.saliency_cache_size = int(saliency_cache_size)
-        self._saliency_maps = saliency_maps
+        self._saliency_maps = None if saliency_maps is None else np.asarray(saliency_maps)  # a memmap as a plain view
         self._saliency_cache: OrderedDict[int, np.ndarray] = OrderedDict()
         if self.keep_inside:  # fixation bounds (inclusive pixels): where the largest square fits
             self._bounds = self.retina.inside_bounds(image_hw)
@@ -159,8 +159,9 @@ class SaccadeWorld(World):
 
         self.index = np.zeros(self.n, np.int64)
         stack = dataset.images  # read in place when it is one array (memory-mapped or not), else copied per row
-        self._stack = stack.reshape(len(dataset), *image_hw, channels) if isinstance(stack, np.ndarray) \
-            and stack.dtype == np.uint8 and stack.flags.c_contiguous else None
+        self._stack = np.asarray(stack).reshape(len(dataset), *image_hw, channels) if isinstance(stack, np.ndarray) \
+            and stack.dtype == np.uint8 and stack.flags.c_contiguous else None  # plain ndarray view: no memmap overhead
+        self._labels = np.asarray(dataset.labels, np.int64)
         self._images = None if self._stack is not None else np.zeros((self.n, *image_hw, channels), np.uint8)
         self.fixations = np.zeros((self.n, max_saccades + 1, 2), np.int64)  # the scanpath of each row
         self.n_fixations = np.zeros(self.n, np.int64)
@@ -293,7 +294,7 @@ class SaccadeWorld(World):
         info = {
             "position": pixel_to_norm(fixation, self.image_shape),
             "fixation": fixation,
-            "label": np.asarray(self.dataset.labels[self.index], np.int64),
+            "label": self._labels[self.index],
             "index": self.index.copy(),
         }
         if self.priority_info:
