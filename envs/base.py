@@ -15,7 +15,7 @@ from gymnasium import spaces
 
 from envs.checks import check_action, check_options
 from envs.window import FrameWindowMixin
-from envs.world import World
+from envs.world import World, delegate
 
 __all__ = ["ActiveVisionEnv", "RENDER_MODES", "observation_space", "action_space"]
 
@@ -68,10 +68,7 @@ class ActiveVisionEnv(FrameWindowMixin, gym.Env):
 
     def __getattr__(self, name: str) -> Any:
         """Public attributes of the world (``retina``, ``dataset``, ...), read-only conveniences."""
-        world = self.__dict__.get("world")
-        if world is None or name.startswith("_"):
-            raise AttributeError(name)
-        return getattr(world, name)
+        return delegate(self, "world", name)
 
     # ------------------------------------------------------------------ episode
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):

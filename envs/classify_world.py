@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from envs.world import World, check_unit_fraction
+from envs.world import World, check_unit_fraction, delegate
 
 __all__ = ["ClassifyWorld", "log_softmax"]
 
@@ -59,10 +59,7 @@ class ClassifyWorld(World):
 
     def __getattr__(self, name: str) -> Any:
         """The inner world's attributes (``dataset``, ``image_shape``, ...)."""
-        inner = self.__dict__.get("inner")
-        if inner is None or name.startswith("_"):
-            raise AttributeError(name)
-        return getattr(inner, name)
+        return delegate(self, "inner", name)
 
     @property
     def n_items(self) -> int:

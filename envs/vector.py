@@ -24,7 +24,7 @@ from gymnasium.vector.utils import batch_space
 
 from envs.base import action_space, check_render_mode, observation_space
 from envs.checks import check_action
-from envs.world import World
+from envs.world import World, delegate
 
 __all__ = ["ActiveVisionVectorEnv", "vector_entry"]
 
@@ -71,10 +71,7 @@ class ActiveVisionVectorEnv(VectorEnv):
 
     def __getattr__(self, name: str) -> Any:
         """Public attributes of the world (``retina``, ``dataset``, ...)."""
-        world = self.__dict__.get("world")
-        if world is None or name.startswith("_"):
-            raise AttributeError(name)
-        return getattr(world, name)
+        return delegate(self, "world", name)
 
     # ------------------------------------------------------------------ episode
     def reset(self, *, seed: int | Sequence[int | None] | None = None, options: dict[str, Any] | None = None):

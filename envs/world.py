@@ -80,6 +80,15 @@ def check_retina_fits(retina: Retina, image_hw: tuple[int, int]) -> None:
                          f"{MAX_RETINA_TO_IMAGE * side}; use a smaller glimpse_size or scales")
 
 
+def delegate(owner: Any, field: str, name: str) -> Any:
+    """``getattr(owner.<field>, name)`` for a public ``name``: the attribute forwarding of the env
+    classes and wrapping worlds (AttributeError while ``field`` is unset, e.g. during unpickling)."""
+    target = owner.__dict__.get(field)
+    if target is None or name.startswith("_"):
+        raise AttributeError(name)
+    return getattr(target, name)
+
+
 class World:
     """N rows of one env family. Subclasses set the class attributes and write the five methods.
 
