@@ -9,15 +9,12 @@ import numpy as np
 
 from envs.checks import pick_index
 from envs.datasets.objects3d import OBJECT_CLASSES, make_objects
-from envs.render3d import (
-    PROJECTIONS,
-    Mesh,
-    MeshBank,
-    Renderer,
+from envs.render3d import PROJECTIONS, Mesh, MeshBank, Renderer
+from envs.so3 import (
     quat_canonical,
-    quat_conjugate,
     quat_multiply,
     quat_normalize,
+    quat_relative,
     quat_to_matrix,
     random_quaternion,
     so3_exp,
@@ -34,7 +31,7 @@ from envs.world import (
     check_unit_fraction,
 )
 
-__all__ = ["RotationWorld", "scale_rotation_actions", "check_quaternion_option"]
+__all__ = ["RotationWorld", "scale_rotation_actions", "check_quaternion_option", "centre_glimpses"]
 
 _AXIS_COLORS = ((255, 60, 60), (60, 230, 60), (80, 140, 255))
 MAX_OBJECTS = 100_000          # n_objects
@@ -69,6 +66,12 @@ def check_quaternion_option(q: Any) -> np.ndarray:
     if q.shape != (4,) or not np.all(np.isfinite(q)) or np.linalg.norm(q) < 1e-9:
         raise ValueError(f"options['rotation'] must be a non-zero quaternion (w, x, y, z) of shape (4,), got {q}")
     return quat_canonical(quat_normalize(q))
+
+
+def centre_glimpses(retina: Retina, views: np.ndarray) -> np.ndarray:
+    """The retina fixating the centre of every view: uint8 ``[N, H, H, 3]`` -> ``[N, S, G, G, 3]``."""
+    c = views.shape[1] // 2
+    return retina.batch(views, np.full((len(views), 1, 2), c, np.int64))[:, 0]
 
 
 class RotationWorld(World):
@@ -185,14 +188,12 @@ class RotationWorld(World):
 
     # ------------------------------------------------------------------ views
     def glimpses(self) -> np.ndarray:
-        c = self.image_size // 2
-        return self.retina.batch(self.views, np.full((self.n, 1, 2), c, np.int64))[:, 0]
+        return centre_glimpses(self.retina, self.views)
 
     def info(self) -> dict[str, np.ndarray]:
-        rel = quat_canonical(quat_multiply(self.q, quat_conjugate(self.q0)))
         return {
             "rotation": self.q.astype(np.float32),
-            "relative_rotation": rel.astype(np.float32),
+            "relative_rotation": quat_relative(self.q, self.q0).astype(np.float32),
             "label": self.labels[self.index],
             "index": self.index.copy(),
         }

@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-__all__ = ['quat_normalize', 'quat_canonical', 'quat_conjugate', 'quat_multiply', 'quat_to_matrix', 'so3_exp', 'so3_log', 'rotation_angle', 'random_quaternion', 'euler_xyz_to_quat']
+__all__ = ['quat_normalize', 'quat_canonical', 'quat_conjugate', 'quat_multiply', 'quat_relative', 'quat_to_matrix',
+           'so3_exp', 'so3_log', 'rotation_angle', 'random_quaternion', 'euler_xyz_to_quat']
 
 
 def _as_array(x: np.ndarray, last: int, name: str) -> np.ndarray:
@@ -74,6 +75,11 @@ def quat_multiply(p: np.ndarray, q: np.ndarray) -> np.ndarray:
         pw * qy - px * qz + py * qw + pz * qx,
         pw * qz + px * qy - py * qx + pz * qw,
     ], axis=-1)
+
+
+def quat_relative(q: np.ndarray, q_from: np.ndarray) -> np.ndarray:
+    """The rotation from ``q_from`` to ``q``, ``q * q_from^-1``, canonical (``w >= 0``), float64 ``[..., 4]``."""
+    return quat_canonical(quat_multiply(q, quat_conjugate(q_from)))
 
 
 def quat_to_matrix(q: np.ndarray) -> np.ndarray:

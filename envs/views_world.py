@@ -16,8 +16,8 @@ from envs.checks import pick_index
 from envs.datasets.views3d import ViewBank
 from envs.rendering import upscale
 from envs.retina import Retina
-from envs.rotation_world import scale_rotation_actions
-from envs.so3 import quat_canonical, quat_conjugate, quat_multiply, so3_exp, so3_log
+from envs.rotation_world import centre_glimpses, scale_rotation_actions
+from envs.so3 import quat_multiply, quat_relative, so3_exp, so3_log
 from envs.world import MAX_RENDER_SCALE, MAX_STEPS, World, check_positive_int, check_retina_fits, check_unit_fraction
 
 __all__ = ["ViewsWorld", "views_world"]
@@ -87,20 +87,18 @@ class ViewsWorld(World):
         target = quat_multiply(so3_exp(scale_rotation_actions(actions, self.max_angle)), q_old)
         self.view[rows] = self.bank.nearest_view(self.index[rows], target)
         q_new = self.bank.rotations[self.index[rows], self.view[rows]]
-        applied = so3_log(quat_canonical(quat_multiply(q_new, quat_conjugate(q_old))))
+        applied = so3_log(quat_relative(q_new, q_old))
         return applied.astype(np.float32), np.zeros(len(rows), np.float64)
 
     def glimpses(self) -> np.ndarray:
-        views = np.asarray(self.bank.images[self.index, self.view], np.uint8)
-        c = self.image_size // 2
-        return self.retina.batch(views, np.full((self.n, 1, 2), c, np.int64))[:, 0]
+        return centre_glimpses(self.retina, np.asarray(self.bank.images[self.index, self.view], np.uint8))
 
     def info(self) -> dict[str, np.ndarray]:
         q = self.bank.rotations[self.index, self.view]
         q0 = self.bank.rotations[self.index, self.first_view]
         return {
             "rotation": q.astype(np.float32),
-            "relative_rotation": quat_canonical(quat_multiply(q, quat_conjugate(q0))).astype(np.float32),
+            "relative_rotation": quat_relative(q, q0).astype(np.float32),
             "label": self.labels[self.index],
             "index": self.index.copy(),
             "view": self.view.copy(),

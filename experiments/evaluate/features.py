@@ -16,8 +16,7 @@ from typing import Callable, Iterable, Mapping
 import cv2
 import numpy as np
 import torch
-from scipy.spatial.transform import Rotation
-
+from envs.so3 import quat_relative, quat_to_matrix, so3_log
 from seqjepa import SeqJEPA
 
 __all__ = ["SplitFeatures", "extract_split", "random_init_copy", "colour_histograms", "raw_pixels", "HUE_BINS",
@@ -28,10 +27,9 @@ PIXEL_SIDE = 8    # raw-pixel floor: each glimpse area-averaged to at most 8 x 8
 VALUE_BINS = 8    # plus a brightness histogram
 
 
-def _rotations(quats: torch.Tensor) -> Rotation:
-    """Unit quaternions (w, x, y, z) ``[..., 4]`` -> one flat scipy ``Rotation`` stack (scalar-last inside)."""
-    q = quats.detach().cpu().double().reshape(-1, 4).numpy()
-    return Rotation.from_quat(q[:, [1, 2, 3, 0]])
+def _quats(quats: torch.Tensor) -> np.ndarray:
+    """Quaternions (w, x, y, z) ``[..., 4]`` as float64 NumPy, for the env's own SO(3) helpers (``envs.so3``)."""
+    return quats.detach().cpu().double().numpy()
 
 
 def rotation_matrices(quats: torch.Tensor) -> torch.Tensor:
@@ -39,7 +37,7 @@ def rotation_matrices(quats: torch.Tensor) -> torch.Tensor:
 
     The matrix does not depend on the quaternion's sign (``q`` and ``-q`` are one rotation).
     """
-    mats = _rotations(quats).as_matrix().reshape(*quats.shape[:-1], 9)
+    mats = quat_to_matrix(_quats(quats)).reshape(*quats.shape[:-1], 9)
     return torch.from_numpy(mats).float()
 
 
@@ -58,9 +56,8 @@ def relative_motion(states: torch.Tensor) -> torch.Tensor:
         return (states - states[:, :1]).float()
     if k != 4:
         raise ValueError(f"states must be [N, T, 2] positions or [N, T, 4] quaternions, got {tuple(states.shape)}")
-    rot = _rotations(states)
-    first = _rotations(states[:, :1].expand(n, t, 4))
-    return torch.from_numpy((rot * first.inv()).as_matrix().reshape(n, t, 9)).float()
+    q = _quats(states)
+    return rotation_matrices(torch.from_numpy(quat_relative(q, q[:, :1])))
 
 
 def relative_transform(states: torch.Tensor, i: int, j: int) -> torch.Tensor:
@@ -69,8 +66,8 @@ def relative_transform(states: torch.Tensor, i: int, j: int) -> torch.Tensor:
     ``q_j q_i^{-1}`` (radians, camera frame, as the env's ``last_action``) for quaternions ``[N, T, 4]``."""
     if states.shape[-1] == 2:
         return (states[:, j] - states[:, i]).float()
-    rel = _rotations(states[:, j]) * _rotations(states[:, i]).inv()
-    return torch.from_numpy(rel.as_rotvec()).float()
+    q = _quats(states)
+    return torch.from_numpy(so3_log(quat_relative(q[:, j], q[:, i]))).float()
 
 
 @dataclass
