@@ -169,7 +169,6 @@ class PathWorld(World):
 
         self.index = np.zeros(self.n, np.int64)
         self._stack = np.ascontiguousarray(dataset.images, np.uint8).reshape(len(dataset), h, w, channels)
-        self._labels = np.asarray(dataset.labels, np.int64)
         self.path = np.zeros((self.n, max_steps + 1, 2), np.int64)
         self.n_positions = np.zeros(self.n, np.int64)
 
@@ -244,7 +243,7 @@ class PathWorld(World):
             "start_position": pixel_to_norm(self.path[:, 0], self.world_shape),
             "displacement": self.displacement(),
             "index": self.index.copy(),
-            "label": self._labels[self.index],
+            "label": self.item_labels[self.index],
             "outbound": self.n_positions - 1 < self.outbound_steps,  # the env, not the agent, moves next
         }
 

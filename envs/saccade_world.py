@@ -161,7 +161,6 @@ class SaccadeWorld(World):
         stack = dataset.images  # read in place when it is one array (memory-mapped or not), else copied per row
         self._stack = np.asarray(stack).reshape(len(dataset), *image_hw, channels) if isinstance(stack, np.ndarray) \
             and stack.dtype == np.uint8 and stack.flags.c_contiguous else None  # plain ndarray view: no memmap overhead
-        self._labels = np.asarray(dataset.labels, np.int64)
         self._images = None if self._stack is not None else np.zeros((self.n, *image_hw, channels), np.uint8)
         self.fixations = np.zeros((self.n, max_saccades + 1, 2), np.int64)  # the scanpath of each row
         self.n_fixations = np.zeros(self.n, np.int64)
@@ -294,7 +293,7 @@ class SaccadeWorld(World):
         info = {
             "position": pixel_to_norm(fixation, self.image_shape),
             "fixation": fixation,
-            "label": self._labels[self.index],
+            "label": self.item_labels[self.index],
             "index": self.index.copy(),
         }
         if self.priority_info:

@@ -16,6 +16,7 @@ order, so the draws do not depend on which other rows exist.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Sequence
 
 import numpy as np
@@ -133,9 +134,10 @@ class World:
         by default the images of ``self.dataset`` (worlds without one override it)."""
         return len(self.dataset)
 
-    @property
+    @functools.cached_property
     def item_labels(self) -> np.ndarray:
-        """int64 ``[n_items]``: the class of every item, -1 where there is none (default: the dataset's)."""
+        """int64 ``[n_items]``: the class of every item, -1 where there is none (default: the
+        dataset's, read once as a plain array: ``info["label"]`` indexes it every step)."""
         return np.asarray(self.dataset.labels, np.int64)
 
     @property
