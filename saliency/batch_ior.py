@@ -16,7 +16,17 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from saliency.ior import IOR_MODES, _dot_row, _inhibit, _priority, _priority_fallback, _row_sums, _sample_rows, _scale_row
+from saliency.ior import (
+    IOR_MODES,
+    _argmax,
+    _dot_row,
+    _inhibit,
+    _priority,
+    _priority_fallback,
+    _row_sums,
+    _sample_rows,
+    _scale_row,
+)
 from saliency.parallel import run_batched
 from saliency.validation import MAX_PIXELS, check_choice, check_decay, check_int, check_maps, check_positive
 
@@ -84,14 +94,7 @@ def _draw_rows(sal, inhib, row_tot, rows, u, use_argmax, out, scratch, start, st
             else:
                 _priority_fallback(inhib[r], p)
             if use_argmax:
-                best = p[0, 0]
-                bi, bj = 0, 0
-                for i in range(h):
-                    for j in range(w):
-                        if p[i, j] > best:
-                            best = p[i, j]
-                            bi, bj = i, j
-                out[k, 0], out[k, 1] = bi, bj
+                out[k, 0], out[k, 1] = _argmax(p)
             else:
                 sums = np.empty(h, np.float64)
                 _row_sums(p, sums)
