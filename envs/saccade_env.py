@@ -10,7 +10,7 @@ from envs.base import ActiveVisionEnv
 from envs.saccade_world import FIRST_FIXATIONS, REWARDS, SaccadeWorld, to_hwc
 from saliency import DEFAULT_METHOD
 
-__all__ = ["SaccadeEnv", "REWARDS", "FIRST_FIXATIONS", "to_hwc", "precomputed_saliency"]
+__all__ = ["SaccadeEnv", "REWARDS", "FIRST_FIXATIONS", "to_hwc", "precomputed_saliency", "dataset_world"]
 
 
 class SaccadeEnv(ActiveVisionEnv):
@@ -96,3 +96,12 @@ def precomputed_saliency(dataset: Any, root: Any, method: str | None) -> np.ndar
     from envs.saliency_cache import dataset_saliency
 
     return dataset_saliency(dataset, method=method or DEFAULT_METHOD, cache_dir=resolve_cache_root(root))
+
+
+def dataset_world(n: int, dataset: Any, root: Any, precompute_saliency: bool, **kwargs: Any) -> SaccadeWorld:
+    """A :class:`SaccadeWorld` of ``n`` rows over a registered id's ``dataset``, its saliency maps
+    precomputed and cached (:func:`precomputed_saliency`) unless ``precompute_saliency`` is False
+    or ``saliency_maps`` are given."""
+    if precompute_saliency and kwargs.get("saliency_maps") is None:
+        kwargs["saliency_maps"] = precomputed_saliency(dataset, root, kwargs.get("saliency_method"))
+    return SaccadeWorld(n, dataset, **kwargs)

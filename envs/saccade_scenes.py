@@ -7,7 +7,7 @@ from typing import Any
 
 from envs.base import ActiveVisionEnv
 from envs.datasets import load_scenes
-from envs.saccade_env import SaccadeEnv, precomputed_saliency
+from envs.saccade_env import SaccadeEnv, dataset_world
 from envs.saccade_world import SaccadeWorld
 from envs.vector import vector_entry
 
@@ -20,9 +20,7 @@ def scenes_world(n: int, root: str | Path | None = None, split: str = "train", s
     """A :class:`SaccadeWorld` of ``n`` rows over the embedded scenes (arguments: ``SaccadeScenesEnv``)."""
     dataset = load_scenes(split=split, root=root, seed=seed, n_train=n_train, n_test=n_test, style=style,
                           max_objects=max_objects)
-    if precompute_saliency and kwargs.get("saliency_maps") is None:
-        kwargs["saliency_maps"] = precomputed_saliency(dataset, root, kwargs.get("saliency_method"))
-    return SaccadeWorld(n, dataset, **kwargs)
+    return dataset_world(n, dataset, root, precompute_saliency, **kwargs)
 
 
 scenes_world.passes_kwargs_to = SaccadeWorld  # type: ignore[attr-defined]  (keyword discovery)

@@ -7,7 +7,7 @@ from typing import Any
 
 from envs.base import ActiveVisionEnv
 from envs.datasets import load_stl10
-from envs.saccade_env import SaccadeEnv, precomputed_saliency
+from envs.saccade_env import SaccadeEnv, dataset_world
 from envs.saccade_world import SaccadeWorld
 from envs.vector import vector_entry
 
@@ -18,9 +18,7 @@ def stl10_world(n: int, root: str | Path | None = None, split: str = "train", do
                 precompute_saliency: bool = True, **kwargs: Any) -> SaccadeWorld:
     """A :class:`SaccadeWorld` of ``n`` rows over STL-10 (arguments: ``SaccadeSTL10Env``)."""
     dataset = load_stl10(root=root, split=split, download=download)
-    if precompute_saliency and kwargs.get("saliency_maps") is None:
-        kwargs["saliency_maps"] = precomputed_saliency(dataset, root, kwargs.get("saliency_method"))
-    return SaccadeWorld(n, dataset, **kwargs)
+    return dataset_world(n, dataset, root, precompute_saliency, **kwargs)
 
 
 stl10_world.passes_kwargs_to = SaccadeWorld  # type: ignore[attr-defined]  (keyword discovery)
