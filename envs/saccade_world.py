@@ -166,6 +166,7 @@ class SaccadeWorld(World):
         self.n_fixations = np.zeros(self.n, np.int64)
         self.priority_info = bool(priority_info)
         self._covered = np.zeros((self.n, *image_hw), bool) if reward == "object" else None
+        self._objects = np.zeros((self.n, *image_hw), bool) if reward == "object" else None  # each row's boxes
         self.priority = PriorityBatch(self.n, image_hw, ior, ior_radius, ior_decay, materialize=self.priority_info)
 
     # ------------------------------------------------------------------ saliency
@@ -198,6 +199,9 @@ class SaccadeWorld(World):
                 len(rows), *self._images.shape[1:])
         if not len(rows):
             return
+        if self._objects is not None:  # the image's object pixels, once per episode ("object" reward)
+            for row, i in zip(rows, index):
+                self._objects[row] = self._object_mask(int(i))
         if isinstance(self._saliency_maps, np.ndarray) and self._saliency_maps.dtype == np.float32:
             self.priority.start_from(rows[order], self._saliency_maps, index[order], self._inside_mask)
         else:
@@ -245,17 +249,15 @@ class SaccadeWorld(World):
     def _reward(self, rows: np.ndarray, target: np.ndarray) -> np.ndarray:
         reward = np.zeros(len(rows), np.float64)
         if self.reward_mode == "saliency":  # priority mass in the fovea before it is inhibited
-            g = self.retina.glimpse_size
-            h, w = self.image_shape
             pb = self.priority
-            for k, (row, (r, c)) in enumerate(zip(rows, target - g // 2)):
-                window = np.s_[max(r, 0):min(r + g, h), max(c, 0):min(c + g, w)]
+            for k, (row, fix) in enumerate(zip(rows, target)):
+                window = self._fovea_window(fix)
                 mass = (pb.saliency[row][window].astype(np.float64) * pb.inhibition[row][window]).sum()
                 reward[k] = float(mass / max(pb.row_totals[row].sum(), 1e-300))
         elif self.reward_mode == "object":  # object area newly covered by the fovea: staying pays nothing
             for k, (row, fix) in enumerate(zip(rows, target)):
                 window = self._fovea_window(fix)
-                objects = self._object_mask(int(self.index[row]))
+                objects = self._objects[row]
                 new = objects[window] & ~self._covered[row][window]
                 reward[k] = float(new.sum()) / max(int(objects.sum()), 1)
         return reward
