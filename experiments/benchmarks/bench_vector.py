@@ -42,7 +42,6 @@ import shlex
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -238,17 +237,13 @@ def table(rates: list[Rate], peer: Rate | None) -> str:
 
 
 def write_json(path: Path, payload: dict[str, Any]) -> None:
-    """Write ``payload`` to ``path`` atomically (temp file in the same folder, then rename)."""
+    """Write ``payload`` to ``path`` atomically (``envs.storage``; imported here, not at module level,
+    so that the peer's venv can run this file without our package)."""
+    from envs.storage import atomic_write
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(payload, f, indent=2)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    data = json.dumps(payload, indent=2).encode()
+    atomic_write(path, lambda fh: fh.write(data))
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
