@@ -8,22 +8,28 @@ randomness comes from that generator, so a seeded agent is deterministic. Agents
 state (``SmoothTrajectoryAgent``, ``RotationWalkAgent``) restart a row when ``info["step"] == 0``
 (the row was just reset, by ``reset`` or by the vector env's autoreset).
 
-This module holds the shared checks and the stateless agents (saliency-IoR, uniform random).
+This module holds the shared checks and the stateless agents (saliency-IoR, uniform fixations,
+a per-row mixture of agents, uniform random actions), and :func:`saccade_policy`, which builds
+the pretraining policy of a saccade vector env by name (:data:`SACCADE_POLICIES`).
 """
 
 from __future__ import annotations
 
 import numbers
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
 from envs.coordinates import pixel_to_norm
 from saliency import argmax_fixations, sample_fixations
 
-__all__ = ["BatchedRandomAgent", "BatchedSaliencyAgent", "SALIENCY_MODES"]
+__all__ = ["BatchedRandomAgent", "BatchedSaliencyAgent", "BatchedUniformAgent", "BatchedMixtureAgent",
+           "saccade_policy", "SALIENCY_MODES", "SACCADE_POLICIES"]
 
 SALIENCY_MODES = ("sample", "argmax")
+# Pretraining policies of the saccade family: saliency-IoR ("sample" / "argmax" mode), fixations
+# drawn uniformly inside the allowed bounds, or a per-row mixture of the two.
+SACCADE_POLICIES = ("saliency", "uniform", "mixture")
 
 
 # ------------------------------------------------------------------ shared checks
@@ -130,6 +136,87 @@ class BatchedSaliencyAgent(_SeededAgent):
         shape = np.shape(info["priority"])[1:] if "priority" in info else self.world.image_shape
         target = pixel_to_norm(targets, shape)
         return np.clip(target - position, -1.0, 1.0).astype(np.float32)
+
+
+def _fixation_world(world: Any) -> Any:
+    if world is None or not (hasattr(world, "fixation_bounds") and hasattr(world, "image_shape")):
+        raise ValueError("world must be a saccade vector env's world (venv.world, with fixation_bounds and "
+                         f"image_shape), got {type(world).__name__}")
+    return world
+
+
+class BatchedUniformAgent(_SeededAgent):
+    """Saccade every row to a fixation drawn uniformly over the pixels a fixation may reach.
+
+    ``world`` is a saccade vector env's world (``venv.world``): its ``fixation_bounds`` (with
+    ``keep_inside``, where the retina's largest square stays inside the image) bound the draw.
+    Needs ``info["position"]`` float32 ``[N, 2]``; returns the saccade ``pixel_to_norm(target) -
+    position``, float32 ``[N, 2]`` in [-1, 1]. Unlike ``BatchedRandomAgent`` (uniform *actions*,
+    many of them clipped at the border) the *landing points* are uniform, so every place of the
+    image is seen equally often and the saccade carries the most information about the next view.
+    """
+
+    def __init__(self, world: Any, seed: int | None = None) -> None:
+        self.world = _fixation_world(world)
+        super().__init__(seed)
+
+    def targets(self, n: int) -> np.ndarray:
+        """``n`` fixations, int64 ``[n, 2]`` pixels (row, col), uniform inside ``fixation_bounds``."""
+        low, high = self.world.fixation_bounds
+        return self.rng.integers(low, high + 1, size=(n, 2), dtype=np.int64)
+
+    def act(self, obs: dict[str, np.ndarray], info: dict[str, Any]) -> np.ndarray:
+        position = info_array(info, "position", (None, 2), np.float32)
+        target = pixel_to_norm(self.targets(position.shape[0]), self.world.image_shape)
+        return np.clip(target - position, -1.0, 1.0).astype(np.float32)
+
+
+class BatchedMixtureAgent(_SeededAgent):
+    """Each row, at each step, follows one of ``agents`` drawn with probabilities ``weights``.
+
+    Every agent acts on the whole batch (so each keeps its own random stream whatever the
+    draws); row i takes the action of the agent drawn for it. ``reset(seed)`` re-seeds the
+    mixture's generator and the agents with ``seed + 1 + k``. Returns float32 ``[N, A]``.
+    """
+
+    def __init__(self, agents: Sequence[Any], weights: Sequence[float], seed: int | None = None) -> None:
+        if len(agents) < 1 or len(agents) != len(weights):
+            raise ValueError(f"agents and weights must be non-empty and of the same length, got {len(agents)} "
+                             f"agents and {len(weights)} weights")
+        w = np.array([check_number(v, f"weights[{k}]", 0.0, 1.0) for k, v in enumerate(weights)])
+        if not np.isclose(w.sum(), 1.0):
+            raise ValueError(f"weights must sum to 1, got {list(weights)} (sum {w.sum():g})")
+        self.agents, self.weights = list(agents), w / w.sum()
+        super().__init__(seed)
+
+    def reset(self, seed: int | None = None) -> None:
+        super().reset(seed)
+        for k, agent in enumerate(self.agents):
+            agent.reset(None if seed is None else int(seed) + 1 + k)
+
+    def act(self, obs: dict[str, np.ndarray], info: dict[str, Any]) -> np.ndarray:
+        actions = np.stack([np.asarray(a.act(obs, info), np.float32) for a in self.agents])  # [K, N, A]
+        pick = self.rng.choice(len(self.agents), size=actions.shape[1], p=self.weights)
+        return actions[pick, np.arange(actions.shape[1])]
+
+
+def saccade_policy(policy: str, world: Any, seed: int | None = None, mode: str = "sample",
+                   uniform_weight: float = 0.5) -> Any:
+    """The batched pretraining policy ``policy`` (one of :data:`SACCADE_POLICIES`) for a saccade world.
+
+    ``"saliency"``: :class:`BatchedSaliencyAgent` in ``mode`` (``"sample"`` or ``"argmax"``);
+    ``"uniform"``: :class:`BatchedUniformAgent`; ``"mixture"``: each row and step uniform with
+    probability ``uniform_weight`` (in [0, 1]), saliency-IoR otherwise.
+    """
+    if policy not in SACCADE_POLICIES:
+        raise ValueError(f"policy must be one of {SACCADE_POLICIES}, got {policy!r}")
+    if policy == "uniform":
+        return BatchedUniformAgent(world, seed)
+    saliency = BatchedSaliencyAgent(mode, seed, world=world)
+    if policy == "saliency":
+        return saliency
+    w = check_number(uniform_weight, "uniform_weight", 0.0, 1.0)
+    return BatchedMixtureAgent([saliency, BatchedUniformAgent(world, None)], [1.0 - w, w], seed)
 
 
 class BatchedRandomAgent(_SeededAgent):

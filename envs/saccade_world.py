@@ -277,6 +277,12 @@ class SaccadeWorld(World):
         return mask
 
     # ------------------------------------------------------------------ views
+    @property
+    def fixation_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Where a fixation may land: inclusive pixel bounds ``(low, high)``, int64 ``[2]`` each
+        (with ``keep_inside``: where the retina's largest square fits inside the image)."""
+        return self._bounds[0].copy(), self._bounds[1].copy()
+
     def current_fixations(self) -> np.ndarray:
         """The fixation of every row, int64 ``[N, 2]`` pixels (row, col)."""
         return self.fixations[np.arange(self.n), self.n_fixations - 1]

@@ -20,16 +20,18 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["SequenceSource", "Family", "FAMILIES", "family_of", "channel_stats", "STL10_MEAN", "STL10_STD"]
+__all__ = ["SequenceSource", "Family", "PERIPHERIES", "grey_periphery", "FAMILIES", "family_of", "channel_stats", "STL10_MEAN", "STL10_STD"]
 
+PERIPHERIES = ("colour", "grey")
 STL10_MEAN = (0.4467, 0.4398, 0.4066)
 STL10_STD = (0.2241, 0.2215, 0.2239)
 
 
-def _saliency_agent(env: Any, seed: int | None, mode: str = "sample") -> Any:
-    from agents import BatchedSaliencyAgent
+def _saliency_agent(env: Any, seed: int | None, policy: str = "saliency", mode: str = "sample",
+                    uniform_weight: float = 0.5) -> Any:
+    from agents import saccade_policy
 
-    return BatchedSaliencyAgent(mode=mode, seed=seed, world=env.world)
+    return saccade_policy(policy, env.world, seed, mode=mode, uniform_weight=uniform_weight)
 
 
 def _trajectory_agent(env: Any, seed: int | None, **kwargs: Any) -> Any:
@@ -101,6 +103,18 @@ def channel_stats(dataset: Any, max_images: int = 2000, seed: int = 0) -> tuple[
     return tuple(mean.tolist()), tuple(std.tolist())
 
 
+def grey_periphery(glimpses: np.ndarray) -> np.ndarray:
+    """uint8 ``[..., S, G, G, 3]`` glimpses with every scale after the fovea (s >= 1) turned grey in
+    place (each channel set to the luminance ``0.299 R + 0.587 G + 0.114 B``); returns the array.
+    The fovea keeps its colour; a grey periphery still shows where things are, not their colours."""
+    if glimpses.shape[-1] != 3 or glimpses.shape[-4] < 2:
+        return glimpses
+    rest = glimpses[..., 1:, :, :, :].astype(np.float32)
+    grey = rest @ np.array([0.299, 0.587, 0.114], np.float32)
+    glimpses[..., 1:, :, :, :] = np.clip(np.rint(grey), 0, 255).astype(np.uint8)[..., None]
+    return glimpses
+
+
 def _glimpse_stats(venv: Any, agent: Any, steps: int, seed: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """Per-channel mean and std of the fovea over a few seeded episodes (worlds without a dataset)."""
     obs, info = venv.reset(seed=seed)
@@ -158,12 +172,15 @@ class SequenceSource(torch.utils.data.IterableDataset):
             ``batch_size`` rows and episodes of ``seq_len - 1`` steps (``env_kwargs`` must be None).
             ``agent_kwargs`` go to the family's batched agent.
         mean, std: per-channel statistics of the data (default: measured, see ``channel_stats``).
+        periphery: ``"colour"`` or ``"grey"`` (every retina scale after the fovea turned grey, see
+            :func:`grey_periphery`; RGB glimpses only, a no-op otherwise).
     """
 
     def __init__(self, env_id: Any, env_kwargs: dict[str, Any] | None = None, seq_len: int = 5,
                  batch_size: int = 64, seed: int = 0, rank: int = 0, world_size: int = 1,
                  epoch_size: int | None = None, agent_kwargs: dict[str, Any] | None = None,
-                 mean: tuple[float, ...] | None = None, std: tuple[float, ...] | None = None) -> None:
+                 mean: tuple[float, ...] | None = None, std: tuple[float, ...] | None = None,
+                 periphery: str = "colour") -> None:
         super().__init__()
         import gymnasium as gym
 
@@ -175,6 +192,9 @@ class SequenceSource(torch.utils.data.IterableDataset):
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
         if world_size < 1 or not 0 <= rank < world_size:
             raise ValueError(f"rank must be in [0, world_size) with world_size >= 1, got rank={rank}, world_size={world_size}")
+        if periphery not in PERIPHERIES:
+            raise ValueError(f"periphery must be one of {PERIPHERIES}, got {periphery!r}")
+        self.periphery = periphery
         self.family = family_of(env_id)
         self.seq_len, self.batch_size = int(seq_len), int(batch_size)
         self.seed, self.rank, self.world_size = int(seed), int(rank), int(world_size)
@@ -281,6 +301,8 @@ class SequenceSource(torch.utils.data.IterableDataset):
             actions.append(obs["last_action"])
             states.append(info[self.family.state_key])
         x = np.stack(glimpses, axis=1)  # [B, T, S, G, G, C]
+        if self.periphery == "grey":
+            grey_periphery(x)
         b, t, s, g, _, c = x.shape
         x = np.ascontiguousarray(x.transpose(0, 1, 2, 5, 3, 4).reshape(b, t, s * c, g, g))
         state = torch.from_numpy(np.stack(states, axis=1).astype(np.float32))

@@ -40,6 +40,10 @@ class SeqJEPAConfig:
             zeroes every action slot (ablation).
         condition_predictor: give the next action to the predictor; False zeroes it.
             Both False = no action conditioning at all.
+        target_channels: the EMA target encoder sees only the first ``target_channels`` input
+            channels of the target view, the others set to 0 (the normalised mean); 0 = all.
+            With a scale-major retina stack, ``C`` (3 for RGB) makes the target the fovea alone
+            while the context keeps the periphery.
     """
 
     in_channels: int = 3
@@ -55,11 +59,16 @@ class SeqJEPAConfig:
     pred_hidden: int = 1024
     condition_aggregator: bool = True
     condition_predictor: bool = True
+    target_channels: int = 0
 
     def __post_init__(self) -> None:
         for name in ("in_channels", "action_dim", "embed_dim", "action_embed_dim",
                      "agg_heads", "agg_layers", "agg_ffn", "pred_hidden"):
             _check_positive_int(name, getattr(self, name))
+        if isinstance(self.target_channels, bool) or not isinstance(self.target_channels, int) \
+                or not 0 <= self.target_channels <= self.in_channels:
+            raise ValueError(f"SeqJEPAConfig.target_channels must be an int in [0, in_channels={self.in_channels}] "
+                             f"(0 = every channel), got {self.target_channels!r}")
         for name in ("small_stem", "condition_aggregator", "condition_predictor"):
             _check_bool(name, getattr(self, name))
         names = available_encoders()

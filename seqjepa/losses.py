@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-__all__ = ["cosine_similarity_per_item", "prediction_loss"]
+__all__ = ["cosine_similarity_per_item", "prediction_loss", "variance_covariance_loss"]
 
 
 def _check_pair(pred: torch.Tensor, target: torch.Tensor) -> None:
@@ -38,3 +38,23 @@ def prediction_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     if pred.numel() == 0:
         raise ValueError(f"pred must contain at least one item, got shape {tuple(pred.shape)}")
     return (1.0 - cosine_similarity_per_item(pred, target)).mean()
+
+
+def variance_covariance_loss(z: torch.Tensor, eps: float = 1e-4) -> tuple[torch.Tensor, torch.Tensor]:
+    """VICReg's anti-collapse terms on a batch of latents ``[N, D]`` (N >= 2): ``(variance, covariance)``.
+
+    variance = ``mean_d relu(1 - sqrt(var_d + eps))`` (each dimension keeps a unit spread);
+    covariance = ``sum_{i != j} cov_ij^2 / D`` (dimensions decorrelated). Both are scalars >= 0
+    and 0 for whitened latents of unit variance.
+    """
+    if not isinstance(z, torch.Tensor) or z.dim() != 2 or z.shape[0] < 2:
+        raise ValueError(f"z must be a [N, D] tensor with N >= 2, got "
+                         f"{tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__}")
+    z = z.float()
+    z = z - z.mean(0)
+    std = torch.sqrt(z.var(0) + eps)
+    variance = torch.relu(1.0 - std).mean()
+    cov = (z.T @ z) / (z.shape[0] - 1)
+    off = cov - torch.diag(torch.diagonal(cov))
+    covariance = off.pow(2).sum() / z.shape[1]
+    return variance, covariance

@@ -156,8 +156,15 @@ class SeqJEPA(nn.Module):
 
     @torch.no_grad()
     def encode_target(self, views: torch.Tensor) -> torch.Tensor:
-        """EMA target encoder, no grad: float ``[B, T, C, G, G] -> [B, T, D]`` (detached)."""
+        """EMA target encoder, no grad: float ``[B, T, C, G, G] -> [B, T, D]`` (detached).
+
+        With ``config.target_channels = k > 0`` channels ``k..C-1`` of the views are zeroed first
+        (the target is then the fovea alone; see :class:`SeqJEPAConfig`)."""
         self._check_views("views", views)
+        k = self.config.target_channels
+        if 0 < k < views.shape[2]:
+            views = torch.cat([views[:, :, :k], views.new_zeros(*views.shape[:2], views.shape[2] - k,
+                                                                *views.shape[3:])], 2)
         return self._run_encoder(self.target_encoder, views)
 
     def aggregate(self, z: torch.Tensor, actions: torch.Tensor,

@@ -30,7 +30,8 @@ META_VERSION = 1
 
 
 def pretrained_meta(config: SeqJEPAConfig, mean: Sequence[float], std: Sequence[float], env_id: str,
-                    env_kwargs: Mapping[str, Any]) -> dict[str, Any]:
+                    env_kwargs: Mapping[str, Any], policy: Mapping[str, Any] | None = None,
+                    periphery: str = "colour") -> dict[str, Any]:
     """The checkpoint entry :func:`load_pretrained` reads, as plain values.
 
     Args:
@@ -38,6 +39,10 @@ def pretrained_meta(config: SeqJEPAConfig, mean: Sequence[float], std: Sequence[
         mean, std: per-channel statistics (length ``config.in_channels`` = ``S * C``, scale-major,
             in ``[0, 1]`` pixel units) the training batches were normalised with.
         env_id, env_kwargs: ``gym.make(env_id, **env_kwargs)`` builds the world of the training data.
+        policy: the batched agent that made the training sequences (``agents.saccade_policy``
+            keywords for saccade worlds, e.g. ``{"policy": "uniform", "mode": "sample"}``).
+        periphery: ``"colour"`` or ``"grey"``: how the retina scales after the fovea were fed
+            (``envs.sequences.grey_periphery``); feed the model the same.
     """
     mean, std = [float(v) for v in mean], [float(v) for v in std]
     if len(mean) != config.in_channels or len(std) != config.in_channels:
@@ -46,7 +51,7 @@ def pretrained_meta(config: SeqJEPAConfig, mean: Sequence[float], std: Sequence[
     if not isinstance(env_id, str) or not env_id:
         raise ValueError(f"env_id must be a non-empty string, got {env_id!r}")
     return {"version": META_VERSION, "arch": config.to_dict(), "mean": mean, "std": std, "env_id": env_id,
-            "env_kwargs": dict(env_kwargs)}
+            "env_kwargs": dict(env_kwargs), "policy": dict(policy or {}), "periphery": str(periphery)}
 
 
 def load_pretrained(path: str | Path, device: str | torch.device | None = None) -> tuple[SeqJEPA, dict[str, Any]]:
@@ -58,6 +63,8 @@ def load_pretrained(path: str | Path, device: str | torch.device | None = None) 
         ``(model, meta)``: a :class:`SeqJEPA` with its preprocessing statistics set (ready for
         :meth:`SeqJEPA.represent`), and a dict with ``env_id``, ``env_kwargs`` (for
         ``gym.make``), ``config`` (architecture dict), ``mean``, ``std`` (length ``S * C``),
+        ``policy`` (the agent that made the training sequences; empty for older checkpoints),
+        ``periphery`` (``"colour"`` or ``"grey"``: how the scales after the fovea were fed),
         ``step`` (training steps done), ``train_config`` (the resolved training config),
         ``sha256`` (the checkpoint file's digest) and ``path``.
 
@@ -90,6 +97,7 @@ def pretrained_from_state(state: dict[str, Any], path: str | Path,
     if device is not None:
         model.to(torch.device(device))
     info = {"env_id": meta["env_id"], "env_kwargs": dict(meta["env_kwargs"]), "config": dict(meta["arch"]),
-            "mean": list(meta["mean"]), "std": list(meta["std"]), "step": state.get("step"),
+            "mean": list(meta["mean"]), "std": list(meta["std"]), "policy": dict(meta.get("policy") or {}),
+            "periphery": str(meta.get("periphery", "colour")), "step": state.get("step"),
             "train_config": state.get("config"), "sha256": state.get("sha256"), "path": str(path)}
     return model, info

@@ -82,7 +82,10 @@ class SceneStyle:
     distinct other shapes, so one glimpse can mislead and more glimpses help).
     ``object_margin``: fraction of the image side kept free of object centres at each border
     (0.25 at 96 px: centres in [24, 72], reachable by a fixation that keeps a 48 px retina
-    square inside the image).
+    square inside the image). ``scene_signature``: each scene draws its own global look (the
+    background's grey, contrast, tint and phases, a blur and a sensor-noise level); False draws
+    none of it, so what a glimpse shows depends only on the content at its place (the place-code
+    background is then the same in every scene and the only per-scene content is the objects).
     """
 
     object_size: tuple[float, float] = _SIZE_PRIMARY
@@ -93,6 +96,7 @@ class SceneStyle:
     object_margin: float = 0.0
     max_rotation: float = float(np.pi)  # glyphs turn by up to this angle (radians) either way
     same_pose: bool = False  # all objects of a scene share one size and one rotation
+    scene_signature: bool = True  # per-scene global look (background grey/contrast/tint, blur, noise level)
 
 
 # "natural": the benchmark of saliency quality (busy photographs, 1..max_objects glyphs of any colour).
@@ -102,6 +106,11 @@ class SceneStyle:
 #           rotated glyphs of the class's shape; the background codes position by its local
 #           texture; objects sit where a border-free retina (keep_inside) can fixate them.
 # "shapes_majority": the same with distractors: the label is the shape most objects share.
+# "shapes_flat": "shapes" without any per-scene signature (the quick start's world): one shared
+#           background, no per-scene blur or noise, so no global statistic of a glimpse identifies
+#           its scene; the next glimpse is predictable from where it is (the saccade) and what
+#           was seen there, not from a constant copied out of the context.
+# "shapes_flat_large": the same with larger glyphs (30-42 px), for one large object per scene.
 SCENE_STYLES: dict[str, SceneStyle] = {
     "natural": SceneStyle(),
     "simple": SceneStyle(object_size=(30.0, 44.0), object_colors="class", background_contrast=0.5),
@@ -109,6 +118,10 @@ SCENE_STYLES: dict[str, SceneStyle] = {
                          object_margin=0.25),
     "shapes_majority": SceneStyle(object_size=(15.0, 21.0), background="place_code", layout="majority",
                                   object_margin=0.25),
+    "shapes_flat": SceneStyle(object_size=(15.0, 21.0), background="place_code", layout="uniform",
+                              object_margin=0.25, scene_signature=False),
+    "shapes_flat_large": SceneStyle(object_size=(30.0, 42.0), background="place_code", layout="uniform",
+                                    object_margin=0.25, scene_signature=False),
 }
 
 
@@ -181,7 +194,7 @@ def render_scene(
     s = int(image_size)
     scale = s / 96.0
     if style.background == "place_code":
-        img = place_code_background(rng, s)
+        img = place_code_background(rng, s, signature=style.scene_signature)
     else:
         img = sample_background(rng, backgrounds if backgrounds is not None else load_backgrounds(), s)
     if style.background_contrast != 1.0:
@@ -242,9 +255,10 @@ def render_scene(
         mask[rows + r0, cols + c0] = len(boxes) + 1
         boxes.append(np.array([rows.min() + r0, cols.min() + c0, rows.max() + r0 + 1, cols.max() + c0 + 1]))
         labels.append(int(classes[k]))
-    if rng.random() < 0.5:
-        img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.3, 0.8))
-    img = img + rng.standard_normal(img.shape, dtype=np.float32) * np.float32(rng.uniform(0.0, 6.0))
+    if style.scene_signature:  # a per-scene blur and noise level are a global signature too
+        if rng.random() < 0.5:
+            img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.3, 0.8))
+        img = img + rng.standard_normal(img.shape, dtype=np.float32) * np.float32(rng.uniform(0.0, 6.0))
     image = np.clip(np.rint(img), 0, 255).astype(np.uint8)
     return Scene(image, labels[0], np.array(boxes, dtype=np.int32).reshape(-1, 4),
                  np.array(labels, dtype=np.int64), mask)
@@ -342,6 +356,8 @@ def load_scenes(
             "max_objects": max_objects, "classes": list(SCENE_CLASSES)}
     if style != "natural":  # the natural style keeps its original fingerprint (and caches)
         params = dataclasses.asdict(SCENE_STYLES[style])
+        if params["scene_signature"]:  # the default: left out, so the older styles keep their fingerprints
+            del params["scene_signature"]
         digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:10]
         fingerprint += f"-{style}-{digest}"  # keyed by the style's parameters, not only its name
         meta["style"], meta["style_params"] = style, json.loads(json.dumps(params))

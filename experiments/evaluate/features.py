@@ -88,6 +88,9 @@ class SplitFeatures:
             from views ``0..m_pred-1``: ``true_action``, ``shuffled_action`` (next actions
             permuted across sequences), ``zero_action`` (predictor's action slot zeroed),
             ``copy_last`` (the target latent of view ``m_pred - 1`` as the prediction).
+        pred_target: float ``[N, D]`` the target latent of view ``m_pred`` (EMA encoder): the
+            shortcut diagnostics fit it from the context alone and from the next state.
+        m_pred: the number of observed views of the action-use diagnostic.
         states: float ``[N, T, K]`` true absolute state of every view, ``K = 2`` (row, col)
             positions (saccades, path integration) or ``K = 4`` unit quaternions (w, x, y, z;
             3D rotation); None when the source gave none (then actions stand in for the truth).
@@ -103,6 +106,8 @@ class SplitFeatures:
     colour: torch.Tensor
     pred_losses: dict[str, torch.Tensor] = field(default_factory=dict)
     states: torch.Tensor | None = None
+    pred_target: torch.Tensor | None = None
+    m_pred: int | None = None
 
     def __post_init__(self) -> None:
         if self.states is not None and (self.states.dim() != 3 or self.states.shape[-1] not in (2, 4)
@@ -203,6 +208,7 @@ def extract_split(model: SeqJEPA, batches: Iterable[Mapping[str, torch.Tensor]],
                                         for k in ("z_agg", "z_agg_no_action", "z_agg_no_vision")}
     losses: dict[str, list] = {k: [] for k in ("true_action", "shuffled_action", "zero_action", "copy_last")}
     states: list[torch.Tensor] = []
+    goals: list[torch.Tensor] = []
     try:
         for i, batch in enumerate(batches):
             if max_batches is not None and i >= max_batches:
@@ -228,6 +234,7 @@ def extract_split(model: SeqJEPA, batches: Iterable[Mapping[str, torch.Tensor]],
             losses["shuffled_action"].append(_cosine_loss(model.predict(z_agg, shuffled), goal).cpu())
             losses["zero_action"].append(_cosine_loss(model.predict(z_agg, nxt, condition=False), goal).cpu())
             losses["copy_last"].append(_cosine_loss(target[:, m_pred - 1], goal).cpu())
+            goals.append(goal.float().cpu())
             parts["z_views"].append(z.float().cpu())
             parts["actions"].append(actions.cpu())
             parts["labels"].append(batch["labels"].to(torch.int64))
@@ -250,6 +257,7 @@ def extract_split(model: SeqJEPA, batches: Iterable[Mapping[str, torch.Tensor]],
         z_agg_no_vision={m: torch.cat(v).float() for m, v in aggs["z_agg_no_vision"].items()},
         pred_losses={k: torch.cat(v) for k, v in losses.items()},
         states=torch.cat(states) if states else None,
+        pred_target=torch.cat(goals), m_pred=m_pred,
     )
 
 

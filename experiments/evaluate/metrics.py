@@ -21,6 +21,13 @@ Metrics (``m`` = number of observed views M_val):
   rotation matrix) from its encoder latent ``z_0`` (ridge, mean R^2 over the 9 entries).
 - ``pred_loss_*`` (m = M_tr): the action-use diagnostic, held-out 1 - cos of the predicted
   next latent with the true, a shuffled and a zeroed next action, and copying the last view.
+  Beside them, what a predictor could score *without* using the saccade through the context:
+  ``pred_loss_mean_target`` (the mean training target as the prediction: a collapsed or
+  constant target scores low here) and ``pred_loss_next_state`` (a ridge fit of the target
+  from the next view's true state alone: position as random Fourier features, or the rotation
+  matrix). ``target_r2_z_agg`` / ``target_r2_next_state``: the share of the target's variance a
+  ridge fit explains from z_AGG of the context alone / from the next state alone. A world with a
+  per-scene signature shows a high ``target_r2_z_agg`` and a low ``target_r2_next_state``.
 Floors: ``raw_pixels`` (the glimpses' pixels at up to 8 x 8 per scale, concatenated over views), ``colour_hist``
 (per-view colour histograms summed over views: the shortcut detector), ``dead_reckoning``
 (path integration from the concatenated reported actions ``a_1..a_m``: exact for noise-free
@@ -102,6 +109,46 @@ def model_measurements(subject: str, train: SplitFeatures, test: SplitFeatures, 
             out.append(_row(f"pathint_r2{suffix}", subject, m, seed, res.r2_uniform))
     for name, losses in test.pred_losses.items():
         out.append(_row(f"pred_loss_{name}", subject, None, seed, float(losses.mean())))
+    out += _shortcut_diagnostics(subject, train, test, seed)
+    return out
+
+
+STATE_FEATURES = 128  # random Fourier features of a 2-D position for the next-state fit
+STATE_FREQUENCY = 6.0  # their frequency scale (cycles per unit of normalised position)
+
+
+def state_features(states: torch.Tensor) -> torch.Tensor:
+    """A next view's true state ``[N, K]`` as ridge features: positions (K = 2) as fixed random
+    Fourier features ``[N, 2 * STATE_FEATURES]`` (the same for every call), quaternions (K = 4) as
+    flattened rotation matrices ``[N, 9]`` (sign-free)."""
+    if states.shape[-1] == 4:
+        from experiments.evaluate.features import rotation_matrices
+
+        return rotation_matrices(states)
+    gen = torch.Generator().manual_seed(0)
+    freq = torch.randn(states.shape[-1], STATE_FEATURES, generator=gen, dtype=torch.float64) * STATE_FREQUENCY
+    phase = 2 * torch.pi * states.double() @ freq
+    return torch.cat([torch.cos(phase), torch.sin(phase)], 1)
+
+
+def _cosine_to(pred: torch.Tensor, target: torch.Tensor) -> float:
+    return float((1.0 - torch.nn.functional.cosine_similarity(pred.double(), target.double(), dim=-1)).mean())
+
+
+def _shortcut_diagnostics(subject: str, train: SplitFeatures, test: SplitFeatures, seed: int) -> list[Measurement]:
+    """``pred_loss_mean_target``, ``pred_loss_next_state``, ``target_r2_z_agg``, ``target_r2_next_state``
+    (module doc); nothing when the features carry no target latents."""
+    if train.pred_target is None or test.pred_target is None or train.m_pred is None:
+        return []
+    m = train.m_pred
+    y_tr, y_te = train.pred_target, test.pred_target
+    out = [_row("pred_loss_mean_target", subject, None, seed, _cosine_to(y_tr.mean(0, keepdim=True).expand_as(y_te), y_te))]
+    ctx = _ridge(train.z_agg[m], y_tr, test.z_agg[m], y_te, seed)
+    out.append(_row("target_r2_z_agg", subject, None, seed, ctx.r2_global))
+    if train.states is not None and test.states is not None:
+        res = _ridge(state_features(train.states[:, m]), y_tr, state_features(test.states[:, m]), y_te, seed)
+        out.append(_row("pred_loss_next_state", subject, None, seed, _cosine_to(res.predictions, y_te)))
+        out.append(_row("target_r2_next_state", subject, None, seed, res.r2_global))
     return out
 
 

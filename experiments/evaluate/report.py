@@ -50,6 +50,14 @@ METRIC_DESCRIPTIONS: dict[str, str] = {
     "pred_loss_shuffled_action": "predictor loss (↓) with actions shuffled across sequences",
     "pred_loss_zero_action": "predictor loss (↓) with the action set to zero",
     "pred_loss_copy_last": "loss (↓) of copying the last observed embedding as the prediction",
+    "pred_loss_mean_target": "loss (↓) of predicting the mean training target for every sequence (no "
+                             "context, no action: the floor a collapsed or constant target reaches)",
+    "pred_loss_next_state": "loss (↓) of a ridge fit of the target from the next view's true state alone "
+                            "(position or orientation; no context)",
+    "target_r2_z_agg": "share of the target latent's variance (R², pooled) a ridge fit explains from z_AGG of "
+                       "the context alone (no next action): high = a per-sequence constant the predictor can copy",
+    "target_r2_next_state": "share of the target latent's variance (R², pooled) a ridge fit explains from the "
+                            "next view's true state alone: high = the target is a code of where the saccade lands",
 }
 
 # The 3D-rotation family's wording of the shared metrics (the relative action is a rotation).
@@ -407,6 +415,12 @@ def check_claims(summary: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
             out.append(_claim(text, bool(a["mean"] > b["mean"]), f"M=4 {_ms(a)} vs M=1 {_ms(b)}"))
     out.append(_per_m_claim("prediction loss with the true action < with shuffled actions (trained)", idx,
                             "pred_loss_true_action", "pred_loss_shuffled_action", lower_is_better=True))
+    true_loss = _get(idx, "pred_loss_true_action", "trained", None)
+    for worse, name in (("pred_loss_shuffled_action", "shuffled action"), ("pred_loss_mean_target", "mean target")):
+        other = _get(idx, worse, "trained", None)
+        if other is not None:
+            out.append(_margin_claim(f"prediction loss with the true action below the {name} loss (trained; "
+                                     f"margin > 2× the larger std)", other, true_loss, name, "true action"))
     out.append(_per_m_claim("pathint_r2 > pathint_r2_no_action at every M (trained)", idx,
                             "pathint_r2", "pathint_r2_no_action", lower_is_better=False))
     if labeled:

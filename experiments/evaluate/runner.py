@@ -18,7 +18,7 @@ import torch
 
 from experiments.pretrain.checkpoint import LAST_NAME, latest_checkpoint, load_checkpoint
 from experiments.pretrain.config import TrainConfig, config_from_dict, config_to_dict, load_config
-from experiments.pretrain.data import SequenceSource, make_source, normalize
+from experiments.pretrain.data import SequenceSource, describe_policy, make_source, normalize
 from experiments.evaluate.features import extract_split, random_init_copy
 from experiments.evaluate.metrics import Measurement, floor_measurements, model_measurements
 from experiments.evaluate.report import is_rotation, summarise, write_report
@@ -134,17 +134,20 @@ def evaluate_runs(paths: list[str | Path], device: torch.device | str = "cpu", f
         meta["runs"].append(str(path))
         meta["seeds"].append(config.seed)
         meta.setdefault("preset", config.preset)
+        policy = describe_policy(config.data)
+        if meta.setdefault("policy", policy) != policy:
+            meta["policy"] = "differs between runs: " + "; ".join(sorted({meta["policy"], policy}))
     return measurements, meta
 
 
 _HEADLINE_SUBJECTS = ("trained", "random_init", "raw_pixels", "colour_hist", "dead_reckoning", "chance")
 
 
-def headline(summary: list[dict[str, Any]], m_tr: int) -> str:
+def headline(summary: list[dict[str, Any]], m_tr: int, policy: str | None = None) -> str:
     """A short plain-text table of the key figures, each beside its floors (``summary`` rows of
     :func:`experiments.evaluate.report.summarise`). Rows and columns the data lacks are left out
     (no top-1 rows without labels); the 3D-rotation family reads "relative rotation" and adds the
-    absolute rotation."""
+    absolute rotation. ``policy`` names the agent that made the sequences (a last line)."""
     cell = {(r["metric"], r["subject"], r["m"]): r for r in summary}
     rotation = is_rotation(summary)
     top1_ms = sorted({r["m"] for r in summary if r["metric"] == "top1_z_agg" and r["m"] is not None})
@@ -176,9 +179,17 @@ def headline(summary: list[dict[str, Any]], m_tr: int) -> str:
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in table]
     abl = [(f"{name}, {m} views: no action {fmt('pathint_r2_no_action', 'trained', m)}, "
             f"no vision {fmt('pathint_r2_no_vision', 'trained', m)}") for m in ms if m in (m4, ms[-1]) and m > 1]
-    loss = ", ".join(f"{k} {fmt(f'pred_loss_{k}', 'trained', None)}"
-                     for k in ("true_action", "shuffled_action", "zero_action", "copy_last"))
-    return "\n".join(lines + abl + [f"held-out prediction loss at M={m_tr} (1 - cos): {loss}"])
+    loss = ", ".join(f"{k.replace('_', ' ')} {fmt(f'pred_loss_{k}', 'trained', None)}"
+                     for k in ("true_action", "shuffled_action", "zero_action", "copy_last", "mean_target",
+                               "next_state") if (f"pred_loss_{k}", "trained", None) in cell)
+    out = lines + abl + [f"held-out prediction loss at M={m_tr} (1 - cos): {loss}"]
+    if ("target_r2_z_agg", "trained", None) in cell:
+        out.append(f"share of the target explained (ridge R^2): by z_AGG alone {fmt('target_r2_z_agg', 'trained', None)}"
+                   f", by the next {'orientation' if rotation else 'position'} alone "
+                   f"{fmt('target_r2_next_state', 'trained', None)}")
+    if policy:
+        out.append(f"sequences made by: {policy}")
+    return "\n".join(out)
 
 
 def end_of_training(model: SeqJEPA, config: TrainConfig, device: torch.device, source_factory: SourceFactory,
@@ -190,9 +201,9 @@ def end_of_training(model: SeqJEPA, config: TrainConfig, device: torch.device, s
     measurements = evaluate_model(model, config, device, source_factory, floors=config.eval.floors, progress=True)
     summary = summarise(measurements)
     meta = {"title": f"End-of-training evaluation: {run_dir.name}", "runs": [str(run_dir)], "seeds": [config.seed],
-            "preset": config.preset}
+            "preset": config.preset, "policy": describe_policy(config.data)}
     write_report(run_dir / "eval", measurements, meta, overwrite=True)
-    text = headline(summary, _m_pred(config))
+    text = headline(summary, _m_pred(config), meta["policy"])
     if writer is not None:
         for r in summary:
             tag = f"eval/{r['metric']}/{r['subject']}" + (f"/M{r['m']}" if r["m"] is not None else "")

@@ -57,6 +57,8 @@ def cli(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--ablation", action="store_true",
                         help="also train the no-action ablation (model.condition_aggregator/predictor=false)")
+    parser.add_argument("--name", help="run-name prefix (default: the preset's name); give each variant of a "
+                                       "preset (other --set values) its own, or its runs would be reused")
     parser.add_argument("--out", required=True, help="report folder")
     parser.add_argument("--out-dir", default="runs", help="parent folder of the run folders (default runs)")
     parser.add_argument("--jobs", type=int, default=1, help="seeds trained at once (each uses config.threads)")
@@ -65,7 +67,9 @@ def cli(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     path = args.config if Path(args.config).is_file() else str(preset_path(args.config))
     config = load_config(path, args.overrides)  # fail fast on a bad config, before any training
-    name = config.preset
+    name = args.name or config.preset
+    if not name or any(c in name for c in "/\\\0") or name in (".", ".."):
+        raise SystemExit(f"--name must be a plain folder-name prefix, got {name!r}")
     jobs = [(s, f"{name}_s{s}", args.overrides) for s in args.seeds]
     if args.ablation:
         off = ["model.condition_aggregator=false", "model.condition_predictor=false"]

@@ -35,6 +35,9 @@ GENERATED_DATASETS = ("worlds", "objects")  # generated from a seed: the test sp
 SPLITS = ("train", "test", "unlabeled", "train+unlabeled")
 IOR_MODES = ("square", "disc", "gaussian")
 FIXATION_MODES = ("sample", "argmax")
+POLICIES = ("saliency", "uniform", "mixture")   # agents.SACCADE_POLICIES: the saccade pretraining policy
+PERIPHERIES = ("colour", "grey")                # envs.sequences.PERIPHERIES
+TARGETS = ("all", "fovea")                      # what the EMA target encoder sees of the target view
 PRECISIONS = ("fp32", "bf16", "fp16")
 LABELED_SPLITS = ("train", "test")   # splits with a label for every image (frozen-encoder evaluation)
 # Per-invocation run control: on --resume these come from the command line, never from the run's
@@ -74,7 +77,10 @@ class DataConfig:
     ior: str = "square"                  # inhibition-of-return shape, one of IOR_MODES
     ior_radius: int = 16                 # IoR half-width in pixels
     ior_decay: float = 1.0               # 1 = permanent inhibition
-    fixation_mode: str = "sample"        # one of FIXATION_MODES
+    fixation_mode: str = "sample"        # one of FIXATION_MODES (first fixation; saliency policy's draw)
+    policy: str = "saliency"             # saccade pretraining policy, one of POLICIES (agents.saccade_policy)
+    uniform_weight: float = 0.5          # policy "mixture": probability of a uniform fixation per row and step
+    periphery: str = "colour"            # retina scales after the fovea in colour or grey, one of PERIPHERIES
     n_train: int | None = None           # limit the embedded dataset's train size (None = all)
     n_test: int | None = None            # limit the embedded dataset's test size (None = all)
     scene_style: str = "natural"         # embedded scenes' look, one of SCENE_STYLES
@@ -101,6 +107,7 @@ class ModelConfig:
     pred_hidden: int = SeqJEPAConfig.pred_hidden
     condition_aggregator: bool = SeqJEPAConfig.condition_aggregator
     condition_predictor: bool = SeqJEPAConfig.condition_predictor
+    target: str = "all"                  # the target encoder sees every retina scale ("all") or the fovea
 
 
 @dataclass
@@ -118,6 +125,8 @@ class OptimConfig:
     ema_base: float = 0.996              # EMA momentum at step 0 (BYOL cosine schedule)
     ema_final: float = 1.0               # EMA momentum at the last step
     probe_lr: float = 1e-3               # Adam lr of the online probes
+    var_weight: float = 0.0              # VICReg-style variance term on the context latents (0 = off)
+    cov_weight: float = 0.0              # VICReg-style covariance term on the context latents (0 = off)
 
 
 @dataclass
@@ -171,6 +180,17 @@ class TrainConfig:
         _choice("eval.test_split", e.test_split, LABELED_SPLITS)
         _choice("data.ior", d.ior, IOR_MODES)
         _choice("data.fixation_mode", d.fixation_mode, FIXATION_MODES)
+        _choice("data.policy", d.policy, POLICIES)
+        _choice("data.periphery", d.periphery, PERIPHERIES)
+        _choice("model.target", self.model.target, TARGETS)
+        if isinstance(d.uniform_weight, bool) or not 0.0 <= d.uniform_weight <= 1.0:
+            raise ValueError(f"data.uniform_weight must be a number in [0, 1], got {d.uniform_weight!r}")
+        if d.policy != "saliency" and d.dataset not in ("scenes", "stl10"):
+            raise ValueError(f"data.policy={d.policy!r} is a saccade policy: it needs data.dataset 'scenes' or "
+                             f"'stl10', got {d.dataset!r} (other worlds have their own agent); use 'saliency' there")
+        for name, value in (("optim.var_weight", o.var_weight), ("optim.cov_weight", o.cov_weight)):
+            if isinstance(value, bool) or not (value >= 0 and value < float("inf")):
+                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
         _choice("precision", self.precision, PRECISIONS)
         if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", self.device):
             raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")
@@ -223,6 +243,8 @@ class TrainConfig:
         """The :class:`seqjepa.SeqJEPAConfig` of this run for data with ``in_channels`` and ``action_dim``."""
         known = {f.name for f in dataclasses.fields(SeqJEPAConfig)}
         values = {k: v for k, v in dataclasses.asdict(self.model).items() if k in known}
+        if self.model.target == "fovea":  # retina scales are stacked scale-major: the fovea comes first
+            values["target_channels"] = in_channels // len(self.data.scales)
         return SeqJEPAConfig(in_channels=in_channels, action_dim=action_dim, **values)
 
 

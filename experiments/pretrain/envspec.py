@@ -27,7 +27,8 @@ SPLIT_NAMES = {"Rotation3D-3DIEBench-v0": {"train": "train", "test": "val"}}  # 
 TEST_SEED_OFFSET = 1000  # generated worlds / objects: the test split is generated from seed + this
 RENAMED = {"scene_style": "style", "fixation_mode": "first_fixation"}   # DataConfig name -> env keyword
 # Fields that describe how batches are made, not the world: never forwarded.
-NOT_ENV = ("dataset", "seq_len", "batch_size", "prefetch", "epoch_size", "env_kwargs")
+NOT_ENV = ("dataset", "seq_len", "batch_size", "prefetch", "epoch_size", "env_kwargs", "policy", "uniform_weight",
+           "periphery")
 
 
 def env_parameters(env_id: str) -> dict[str, inspect.Parameter]:

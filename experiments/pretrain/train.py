@@ -51,7 +51,7 @@ from experiments.pretrain.config import (
     load_config,
     reset_invocation_keys,
 )
-from experiments.pretrain.data import SequenceSource, iterate_batches, make_source, prepare_batch
+from experiments.pretrain.data import SequenceSource, iterate_batches, make_source, policy_kwargs, prepare_batch
 from experiments.pretrain.distributed import Dist, barrier, init_distributed
 from experiments.pretrain.envspec import env_spec
 from experiments.pretrain.probing import (
@@ -64,7 +64,7 @@ from experiments.evaluate.runner import end_of_training
 from experiments.pretrain.runfolder import TB_NAME, claim_run_dir, kept_summary, write_summary
 from seqjepa import SeqJEPA
 from seqjepa.ema import ema_momentum
-from seqjepa.losses import prediction_loss
+from seqjepa.losses import prediction_loss, variance_covariance_loss
 from seqjepa.optim import param_groups_for_weight_decay, set_lr
 from seqjepa.pretrained import META_KEY, pretrained_meta
 from seqjepa.schedules import warmup_cosine_lr
@@ -225,7 +225,9 @@ def main(config: TrainConfig, run_dir: str | Path | None = None, resume: bool = 
     window = _restore_window(saved_window, d, device, config.probe_window)
     params = [p for p in model.parameters() if p.requires_grad]
     env_id, env_kwargs = env_spec(config.data)
-    meta = pretrained_meta(model.config, source.mean, source.std, env_id, env_kwargs)
+    meta = pretrained_meta(model.config, source.mean, source.std, env_id, env_kwargs,
+                           policy=policy_kwargs(config.data) if env_id.startswith("Saccade-") else {},
+                           periphery=config.data.periphery)
 
     def checkpoint(final: bool) -> None:
         """Rank 0 writes ckpt_last.pt (+ a kept copy); every rank waits for it."""
@@ -258,6 +260,7 @@ def main(config: TrainConfig, run_dir: str | Path | None = None, resume: bool = 
             raise FloatingPointError(f"non-finite loss at step {bad}; stopped without writing a checkpoint "
                                      f"(the last good one, if any: {run_dir / LAST_NAME})")
 
+    regularise = config.optim.var_weight > 0 or config.optim.cov_weight > 0
     model.train(), probes.train()
     t_start = t_log = time.perf_counter()
     start_step = steps_at_log = step
@@ -278,8 +281,12 @@ def main(config: TrainConfig, run_dir: str | Path | None = None, resume: bool = 
                 target = forward_target(glimpses[:, m_tr:m_tr + 1])[:, 0]
                 # forward context: encode views 0..M-1, aggregate, predict view M's latent
                 out = forward_context(glimpses, actions, n_observed=m_tr)
-            # loss
+            # loss (+ the optional variance/covariance terms on the context latents, against collapse)
             loss = prediction_loss(out.prediction.float(), target.float())
+            pred_loss = loss
+            if regularise:
+                var_term, cov_term = variance_covariance_loss(out.z_views.reshape(-1, out.z_views.shape[-1]))
+                loss = loss + config.optim.var_weight * var_term + config.optim.cov_weight * cov_term
             first_bad = torch.where((first_bad == _NO_BAD_STEP) & ~torch.isfinite(loss),
                                     torch.full_like(first_bad, step), first_bad)
             # backward
@@ -303,7 +310,7 @@ def main(config: TrainConfig, run_dir: str | Path | None = None, resume: bool = 
             probe_opt.zero_grad(set_to_none=True)
             probe_loss.backward()
             probe_opt.step()
-            window = (window + [torch.cat([loss.detach().float().view(1), stats])])[-config.probe_window:]
+            window = (window + [torch.cat([pred_loss.detach().float().view(1), stats])])[-config.probe_window:]
             step, batch_idx = step + 1, batch_idx + 1
             if bar is not None:
                 bar.update(1)
@@ -320,6 +327,9 @@ def main(config: TrainConfig, run_dir: str | Path | None = None, resume: bool = 
                                        ("probe_acc", figs["probe_acc"]), ("probe_r2", figs["probe_r2"]),
                                        ("sequences_per_s", rate), ("grad_norm", float(grad_norm))):
                         writer.add_scalar(f"train/{key}", value, step)
+                    if regularise:  # the anti-collapse terms (unweighted) of the last step
+                        writer.add_scalar("train/variance_term", float(var_term), step)
+                        writer.add_scalar("train/covariance_term", float(cov_term), step)
                 if bar is not None:
                     bar.set_postfix(loss=f"{figs['loss']:.4f}", acc=f"{figs['probe_acc']:.3f}")
             if step % config.checkpoint_every == 0 or step == end_step \

@@ -224,5 +224,5 @@ def test_simple_style_colours_objects_by_class_and_keeps_its_own_cache(tmp_path)
 
 
 def test_unknown_style_names_the_allowed_ones(tmp_path):
-    with pytest.raises(ValueError, match=r"style must be one of \('natural', 'simple', 'shapes', 'shapes_majority'\)"):
+    with pytest.raises(ValueError, match=r"style must be one of \('natural', 'simple', 'shapes', 'shapes_majority', 'shapes_flat', 'shapes_flat_large'\)"):
         load_scenes("test", root=tmp_path, n_test=4, style="cartoon")
