@@ -10,7 +10,10 @@ trained model, a randomly initialised copy of it and the model-free floors
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +29,10 @@ from experiments.pretrain.probing import SourceFactory
 from seqjepa import SeqJEPA
 from seqjepa.pretrained import META_KEY, pretrained_from_state
 
-__all__ = ["evaluate_model", "load_run", "evaluate_runs", "end_of_training", "headline", "SourceFactory"]
+__all__ = ["evaluate_model", "load_run", "evaluate_runs", "end_of_training", "headline", "SourceFactory",
+           "EVAL_CACHE_VERSION"]
+
+EVAL_CACHE_VERSION = 1  # bump when the measurements of a checkpoint change (new metrics, other probes)
 
 
 def _m_pred(config: TrainConfig) -> int:
@@ -110,12 +116,49 @@ def load_run(path: str | Path, device: torch.device | str = "cpu") -> tuple[SeqJ
     return model, config, state
 
 
+def _cache_file(path: Path, state: dict[str, Any], config: TrainConfig, floors: bool) -> tuple[Path, dict]:
+    """Where the measurements of this checkpoint under this evaluation are kept, and their key."""
+    run_dir = path if path.is_dir() else path.parent
+    key = {"version": EVAL_CACHE_VERSION, "checkpoint_sha256": state.get("sha256"), "step": state.get("step"),
+           "eval": config_to_dict(config)["eval"], "data": config_to_dict(config)["data"], "seed": config.seed,
+           "floors": bool(floors)}
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return run_dir / "eval_cache" / f"{digest}.json", json.loads(json.dumps(key, default=str))
+
+
+def _digest(measurements: list[Measurement]) -> str:
+    return hashlib.sha256(json.dumps(measurements, sort_keys=True).encode()).hexdigest()
+
+
+def _read_cache(file: Path, key: dict) -> list[Measurement] | None:
+    """The cached measurements if ``file`` holds them for ``key`` and they verify; else None (with a
+    warning when a file is there but unusable)."""
+    if not file.is_file():
+        return None
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+        if data.get("key") == key and _digest(data["measurements"]) == data.get("sha256"):
+            return list(data["measurements"])
+        problem = "another checkpoint or evaluation" if data.get("key") != key else "a digest mismatch"
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        problem = f"unreadable ({exc})"
+    warnings.warn(f"ignoring the evaluation cache {file}: {problem}; evaluating afresh", stacklevel=3)
+    return None
+
+
 def evaluate_runs(paths: list[str | Path], device: torch.device | str = "cpu", floors: bool = True,
-                  progress: bool = True, overrides: dict[str, Any] | None = None) -> tuple[list[Measurement], dict]:
+                  progress: bool = True, overrides: dict[str, Any] | None = None,
+                  cache: bool = True) -> tuple[list[Measurement], dict]:
     """Evaluate several runs (usually one setting at several seeds): measurements and metadata.
 
     ``overrides`` replaces fields of each run's ``eval`` section (e.g. ``{"m_val": [1, 2, 4]}``).
+    ``cache``: keep each run's measurements in ``<run>/eval_cache/<key>.json`` (written atomically
+    with a digest, keyed by the checkpoint's SHA-256, the data and eval settings and ``floors``)
+    and reuse them when the same checkpoint is evaluated the same way again (a study that
+    evaluated its seeds as they finished, or a re-made report).
     """
+    from envs.storage import atomic_write_json
+
     device = torch.device(device)
     measurements: list[Measurement] = []
     meta: dict[str, Any] = {"runs": [], "seeds": []}
@@ -129,8 +172,21 @@ def evaluate_runs(paths: list[str | Path], device: torch.device | str = "cpu", f
         if planned is not None and state.get("step") != planned:
             _log(progress, f"warning: {path} is at step {state.get('step')} of its {planned}-step schedule "
                            f"(an interrupted run: resume it with saccade-pretrain --run-dir ... --resume)")
-        _log(progress, f"evaluating {path} (seed {config.seed}, step {state.get('step')})")
-        measurements += evaluate_model(model, config, device, floors=floors, progress=progress)
+        file, key = _cache_file(Path(path), state, config, floors)
+        found = _read_cache(file, key) if cache else None
+        if found is not None:
+            _log(progress, f"{path}: measurements of this checkpoint reused from {file}")
+            measurements += found
+        else:
+            _log(progress, f"evaluating {path} (seed {config.seed}, step {state.get('step')})")
+            rows = evaluate_model(model, config, device, floors=floors, progress=progress)
+            if cache:
+                rows = json.loads(json.dumps(rows))  # plain JSON values, as they will be read back
+                try:
+                    atomic_write_json(file, {"key": key, "sha256": _digest(rows), "measurements": rows})
+                except OSError as exc:  # a read-only run folder: evaluate without keeping them
+                    warnings.warn(f"could not keep the evaluation in {file}: {exc}", stacklevel=2)
+            measurements += rows
         meta["runs"].append(str(path))
         meta["seeds"].append(config.seed)
         meta.setdefault("preset", config.preset)

@@ -5,14 +5,18 @@
 
 Each seed is an ordinary ``saccade-pretrain`` run (``<out_dir>/<name>_s<seed>``, its own
 end-of-training evaluation switched off); an existing finished run is reused, an interrupted
-one resumed. Then ``saccade-eval`` scores all seeds together (mean ± std) beside the floors,
-with the ablation paired by seed, and writes ``results.json``, ``report.md`` and figures.
+one resumed. As soon as a run is trained it is evaluated in its own process (``--jobs`` at a
+time, beside the training of the others; the measurements are kept in the run's
+``eval_cache/``, so a killed study redoes neither). Then ``saccade-eval`` scores all seeds
+together (mean ± std) beside the floors, with the ablation paired by seed, and writes
+``results.json``, ``report.md`` and figures.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -50,6 +54,23 @@ def run_seed(config: str, seed: int, run_name: str, out_dir: str, overrides: Seq
     return run_dir
 
 
+def evaluate_seed(run_dir: Path, floors: bool, m_val: Sequence[int] | None, threads: int | None = None) -> None:
+    """Evaluate one trained run in a subprocess (``threads`` torch threads), filling its evaluation
+    cache (and a report in ``<run_dir>/eval_study/``) for the study's joint report."""
+    cmd = [sys.executable, "-m", "experiments.evaluate.cli", str(run_dir), "--out", str(run_dir / "eval_study"),
+           "--overwrite"]
+    if not floors:
+        cmd.append("--no-floors")
+    if m_val:
+        cmd += ["--m-val", *[str(m) for m in m_val]]
+    log = run_dir.parent / f"{run_dir.name}.log"
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads)) if threads else None
+    with log.open("a") as fh:
+        done = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env)
+    if done.returncode != 0:
+        raise RuntimeError(f"evaluating {run_dir} failed (exit {done.returncode}); see {log}")
+
+
 def cli(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m experiments.evaluate.study", description=__doc__.split("\n")[0])
     parser.add_argument("--config", default="scenes_cpu", help="preset name or YAML file (default scenes_cpu)")
@@ -70,12 +91,20 @@ def cli(argv: Sequence[str] | None = None) -> None:
     name = args.name or config.preset
     if not name or any(c in name for c in "/\\\0") or name in (".", ".."):
         raise SystemExit(f"--name must be a plain folder-name prefix, got {name!r}")
-    jobs = [(s, f"{name}_s{s}", args.overrides) for s in args.seeds]
+    jobs = [(s, f"{name}_s{s}", args.overrides, True) for s in args.seeds]
     if args.ablation:
         off = ["model.condition_aggregator=false", "model.condition_predictor=false"]
-        jobs += [(s, f"{name}_noaction_s{s}", [*args.overrides, *off]) for s in args.seeds]
+        jobs += [(s, f"{name}_noaction_s{s}", [*args.overrides, *off], False) for s in args.seeds]
+
+    def train_and_evaluate(job: tuple) -> Path:
+        seed, run_name, overrides, floors = job
+        run_dir = run_seed(path, seed, run_name, args.out_dir, overrides)
+        # ablations: no floors (their floors are the main runs'); the cores shared between the jobs
+        evaluate_seed(run_dir, floors, args.m_val, threads=max(1, (os.cpu_count() or 1) // max(1, args.jobs)))
+        return run_dir
+
     with ThreadPoolExecutor(max(1, args.jobs)) as pool:
-        runs = list(pool.map(lambda j: run_seed(path, j[0], j[1], args.out_dir, j[2]), jobs))
+        runs = list(pool.map(train_and_evaluate, jobs))
     main_runs, ablation_runs = runs[:len(args.seeds)], runs[len(args.seeds):]
     files = evaluate([str(r) for r in main_runs], args.out, ablation=[str(r) for r in ablation_runs],
                      m_val=args.m_val, overwrite=args.overwrite, title=f"{name}: {len(args.seeds)} seeds",

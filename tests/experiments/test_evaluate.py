@@ -169,3 +169,34 @@ def test_removed_eval_keys_are_dropped_with_a_warning() -> None:
     with pytest.warns(UserWarning, match="eval.epochs"):
         cfg = config_from_dict(values)
     assert not hasattr(cfg.eval, "epochs")
+
+
+def test_evaluations_are_kept_per_checkpoint_and_reused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second evaluation of the same checkpoint, the same way, reads the kept measurements; another
+    setting (no floors), a damaged cache file or a retrained checkpoint evaluates afresh."""
+    from experiments.evaluate import runner
+
+    run = _scenes_run(tmp_path, 0, monkeypatch)
+    first, _ = runner.evaluate_runs([run], floors=False, progress=False, overrides={"m_val": [1, 2]})
+    files = sorted((run / "eval_cache").glob("*.json"))
+    assert len(files) == 1
+    real = runner.evaluate_model
+    calls = {"n": 0}
+
+    def counting(*args, **kwargs):
+        calls["n"] += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "evaluate_model", counting)
+    again, _ = runner.evaluate_runs([run], floors=False, progress=False, overrides={"m_val": [1, 2]})
+    assert calls["n"] == 0 and again == json.loads(json.dumps(first))
+    runner.evaluate_runs([run], floors=False, progress=False, overrides={"m_val": [1]})  # another evaluation
+    assert calls["n"] == 1 and len(list((run / "eval_cache").glob("*.json"))) == 2
+    data = json.loads(files[0].read_text())
+    data["measurements"][0]["value"] += 1.0  # tampered: the digest no longer matches
+    files[0].write_text(json.dumps(data))
+    with pytest.warns(UserWarning, match="digest mismatch"):
+        fresh, _ = runner.evaluate_runs([run], floors=False, progress=False, overrides={"m_val": [1, 2]})
+    assert calls["n"] == 2 and fresh == again
+    runner.evaluate_runs([run], floors=False, progress=False, overrides={"m_val": [1, 2]}, cache=False)
+    assert calls["n"] == 3
