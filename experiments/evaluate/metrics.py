@@ -41,7 +41,7 @@ from typing import Any
 
 import torch
 
-from experiments.evaluate.features import SplitFeatures
+from experiments.evaluate.features import SplitFeatures, rotation_matrices
 from experiments.evaluate.probes import fit_logistic, fit_ridge
 
 __all__ = ["model_measurements", "floor_measurements", "Measurement"]
@@ -122,8 +122,6 @@ def state_features(states: torch.Tensor) -> torch.Tensor:
     Fourier features ``[N, 2 * STATE_FEATURES]`` (the same for every call), quaternions (K = 4) as
     flattened rotation matrices ``[N, 9]`` (sign-free)."""
     if states.shape[-1] == 4:
-        from experiments.evaluate.features import rotation_matrices
-
         return rotation_matrices(states)
     gen = torch.Generator().manual_seed(0)
     freq = torch.randn(states.shape[-1], STATE_FEATURES, generator=gen, dtype=torch.float64) * STATE_FREQUENCY

@@ -119,8 +119,9 @@ def load_run(path: str | Path, device: torch.device | str = "cpu") -> tuple[SeqJ
 def _cache_file(path: Path, state: dict[str, Any], config: TrainConfig, floors: bool) -> tuple[Path, dict]:
     """Where the measurements of this checkpoint under this evaluation are kept, and their key."""
     run_dir = path if path.is_dir() else path.parent
+    values = config_to_dict(config)
     key = {"version": EVAL_CACHE_VERSION, "checkpoint_sha256": state.get("sha256"), "step": state.get("step"),
-           "eval": config_to_dict(config)["eval"], "data": config_to_dict(config)["data"], "seed": config.seed,
+           "eval": values["eval"], "data": values["data"], "seed": config.seed,
            "floors": bool(floors)}
     digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
     return run_dir / "eval_cache" / f"{digest}.json", json.loads(json.dumps(key, default=str))

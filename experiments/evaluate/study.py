@@ -89,8 +89,7 @@ def cli(argv: Sequence[str] | None = None) -> None:
     path = args.config if Path(args.config).is_file() else str(preset_path(args.config))
     config = load_config(path, args.overrides)  # fail fast on a bad config, before any training
     name = args.name or config.preset
-    if not name or any(c in name for c in "/\\\0") or name in (".", ".."):
-        raise SystemExit(f"--name must be a plain folder-name prefix, got {name!r}")
+    load_config(path, [*args.overrides, f"run_name={name}_s0"])  # the run names pass the config's own rule
     jobs = [(s, f"{name}_s{s}", args.overrides, True) for s in args.seeds]
     if args.ablation:
         off = ["model.condition_aggregator=false", "model.condition_predictor=false"]

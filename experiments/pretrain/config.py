@@ -20,7 +20,9 @@ from typing import Any, Mapping, Sequence
 
 import yaml
 
+from agents import SACCADE_POLICIES
 from envs.datasets import SCENE_STYLES as ENV_SCENE_STYLES
+from envs.sequences import PERIPHERIES
 from saliency import DEFAULT_METHOD
 from seqjepa.config import SeqJEPAConfig
 
@@ -35,8 +37,8 @@ GENERATED_DATASETS = ("worlds", "objects")  # generated from a seed: the test sp
 SPLITS = ("train", "test", "unlabeled", "train+unlabeled")
 IOR_MODES = ("square", "disc", "gaussian")
 FIXATION_MODES = ("sample", "argmax")
-POLICIES = ("saliency", "uniform", "mixture")   # agents.SACCADE_POLICIES: the saccade pretraining policy
-PERIPHERIES = ("colour", "grey")                # envs.sequences.PERIPHERIES
+POLICIES = SACCADE_POLICIES                     # the saccade pretraining policy (agents.saccade_policy)
+SACCADE_DATASETS = ("scenes", "stl10")          # the datasets whose sequences a saccade policy makes
 TARGETS = ("all", "fovea")                      # what the EMA target encoder sees of the target view
 PRECISIONS = ("fp32", "bf16", "fp16")
 LABELED_SPLITS = ("train", "test")   # splits with a label for every image (frozen-encoder evaluation)
@@ -185,7 +187,7 @@ class TrainConfig:
         _choice("model.target", self.model.target, TARGETS)
         if isinstance(d.uniform_weight, bool) or not 0.0 <= d.uniform_weight <= 1.0:
             raise ValueError(f"data.uniform_weight must be a number in [0, 1], got {d.uniform_weight!r}")
-        if d.policy != "saliency" and d.dataset not in ("scenes", "stl10"):
+        if d.policy != "saliency" and d.dataset not in SACCADE_DATASETS:
             raise ValueError(f"data.policy={d.policy!r} is a saccade policy: it needs data.dataset 'scenes' or "
                              f"'stl10', got {d.dataset!r} (other worlds have their own agent); use 'saliency' there")
         for name, value in (("optim.var_weight", o.var_weight), ("optim.cov_weight", o.cov_weight)):

@@ -14,7 +14,7 @@ from typing import Any, Iterator, Mapping, Protocol, Sequence
 
 import torch
 
-from experiments.pretrain.config import DataConfig
+from experiments.pretrain.config import SACCADE_DATASETS, DataConfig
 
 __all__ = ["SequenceSource", "make_source", "policy_kwargs", "describe_policy", "Prefetcher", "iterate_batches", "normalize", "prepare_batch"]
 
@@ -49,7 +49,7 @@ def make_source(cfg: DataConfig, split: str | None = None, rank: int = 0, world_
         raise ValueError(f"rank must lie in [0, world_size={world_size}), got {rank}")
     seq_len = seq_len or cfg.seq_len
     env_id, kwargs = env_spec(dataclasses.replace(cfg, split=split or cfg.split, seq_len=seq_len))
-    agent_kwargs = policy_kwargs(cfg) if env_id.startswith("Saccade-") else {}
+    agent_kwargs = policy_kwargs(cfg)
     stats = (STL10_MEAN, STL10_STD) if cfg.dataset == "stl10" else (None, None)
     return Source(env_id, kwargs, seq_len=seq_len, batch_size=cfg.batch_size, seed=seed, rank=rank,
                   world_size=world_size, epoch_size=cfg.epoch_size, agent_kwargs=agent_kwargs,
@@ -58,7 +58,9 @@ def make_source(cfg: DataConfig, split: str | None = None, rank: int = 0, world_
 
 def policy_kwargs(cfg: DataConfig) -> dict[str, Any]:
     """The saccade pretraining policy of ``cfg`` as ``agents.saccade_policy`` keywords (also what the
-    checkpoint's metadata and the evaluation report record)."""
+    checkpoint's metadata records); empty for the worlds that are not saccade worlds."""
+    if cfg.dataset not in SACCADE_DATASETS:
+        return {}
     out: dict[str, Any] = {"policy": cfg.policy, "mode": cfg.fixation_mode}
     if cfg.policy == "mixture":
         out["uniform_weight"] = float(cfg.uniform_weight)
@@ -67,7 +69,7 @@ def policy_kwargs(cfg: DataConfig) -> dict[str, Any]:
 
 def describe_policy(cfg: DataConfig) -> str:
     """One line naming the agent that made ``cfg``'s sequences (for reports)."""
-    if cfg.dataset not in ("scenes", "stl10"):
+    if cfg.dataset not in SACCADE_DATASETS:
         return {"worlds": "smooth RatInABox-style trajectories (agents.SmoothTrajectoryAgent)"}.get(
             cfg.dataset, "bounded rotation walks (agents.RotationWalkAgent)")
     if cfg.policy == "uniform":

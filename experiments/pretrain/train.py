@@ -226,7 +226,7 @@ def main(config: TrainConfig, run_dir: str | Path | None = None, resume: bool = 
     params = [p for p in model.parameters() if p.requires_grad]
     env_id, env_kwargs = env_spec(config.data)
     meta = pretrained_meta(model.config, source.mean, source.std, env_id, env_kwargs,
-                           policy=policy_kwargs(config.data) if env_id.startswith("Saccade-") else {},
+                           policy=policy_kwargs(config.data),
                            periphery=config.data.periphery)
 
     def checkpoint(final: bool) -> None:
