@@ -4,8 +4,8 @@ agents for native vector envs (one action row per env row)."""
 from agents.base import Agent
 from agents.batched import (SACCADE_POLICIES, SALIENCY_MODES, BatchedMixtureAgent, BatchedRandomAgent,
                             BatchedSaliencyAgent, BatchedUniformAgent, saccade_policy)
+from agents.defaults import default_agent
 from agents.random_agent import RandomAgent
-from agents.rollout import Episode, rollout
 from agents.rotation_walk import RotationWalkAgent
 from agents.saliency_agent import SaliencyAgent
 from agents.trajectories import SmoothTrajectoryAgent
@@ -16,13 +16,12 @@ __all__ = [
     "BatchedRandomAgent",
     "BatchedSaliencyAgent",
     "BatchedUniformAgent",
-    "Episode",
     "RandomAgent",
     "RotationWalkAgent",
     "SACCADE_POLICIES",
     "SALIENCY_MODES",
     "SaliencyAgent",
     "SmoothTrajectoryAgent",
-    "rollout",
+    "default_agent",
     "saccade_policy",
 ]

@@ -6,7 +6,9 @@ itself. Importing this package does not import torch.
 
 from gymnasium.envs.registration import register, registry
 
-__all__ = ["ENV_IDS", "SACCADE_IDS", "CLASSIFY_IDS", "VARIANTS", "base_id"]
+from envs.families import FAMILIES, Family
+
+__all__ = ["ENV_IDS", "SACCADE_IDS", "CLASSIFY_IDS", "VARIANTS", "base_id", "family_of", "Family", "FAMILIES"]
 
 ENV_IDS = ("Saccade-STL10-v0", "Saccade-Scenes-v0", "PathIntegration-Scenes-v0", "Rotation3D-Shapes-v0",
            "Rotation3D-3DIEBench-v0", "Saccade-Scenes-Classify-v0", "Saccade-STL10-Classify-v0",
@@ -36,6 +38,13 @@ _VECTOR_ENTRY_POINTS = {
     "Rotation3D-Shapes-Classify-v0": "envs.classify_env:make_objects_vector",
 }
 
+# The family of every base id (the registration module is the one place that knows ids).
+_FAMILY_OF = {
+    "Saccade-STL10-v0": "saccade", "Saccade-Scenes-v0": "saccade", "Saccade-Scenes-Classify-v0": "saccade",
+    "Saccade-STL10-Classify-v0": "saccade", "PathIntegration-Scenes-v0": "path", "Rotation3D-Shapes-v0": "rotation",
+    "Rotation3D-3DIEBench-v0": "rotation", "Rotation3D-Shapes-Classify-v0": "rotation",
+}
+
 _SHAPES = {"style": "shapes", "max_objects": 3, "keep_inside": True, "glimpse_size": 16, "scales": (1, 3),
            "ior_radius": 8}
 # Registered variants (Minigrid's way): an id of its own for a set of keywords, kept in the spec
@@ -51,6 +60,15 @@ VARIANTS = {
 def base_id(env_id: str) -> str:
     """The id a registered variant is made from (itself for a base id)."""
     return VARIANTS[env_id][0] if env_id in VARIANTS else env_id
+
+
+def family_of(env_id: str) -> Family:
+    """The :class:`Family` of a registered id of this package (without building the env)."""
+    name = _FAMILY_OF.get(base_id(env_id)) if isinstance(env_id, str) else None
+    if name is None:
+        raise ValueError(f"env_id must be one of this package's ids {sorted(set(_FAMILY_OF) | set(VARIANTS))}, "
+                         f"got {env_id!r}")
+    return FAMILIES[name]
 
 
 # Episode lengths are keywords (max_saccades / max_steps), and the env truncates itself: the specs

@@ -16,6 +16,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from envs.families import Family
 from envs.world import World, check_unit_fraction, delegate
 
 __all__ = ["ClassifyWorld", "log_softmax"]
@@ -56,6 +57,11 @@ class ClassifyWorld(World):
         self._prediction = np.full(self.n, -1, np.int64)
         self._correct = np.zeros(self.n, bool)
         self._accuracy = np.full(self.n, np.nan)
+
+    @property
+    def family(self) -> Family:  # type: ignore[override]
+        """The inner world's family (a recognition task does not change what a state is)."""
+        return self.inner.family
 
     def __getattr__(self, name: str) -> Any:
         """The inner world's attributes (``dataset``, ``image_shape``, ...)."""

@@ -7,6 +7,7 @@ from typing import Any, Sequence
 import cv2
 import numpy as np
 
+from envs.families import PATH
 from envs.checks import pick_index
 from envs.coordinates import pixel_to_norm
 from envs.datasets.base import ImageDataset
@@ -94,6 +95,7 @@ class PathWorld(World):
     ==========================  =====================================================
     """
 
+    family = PATH
     action_dim = 2
     action_meaning = "(d_row, d_col) / max_step"
     reset_options = ("index", "position")

@@ -7,6 +7,7 @@ from typing import Any, Sequence
 import cv2
 import numpy as np
 
+from envs.families import ROTATION
 from envs.checks import pick_index
 from envs.datasets.objects3d import OBJECT_CLASSES, make_objects
 from envs.render3d import PROJECTIONS, Mesh, MeshBank, Renderer
@@ -94,6 +95,7 @@ class RotationWorld(World):
     ==========================  =====================================================
     """
 
+    family = ROTATION
     action_dim = 3
     action_meaning = "a rotation vector (axis * angle) / max_angle"
     reset_options = ("index", "rotation")

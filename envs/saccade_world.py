@@ -7,6 +7,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from envs.families import SACCADE
 from envs.checks import pick_index
 from envs.coordinates import max_norm_position, pixel_to_norm
 from envs.rendering import draw_retina_boxes, draw_scanpath, overlay, to_rgb, upscale
@@ -75,6 +76,7 @@ class SaccadeWorld(World):
     ==========================  =====================================================
     """
 
+    family = SACCADE
     action_dim = 2
     action_meaning = "(d_row, d_col)"
     reset_options = ("index",)

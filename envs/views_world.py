@@ -12,6 +12,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from envs.families import ROTATION
 from envs.checks import pick_index
 from envs.datasets.views3d import ViewBank
 from envs.rendering import upscale
@@ -32,6 +33,7 @@ class ViewsWorld(World):
     ``render_scale`` in [1, 32] (ValueError naming the keyword otherwise).
     """
 
+    family = ROTATION
     action_dim = 3
     action_meaning = "a rotation vector (axis * angle) / max_angle"
     reset_options = ("index", "view")

@@ -21,6 +21,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from envs.families import Family
 from envs.retina import Retina
 
 __all__ = ["World", "check_positive_int", "check_int_range", "check_unit_fraction", "check_real_range",
@@ -94,6 +95,7 @@ class World:
     """N rows of one env family. Subclasses set the class attributes and write the five methods.
 
     Class attributes:
+        family: the :class:`envs.families.Family` (episode-length keyword, state key).
         action_dim: ``A``, the size of the action and of ``last_action``.
         action_meaning: what the action is, for error messages (e.g. ``"(d_row, d_col)"``).
         reset_options: the keys ``reset(options=...)`` accepts.
@@ -108,6 +110,7 @@ class World:
     ``last_action_bound`` (``|last_action|`` never exceeds it).
     """
 
+    family: Family
     action_dim: int = 2
     last_action_dim: int | None = None  # size of last_action when it differs from action_dim (None: the same)
     action_meaning: str = "(d_row, d_col)"

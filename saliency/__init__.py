@@ -1,7 +1,7 @@
 """Weight-free saliency (NumPy + Numba): saliency maps, inhibition of return, scanpaths.
 
 See ``docs/ARCHITECTURE.md`` for the API contract. Plain-NumPy twins of every kernel live in
-``saliency.reference`` (for tests and as readable documentation of the maths).
+``tests.saliency.reference`` (for tests and as readable documentation of the maths).
 """
 
 from saliency.batch_sample import argmax_fixations, sample_fixations

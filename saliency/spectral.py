@@ -11,7 +11,7 @@ and normalised to sum 1. A constant image gives the uniform map.
 The input is real, so ``F`` is Hermitian: the kernel transforms two real columns as one complex
 one, keeps only the half-spectrum ``k <= size / 2`` and returns through a real-output inverse,
 which halves the FFT and log/exp work (the log/exp themselves run in float32, 1e-7 relative).
-``saliency.reference.spectral_residual_ref`` does the same maths with ``np.fft`` on the full spectrum.
+``tests.saliency.reference.spectral_residual_ref`` does the same maths with ``np.fft`` on the full spectrum.
 """
 
 from __future__ import annotations

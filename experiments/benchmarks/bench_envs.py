@@ -101,7 +101,7 @@ def bench_sequences(dataset: Any, maps: np.ndarray, batch: int, seq_len: int, ba
 
     from envs.retina import Retina
     from envs.saccade_world import SaccadeWorld
-    from envs.sequences import SequenceSource
+    from experiments.pretrain.source import SequenceSource
     from envs.vector import ActiveVisionVectorEnv
     from saliency import sample_scanpaths
 
@@ -155,7 +155,7 @@ def bench_sequences(dataset: Any, maps: np.ndarray, batch: int, seq_len: int, ba
 
 def bench_family_sources(batch: int, seq_len: int, batches: int) -> dict[str, float]:
     """Sequences/s of the same source over the path-integration and 3D-rotation worlds."""
-    from envs.sequences import SequenceSource
+    from experiments.pretrain.source import SequenceSource
 
     out = {}
     for name, env_id, kwargs in (("path", "PathIntegration-Scenes-v0", dict(glimpse_size=32, n_worlds=16)),

@@ -3,7 +3,7 @@
 Prints, in one run:
 
 1. per-image time of every saliency method at 96x96 and 256x256, one image at a time and
-   batched (``saliency_maps``), against the plain-NumPy reference (``saliency.reference``) and,
+   batched (``saliency_maps``), against the plain-NumPy reference (``tests.saliency.reference``) and,
    for the spectral residual, OpenCV's C++ ``StaticSaliencySpectralResidual`` (skipped if
    ``cv2.saliency`` is missing);
 2. scanpath sampling for a batch of maps x fixations (square IoR, half-width 16) with
@@ -27,7 +27,7 @@ import numba
 import numpy as np
 
 from saliency import METHODS, saliency_map, saliency_maps, sample_scanpaths
-from saliency.reference import itti_koch_ref, spectral_residual_ref
+from tests.saliency.reference import itti_koch_ref, spectral_residual_ref
 
 REFERENCES = {"spectral_residual": spectral_residual_ref, "itti_koch": itti_koch_ref}
 

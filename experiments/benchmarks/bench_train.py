@@ -3,7 +3,7 @@
 Both train the same seq-JEPA (ResNet-18, CIFAR stem, 32 px glimpses, M_tr = 4, batch 512 at full
 size) for the same number of steps on synthetic 96x96 images with random saliency maps:
 
-- **ours**: batched uint8 sequences from ``envs.sequences.SequenceSource`` (Numba-parallel
+- **ours**: batched uint8 sequences from ``experiments.pretrain.source.SequenceSource`` (Numba-parallel
   scanpaths + retina over the whole batch) made ahead in a background thread and pinned; uint8 -> float and
   normalisation on the device; bf16 autocast, channels_last, fused AdamW (on CUDA).
 - **paper-style**: a torch ``Dataset`` whose ``__getitem__`` normalises one image on the CPU,
@@ -181,7 +181,7 @@ def run(small: bool = False, steps: int | None = None, workers: int | None = Non
                          agg_ffn=64, pred_hidden=64) if small else SeqJEPAConfig())
     data, sal = synthetic_data(n_images)
     from envs.saccade_world import SaccadeWorld
-    from envs.sequences import SequenceSource
+    from experiments.pretrain.source import SequenceSource
     from envs.vector import ActiveVisionVectorEnv
 
     world = SaccadeWorld(batch, data, glimpse_size=glimpse, max_saccades=t_len - 1, saliency_maps=sal,

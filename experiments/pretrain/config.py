@@ -22,7 +22,7 @@ import yaml
 
 from agents import SACCADE_POLICIES
 from envs.datasets import SCENE_STYLES as ENV_SCENE_STYLES
-from envs.sequences import PERIPHERIES
+from experiments.pretrain.source import PERIPHERIES
 from saliency import DEFAULT_METHOD
 from seqjepa.config import SeqJEPAConfig
 
@@ -57,7 +57,7 @@ IOR_RADIUS_MAX = 65536    # saliency.validation.RANGES["radius"]
 
 @dataclass
 class DataConfig:
-    """Training sequences of one world (see ``envs.sequences.SequenceSource``).
+    """Training sequences of one world (see ``experiments.pretrain.source.SequenceSource``).
 
     ``dataset`` picks the world: ``scenes`` / ``stl10`` (saccades), ``worlds`` (path
     integration over generated world images), ``objects`` (3D rotation of generated objects);

@@ -1,6 +1,6 @@
 """Data wiring for pretraining: build the sequence source of a world and move batches to the device.
 
-The source (``envs.sequences.SequenceSource``) yields CPU uint8 glimpses; conversion to
+The source (``experiments.pretrain.source.SequenceSource``) yields CPU uint8 glimpses; conversion to
 float and normalisation happen on the training device in :func:`prepare_batch`, so the
 host only ever moves bytes.
 """
@@ -20,7 +20,7 @@ __all__ = ["SequenceSource", "make_source", "policy_kwargs", "describe_policy", 
 
 
 class SequenceSource(Protocol):
-    """What pretraining needs from a sequence source (``envs.sequences.SequenceSource``)."""
+    """What pretraining needs from a sequence source (``experiments.pretrain.source.SequenceSource``)."""
 
     channels: int
     action_dim: int
@@ -38,11 +38,11 @@ def make_source(cfg: DataConfig, split: str | None = None, rank: int = 0, world_
     """The rank's shard of training sequences of ``cfg``'s world over ``split`` (default ``cfg.split``).
 
     The world is the registered env ``env_spec`` derives from ``cfg`` (saccades, path integration
-    or 3D rotation), rolled by the family's batched agent (``envs.sequences.SequenceSource``).
+    or 3D rotation), rolled by the family's batched agent (``experiments.pretrain.source.SequenceSource``).
     ``seq_len`` overrides ``cfg.seq_len`` (evaluation sequences may be longer). ``seed`` fixes
     the episodes and the shuffling (``batches`` is deterministic in seed, epoch, index).
     """
-    from envs.sequences import STL10_MEAN, STL10_STD, SequenceSource as Source
+    from experiments.pretrain.source import STL10_MEAN, STL10_STD, SequenceSource as Source
     from experiments.pretrain.envspec import env_spec
 
     if not 0 <= rank < world_size:

@@ -70,7 +70,7 @@ def env_spec(data: DataConfig) -> tuple[str, dict[str, Any]]:
     "the default" (e.g. ``n_train``) is left out where the env's own default is not None; lists
     become tuples (``scales``).
     """
-    from envs.sequences import family_of
+    import envs
 
     if data.dataset not in ENV_IDS:
         raise ValueError(f"data.dataset must be one of {tuple(ENV_IDS)}, got {data.dataset!r}")
@@ -93,7 +93,7 @@ def env_spec(data: DataConfig) -> tuple[str, dict[str, Any]]:
         raise ValueError(f"data.env_kwargs has keys {unknown} that {env_id} does not take; "
                          f"allowed: {sorted(accepted)}")
     kwargs.update({k: tuple(v) if isinstance(v, list) else v for k, v in extra.items()})
-    kwargs[family_of(env_id).length_kwarg] = data.seq_len - 1
+    kwargs[envs.family_of(env_id).length_kwarg] = data.seq_len - 1
     if env_id in SPLIT_NAMES and "split" in kwargs:
         kwargs["split"] = SPLIT_NAMES[env_id][kwargs["split"]]
     if "split" not in accepted and "seed" in accepted and data.split == "test":

@@ -228,7 +228,7 @@ class WorldModelMonitor:
             if self.dataset_kind == "stl10" and channels == 3:
                 mean, std = STL10_MEAN, STL10_STD
             else:
-                from envs.sequences import channel_stats
+                from experiments.pretrain.source import channel_stats
 
                 mean, std = channel_stats(env.dataset)
             self.mean = torch.tensor(list(mean) * len(self.scales), dtype=torch.float32).view(-1, 1, 1)

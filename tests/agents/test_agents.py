@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agents import Agent, RandomAgent, SaliencyAgent, rollout
+from agents import Agent, RandomAgent, SaliencyAgent
+from tests.agents.rollout import rollout
 from envs.saccade_env import SaccadeEnv
 from tests.envs.helpers import blob_dataset
 

@@ -11,7 +11,7 @@ import envs  # noqa: F401  (registers the ids)
 from envs.datasets.objects3d import make_objects
 from envs.datasets.views3d import ViewBank
 from envs.rotation_views_env import RotationViewsEnv
-from envs.sequences import SequenceSource
+from experiments.pretrain.source import SequenceSource
 from envs.so3 import quat_conjugate, quat_multiply, so3_exp, so3_log
 from tests.envs.test_views3d import write_3diebench
 

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-from agents import RandomAgent, SaliencyAgent, rollout
+from agents import RandomAgent, SaliencyAgent
+from tests.agents.rollout import rollout
 from envs.coordinates import pixel_to_norm
 from envs.saccade_env import SaccadeEnv
 from tests.envs.helpers import blob_dataset

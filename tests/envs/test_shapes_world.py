@@ -130,7 +130,7 @@ def test_env_keep_inside_clips_saccades_and_fixations(tmp_path) -> None:
 
 
 def test_sequence_source_keep_inside(tmp_path) -> None:
-    from envs.sequences import SequenceSource
+    from experiments.pretrain.source import SequenceSource
 
     src = SequenceSource("Saccade-Scenes-v0", dict(root=tmp_path, split="test", glimpse_size=16, scales=(1, 3),
                                                    ior_radius=8, n_test=16, style="shapes", max_objects=3,

@@ -34,7 +34,7 @@ from experiments.pretrain.probing import OnlineProbes
 
 
 class FakeSource:
-    """Same interface as ``envs.sequences.SequenceSource``, synthetic and cheap.
+    """Same interface as ``experiments.pretrain.source.SequenceSource``, synthetic and cheap.
 
     Item ``k`` has class ``k % n_classes``; each glimpse is that class's channel pattern plus
     noise, so z_AGG can be classified. Batches depend only on (seed, epoch, batch, rank).

@@ -16,7 +16,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from envs.sequences import channel_stats  # noqa: E402
+from experiments.pretrain.source import channel_stats  # noqa: E402
 from experiments.pretrain.checkpoint import CheckpointError, save_checkpoint  # noqa: E402
 from experiments.pretrain.config import DataConfig, ModelConfig, TrainConfig, config_to_dict  # noqa: E402
 from experiments.viewer.cli import Viewer, build_parser, make_viewer  # noqa: E402

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from envs.sequences import SequenceSource, grey_periphery
+from experiments.pretrain.source import SequenceSource, grey_periphery
 from experiments.evaluate.features import SplitFeatures
 from experiments.evaluate.metrics import model_measurements, state_features
 from experiments.evaluate.report import check_claims, summarise

@@ -15,7 +15,7 @@ from saliency import (
     sample_fixation,
     update_inhibition,
 )
-from saliency.reference import (
+from tests.saliency.reference import (
     argmax_fixation_ref,
     priority_map_ref,
     sample_fixation_ref,

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from saliency import METHODS, method_params, saliency_map, saliency_maps
-from saliency.reference import itti_koch_ref, resize_ref, spectral_residual_ref
+from tests.saliency.reference import itti_koch_ref, resize_ref, spectral_residual_ref
 
 REFERENCES = {"spectral_residual": spectral_residual_ref, "itti_koch": itti_koch_ref}
 PARAMS = {

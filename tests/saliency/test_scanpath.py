@@ -18,7 +18,7 @@ from saliency import (
     sample_scanpaths,
     update_inhibition,
 )
-from saliency.reference import sample_scanpath_ref
+from tests.saliency.reference import sample_scanpath_ref
 
 IOR_SETTINGS = [("square", 16, 1.0), ("disc", 7, 1.0), ("gaussian", 5.0, 1.0), ("gaussian", 9.0, 0.7)]
 

@@ -11,84 +11,20 @@ This module imports torch (batches are tensors); ``import envs`` does not import
 
 from __future__ import annotations
 
-import importlib
-
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import torch
 
-__all__ = ["SequenceSource", "Family", "PERIPHERIES", "grey_periphery", "FAMILIES", "family_of", "channel_stats", "STL10_MEAN", "STL10_STD"]
+import envs
+from agents import default_agent
+
+__all__ = ["SequenceSource", "PERIPHERIES", "grey_periphery", "channel_stats", "STL10_MEAN", "STL10_STD"]
 
 PERIPHERIES = ("colour", "grey")
 STL10_MEAN = (0.4467, 0.4398, 0.4066)
 STL10_STD = (0.2241, 0.2215, 0.2239)
-
-
-def _saliency_agent(env: Any, seed: int | None, policy: str = "saliency", mode: str = "sample",
-                    uniform_weight: float = 0.5) -> Any:
-    from agents import saccade_policy
-
-    return saccade_policy(policy, env.world, seed, mode=mode, uniform_weight=uniform_weight)
-
-
-def _trajectory_agent(env: Any, seed: int | None, **kwargs: Any) -> Any:
-    from agents import SmoothTrajectoryAgent
-
-    low, high = env.world.position_bounds
-    return SmoothTrajectoryAgent(env.world.max_step, low, high, seed=seed, **kwargs)
-
-
-def _rotation_agent(env: Any, seed: int | None, **kwargs: Any) -> Any:
-    from agents import RotationWalkAgent
-
-    return RotationWalkAgent(seed=seed, **kwargs)
-
-
-@dataclass(frozen=True)
-class Family:
-    """How a family's episodes become training sequences.
-
-    ``length_kwarg``: the env keyword of the episode length (steps); ``state_key``: the info key
-    of the absolute state kept per view (``positions`` float32 ``[B, T, 2]`` or ``rotations``
-    quaternions ``[B, T, 4]``); ``agent``: ``(vector_env, seed, **agent_kwargs) -> batched agent``.
-    """
-
-    name: str
-    length_kwarg: str
-    state_key: str
-    batch_key: str
-    agent: Callable[..., Any]
-
-
-FAMILIES = {
-    "saccade": Family("saccade", "max_saccades", "position", "positions", _saliency_agent),
-    "path": Family("path", "max_steps", "position", "positions", _trajectory_agent),
-    "rotation": Family("rotation", "max_steps", "rotation", "rotations", _rotation_agent),
-}
-_PREFIXES = {"Saccade-": "saccade", "PathIntegration-": "path", "Rotation3D-": "rotation"}
-
-
-def family_of(env: Any) -> Family:
-    """The :class:`Family` of a registered id (by its prefix) or of a vector env (by its world)."""
-    if isinstance(env, str):
-        for prefix, name in _PREFIXES.items():
-            if env.startswith(prefix):
-                return FAMILIES[name]
-        raise ValueError(f"env_id must start with one of {tuple(_PREFIXES)}, got {env!r}")
-    from envs.path_world import PathWorld
-    from envs.rotation_world import RotationWorld
-    from envs.saccade_world import SaccadeWorld
-    from envs.views_world import ViewsWorld
-
-    world = getattr(env, "world", None)
-    for cls, name in ((SaccadeWorld, "saccade"), (PathWorld, "path"), (RotationWorld, "rotation"),
-                      (ViewsWorld, "rotation")):
-        if isinstance(world, cls):
-            return FAMILIES[name]
-    raise ValueError(f"env must be a registered id or a native vector env of this package, got {type(env).__name__}")
 
 
 def channel_stats(dataset: Any, max_images: int = 2000, seed: int = 0) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -127,31 +63,6 @@ def _glimpse_stats(venv: Any, agent: Any, steps: int, seed: int) -> tuple[tuple[
     return tuple(x.mean(axis=(0, 1, 2, 3)).tolist()), tuple(np.maximum(x.std(axis=(0, 1, 2, 3)), 1e-3).tolist())
 
 
-_SAFE_WORKER_PIDS: set[int] = set()  # worker processes found safe (their own threads may start later)
-
-
-def _check_fork_safe() -> None:
-    """In a DataLoader worker: raise if this process was forked after Numba's GNU OpenMP threading
-    layer started (the forked OpenMP runtime aborts the worker: "fork() ... GNU OpenMP").
-
-    Checked at a worker's first iteration: Numba's layer is already up then only if it was
-    inherited from the parent through fork (a spawned worker imports Numba afresh)."""
-    import os
-
-    from numba.np.ufunc import parallel
-
-    pid = os.getpid()
-    if pid in _SAFE_WORKER_PIDS:
-        return
-    started = bool(getattr(parallel, "_is_initialized", False))
-    if started and getattr(parallel, "_threading_layer", None) == "omp":
-        raise RuntimeError(
-            "SequenceSource in a DataLoader worker forked after Numba's OpenMP threads started (forked OpenMP "
-            "aborts); pass multiprocessing_context='spawn' (or 'forkserver') to torch.utils.data.DataLoader, "
-            "or set NUMBA_THREADING_LAYER=workqueue (or tbb) before the first parallel call")
-    _SAFE_WORKER_PIDS.add(pid)
-
-
 class SequenceSource(torch.utils.data.IterableDataset):
     """Batches of ``seq_len``-view episodes of ``env_id`` (any registered family).
 
@@ -184,7 +95,6 @@ class SequenceSource(torch.utils.data.IterableDataset):
         super().__init__()
         import gymnasium as gym
 
-        importlib.import_module("envs")  # registers the ids
 
         if isinstance(seq_len, bool) or not isinstance(seq_len, (int, np.integer)) or seq_len < 2:
             raise ValueError(f"seq_len must be an int >= 2 (observed views + the target), got {seq_len!r}")
@@ -195,7 +105,7 @@ class SequenceSource(torch.utils.data.IterableDataset):
         if periphery not in PERIPHERIES:
             raise ValueError(f"periphery must be one of {PERIPHERIES}, got {periphery!r}")
         self.periphery = periphery
-        self.family = family_of(env_id)
+        self.family = envs.family_of(env_id) if isinstance(env_id, str) else env_id.world.family
         self.seq_len, self.batch_size = int(seq_len), int(batch_size)
         self.seed, self.rank, self.world_size = int(seed), int(rank), int(world_size)
         if isinstance(env_id, str):
@@ -212,7 +122,7 @@ class SequenceSource(torch.utils.data.IterableDataset):
                                  f"of seq_len - 1 = {self.seq_len - 1} steps, got {env_id.num_envs} and "
                                  f"{env_id.world.max_steps}")
             self.env_id, self.env_kwargs, self.env = None, None, env_id
-        self.agent = self.family.agent(self.env, None, **(agent_kwargs or {}))
+        self.agent = default_agent(self.env.world, None, **(agent_kwargs or {}))
         world = self.env.world
         self.n_items = world.n_items
         if epoch_size is not None and (isinstance(epoch_size, bool) or not isinstance(epoch_size, (int, np.integer))
@@ -247,28 +157,8 @@ class SequenceSource(torch.utils.data.IterableDataset):
         self.epoch = int(epoch)
 
     def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
-        """The batches of the current epoch; in a ``DataLoader`` worker only that worker's share.
-
-        With ``torch.utils.data.DataLoader(source, batch_size=None, num_workers=W)`` worker ``k``
-        yields batches ``k, k + W, k + 2W, ...`` of the epoch, so the loader yields every batch
-        exactly once, in the single-process order. Use ``multiprocessing_context="spawn"``
-        (or ``"forkserver"``): a worker forked from a process that already ran Numba's parallel
-        kernels on the GNU OpenMP threading layer would abort, so such a worker raises a
-        RuntimeError naming the fix instead. The epoch is read when a worker starts iterating
-        (``set_epoch`` before each epoch; not with ``persistent_workers=True``).
-        """
-        info = torch.utils.data.get_worker_info()
-        if info is None:
-            return self.batches(self.epoch)
-        _check_fork_safe()
-        return self._worker_batches(self.epoch, info.id, info.num_workers)
-
-    def _worker_batches(self, epoch: int, worker: int, workers: int) -> Iterator[dict[str, torch.Tensor]]:
-        """Batches ``worker, worker + workers, ...`` of ``epoch`` (one DataLoader worker's share)."""
-        order = self.epoch_indices(epoch)
-        for b in range(worker, len(self), workers):
-            episode_seed = int(np.random.SeedSequence([self.seed, int(epoch), b, self.rank]).generate_state(1)[0])
-            yield self.make_batch(order[b * self.batch_size : (b + 1) * self.batch_size], episode_seed)
+        """The batches of the current epoch (``set_epoch`` chooses it), in order."""
+        return self.batches(self.epoch)
 
     def epoch_indices(self, epoch: int) -> np.ndarray:
         """This rank's item indices of ``epoch``, int64 ``[len(self) * B]`` in batch order."""
