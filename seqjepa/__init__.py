@@ -19,15 +19,15 @@ from seqjepa.optim import param_groups_for_weight_decay, set_lr
 from seqjepa.predictor import Predictor
 from seqjepa.pretrained import load_pretrained, pretrained_meta
 from seqjepa.preprocess import STL10_MEAN, STL10_STD, normalize_glimpses
-from seqjepa.probes import ActionRegressor, LinearProbe, PathIntegrationProbe, r2_score
+from seqjepa.probes import ActionRegressor, LinearProbe, r2_from_sums, r2_score
 from seqjepa.schedules import warmup_cosine_lr
 from seqjepa.serialization import CheckpointError, read_checkpoint
 
 __all__ = [
     "ActionEmbedding", "ActionRegressor", "Aggregator", "CheckpointError", "ConvNetEncoder", "LinearProbe",
-    "PathIntegrationProbe", "Predictor", "STL10_MEAN", "STL10_STD", "SeqJEPA", "SeqJEPAConfig",
+    "Predictor", "STL10_MEAN", "STL10_STD", "SeqJEPA", "SeqJEPAConfig",
     "SeqJEPAOutput", "available_encoders", "build_encoder", "cosine_similarity_per_item",
     "ema_momentum", "load_pretrained",
-    "normalize_glimpses", "param_groups_for_weight_decay", "prediction_loss", "pretrained_meta", "r2_score",
+    "normalize_glimpses", "param_groups_for_weight_decay", "prediction_loss", "pretrained_meta", "r2_from_sums", "r2_score",
     "read_checkpoint", "register_encoder", "resnet18_encoder", "set_lr", "update_ema", "warmup_cosine_lr",
 ]

@@ -37,6 +37,7 @@ from seqjepa.config import SeqJEPAConfig
 from seqjepa.ema import update_ema
 from seqjepa.encoder import build_encoder
 from seqjepa.predictor import Predictor
+from seqjepa.preprocess import normalize_glimpses
 
 __all__ = ["SeqJEPA", "SeqJEPAOutput"]
 
@@ -274,15 +275,13 @@ class SeqJEPA(nn.Module):
             raise ValueError(f"std must be > 0, got {values[1].tolist()}")
         self.input_mean, self.input_std = values
 
-    def normalize_input(self, glimpses: torch.Tensor) -> torch.Tensor:
-        """uint8 ``[B, T, S*C, G, G]`` -> float32 ``(x / 255 - mean) / std`` (the training preprocessing)."""
+    def normalize_input(self, glimpses: torch.Tensor, channels_last: bool = False) -> torch.Tensor:
+        """uint8 ``[B, T, S*C, G, G]`` -> float32 ``(x / 255 - mean) / std`` (the training preprocessing,
+        :func:`seqjepa.normalize_glimpses` with this model's statistics)."""
         if self.input_mean is None or self.input_std is None:
             raise RuntimeError("the model has no preprocessing statistics: load it with seqjepa.load_pretrained "
                                "or call set_input_stats(mean, std) first")
-        c = glimpses.shape[2]
-        scale = (1.0 / (255.0 * self.input_std)).view(1, 1, c, 1, 1)
-        shift = (self.input_mean / self.input_std).view(1, 1, c, 1, 1)
-        return glimpses.float().mul_(scale).sub_(shift)
+        return normalize_glimpses(glimpses, self.input_mean, self.input_std, channels_last)
 
     def represent(self, glimpses: torch.Tensor | np.ndarray,
                   actions: torch.Tensor | np.ndarray) -> dict[str, torch.Tensor]:

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["ActionRegressor", "LinearProbe", "PathIntegrationProbe", "r2_score"]
+__all__ = ["ActionRegressor", "LinearProbe", "r2_score", "r2_from_sums"]
 
 MULTIOUTPUT = ("raw_values", "uniform_average", "variance_weighted")
 
@@ -94,30 +94,6 @@ class ActionRegressor(nn.Module):
         return self.net(torch.cat([f1.detach(), f2.detach()], dim=1))
 
 
-class PathIntegrationProbe(nn.Module):
-    """Path integration: regress the total transformation (view 0 -> view M) from
-    ``concat(z_agg, a_M)`` where ``a_M`` is the raw last action ``[N, action_dim]``.
-
-    Output size ``out_dim`` (defaults to ``action_dim``); linear or one-hidden-layer MLP.
-    """
-
-    def __init__(self, agg_dim: int, action_dim: int, out_dim: int | None = None,
-                 hidden: int | None = None) -> None:
-        super().__init__()
-        self.agg_dim, self.action_dim = agg_dim, action_dim
-        self.net = _regressor(agg_dim + action_dim, action_dim if out_dim is None else out_dim, hidden)
-
-    def forward(self, z_agg: torch.Tensor, last_action: torch.Tensor) -> torch.Tensor:
-        """``z_agg [N, agg_dim]``, ``last_action [N, action_dim]`` (both detached) -> ``[N, out_dim]``."""
-        _check_2d("z_agg", z_agg, self.agg_dim)
-        _check_2d("last_action", last_action, self.action_dim)
-        if z_agg.shape[0] != last_action.shape[0]:
-            raise ValueError(f"z_agg and last_action must have the same N, got "
-                             f"{z_agg.shape[0]} and {last_action.shape[0]}")
-        x = torch.cat([z_agg.detach(), last_action.detach().to(z_agg.dtype)], dim=1)
-        return self.net(x)
-
-
 def r2_score(pred: torch.Tensor, target: torch.Tensor,
              multioutput: str = "uniform_average") -> torch.Tensor:
     """Coefficient of determination, following ``sklearn.metrics.r2_score``.
@@ -146,16 +122,24 @@ def r2_score(pred: torch.Tensor, target: torch.Tensor,
         raise ValueError(f"r2_score needs N >= 2 samples, got {pred.shape[0]}")
     y = target.detach().double().reshape(target.shape[0], -1)
     p = pred.detach().double().to(y.device).reshape(y.shape)
-    numerator = ((y - p) ** 2).sum(dim=0)
-    denominator = ((y - y.mean(dim=0)) ** 2).sum(dim=0)
-    scores = torch.ones_like(numerator)
-    nonzero_den = denominator != 0
-    nonzero_num = numerator != 0
-    valid = nonzero_den & nonzero_num
-    scores[valid] = 1.0 - numerator[valid] / denominator[valid]
-    scores[nonzero_num & ~nonzero_den] = 0.0
+    return r2_from_sums(((y - p) ** 2).sum(dim=0), ((y - y.mean(dim=0)) ** 2).sum(dim=0), multioutput)
+
+
+def r2_from_sums(sse: torch.Tensor, sst: torch.Tensor, multioutput: str = "uniform_average") -> torch.Tensor:
+    """R^2 from per-output sums of squares (the one place R^2 is computed, :func:`r2_score`'s rule).
+
+    ``sse [A]``: residual sum of squares; ``sst [A]``: total sum of squares about the target mean
+    (streamed or all-reduced sums work too). A column with ``sst = 0`` scores 1 when ``sse = 0``,
+    else 0 (scikit-learn's ``force_finite``). Returns 0-dim float64, or ``[A]`` for ``"raw_values"``.
+    """
+    if multioutput not in MULTIOUTPUT:
+        raise ValueError(f"multioutput must be one of {MULTIOUTPUT}, got {multioutput!r}")
+    sse, sst = sse.double(), sst.double()
+    nonzero_den = sst > 0
+    scores = torch.where(nonzero_den, 1.0 - sse / torch.where(nonzero_den, sst, torch.ones_like(sst)),
+                         (sse == 0).double())
     if multioutput == "raw_values":
         return scores
     if multioutput == "variance_weighted" and bool(nonzero_den.any()):
-        return (scores * denominator).sum() / denominator.sum()
+        return (scores * sst).sum() / sst.sum()
     return scores.mean()

@@ -36,8 +36,7 @@ from seqjepa import SeqJEPA, SeqJEPAConfig
 from seqjepa.ema import ema_momentum
 from seqjepa.losses import prediction_loss
 from seqjepa.optim import param_groups_for_weight_decay
-
-MEAN, STD = (0.4467, 0.4398, 0.4066), (0.2241, 0.2215, 0.2239)
+from seqjepa.preprocess import STL10_MEAN as MEAN, STL10_STD as STD
 
 
 def synthetic_data(n: int, size: int = 96, seed: int = 0) -> tuple[Any, np.ndarray]:

@@ -16,6 +16,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from seqjepa.probes import r2_score
+
 __all__ = ["RidgeResult", "ClassifierResult", "fit_ridge", "fit_logistic", "r2_scores",
            "DEFAULT_ALPHAS", "DEFAULT_L2"]
 
@@ -131,12 +133,9 @@ def _standardise(x_fit: torch.Tensor, *others: torch.Tensor) -> list[torch.Tenso
 # --------------------------------------------------------------------------- ridge
 
 def r2_scores(y_true: ArrayLike, y_pred: ArrayLike) -> tuple[float, float]:
-    """(r2_uniform, r2_global) of predictions ``[n, k]`` (or ``[n]``) against targets.
-
-    Per dim: 1 - SSE/SST with SST about the per-dim mean of ``y_true``; a dim with SST = 0 scores
-    1 if predicted exactly, else 0 (scikit-learn's ``force_finite``). ``r2_uniform`` averages the
-    per-dim scores; ``r2_global`` = 1 - sum SSE / sum SST (same zero-SST rule).
-    """
+    """(r2_uniform, r2_global) of predictions ``[n, k]`` (or ``[n]``) against targets:
+    :func:`seqjepa.r2_score` with ``"uniform_average"`` and ``"variance_weighted"``
+    (= 1 - sum SSE / sum SST over the dims that vary)."""
     yt = _to_tensor(y_true, "y_true").to(torch.float64)
     yp = _to_tensor(y_pred, "y_pred").to(torch.float64)
     if yt.shape != yp.shape:
@@ -145,15 +144,7 @@ def r2_scores(y_true: ArrayLike, y_pred: ArrayLike) -> tuple[float, float]:
         yt, yp = yt[:, None], yp[:, None]
     if yt.ndim != 2 or yt.shape[0] < 2 or yt.shape[1] < 1:
         raise ValueError(f"y_true must be [n, k] with n >= 2, got shape {tuple(yt.shape)}")
-    sse = ((yt - yp) ** 2).sum(0)
-    sst = ((yt - yt.mean(0)) ** 2).sum(0)
-
-    def score(e: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        ok = t > 0
-        return torch.where(ok, 1.0 - e / torch.where(ok, t, torch.ones_like(t)),
-                           (e == 0).to(torch.float64))
-
-    return float(score(sse, sst).mean()), float(score(sse.sum(), sst.sum()))
+    return float(r2_score(yp, yt)), float(r2_score(yp, yt, "variance_weighted"))
 
 
 def _targets(y: ArrayLike, name: str) -> tuple[torch.Tensor, bool]:

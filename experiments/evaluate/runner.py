@@ -21,7 +21,8 @@ import torch
 
 from experiments.pretrain.checkpoint import LAST_NAME, latest_checkpoint, load_checkpoint
 from experiments.pretrain.config import TrainConfig, config_from_dict, config_to_dict, load_config
-from experiments.pretrain.data import SequenceSource, describe_policy, make_source, normalize
+from experiments.pretrain.data import SequenceSource, describe_policy, make_source
+from seqjepa.preprocess import normalize_glimpses
 from experiments.evaluate.features import extract_split, random_init_copy
 from experiments.evaluate.metrics import Measurement, floor_measurements, model_measurements
 from experiments.evaluate.report import is_rotation, summarise, write_report
@@ -69,7 +70,7 @@ def evaluate_model(model: SeqJEPA, config: TrainConfig, device: torch.device,
     std = torch.tensor(train_src.std, dtype=torch.float32, device=device)
 
     def preprocess(g: torch.Tensor) -> torch.Tensor:
-        return normalize(g, mean, std)
+        return normalize_glimpses(g, mean, std)
 
     def features(net: SeqJEPA) -> tuple[Any, Any]:
         return tuple(extract_split(net, src.batches(0), m_max, m_pred, preprocess, device, e.max_batches, seed)

@@ -15,8 +15,9 @@ from typing import Any, Iterator, Mapping, Protocol, Sequence
 import torch
 
 from experiments.pretrain.config import SACCADE_DATASETS, DataConfig
+from seqjepa.preprocess import STL10_MEAN, STL10_STD, normalize_glimpses
 
-__all__ = ["SequenceSource", "make_source", "policy_kwargs", "describe_policy", "Prefetcher", "iterate_batches", "normalize", "prepare_batch"]
+__all__ = ["SequenceSource", "make_source", "policy_kwargs", "describe_policy", "Prefetcher", "iterate_batches", "prepare_batch"]
 
 
 class SequenceSource(Protocol):
@@ -42,7 +43,7 @@ def make_source(cfg: DataConfig, split: str | None = None, rank: int = 0, world_
     ``seq_len`` overrides ``cfg.seq_len`` (evaluation sequences may be longer). ``seed`` fixes
     the episodes and the shuffling (``batches`` is deterministic in seed, epoch, index).
     """
-    from experiments.pretrain.source import STL10_MEAN, STL10_STD, SequenceSource as Source
+    from experiments.pretrain.source import SequenceSource as Source
     from experiments.pretrain.envspec import env_spec
 
     if not 0 <= rank < world_size:
@@ -159,22 +160,6 @@ def iterate_batches(source: SequenceSource, epoch: int, start: int = 0, prefetch
     return Prefetcher(batches, max(prefetch, 1), pin_memory)
 
 
-def normalize(glimpses: torch.Tensor, mean: torch.Tensor, std: torch.Tensor,
-              channels_last: bool = False) -> torch.Tensor:
-    """uint8 ``[B, T, C, G, G]`` -> float32 ``(x / 255 - mean) / std`` on the tensor's device.
-
-    ``mean``, ``std``: float32 ``[C]`` on the same device. With ``channels_last`` each
-    ``[C, G, G]`` image is NHWC in memory (strides of ``[B*T, G, G, C]``).
-    """
-    b, t, c, g, w = glimpses.shape
-    if channels_last:
-        glimpses = glimpses.reshape(b * t, c, g, w).contiguous(memory_format=torch.channels_last)
-        glimpses = glimpses.view(b, t, c, g, w)
-    scale = (1.0 / (255.0 * std)).view(1, 1, c, 1, 1)
-    shift = (mean / std).view(1, 1, c, 1, 1)
-    return glimpses.float().mul_(scale).sub_(shift)
-
-
 def prepare_batch(batch: Mapping[str, torch.Tensor], device: torch.device, mean: torch.Tensor,
                   std: torch.Tensor, channels_last: bool = False
                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -200,7 +185,7 @@ def prepare_batch(batch: Mapping[str, torch.Tensor], device: torch.device, mean:
         raise ValueError(f"mean and std must have shape ({c},) (one per channel), got "
                          f"{tuple(mean.shape)} and {tuple(std.shape)}")
     non_blocking = device.type == "cuda"
-    x = normalize(glimpses.to(device, non_blocking=non_blocking), mean, std, channels_last)
+    x = normalize_glimpses(glimpses.to(device, non_blocking=non_blocking), mean, std, channels_last)
     actions = batch["actions"].to(device, dtype=torch.float32, non_blocking=non_blocking)
     labels = batch["labels"].to(device, dtype=torch.int64, non_blocking=non_blocking)
     return x, actions, labels

@@ -11,7 +11,7 @@ from torch import nn
 
 from experiments.pretrain.data import SequenceSource
 from experiments.pretrain.distributed import Dist
-from seqjepa.probes import ActionRegressor, LinearProbe
+from seqjepa.probes import ActionRegressor, LinearProbe, r2_from_sums
 
 __all__ = ["OnlineProbes", "window_figures", "random_pairs", "SourceFactory", "N_BASE"]
 
@@ -60,7 +60,7 @@ def window_figures(window: list[torch.Tensor], d: Dist) -> dict[str, float]:
     loss, correct, labeled, pairs = total[:N_BASE].tolist()
     sse, sy, syy = total[N_BASE:].view(3, -1)
     sst = syy - sy ** 2 / max(pairs, 1.0)
-    r2 = torch.where(sst > 0, 1.0 - sse / sst.clamp(min=1e-300), torch.zeros_like(sst)).mean()
+    r2 = r2_from_sums(sse, sst)
     return {"loss": loss / (len(window) * d.world_size),
             "probe_acc": correct / labeled if labeled else float("nan"),
             "probe_r2": float(r2) if pairs > 1 and sy.numel() else float("nan")}

@@ -20,11 +20,9 @@ import torch
 import envs
 from agents import default_agent
 
-__all__ = ["SequenceSource", "PERIPHERIES", "grey_periphery", "channel_stats", "STL10_MEAN", "STL10_STD"]
+__all__ = ["SequenceSource", "PERIPHERIES", "grey_periphery", "channel_stats"]
 
 PERIPHERIES = ("colour", "grey")
-STL10_MEAN = (0.4467, 0.4398, 0.4066)
-STL10_STD = (0.2241, 0.2215, 0.2239)
 
 
 def channel_stats(dataset: Any, max_images: int = 2000, seed: int = 0) -> tuple[tuple[float, ...], tuple[float, ...]]:

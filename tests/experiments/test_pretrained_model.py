@@ -15,7 +15,8 @@ import envs  # noqa: F401 - registers the ids
 from agents.saliency_agent import SaliencyAgent
 from experiments.pretrain.checkpoint import LAST_NAME
 from experiments.pretrain.config import DataConfig, EvalConfig, config_to_dict
-from experiments.pretrain.data import make_source, normalize
+from experiments.pretrain.data import make_source
+from seqjepa import normalize_glimpses
 from experiments.pretrain.envspec import env_spec
 from experiments.pretrain.train import main
 from experiments.viewer.cli import build_parser, make_viewer
@@ -77,7 +78,7 @@ def test_load_pretrained_builds_the_training_world_and_represents_it(run: tuple[
     # the model's own forward on the same batch, laid out and normalised as pretraining does
     b, t, s, g, _, c = glimpses.shape
     x = torch.from_numpy(np.ascontiguousarray(glimpses.transpose(0, 1, 2, 5, 3, 4).reshape(b, t, s * c, g, g)))
-    x = normalize(x, torch.tensor(meta["mean"]), torch.tensor(meta["std"]))
+    x = normalize_glimpses(x, torch.tensor(meta["mean"]), torch.tensor(meta["std"]))
     a = torch.from_numpy(actions)
     with torch.no_grad():
         z = model.encode(x)

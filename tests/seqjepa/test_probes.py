@@ -5,7 +5,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seqjepa import ActionRegressor, LinearProbe, PathIntegrationProbe, r2_score
+from seqjepa import ActionRegressor, LinearProbe, r2_score
 
 
 def _r2_numpy(pred: np.ndarray, target: np.ndarray, multioutput: str) -> float:
@@ -83,11 +83,25 @@ def test_regressor_probes(hidden: int | None) -> None:
     assert out.shape == (4, 2)
     out.sum().backward()
     assert f1.grad is None
-    path = PathIntegrationProbe(12, 2, hidden=hidden)
-    assert path(torch.randn(4, 12), torch.randn(4, 2)).shape == (4, 2)
-    with pytest.raises(ValueError, match=r"last_action must have shape \[N, 2\]"):
-        path(torch.randn(4, 12), torch.randn(4, 3))
     with pytest.raises(ValueError, match="same N"):
         reg(f1, torch.randn(3, 5))
     with pytest.raises(ValueError, match="hidden"):
         ActionRegressor(5, 2, hidden=0)
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(2, 30), a=st.integers(1, 4), chunks=st.integers(1, 4), seed=st.integers(0, 10_000))
+def test_r2_from_streamed_sums_equals_r2_score(n: int, a: int, chunks: int, seed: int) -> None:
+    """The online probe streams SSE, sum y and sum y^2 in chunks (or across ranks); R^2 from those
+    sums equals r2_score on the whole arrays (one R^2 rule for the whole project)."""
+    from seqjepa import r2_from_sums
+
+    g = torch.Generator().manual_seed(seed)
+    y, p = torch.randn(n, a, generator=g, dtype=torch.float64), torch.randn(n, a, generator=g, dtype=torch.float64)
+    sse, sy, syy = torch.zeros(a, dtype=torch.float64), torch.zeros(a, dtype=torch.float64), torch.zeros(a, dtype=torch.float64)
+    for part in torch.tensor_split(torch.arange(n), chunks):
+        sse += ((y[part] - p[part]) ** 2).sum(0)
+        sy += y[part].sum(0)
+        syy += (y[part] ** 2).sum(0)
+    sst = syy - sy ** 2 / n
+    torch.testing.assert_close(r2_from_sums(sse, sst, "raw_values"), r2_score(p, y, "raw_values"))
