@@ -22,11 +22,12 @@ import numpy as np
 
 from envs.coordinates import pixel_to_norm
 from saliency import argmax_fixations, sample_fixations
+from saliency.scanpath import SCANPATH_MODES
 
 __all__ = ["BatchedRandomAgent", "BatchedSaliencyAgent", "BatchedUniformAgent", "BatchedMixtureAgent",
            "saccade_policy", "SALIENCY_MODES", "SACCADE_POLICIES"]
 
-SALIENCY_MODES = ("sample", "argmax")
+SALIENCY_MODES = SCANPATH_MODES  # the modes of saliency.scanpath, one definition
 # Pretraining policies of the saccade family: saliency-IoR ("sample" / "argmax" mode), fixations
 # drawn uniformly inside the allowed bounds, or a per-row mixture of the two.
 SACCADE_POLICIES = ("saliency", "uniform", "mixture")

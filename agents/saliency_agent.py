@@ -8,10 +8,11 @@ import numpy as np
 
 from envs.coordinates import pixel_to_norm
 from saliency import argmax_fixation, sample_fixation
+from saliency.scanpath import SCANPATH_MODES
 
 __all__ = ["SaliencyAgent"]
 
-MODES = ("sample", "argmax")
+MODES = SCANPATH_MODES  # the modes of saliency.scanpath, one definition
 
 
 class SaliencyAgent:

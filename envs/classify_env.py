@@ -58,7 +58,9 @@ class SaccadeScenesClassifyEnv(ActiveVisionEnv):
 
     ## Info
     ``Saccade-Scenes-v0``'s, plus ``prediction`` (argmax class of the last scores, -1 after reset),
-    ``correct`` and, on the last step, ``accuracy`` (1.0 or 0.0 for the final prediction; NaN before).
+    ``correct`` and, on the last step only, ``accuracy`` (1.0 or 0.0 for the final prediction; the single
+    env's info has no ``accuracy`` key before; a vector env reports 0.0 there with ``infos["_accuracy"]``
+    False, Gymnasium's mask of the rows that report it).
 
     ## Arguments
     ``logit_scale`` (in (0, 100], default 5); every ``Saccade-Scenes-v0`` keyword.

@@ -34,6 +34,7 @@ import pygame  # noqa: E402
 
 from experiments.viewer.app import RECORD_FORMATS, Viewer, key_bindings, write_animation  # noqa: E402
 from experiments.viewer.env import EnvFactory, load_image_folder, parse_kws  # noqa: E402
+from saliency.scanpath import SCANPATH_MODES  # noqa: E402
 
 __all__ = ["Viewer", "key_bindings", "write_animation", "build_parser", "make_viewer", "main", "cli"]
 
@@ -55,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="--images: side the images are fitted to (px, 8..4096)")
     parser.add_argument("--index", type=int, default=0, help="first image index")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--agent", default="sample", choices=("sample", "argmax"),
+    parser.add_argument("--agent", default="sample", choices=SCANPATH_MODES,
                         help="saliency agent mode (saccade envs)")
     parser.add_argument("--fps", type=float, default=2.0, help="autoplay rate (saccades/s), also the GIF rate")
     parser.add_argument("--size", default="1160x760", help="window size WIDTHxHEIGHT")
