@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import types
 import typing
 import warnings
 from dataclasses import dataclass, field
@@ -19,6 +18,8 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import yaml
+from omegaconf import OmegaConf
+from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
 from agents import SACCADE_POLICIES
 from envs.datasets import SCENE_STYLES as ENV_SCENE_STYLES
@@ -121,7 +122,7 @@ class OptimConfig:
     final_lr: float = 1e-5               # lr at the last step
     warmup_epochs: float = 20.0          # linear warm-up length in epochs
     weight_decay: float = 1e-3           # off for biases and norm parameters
-    betas: tuple[float, float] = (0.9, 0.999)
+    betas: tuple[float, ...] = (0.9, 0.999)  # Adam betas: two floats in [0, 1)
     grad_clip: float | None = None       # max global grad norm (None = no clipping)
     fused: bool = True                   # fused AdamW kernel on CUDA
     ema_base: float = 0.996              # EMA momentum at step 0 (BYOL cosine schedule)
@@ -233,7 +234,7 @@ class TrainConfig:
             raise ValueError(f"optim.grad_clip must be > 0 or null, got {o.grad_clip}")
         if not (0.0 <= o.ema_base <= o.ema_final <= 1.0):
             raise ValueError(f"optim.ema_base <= optim.ema_final must lie in [0, 1], got {o.ema_base}, {o.ema_final}")
-        if not all(0.0 <= b < 1.0 for b in o.betas) or len(o.betas) != 2:
+        if len(o.betas) != 2 or not all(0.0 <= b < 1.0 for b in o.betas):
             raise ValueError(f"optim.betas must be two floats in [0, 1), got {o.betas}")
         if not e.m_val or any(m < 1 for m in e.m_val):
             raise ValueError(f"eval.m_val must be a non-empty list of positive ints, got {e.m_val!r}")
@@ -328,66 +329,32 @@ def _choice(name: str, value: Any, allowed: Sequence[Any]) -> None:
         raise ValueError(f"{name} must be one of {tuple(allowed)}, got {value!r}")
 
 
-def _coerce(name: str, value: Any, tp: Any) -> Any:
-    """Convert a YAML/CLI value to the declared type ``tp``; ValueError naming ``name`` otherwise."""
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        args = typing.get_args(tp)
-        if value is None and type(None) in args:
+def _structured(values: Mapping[str, Any]) -> TrainConfig:
+    """``values`` merged into the schema of :class:`TrainConfig` by OmegaConf (types converted and
+    checked, unknown keys refused); a one-line ValueError naming the dotted key otherwise."""
+    try:
+        merged = OmegaConf.merge(OmegaConf.structured(TrainConfig), OmegaConf.create(dict(values)))
+        return OmegaConf.to_object(merged)  # type: ignore[return-value]
+    except OmegaConfBaseException as exc:
+        key = exc.full_key or ""
+        if isinstance(exc, ConfigKeyError):
+            section, _, name = key.rpartition(".")
+            cls = _section_class(section)
+            raise ValueError(f"unknown config key {key!r}; allowed in {section or 'the top level'}: "
+                             f"{[f.name for f in dataclasses.fields(cls)] if cls else '?'}") from None
+        problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ValueError(f"{key or 'config'}: {problem}") from None
+
+
+def _section_class(section: str) -> type | None:
+    """The dataclass of a dotted section name ('' = :class:`TrainConfig`)."""
+    cls: Any = TrainConfig
+    for part in filter(None, section.split(".")):
+        hints = typing.get_type_hints(cls)
+        cls = hints.get(part)
+        if not dataclasses.is_dataclass(cls):
             return None
-        errors = []
-        for arg in (a for a in args if a is not type(None)):
-            try:
-                return _coerce(name, value, arg)
-            except ValueError as exc:
-                errors.append(str(exc))
-        raise ValueError(errors[0])
-    if dataclasses.is_dataclass(tp):
-        if isinstance(value, tp):
-            return value
-        if not isinstance(value, Mapping):
-            raise ValueError(f"{name} must be a mapping of {tp.__name__} fields, got {value!r}")
-        return _from_dict(tp, value, prefix=f"{name}.")
-    if origin in (tuple, list):
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            value = [value]
-        if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
-            raise ValueError(f"{name} must be a list, got {value!r}")
-        args = [a for a in typing.get_args(tp) if a is not Ellipsis]
-        if len(args) > 1 and len(value) != len(args):
-            raise ValueError(f"{name} must have {len(args)} entries, got {value!r}")
-        return origin(_coerce(f"{name}[{i}]", v, args[0] if len(args) == 1 else args[i])
-                      for i, v in enumerate(value))
-    if tp is bool:
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no", "1", "0"):
-            return value.lower() in ("true", "yes", "1")
-        raise ValueError(f"{name} must be true or false, got {value!r}")
-    if tp in (int, float):
-        if isinstance(value, bool):
-            raise ValueError(f"{name} must be {tp.__name__}, got {value!r}")
-        try:
-            out = tp(value) if tp is float or isinstance(value, (int, str)) else None
-        except (TypeError, ValueError):
-            out = None
-        if out is None or (tp is int and isinstance(value, float) and value != int(value)):
-            raise ValueError(f"{name} must be {tp.__name__}, got {value!r}")
-        return out
-    if tp is str:
-        if not isinstance(value, str):
-            raise ValueError(f"{name} must be a string, got {value!r}")
-        return value
-    return value
-
-
-def _from_dict(cls: type, values: Mapping[str, Any], prefix: str = "") -> Any:
-    hints = typing.get_type_hints(cls)
-    allowed = [f.name for f in dataclasses.fields(cls)]
-    unknown = sorted(set(values) - set(allowed))
-    if unknown:
-        raise ValueError(f"unknown config key(s) {[prefix + k for k in unknown]}; allowed: {allowed}")
-    return cls(**{k: _coerce(prefix + k, v, hints[k]) for k, v in values.items()})
+    return cls
 
 
 # keys of earlier versions that no longer mean anything: dropped with a warning when read
@@ -403,7 +370,7 @@ def config_from_dict(values: Mapping[str, Any]) -> TrainConfig:
                           f"(the evaluation's probes now converge; see experiments/evaluate)", UserWarning,
                           stacklevel=2)
             values[section] = {k: v for k, v in values[section].items() if k not in keys}
-    return _from_dict(TrainConfig, values).validate()
+    return _structured(values).validate()
 
 
 def config_to_dict(config: TrainConfig) -> dict[str, Any]:
@@ -436,7 +403,9 @@ def apply_overrides(config: TrainConfig, overrides: Sequence[str]) -> TrainConfi
         if parts[-1] not in node:
             raise ValueError(f"override {key!r}: unknown field {parts[-1]!r}; allowed: {sorted(node)}")
         try:
-            node[parts[-1]] = yaml.safe_load(raw) if raw.strip() else None
+            value = yaml.safe_load(raw) if raw.strip() else None
+            node[parts[-1]] = [value] if isinstance(node[parts[-1]], list) and not isinstance(value, list) \
+                and value is not None else value
         except yaml.YAMLError as exc:
             problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
             raise ValueError(f"override {key.strip()!r}: cannot parse the value {raw!r} as YAML ({problem})") from None

@@ -32,7 +32,7 @@ def test_broken_yaml_names_file_line_and_problem(tmp_path, capsys):
 @pytest.mark.parametrize("override,expected", [
     ("data.nope=1", "unknown field 'nope'; allowed: ["),
     ("nope.x=1", "'nope' is not a config section"),
-    ("data.batch_size=abc", "data.batch_size must be int"),
+    ("data.batch_size=abc", "data.batch_size: Value 'abc'"),
     ("data.ior=round", "data.ior must be one of ('square', 'disc', 'gaussian')"),
     ("data.scales=[1,", "override 'data.scales': cannot parse the value"),
     ("data.glimpse_size=100000", "data.glimpse_size must be an int >= 1 (at most 1024)"),
