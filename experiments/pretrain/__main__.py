@@ -1,6 +1,6 @@
 """``python -m experiments.pretrain`` (also under ``torchrun``): the pretraining CLI."""
 
-from experiments.pretrain.train import cli
+from experiments.pretrain.cli import cli
 
 if __name__ == "__main__":
     cli()

@@ -35,13 +35,15 @@ class SequenceSource(Protocol):
 
 
 def make_source(cfg: DataConfig, split: str | None = None, rank: int = 0, world_size: int = 1,
-                seq_len: int | None = None, seed: int = 0) -> SequenceSource:
+                seq_len: int | None = None, seed: int = 0,
+                spec: tuple[str, dict[str, Any]] | None = None) -> SequenceSource:
     """The rank's shard of training sequences of ``cfg``'s world over ``split`` (default ``cfg.split``).
 
     The world is the registered env ``env_spec`` derives from ``cfg`` (saccades, path integration
     or 3D rotation), rolled by the family's batched agent (``experiments.pretrain.source.SequenceSource``).
     ``seq_len`` overrides ``cfg.seq_len`` (evaluation sequences may be longer). ``seed`` fixes
-    the episodes and the shuffling (``batches`` is deterministic in seed, epoch, index).
+    the episodes and the shuffling (``batches`` is deterministic in seed, epoch, index). ``spec``:
+    the ``(env_id, kwargs)`` already derived for this split and length (else ``env_spec`` runs here).
     """
     from experiments.pretrain.source import SequenceSource as Source
     from experiments.pretrain.envspec import env_spec
@@ -49,7 +51,7 @@ def make_source(cfg: DataConfig, split: str | None = None, rank: int = 0, world_
     if not 0 <= rank < world_size:
         raise ValueError(f"rank must lie in [0, world_size={world_size}), got {rank}")
     seq_len = seq_len or cfg.seq_len
-    env_id, kwargs = env_spec(dataclasses.replace(cfg, split=split or cfg.split, seq_len=seq_len))
+    env_id, kwargs = spec or env_spec(dataclasses.replace(cfg, split=split or cfg.split, seq_len=seq_len))
     agent_kwargs = policy_kwargs(cfg)
     stats = (STL10_MEAN, STL10_STD) if cfg.dataset == "stl10" else (None, None)
     return Source(env_id, kwargs, seq_len=seq_len, batch_size=cfg.batch_size, seed=seed, rank=rank,

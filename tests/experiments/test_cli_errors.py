@@ -10,7 +10,8 @@ import yaml
 
 from experiments.pretrain import train
 from experiments.pretrain.config import TrainConfig, list_presets
-from experiments.pretrain.train import RunDirError, check_run_dir, cli
+from experiments.pretrain.cli import cli
+from experiments.pretrain.train import RunDirError, check_run_dir
 
 
 def _usage_error(capsys: pytest.CaptureFixture[str], argv: list[str], run=cli) -> str:

@@ -27,7 +27,8 @@ from experiments.pretrain.config import (
     TrainConfig,
 )
 from experiments.pretrain.data import Prefetcher, iterate_batches, prepare_batch
-from experiments.pretrain.train import cli, main
+from experiments.pretrain.cli import cli
+from experiments.pretrain.train import main
 from experiments.pretrain.probing import OnlineProbes
 
 
@@ -293,7 +294,7 @@ def test_bench_train_small_smoke() -> None:
 
 
 def test_format_summary_reads_like_a_report() -> None:
-    from experiments.pretrain.train import format_summary
+    from experiments.pretrain.cli import format_summary
 
     text = format_summary({"run_dir": "runs/x", "steps": 10, "first_loss": 0.9, "final_loss": 0.2, "probe_acc": 0.3,
                            "chance_acc": 0.1, "probe_r2": None, "sequences_per_s": 512.0,

@@ -1,0 +1,93 @@
+"""The pretraining command line (console entry point ``saccade-pretrain``; ``python -m experiments.pretrain``).
+
+    saccade-pretrain --config scenes_cpu [--set optim.lr=1e-3]     # a preset by name, or a YAML file
+    saccade-pretrain --run-dir runs/NAME --resume
+    saccade-pretrain --list-presets | --print-config
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch.distributed as dist
+import yaml
+
+from experiments.pretrain import train
+from experiments.pretrain.config import apply_overrides, config_to_dict, list_presets, load_config, reset_invocation_keys
+
+__all__ = ["cli", "format_summary"]
+
+
+def cli(argv: Sequence[str] | None = None) -> None:
+    """Console entry point ``saccade-pretrain`` (see the module docstring).
+
+    Returns None (the console-script wrapper passes the return value to ``sys.exit``); the
+    summary is printed and saved as ``summary.json`` in the run folder.
+    """
+    parser = argparse.ArgumentParser(prog="saccade-pretrain", description=train.__doc__.split("\n")[0])
+    parser.add_argument("--config", help="YAML config file, or a packaged preset by name (e.g. scenes_cpu; see "
+                                         "--list-presets; default: scenes_cpu; with --resume and --run-dir: the "
+                                         "run's own config.yaml)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a field, e.g. --set optim.lr=1e-3 (repeatable)")
+    parser.add_argument("--resume", action="store_true", help="continue from the run folder's latest checkpoint")
+    parser.add_argument("--run-dir", help="run folder (default: <out_dir>/<run_name>)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="start afresh in a run folder that already holds a run (its checkpoints, "
+                             "TensorBoard events and summary are deleted first)")
+    parser.add_argument("--list-presets", action="store_true", help="list the packaged presets and exit")
+    parser.add_argument("--print-config", action="store_true",
+                        help="print the resolved config (after --set) as YAML and exit")
+    args = parser.parse_args(argv)
+    if args.list_presets:
+        for name, line in list_presets():
+            print(f"{name:<22} {line}")
+        return
+    if args.resume and args.overwrite:
+        parser.error("--resume continues the run in its folder, --overwrite deletes it: pass one, not both")
+    own = Path(args.run_dir or ".") / "config.yaml"
+    try:
+        if args.config is None and args.resume and args.run_dir and own.is_file():
+            # the run's own settings, but this invocation's run control (stop_after, progress)
+            config = apply_overrides(reset_invocation_keys(load_config(own)), args.overrides)
+        else:
+            config = load_config(args.config or "scenes_cpu", args.overrides)
+    except (ValueError, FileNotFoundError) as exc:  # broken YAML, bad --set, bad value: one line, exit 2
+        parser.error(str(exc))
+    if args.print_config:
+        print(yaml.safe_dump(config_to_dict(config), sort_keys=False), end="")
+        return
+    if args.resume and args.run_dir is None and config.run_name is None:
+        parser.error("--resume needs --run-dir or a config with run_name")
+    try:
+        summary = train.main(config, run_dir=args.run_dir, resume=args.resume, overwrite=args.overwrite)
+    except (FileExistsError, train.RunDirError) as exc:
+        parser.error(str(exc))
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+    if summary.get("rank", 0) == 0:
+        print(format_summary(summary))
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """A few readable lines of a run summary (the full one is ``summary.json``)."""
+    def f(key: str, source: dict[str, Any] = summary, digits: int = 3) -> str:
+        value = source.get(key)
+        return "n/a" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
+
+    probe = (f"online probe top-1 {f('probe_acc')} (chance {f('chance_acc')}), "
+             if summary.get("probe_acc") is not None and math.isfinite(summary["probe_acc"]) else "")
+    lines = [f"run folder: {summary.get('run_dir')}",
+             f"steps {summary.get('steps')}: loss {f('first_loss')} -> {f('final_loss')}; {probe}"
+             f"relative-action R^2 {f('probe_r2')}; {f('sequences_per_s', digits=0)} sequences/s"]
+    ev = summary.get("eval") or {}
+    if ev.get("headline"):
+        lines += ["", "frozen-feature evaluation (converged probes on the test split; floors beside the model):",
+                  ev["headline"], f"full report: {ev.get('report')}"]
+    return "\n".join(lines)
+
+
