@@ -61,6 +61,11 @@ def pick_index(options: dict[str, Any], n: int, np_random: np.random.Generator) 
 _FLOAT_MAX = {np.dtype(np.float32): float(np.finfo(np.float32).max), np.dtype(np.float64): float(np.finfo(np.float64).max)}
 
 
+def _one_line(a: np.ndarray) -> str:
+    """``a`` printed on one line (summarised when large), for error messages."""
+    return " ".join(np.array2string(a, threshold=12, edgeitems=2).split())
+
+
 def check_action(action: Any, dim: int | tuple[int, ...], meaning: str, dtype: type = np.float32,
                  name: str = "action") -> np.ndarray:
     """``action`` as a finite ``dtype`` array of shape ``(dim,)`` (or ``dim`` when a tuple); ValueError
@@ -70,9 +75,9 @@ def check_action(action: Any, dim: int | tuple[int, ...], meaning: str, dtype: t
     if wide.shape != shape:
         raise ValueError(f"{name} must have shape {shape} = {meaning}, got {wide.shape}")
     if not np.all(np.isfinite(wide)):
-        raise ValueError(f"{name} must be finite (no NaN or inf), got {wide}")
+        raise ValueError(f"{name} must be finite (no NaN or inf), got {_one_line(wide)}")
     limit = _FLOAT_MAX.get(np.dtype(dtype), None) or float(np.finfo(dtype).max)
     if np.any(np.abs(wide) > limit):
         raise ValueError(f"{name} lies outside the {np.dtype(dtype).name} range (|value| <= {limit:.3g}); normalised "
-                         f"actions lie in [-1, 1] (larger values are clipped), got {wide}")
+                         f"actions lie in [-1, 1] (larger values are clipped), got {_one_line(wide)}")
     return wide.astype(dtype)

@@ -129,31 +129,32 @@ class ActiveVisionVectorEnv(VectorEnv):
         return np.flatnonzero(mask)
 
     def _row_options(self, options: dict[str, Any], rows: np.ndarray) -> list[dict[str, Any]]:
-        """The options of every row of ``rows``, split and checked by the world (nothing drawn)."""
-        per_row: list[dict[str, Any]] = [{} for _ in rows]
+        """The options of the rows ``rows``, split and checked by the world (every row's values
+        are checked, those of rows left alone by ``reset_mask`` too; nothing is drawn)."""
+        per_row: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
         for key, value in options.items():
-            for d, v in zip(per_row, self._split_option(key, value, rows)):
+            for d, v in zip(per_row, self._split_option(key, value)):
                 d[key] = v
         checked = []
-        for r, d in zip(rows, per_row):
+        for r, d in enumerate(per_row):
             try:
                 checked.append(self.world.check_reset_options(d))
             except ValueError as e:
                 raise ValueError(f"{e} (row {r})") from None
-        return checked
+        return [checked[r] for r in rows]
 
-    def _split_option(self, key: str, value: Any, rows: np.ndarray) -> list[Any]:
-        """``value`` as one value per row of ``rows``: the same for all rows, or row ``r``'s entry of
-        ``N`` values. Entries keep their own type (a list's ``True`` stays a bool, never becomes 1)."""
+    def _split_option(self, key: str, value: Any) -> list[Any]:
+        """``value`` as one value per row: the same for all rows, or row ``r``'s entry of ``N``
+        values. Entries keep their own type (a list's ``True`` stays a bool, never becomes 1)."""
         single_ndim = len(self.world.reset_option_shapes.get(key, ()))
         try:
             ndim = np.ndim(np.asarray(value, dtype=object))
         except (TypeError, ValueError):
             ndim = -1
         if ndim == single_ndim:
-            return [value] * len(rows)
+            return [value] * self.num_envs
         if ndim > single_ndim and len(value) == self.num_envs:
-            return [value[r] for r in rows]
+            return [value[r] for r in range(self.num_envs)]
         raise ValueError(f"options[{key!r}] must be one value for all rows or {self.num_envs} values "
                          f"(one per row), got {value!r}")
 
