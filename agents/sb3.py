@@ -11,7 +11,9 @@ with the wrappers of ``envs.wrappers``::
 from __future__ import annotations
 
 import gymnasium as gym
+import numpy as np
 import torch
+from stable_baselines3.common.preprocessing import is_image_space
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
 
@@ -24,9 +26,15 @@ class GlimpseExtractor(BaseFeaturesExtractor):
     The channel-first uint8 ``glimpse`` ``[B, S*C, G, G]`` (G >= 8) goes through three 3x3
     convolutions (stride 2, 2, 1) and a linear layer to ``cnn_dim``; every other key is
     flattened and concatenated (``last_action``, ``position``, ``time``).
+
+    Scaling follows the glimpse space's dtype, never the batch's values: a uint8 glimpse reaches
+    the convolutions divided by 255 exactly once, a float glimpse as it is. SB3 divides uint8
+    image keys itself when the policy's ``normalize_images`` is True (its default); pass the
+    policy's value as ``normalize_images`` here so the extractor divides only when SB3 did not.
+    A uint8 tensor (the extractor called outside SB3) is scaled as the space says, /255 for uint8.
     """
 
-    def __init__(self, observation_space: gym.spaces.Dict, cnn_dim: int = 128) -> None:
+    def __init__(self, observation_space: gym.spaces.Dict, cnn_dim: int = 128, normalize_images: bool = True) -> None:
         glimpse = observation_space["glimpse"]
         if len(glimpse.shape) != 3 or glimpse.shape[1] != glimpse.shape[2] or glimpse.shape[1] < 8:
             raise ValueError(f"glimpse must be channel-first [S*C, G, G] with G >= 8 (wrap the env with "
@@ -42,10 +50,12 @@ class GlimpseExtractor(BaseFeaturesExtractor):
             nn.Linear(64 * 4, cnn_dim), nn.ReLU(),
         )
         self.keys = sorted(others)
+        uint8 = glimpse.dtype == np.uint8
+        self.raw_scale = 1.0 / 255.0 if uint8 else 1.0  # what an unprocessed glimpse is multiplied by
+        self.scale = 1.0 if bool(normalize_images) and is_image_space(glimpse) else self.raw_scale  # after SB3
 
     def forward(self, observations: dict[str, torch.Tensor]) -> torch.Tensor:
-        x = observations["glimpse"].float()
-        if x.max() > 1.0:  # SB3 scales image keys to [0, 1] only when it recognises them as images
-            x = x / 255.0
+        x = observations["glimpse"]
+        x = x.float() * (self.raw_scale if x.dtype == torch.uint8 else self.scale)
         parts = [self.cnn(x)] + [observations[k].flatten(1).float() for k in self.keys]
         return torch.cat(parts, dim=1)

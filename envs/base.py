@@ -13,7 +13,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from envs.checks import check_action, check_options
+from envs.checks import check_action, check_options, check_seed
 from envs.window import FrameWindowMixin
 from envs.world import World, delegate
 
@@ -72,8 +72,11 @@ class ActiveVisionEnv(FrameWindowMixin, gym.Env):
 
     # ------------------------------------------------------------------ episode
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        """Start an episode. ``seed`` (None or an int >= 0) and ``options`` are checked before
+        anything changes or any number is drawn: a reset that raises leaves the env as it was."""
+        seed = check_seed(seed)
+        options = self.world.check_reset_options(check_options(options, self.world.reset_options))
         super().reset(seed=seed)
-        options = check_options(options, self.world.reset_options)
         self.world.reset_rows(_ROW, [self.np_random], [options])
         self._started = True
         self._steps = 0

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-__all__ = ["check_options", "pick_index", "check_action"]
+__all__ = ["check_options", "check_index", "check_seed", "check_real_vector", "pick_index", "check_action"]
 
 
-def check_options(options: dict[str, Any] | None, allowed: tuple[str, ...]) -> dict[str, Any]:
-    """``options`` as a dict; ValueError naming any key outside ``allowed``."""
+def check_options(options: Mapping[str, Any] | None, allowed: tuple[str, ...]) -> dict[str, Any]:
+    """``options`` (a mapping or None) as a new dict; ValueError naming any key outside ``allowed``."""
+    if options is not None and not isinstance(options, Mapping):
+        raise ValueError(f"options must be a dict (keys {allowed}) or None, got {type(options).__name__}")
     options = dict(options or {})
     unknown = set(options) - set(allowed)
     if unknown:
@@ -19,17 +22,48 @@ def check_options(options: dict[str, Any] | None, allowed: tuple[str, ...]) -> d
     return options
 
 
+def check_index(value: Any, n: int, name: str = "options['index']") -> int:
+    """``value`` as an int in ``[0, n)`` (bools refused, NumPy ints accepted); ValueError naming ``name`` otherwise."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or not 0 <= value < n:
+        raise ValueError(f"{name} must be an int in [0, {n}), got {value!r}")
+    return int(value)
+
+
+def check_seed(seed: Any, name: str = "seed") -> int | None:
+    """``seed`` as None or an int >= 0 (bools refused, NumPy ints accepted); ValueError naming ``name`` otherwise."""
+    if seed is None:
+        return None
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"{name} must be None or an int >= 0, got {seed!r}")
+    return int(seed)
+
+
+def check_real_vector(value: Any, size: int, name: str, meaning: str) -> np.ndarray:
+    """``value`` as a finite float64 ``[size]``; ValueError naming ``name`` (``meaning``: what it
+    is, for the message) for another shape, NaN or inf, bools, strings or non-numbers."""
+    try:
+        arr = np.asarray(value)
+        ok = arr.shape == (size,) and arr.dtype.kind in "iuf" and bool(np.all(np.isfinite(arr)))
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    if not ok:
+        raise ValueError(f"{name} must be {meaning}: {size} finite numbers, got {value!r}")
+    return arr.astype(np.float64)
+
+
 def pick_index(options: dict[str, Any], n: int, np_random: np.random.Generator) -> int:
     """``options["index"]`` checked to be an int in ``[0, n)``, else a uniform draw from ``np_random``."""
     if "index" not in options:
         return int(np_random.integers(n))
-    index = options["index"]
-    if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not 0 <= index < n:
-        raise ValueError(f"options['index'] must be an int in [0, {n}), got {index!r}")
-    return int(index)
+    return check_index(options["index"], n)
 
 
 _FLOAT_MAX = {np.dtype(np.float32): float(np.finfo(np.float32).max), np.dtype(np.float64): float(np.finfo(np.float64).max)}
+
+
+def _one_line(a: np.ndarray) -> str:
+    """``a`` printed on one line (summarised when large), for error messages."""
+    return " ".join(np.array2string(a, threshold=12, edgeitems=2).split())
 
 
 def check_action(action: Any, dim: int | tuple[int, ...], meaning: str, dtype: type = np.float32,
@@ -41,9 +75,9 @@ def check_action(action: Any, dim: int | tuple[int, ...], meaning: str, dtype: t
     if wide.shape != shape:
         raise ValueError(f"{name} must have shape {shape} = {meaning}, got {wide.shape}")
     if not np.all(np.isfinite(wide)):
-        raise ValueError(f"{name} must be finite (no NaN or inf), got {wide}")
+        raise ValueError(f"{name} must be finite (no NaN or inf), got {_one_line(wide)}")
     limit = _FLOAT_MAX.get(np.dtype(dtype), None) or float(np.finfo(dtype).max)
     if np.any(np.abs(wide) > limit):
         raise ValueError(f"{name} lies outside the {np.dtype(dtype).name} range (|value| <= {limit:.3g}); normalised "
-                         f"actions lie in [-1, 1] (larger values are clipped), got {wide}")
+                         f"actions lie in [-1, 1] (larger values are clipped), got {_one_line(wide)}")
     return wide.astype(dtype)

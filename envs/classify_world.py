@@ -51,6 +51,7 @@ class ClassifyWorld(World):
         self.last_action_dim = inner.transform_dim
         self.action_meaning = f"{inner.action_meaning} followed by {self.n_classes} class scores"
         self.reset_options = inner.reset_options
+        self.reset_option_shapes = inner.reset_option_shapes
         self.window_caption = inner.window_caption + " (classify)"
         super().__init__(inner.n, inner.retina, inner.channels, inner.max_steps, inner.action_scale,
                          inner.last_action_bound)
@@ -74,6 +75,9 @@ class ClassifyWorld(World):
     @property
     def item_labels(self) -> np.ndarray:
         return self.inner.item_labels
+
+    def check_reset_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        return self.inner.check_reset_options(options)
 
     def reset_rows(self, rows: np.ndarray, rngs: Sequence[np.random.Generator],
                    options: Sequence[dict[str, Any]]) -> None:

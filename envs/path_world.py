@@ -7,8 +7,8 @@ from typing import Any, Sequence
 import cv2
 import numpy as np
 
+from envs.checks import check_real_vector, pick_index
 from envs.families import PATH
-from envs.checks import pick_index
 from envs.coordinates import pixel_to_norm
 from envs.datasets.base import ImageDataset
 from envs.rendering import FOVEA_COLOR, PERIPHERY_COLOR, SCANPATH_COLOR, to_rgb
@@ -99,6 +99,7 @@ class PathWorld(World):
     action_dim = 2
     action_meaning = "(d_row, d_col) / max_step"
     reset_options = ("index", "position")
+    reset_option_shapes = {"position": (2,)}
     window_caption = "path integration env"
 
     def __init__(
@@ -184,17 +185,21 @@ class PathWorld(World):
         return np.clip(np.rint(np.asarray(position, np.float64) * self._sizes).astype(np.int64), self._lo, self._hi)
 
     # ------------------------------------------------------------------ episode
+    def check_reset_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        out = super().check_reset_options(options)
+        if "position" in out:
+            out["position"] = check_real_vector(out["position"], 2, "options['position']",
+                                                "a normalised (row, col) of shape (2,)")
+        return out
+
     def reset_rows(self, rows: np.ndarray, rngs: Sequence[np.random.Generator],
                    options: Sequence[dict[str, Any]]) -> None:
         start = np.empty((len(rows), 2), np.int64)
         index = np.empty(len(rows), np.int64)
         for k, (o, g) in enumerate(zip(options, rngs)):
             index[k] = pick_index(o, len(self.dataset), g)
-            if "position" in o:
-                pos = np.asarray(o["position"], np.float64)
-                if pos.shape != (2,) or not np.all(np.isfinite(pos)):
-                    raise ValueError(f"options['position'] must be a finite normalised (row, col) of shape (2,), got {pos}")
-                start[k] = self._snap(pos)
+            if "position" in o:  # checked by check_reset_options
+                start[k] = self._snap(o["position"])
             else:
                 start[k] = g.integers(self._lo, self._hi + 1)
         self.index[rows] = index

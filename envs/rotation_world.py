@@ -7,8 +7,8 @@ from typing import Any, Sequence
 import cv2
 import numpy as np
 
+from envs.checks import check_real_vector, pick_index
 from envs.families import ROTATION
-from envs.checks import pick_index
 from envs.datasets.objects3d import OBJECT_CLASSES, make_objects
 from envs.render3d import PROJECTIONS, Mesh, MeshBank, Renderer
 from envs.so3 import (
@@ -63,10 +63,12 @@ def scale_rotation_actions(actions: np.ndarray, max_angle: float) -> np.ndarray:
 
 def check_quaternion_option(q: Any) -> np.ndarray:
     """``options["rotation"]`` as a canonical unit quaternion float64 ``[4]``; ValueError otherwise."""
-    q = np.asarray(q, np.float64)
-    if q.shape != (4,) or not np.all(np.isfinite(q)) or np.linalg.norm(q) < 1e-9:
-        raise ValueError(f"options['rotation'] must be a non-zero quaternion (w, x, y, z) of shape (4,), got {q}")
-    return quat_canonical(quat_normalize(q))
+    what = "a non-zero quaternion (w, x, y, z) of shape (4,)"
+    q = check_real_vector(q, 4, "options['rotation']", what)
+    peak = float(np.max(np.abs(q)))  # divided out first: huge components do not overflow the norm
+    if peak * np.linalg.norm(q / max(peak, 1e-300)) < 1e-9:
+        raise ValueError(f"options['rotation'] must be {what}, got {q}")
+    return quat_canonical(quat_normalize(q / peak))
 
 
 def centre_glimpses(retina: Retina, views: np.ndarray) -> np.ndarray:
@@ -99,6 +101,7 @@ class RotationWorld(World):
     action_dim = 3
     action_meaning = "a rotation vector (axis * angle) / max_angle"
     reset_options = ("index", "rotation")
+    reset_option_shapes = {"rotation": (4,)}
     window_caption = "rotation3d env"
 
     def __init__(
@@ -165,6 +168,12 @@ class RotationWorld(World):
         return OBJECT_CLASSES
 
     # ------------------------------------------------------------------ episode
+    def check_reset_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        out = super().check_reset_options(options)
+        if "rotation" in out:
+            out["rotation"] = check_quaternion_option(out["rotation"])
+        return out
+
     def reset_rows(self, rows: np.ndarray, rngs: Sequence[np.random.Generator],
                    options: Sequence[dict[str, Any]]) -> None:
         q = np.empty((len(rows), 4))

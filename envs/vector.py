@@ -23,21 +23,22 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from envs.base import action_space, check_render_mode, observation_space
-from envs.checks import check_action
+from envs.checks import check_action, check_options, check_seed
 from envs.world import World, delegate
 
 __all__ = ["ActiveVisionVectorEnv", "vector_entry"]
 
 
 def _row_seeds(seed: int | Sequence[int | None] | None, n: int) -> list[int | None]:
-    if seed is None:
-        return [None] * n
-    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
-        return [int(seed) + i for i in range(n)]
-    seeds = list(seed)
-    if len(seeds) != n:
-        raise ValueError(f"seed must be an int, None or a sequence of {n} seeds (one per row), got {len(seeds)}")
-    return seeds
+    """Every row's seed (``seed + i`` for an int), checked: ValueError naming ``seed`` otherwise."""
+    if seed is None or isinstance(seed, (int, np.integer, bool, np.bool_)):
+        first = check_seed(seed)
+        return [None if first is None else first + i for i in range(n)]
+    many = isinstance(seed, (Sequence, np.ndarray)) and not isinstance(seed, (str, bytes))
+    if not many or len(seed) != n:
+        got = f"{len(seed)} seeds" if many else repr(seed)
+        raise ValueError(f"seed must be None, an int >= 0 or a sequence of {n} seeds (one per row), got {got}")
+    return [check_seed(s, f"seed[{i}]") for i, s in enumerate(seed)]
 
 
 class ActiveVisionVectorEnv(VectorEnv):
@@ -75,10 +76,14 @@ class ActiveVisionVectorEnv(VectorEnv):
 
     # ------------------------------------------------------------------ episode
     def reset(self, *, seed: int | Sequence[int | None] | None = None, options: dict[str, Any] | None = None):
-        options = dict(options or {})
+        """Reset every row (or those of ``options["reset_mask"]``). The seeds and every row's options
+        are checked before anything changes or any number is drawn: a reset that raises leaves
+        every row (state, step count, random generator) as it was."""
+        options = check_options(options, self.world.reset_options + ("reset_mask",))
         mask = options.pop("reset_mask", None)
         rows = self._all_rows if mask is None else self._mask_rows(mask)
         seeds = _row_seeds(seed, self.num_envs)
+        row_options = self._row_options(options, rows)
         if seed is not None:
             self._np_random, self._np_random_seed = seeding.np_random(seeds[0])
         for r in rows:
@@ -86,7 +91,7 @@ class ActiveVisionVectorEnv(VectorEnv):
                 self._rngs[r] = np.random.Generator(np.random.PCG64(seeds[r]))
             elif not self._started:
                 self._rngs[r] = seeding.np_random(None)[0]
-        self.world.reset_rows(rows, [self._rngs[r] for r in rows], self._row_options(options, rows))
+        self.world.reset_rows(rows, [self._rngs[r] for r in rows], row_options)
         self._steps[rows] = 0
         self._last_action[rows] = 0.0
         self._autoreset[rows] = False
@@ -124,24 +129,34 @@ class ActiveVisionVectorEnv(VectorEnv):
         return np.flatnonzero(mask)
 
     def _row_options(self, options: dict[str, Any], rows: np.ndarray) -> list[dict[str, Any]]:
-        allowed = self.world.reset_options
-        unknown = set(options) - set(allowed)
-        if unknown:
-            raise ValueError(f"options may only hold {allowed + ('reset_mask',)}, got unknown keys {sorted(unknown)}")
-        per_row: list[dict[str, Any]] = [{} for _ in rows]
+        """The options of the rows ``rows``, split and checked by the world (every row's values
+        are checked, those of rows left alone by ``reset_mask`` too; nothing is drawn)."""
+        per_row: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
         for key, value in options.items():
-            arr = np.asarray(value)
-            single_ndim = 0 if key == "index" else 1
-            if arr.ndim == single_ndim:
-                for d in per_row:
-                    d[key] = value
-            elif arr.ndim == single_ndim + 1 and len(arr) == self.num_envs:
-                for d, r in zip(per_row, rows):
-                    d[key] = arr[r].item() if arr[r].ndim == 0 else arr[r]
-            else:
-                raise ValueError(f"options[{key!r}] must be one value for all rows or {self.num_envs} values "
-                                 f"(one per row), got shape {arr.shape}")
-        return per_row
+            for d, v in zip(per_row, self._split_option(key, value)):
+                d[key] = v
+        checked = []
+        for r, d in enumerate(per_row):
+            try:
+                checked.append(self.world.check_reset_options(d))
+            except ValueError as e:
+                raise ValueError(f"{e} (row {r})") from None
+        return [checked[r] for r in rows]
+
+    def _split_option(self, key: str, value: Any) -> list[Any]:
+        """``value`` as one value per row: the same for all rows, or row ``r``'s entry of ``N``
+        values. Entries keep their own type (a list's ``True`` stays a bool, never becomes 1)."""
+        single_ndim = len(self.world.reset_option_shapes.get(key, ()))
+        try:
+            ndim = np.ndim(np.asarray(value, dtype=object))
+        except (TypeError, ValueError):
+            ndim = -1
+        if ndim == single_ndim:
+            return [value] * self.num_envs
+        if ndim > single_ndim and len(value) == self.num_envs:
+            return [value[r] for r in range(self.num_envs)]
+        raise ValueError(f"options[{key!r}] must be one value for all rows or {self.num_envs} values "
+                         f"(one per row), got {value!r}")
 
     def _check_actions(self, actions: Any) -> np.ndarray:
         a = check_action(actions, (self.num_envs, self.world.action_dim),

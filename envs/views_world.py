@@ -12,8 +12,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from envs.checks import check_index, pick_index
 from envs.families import ROTATION
-from envs.checks import pick_index
 from envs.datasets.views3d import ViewBank
 from envs.rendering import upscale
 from envs.retina import Retina
@@ -73,15 +73,19 @@ class ViewsWorld(World):
     def class_names(self) -> tuple[str, ...]:
         return self.bank.class_names
 
+    def check_reset_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        out = super().check_reset_options(options)
+        if "view" in out:
+            out["view"] = check_index(out["view"], self.bank.num_views, "options['view']")
+        return out
+
     def reset_rows(self, rows: np.ndarray, rngs: Sequence[np.random.Generator],
                    options: Sequence[dict[str, Any]]) -> None:
         v = self.bank.num_views
         for k, (o, g) in enumerate(zip(options, rngs)):
             self.index[rows[k]] = pick_index(o, self.bank.num_objects, g)
-            view = o["view"] if "view" in o else int(g.integers(v))
-            if isinstance(view, bool) or not isinstance(view, (int, np.integer)) or not 0 <= view < v:
-                raise ValueError(f"options['view'] must be an int in [0, {v}), got {view!r}")
-            self.view[rows[k]] = self.first_view[rows[k]] = int(view)
+            view = check_index(o["view"], v, "options['view']") if "view" in o else int(g.integers(v))
+            self.view[rows[k]] = self.first_view[rows[k]] = view
 
     def apply(self, rows: np.ndarray, actions: np.ndarray, rngs: Sequence[np.random.Generator],
               last: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -21,6 +21,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from envs.checks import check_index
 from envs.families import Family
 from envs.retina import Retina
 
@@ -99,6 +100,8 @@ class World:
         action_dim: ``A``, the size of the action and of ``last_action``.
         action_meaning: what the action is, for error messages (e.g. ``"(d_row, d_col)"``).
         reset_options: the keys ``reset(options=...)`` accepts.
+        reset_option_shapes: the shape of one row's value of each array-valued option (e.g.
+            ``{"rotation": (4,)}``); options not listed take one scalar per row.
         window_caption: the pygame window's title in ``render_mode="human"``.
 
     Shared ranges: ``n`` (``num_envs``) in [1, 65536], ``max_steps`` in [1, 10000]; a family
@@ -115,6 +118,7 @@ class World:
     last_action_dim: int | None = None  # size of last_action when it differs from action_dim (None: the same)
     action_meaning: str = "(d_row, d_col)"
     reset_options: tuple[str, ...] = ("index",)
+    reset_option_shapes: dict[str, tuple[int, ...]] = {}
     window_caption: str = "active vision"
 
     def __init__(self, n: int, retina: Retina, channels: int, max_steps: int, action_scale: float,
@@ -149,10 +153,20 @@ class World:
         return self.retina.output_shape(self.channels)
 
     # ------------------------------------------------------------------ what a family writes
+    def check_reset_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        """One row's ``options`` (keys already checked against ``reset_options``) checked and
+        normalised (``index`` an int in ``[0, n_items)``); ValueError naming the option otherwise.
+        Draws nothing and changes nothing: envs check every row before any row is reset.
+        A family with more options extends this (``super()`` first)."""
+        out = dict(options)
+        if "index" in out:
+            out["index"] = check_index(out["index"], self.n_items)
+        return out
+
     def reset_rows(self, rows: np.ndarray, rngs: Sequence[np.random.Generator],
                    options: Sequence[dict[str, Any]]) -> None:
         """Start a new episode in each row of ``rows`` (int64 ``[K]``), ``rngs[k]`` and
-        ``options[k]`` (keys already checked against ``reset_options``) belonging to ``rows[k]``."""
+        ``options[k]`` (already passed through :meth:`check_reset_options`) belonging to ``rows[k]``."""
         raise NotImplementedError
 
     def apply(self, rows: np.ndarray, actions: np.ndarray, rngs: Sequence[np.random.Generator],

@@ -4,10 +4,13 @@
 - :class:`AddTimeStep`: the episode's progress ``step / max_steps`` as an observation key.
 - :class:`ChannelsFirstGlimpse`: the glimpse ``(S, G, G, C)`` as one channel-first image
   ``(S*C, G, G)`` uint8 (scales stacked as channels), the layout Stable-Baselines3's image
-  policies and ``agents.sb3.GlimpseExtractor`` expect.
-- :func:`sb3_ready`: all three, the usual stack for ``PPO("MultiInputPolicy", env)``.
+  policies and ``agents.sb3.GlimpseExtractor`` expect; a stacked glimpse ``(..., S, G, G, C)``
+  (e.g. under ``FrameStackObservation``) becomes ``(...*S*C, G, G)``.
+- :func:`sb3_ready`: all three (the position where the env reports one), the usual stack for
+  ``PPO("MultiInputPolicy", env)``.
 
-Each works on a single env; the obs keys are added to the ``Dict`` space with their bounds.
+Each works on a single env of any registered id, over other wrappers too; the obs keys are added
+to the ``Dict`` space with their bounds.
 """
 
 from __future__ import annotations
@@ -18,7 +21,14 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-__all__ = ["AddPosition", "AddTimeStep", "ChannelsFirstGlimpse", "sb3_ready"]
+__all__ = ["AddPosition", "AddTimeStep", "ChannelsFirstGlimpse", "sb3_ready", "reports_position"]
+
+
+def reports_position(env: gym.Env) -> bool | None:
+    """Whether ``env``'s info holds ``position`` (saccade and path-integration worlds do, rotation
+    worlds do not); None for an env that is not built on an ``envs.world.World``."""
+    world = getattr(env.unwrapped, "world", None)
+    return None if world is None else "position" in world.info()
 
 
 class _DictObservationWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
@@ -50,6 +60,10 @@ class AddPosition(_DictObservationWrapper):
     """``obs["position"]``: float32 ``[2]`` in [0, 1], the fixation (saccade and path-integration envs)."""
 
     def __init__(self, env: gym.Env) -> None:
+        if reports_position(env) is False:
+            raise ValueError(f"AddPosition needs an env whose info holds 'position' (a saccade or path-integration "
+                             f"env), got {env.unwrapped.spec.id if env.unwrapped.spec else type(env.unwrapped).__name__}"
+                             f" (pass position=None or False to sb3_ready)")
         super().__init__(env, {"position": spaces.Box(0.0, 1.0, (2,), np.float32)})
 
     def extra(self, obs: dict[str, Any], info: dict[str, Any]) -> dict[str, np.ndarray]:
@@ -71,6 +85,8 @@ class AddTimeStep(_DictObservationWrapper):
 
 class ChannelsFirstGlimpse(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
     """``obs["glimpse"]`` ``(S, G, G, C)`` -> ``(S*C, k*G, k*G)`` uint8, channel ``s*C + c`` (scale-major).
+    Leading axes are stacked too: ``(F, S, G, G, C)`` (``FrameStackObservation``) -> ``(F*S*C, k*G, k*G)``,
+    channel ``(f*S + s)*C + c``.
 
     ``min_size``: the smallest integer zoom ``k`` (nearest neighbour) giving ``k*G >= min_size``
     (default 1: no zoom; 36 lets Stable-Baselines3's default ``NatureCNN`` read 16 or 32 px glimpses).
@@ -80,26 +96,31 @@ class ChannelsFirstGlimpse(gym.ObservationWrapper, gym.utils.RecordConstructorAr
         gym.utils.RecordConstructorArgs.__init__(self, min_size=min_size)
         gym.ObservationWrapper.__init__(self, env)
         space = env.observation_space
-        if not isinstance(space, spaces.Dict) or "glimpse" not in space.spaces:
-            raise ValueError("ChannelsFirstGlimpse needs a Dict observation with a 'glimpse' key")
+        if not isinstance(space, spaces.Dict) or "glimpse" not in space.spaces or len(space["glimpse"].shape) < 4:
+            raise ValueError("ChannelsFirstGlimpse needs a Dict observation with a 'glimpse' key of shape "
+                             f"(..., S, G, G, C), got {space}")
         if isinstance(min_size, bool) or not isinstance(min_size, (int, np.integer)) or not 1 <= min_size <= 512:
             raise ValueError(f"min_size must be an int in [1, 512], got {min_size!r}")
-        s, g, _, c = space["glimpse"].shape
+        *lead, g, _, c = space["glimpse"].shape
         self.zoom = -(-int(min_size) // g)
-        self._shape = (s * c, g * self.zoom, g * self.zoom)
+        self._shape = (int(np.prod(lead)) * c, g * self.zoom, g * self.zoom)
         self.observation_space = spaces.Dict({**space.spaces, "glimpse": spaces.Box(0, 255, self._shape, np.uint8)})
 
     def observation(self, obs: dict[str, Any]) -> dict[str, Any]:
-        g = np.moveaxis(np.asarray(obs["glimpse"]), -1, 1).reshape(-1, *np.shape(obs["glimpse"])[1:3])
+        glimpse = np.asarray(obs["glimpse"])
+        g = np.moveaxis(glimpse.reshape(-1, *glimpse.shape[-3:]), -1, 1).reshape(-1, *glimpse.shape[-3:-1])
         if self.zoom > 1:
             g = g.repeat(self.zoom, axis=1).repeat(self.zoom, axis=2)
         return {**obs, "glimpse": np.ascontiguousarray(g, np.uint8)}
 
 
-def sb3_ready(env: gym.Env, position: bool = True, time: bool = True, min_size: int = 36) -> gym.Env:
+def sb3_ready(env: gym.Env, position: bool | None = None, time: bool = True, min_size: int = 36) -> gym.Env:
     """``env`` with channel-first glimpses (zoomed to at least ``min_size`` px, so SB3's default
     ``NatureCNN`` works; pass ``min_size=1`` with ``agents.sb3.GlimpseExtractor``) and, optionally,
-    the fixation position and the time step."""
+    the fixation position (``position``: None adds it where the env reports one, i.e. not for
+    rotation envs; True requires it) and the time step."""
+    if position is None:
+        position = reports_position(env) is not False
     if position:
         env = AddPosition(env)
     if time:
