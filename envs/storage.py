@@ -217,14 +217,16 @@ def check_plain_name(name: Any, where: str) -> str:
     return name
 
 
-def regular_file_size(path: str | os.PathLike[str], error: type[Exception] = CacheError) -> int:
-    """Size of ``path`` if it is a regular file (not a link, FIFO, device or folder), without opening it.
+def regular_file_size(path: str | os.PathLike[str], error: type[Exception] = CacheError,
+                      follow_symlinks: bool = False) -> int:
+    """Size of ``path`` if it is a regular file (not a FIFO, device, folder or, unless
+    ``follow_symlinks``, a link), without opening it.
 
     Raises FileNotFoundError when nothing is there, ``error`` naming the path otherwise.
     """
     path = Path(path)
     try:
-        st = path.lstat()
+        st = os.stat(path, follow_symlinks=follow_symlinks)
     except (FileNotFoundError, NotADirectoryError):  # nothing there, or a file where a folder should be
         raise FileNotFoundError(f"{path} is missing") from None
     except OSError as exc:

@@ -158,3 +158,108 @@ def test_a_cache_root_that_cannot_be_a_folder_warns_once_naming_it(tmp_path: Pat
     assert f"under {root} (" in messages[0]
     assert ("not a folder" if kind == "file" else "dangling symbolic link") in messages[0]
     assert data.images.shape == (2, 32, 32, 3)
+
+
+# ------------------------------------------------------------------------------------ 3DIEBench folders
+def _one_line(exc: pytest.ExceptionInfo) -> str:
+    text = str(exc.value)
+    assert "\n" not in text
+    return text
+
+
+def _bench(tmp_path: Path) -> Path:
+    from tests.envs.helpers import write_3diebench
+
+    write_3diebench(tmp_path, objects=1, views=2, size=16)
+    return tmp_path / "03001627" / "obj0"
+
+
+@pytest.mark.parametrize("entry", ["/../../etc", "/03001627/../../x", "/03001627", "/a/b/c", "/03001627/."])
+def test_a_split_list_entry_outside_the_root_is_refused_naming_the_list(tmp_path: Path, entry: str) -> None:
+    from envs.datasets.objects3d import load_3diebench
+
+    _bench(tmp_path)
+    np.save(tmp_path / "val_images.npy", np.array(["/03001627/obj0", entry]))
+    with pytest.raises(ValueError, match="val_images.npy lists") as exc:
+        load_3diebench(tmp_path, split="val")
+    assert repr(entry.strip("/"))[1:-1] in _one_line(exc)
+
+
+@pytest.mark.parametrize("split", ["../x", "a/b", "", 3])
+def test_a_split_that_is_not_a_plain_name_is_refused(tmp_path: Path, split) -> None:
+    from envs.datasets.objects3d import load_3diebench
+
+    _bench(tmp_path)
+    with pytest.raises(ValueError, match="split must be None or a plain name"):
+        load_3diebench(tmp_path, split=split)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "empty", "pickled", "text", "strings"])
+def test_a_bad_latent_file_is_one_line_naming_it(tmp_path: Path, damage: str) -> None:
+    from envs.datasets.objects3d import load_3diebench
+
+    latent = _bench(tmp_path) / "latent_1.npy"
+    if damage == "truncated":
+        latent.write_bytes(latent.read_bytes()[:-9])
+    elif damage == "empty":
+        latent.write_bytes(b"")
+    elif damage == "pickled":
+        np.save(latent, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    elif damage == "text":
+        latent.write_text("0.1 0.2 0.3\n")
+    else:
+        np.save(latent, np.array(["a", "b", "c"]))
+    with pytest.raises(ValueError, match="latent_1.npy") as exc:
+        load_3diebench(tmp_path)
+    _one_line(exc)
+
+
+def test_a_fifo_latent_or_labels_file_is_refused_without_blocking(tmp_path: Path) -> None:
+    from envs.datasets.objects3d import load_3diebench
+
+    latent = _bench(tmp_path) / "latent_1.npy"
+    latent.unlink()
+    os.mkfifo(latent)
+    with pytest.raises(ValueError, match="latent_1.npy is a FIFO"):
+        load_3diebench(tmp_path)
+
+
+def test_a_view_file_without_an_integer_index_is_named(tmp_path: Path) -> None:
+    from envs.datasets.objects3d import load_3diebench
+
+    folder = _bench(tmp_path)
+    (folder / "image_x.jpg").write_bytes((folder / "image_0.jpg").read_bytes())
+    with pytest.raises(ValueError, match="image_x.jpg is not named image_<i>.jpg") as exc:
+        load_3diebench(tmp_path)
+    _one_line(exc)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "empty"])
+def test_a_corrupt_jpeg_is_found_when_the_folder_is_opened(tmp_path: Path, damage: str,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from envs.datasets import objects3d
+    from envs.datasets.views3d import ViewBank
+
+    image = _bench(tmp_path) / "image_1.jpg"  # not the first image, which is decoded for the shape
+    data = image.read_bytes()
+    image.write_bytes({"truncated": data[: len(data) // 2], "garbage": b"\x00" * len(data), "empty": b""}[damage])
+    decoded = []
+    monkeypatch.setattr(objects3d.cv2, "imread", lambda *a: decoded.append(a) or None)
+    for load in (objects3d.load_3diebench, ViewBank.from_3diebench):
+        with pytest.raises(ValueError, match="image_1.jpg is not a complete JPEG") as exc:
+            load(tmp_path)
+        _one_line(exc)
+    assert decoded == []  # found before any decoding
+
+
+def test_the_split_list_and_labels_must_be_arrays_of_the_right_kind(tmp_path: Path) -> None:
+    from envs.datasets.objects3d import load_3diebench
+
+    _bench(tmp_path)
+    (tmp_path / "val_images.npy").write_text("/03001627/obj0\n")
+    with pytest.raises(ValueError, match="val_images.npy is not a readable .npy file"):
+        load_3diebench(tmp_path, split="val")
+    np.save(tmp_path / "val_images.npy", np.array(["/03001627/obj0"]))
+    np.save(tmp_path / "val_labels.npy", np.array([0.5]))
+    with pytest.raises(ValueError, match="val_labels.npy must hold integer class labels"):
+        load_3diebench(tmp_path, split="val")
