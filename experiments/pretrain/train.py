@@ -61,6 +61,7 @@ from experiments.pretrain.probing import (
     window_figures,
 )
 from experiments.evaluate.runner import end_of_training
+from experiments.outputs import USER_ERRORS, exit_error
 from experiments.pretrain.runfolder import TB_NAME, claim_run_dir, kept_summary, write_summary
 from seqjepa import SeqJEPA
 from seqjepa.ema import ema_momentum
@@ -146,6 +147,12 @@ def main(config: TrainConfig, run_dir: str | Path | None = None, resume: bool = 
         check_run_dir(run_dir, resume)
     if not resume:  # before any data preparation: a fresh run never replaces a run's data silently
         claim_run_dir(run_dir, d, overwrite)
+    else:  # before any data preparation: the checkpoint is there, intact and of this config
+        path = latest_checkpoint(run_dir)
+        if path is None:
+            raise FileNotFoundError(f"resume: no checkpoint ({LAST_NAME} or ckpt_step*.pt) in {run_dir}")
+        state = load_checkpoint(path, map_location=device)
+        check_compatible(state.get("config", {}), config_to_dict(config), path, ignore=RUN_CONTROL_KEYS)
     source = source_factory(config.data.split, d.rank, d.world_size, config.data.seq_len)
     steps_per_epoch = len(source)
     if steps_per_epoch < 1:
@@ -188,11 +195,6 @@ def main(config: TrainConfig, run_dir: str | Path | None = None, resume: bool = 
     step, epoch, batch_idx, curve = 0, 0, 0, []
     saved_window: torch.Tensor | None = None
     if resume:
-        path = latest_checkpoint(run_dir)
-        if path is None:
-            raise FileNotFoundError(f"resume: no checkpoint ({LAST_NAME} or ckpt_step*.pt) in {run_dir}")
-        state = load_checkpoint(path, map_location=device)
-        check_compatible(state.get("config", {}), config_to_dict(config), path, ignore=RUN_CONTROL_KEYS)
         try:
             model.load_state_dict(state["model"])
             probes.load_state_dict(state["probes"])
@@ -430,7 +432,7 @@ def cli(argv: Sequence[str] | None = None) -> None:
         else:
             config = load_config(args.config or "scenes_cpu", args.overrides)
     except (ValueError, FileNotFoundError) as exc:  # broken YAML, bad --set, bad value: one line, exit 2
-        parser.error(str(exc))
+        exit_error(parser.prog, exc)
     if args.print_config:
         print(yaml.safe_dump(config_to_dict(config), sort_keys=False), end="")
         return
@@ -438,8 +440,8 @@ def cli(argv: Sequence[str] | None = None) -> None:
         parser.error("--resume needs --run-dir or a config with run_name")
     try:
         summary = main(config, run_dir=args.run_dir, resume=args.resume, overwrite=args.overwrite)
-    except (FileExistsError, RunDirError) as exc:
-        parser.error(str(exc))
+    except USER_ERRORS as exc:  # a bad run folder, checkpoint or value: one line, exit 2
+        exit_error(parser.prog, exc)
     finally:
         if dist.is_initialized():
             dist.destroy_process_group()
