@@ -35,7 +35,7 @@ __all__ = ["CheckpointError", "save_checkpoint", "load_checkpoint", "capture_rng
            "latest_checkpoint", "check_compatible", "LAST_NAME", "periodic_name"]
 
 LAST_NAME = "ckpt_last.pt"
-_PERIODIC = re.compile(r"ckpt_step(\d+)\.pt$")
+_PERIODIC = re.compile(r"ckpt_step(\d+)\.pt")
 
 
 def periodic_name(step: int) -> str:
@@ -74,7 +74,7 @@ def latest_checkpoint(run_dir: str | Path) -> Path | None:
     if (run_dir / LAST_NAME).is_file():
         return run_dir / LAST_NAME
     kept = [(int(m.group(1)), p) for p in run_dir.glob("ckpt_step*.pt")
-            if (m := _PERIODIC.search(p.name))]
+            if (m := _PERIODIC.fullmatch(p.name)) and p.is_file()]  # a FIFO or folder by that name is not one
     return max(kept)[1] if kept else None
 
 

@@ -263,3 +263,4 @@ def test_the_split_list_and_labels_must_be_arrays_of_the_right_kind(tmp_path: Pa
     np.save(tmp_path / "val_labels.npy", np.array([0.5]))
     with pytest.raises(ValueError, match="val_labels.npy must hold integer class labels"):
         load_3diebench(tmp_path, split="val")
+
