@@ -40,6 +40,7 @@ def classify_stl10_world(n: int, logit_scale: float = 5.0, **kwargs: Any) -> Cla
 
 def classify_objects_world(n: int, logit_scale: float = 5.0, **kwargs: Any) -> ClassifyWorld:
     """Active recognition of rotating 3D objects (``n`` rows; ``kwargs``: ``Rotation3D-Shapes-v0``'s)."""
+    check_unit_fraction("logit_scale", logit_scale, hi=100.0)  # before the objects are rendered
     return ClassifyWorld(RotationWorld(n, **kwargs), logit_scale)
 
 

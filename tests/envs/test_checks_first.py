@@ -58,8 +58,12 @@ def test_vector_and_single_constructors_check_first_alike(no_data, maker) -> Non
         maker("Saccade-Scenes-v0", saliency_method="x")
 
 
-@pytest.mark.parametrize("env_id", ["Saccade-Scenes-Classify-v0", "Saccade-STL10-Classify-v0"])
-def test_recognition_keywords_are_checked_before_any_data(no_data, env_id: str) -> None:
+@pytest.mark.parametrize("env_id", ["Saccade-Scenes-Classify-v0", "Saccade-STL10-Classify-v0",
+                                    "Rotation3D-Shapes-Classify-v0"])
+def test_recognition_keywords_are_checked_before_any_data(no_data, env_id: str, monkeypatch) -> None:
+    import envs.classify_env as classify_env
+
+    monkeypatch.setattr(classify_env, "RotationWorld", _never("object rendering"))
     with pytest.raises(ValueError, match="logit_scale must be"):
         gym.make(env_id, logit_scale=0.0)
 
