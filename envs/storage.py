@@ -12,7 +12,10 @@ runs after every successful write in that folder).
 point): the caller's parameters and, per file, its size and SHA-256. :func:`read_manifest`
 checks the parameters and every file's size and digest and raises :class:`CacheError` naming
 the file and what is wrong (missing, truncated, corrupt, other parameters), so a caller can
-rebuild the entry with a warning. :func:`write_verified_npy` / :func:`read_verified_npy` do
+rebuild the entry with a warning. A manifest is untrusted input: its schema is checked (every
+file record ``{"bytes": int >= 0, "sha256": 64 hex digits}``), it may name only plain file names
+in its own folder (no ``..``, separator or absolute path), and only regular files are opened (a
+symbolic link, FIFO or folder in an entry's place is a CacheError, never followed or read). :func:`write_verified_npy` / :func:`read_verified_npy` do
 this for one ``.npy`` file (manifest ``<file>.json``), :func:`write_verified_arrays` /
 :func:`read_verified_arrays` for a folder of ``.npy`` files (manifest ``meta.json``).
 

@@ -387,8 +387,8 @@ def scan_3diebench(root: str | os.PathLike[str], split: str | None = None, max_o
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1):
             raise ValueError(f"{name} must be None or an int >= 1, got {value!r}")
     if split is not None and (not isinstance(split, str) or re.fullmatch(r"[A-Za-z0-9_-]+", split) is None):
-        raise ValueError(f"split must be None or a plain name (letters, digits, '_', '-') of <root>/<split>_images.npy, "
-                         f"got {split!r}")
+        raise ValueError(f"split must be None or a plain name (letters, digits, '_', '-') of "
+                         f"<root>/<split>_images.npy, got {split!r}")
     class_names = tuple(sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")))
     labels_file = None
     if split is None:
