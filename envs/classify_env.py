@@ -11,6 +11,9 @@ from envs.rotation_world import RotationWorld
 from envs.saccade_scenes import scenes_world
 from envs.saccade_stl10 import stl10_world
 from envs.vector import vector_entry
+from envs.world import check_unit_fraction
+
+LABELED_STL10_SPLITS = ("train", "test")
 
 __all__ = ["SaccadeScenesClassifyEnv", "SaccadeSTL10ClassifyEnv", "Rotation3DClassifyEnv", "classify_scenes_world",
            "classify_stl10_world", "classify_objects_world", "make_scenes_vector", "make_stl10_vector",
@@ -19,16 +22,25 @@ __all__ = ["SaccadeScenesClassifyEnv", "SaccadeSTL10ClassifyEnv", "Rotation3DCla
 
 def classify_scenes_world(n: int, logit_scale: float = 5.0, **kwargs: Any) -> ClassifyWorld:
     """Active recognition over the embedded scenes (``n`` rows; ``kwargs``: ``Saccade-Scenes-v0``'s)."""
+    check_unit_fraction("logit_scale", logit_scale, hi=100.0)  # before the scenes are made
     return ClassifyWorld(scenes_world(n, **kwargs), logit_scale)
 
 
 def classify_stl10_world(n: int, logit_scale: float = 5.0, **kwargs: Any) -> ClassifyWorld:
-    """Active recognition over STL-10's labelled splits (``n`` rows; ``kwargs``: ``Saccade-STL10-v0``'s)."""
+    """Active recognition over STL-10's labelled splits (``n`` rows; ``kwargs``: ``Saccade-STL10-v0``'s).
+
+    ``split`` and ``logit_scale`` are checked before the images are opened or their saliency computed."""
+    split = kwargs.get("split", "train")
+    if split not in LABELED_STL10_SPLITS:
+        raise ValueError(f"split must be one of {LABELED_STL10_SPLITS} (active recognition needs a labelled "
+                         f"split), got {split!r}")
+    check_unit_fraction("logit_scale", logit_scale, hi=100.0)
     return ClassifyWorld(stl10_world(n, **kwargs), logit_scale)
 
 
 def classify_objects_world(n: int, logit_scale: float = 5.0, **kwargs: Any) -> ClassifyWorld:
     """Active recognition of rotating 3D objects (``n`` rows; ``kwargs``: ``Rotation3D-Shapes-v0``'s)."""
+    check_unit_fraction("logit_scale", logit_scale, hi=100.0)  # before the objects are rendered
     return ClassifyWorld(RotationWorld(n, **kwargs), logit_scale)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import numpy as np
@@ -10,7 +11,8 @@ from envs.base import ActiveVisionEnv
 from envs.saccade_world import FIRST_FIXATIONS, REWARDS, SaccadeWorld, to_hwc
 from saliency import DEFAULT_METHOD
 
-__all__ = ["SaccadeEnv", "REWARDS", "FIRST_FIXATIONS", "to_hwc", "precomputed_saliency", "dataset_world"]
+__all__ = ["SaccadeEnv", "REWARDS", "FIRST_FIXATIONS", "to_hwc", "precomputed_saliency", "dataset_world",
+           "check_world_kwargs"]
 
 
 class SaccadeEnv(ActiveVisionEnv):
@@ -96,6 +98,33 @@ def precomputed_saliency(dataset: Any, root: Any, method: str | None) -> np.ndar
     from envs.saliency_cache import dataset_saliency
 
     return dataset_saliency(dataset, method=method or DEFAULT_METHOD, cache_dir=resolve_cache_root(root))
+
+
+def _parameters(fn: Any) -> set[str]:
+    return {name for name, p in inspect.signature(fn).parameters.items()
+            if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL) and name not in ("self", "n", "dataset")}
+
+
+def check_world_kwargs(owner: Any, n: int, image_shape: tuple[int, int, int], kwargs: dict[str, Any],
+                       boxes: bool = False) -> None:
+    """Check ``kwargs`` (what ``owner``, a registered id's world builder, passes on to
+    :class:`SaccadeWorld`) before its data is loaded, generated or its saliency computed.
+
+    Unknown keywords are a TypeError listing the allowed ones (``owner``'s and the world's); the
+    values are checked by building a world over a one-image stand-in of ``image_shape`` (with
+    object boxes when ``boxes``), so every message names the user's keyword.
+    """
+    allowed = _parameters(SaccadeWorld.__init__) | _parameters(owner) | {"render_mode"}
+    unknown = sorted(set(kwargs) - allowed)
+    if unknown:
+        raise TypeError(f"unknown keyword(s) {', '.join(map(repr, unknown))}; allowed: {sorted(allowed)}")
+    from envs.datasets.base import ImageDataset
+
+    one = np.zeros(1, np.int64)
+    stand_in = ImageDataset(name="stand-in", images=np.zeros((1, *image_shape), np.uint8), labels=one,
+                            class_names=("x",), boxes=np.zeros((1, 1, 4), np.int32) if boxes else None,
+                            box_labels=one[:, None] if boxes else None)
+    SaccadeWorld(n, stand_in, **{k: v for k, v in kwargs.items() if k != "saliency_maps"})
 
 
 def dataset_world(n: int, dataset: Any, root: Any, precompute_saliency: bool, **kwargs: Any) -> SaccadeWorld:

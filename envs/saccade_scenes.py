@@ -7,17 +7,20 @@ from typing import Any
 
 from envs.base import ActiveVisionEnv
 from envs.datasets import load_scenes
-from envs.saccade_env import SaccadeEnv, dataset_world
+from envs.saccade_env import SaccadeEnv, check_world_kwargs, dataset_world
 from envs.saccade_world import SaccadeWorld
 from envs.vector import vector_entry
 
 __all__ = ["SaccadeScenesEnv", "scenes_world", "make_vector"]
+
+SCENE_SIDE = 96  # load_scenes' default image_size, the one this id uses
 
 
 def scenes_world(n: int, root: str | Path | None = None, split: str = "train", seed: int = 0,
                  n_train: int = 5000, n_test: int = 1000, style: str = "natural", max_objects: int = 2,
                  precompute_saliency: bool = True, **kwargs: Any) -> SaccadeWorld:
     """A :class:`SaccadeWorld` of ``n`` rows over the embedded scenes (arguments: ``SaccadeScenesEnv``)."""
+    check_world_kwargs(scenes_world, n, (SCENE_SIDE, SCENE_SIDE, 3), kwargs, boxes=True)
     dataset = load_scenes(split=split, root=root, seed=seed, n_train=n_train, n_test=n_test, style=style,
                           max_objects=max_objects)
     return dataset_world(n, dataset, root, precompute_saliency, **kwargs)

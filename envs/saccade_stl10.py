@@ -7,7 +7,8 @@ from typing import Any
 
 from envs.base import ActiveVisionEnv
 from envs.datasets import load_stl10
-from envs.saccade_env import SaccadeEnv, dataset_world
+from envs.datasets.stl10 import STL10_SIDE
+from envs.saccade_env import SaccadeEnv, check_world_kwargs, dataset_world
 from envs.saccade_world import SaccadeWorld
 from envs.vector import vector_entry
 
@@ -17,6 +18,7 @@ __all__ = ["SaccadeSTL10Env", "stl10_world", "make_vector"]
 def stl10_world(n: int, root: str | Path | None = None, split: str = "train", download: bool = False,
                 precompute_saliency: bool = True, **kwargs: Any) -> SaccadeWorld:
     """A :class:`SaccadeWorld` of ``n`` rows over STL-10 (arguments: ``SaccadeSTL10Env``)."""
+    check_world_kwargs(stl10_world, n, (STL10_SIDE, STL10_SIDE, 3), kwargs)
     dataset = load_stl10(root=root, split=split, download=download)
     return dataset_world(n, dataset, root, precompute_saliency, **kwargs)
 

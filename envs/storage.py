@@ -12,7 +12,10 @@ runs after every successful write in that folder).
 point): the caller's parameters and, per file, its size and SHA-256. :func:`read_manifest`
 checks the parameters and every file's size and digest and raises :class:`CacheError` naming
 the file and what is wrong (missing, truncated, corrupt, other parameters), so a caller can
-rebuild the entry with a warning. :func:`write_verified_npy` / :func:`read_verified_npy` do
+rebuild the entry with a warning. A manifest is untrusted input: its schema is checked (every
+file record ``{"bytes": int >= 0, "sha256": 64 hex digits}``), it may name only plain file names
+in its own folder (no ``..``, separator or absolute path), and only regular files are opened (a
+symbolic link, FIFO or folder in an entry's place is a CacheError, never followed or read). :func:`write_verified_npy` / :func:`read_verified_npy` do
 this for one ``.npy`` file (manifest ``<file>.json``), :func:`write_verified_arrays` /
 :func:`read_verified_arrays` for a folder of ``.npy`` files (manifest ``meta.json``).
 
@@ -31,6 +34,7 @@ import mmap
 import os
 import re
 import secrets
+import stat
 import time
 import warnings
 from contextlib import contextmanager
@@ -42,6 +46,7 @@ import numpy as np
 __all__ = [
     "CacheError", "STORAGE_FORMAT", "ORPHAN_MAX_AGE_S", "atomic_path", "atomic_write", "atomic_write_json",
     "temp_path", "clean_orphans", "file_sha256", "update_from_file", "file_record", "verify_file",
+    "check_plain_name", "regular_file_size",
     "write_manifest", "read_manifest", "write_verified_npy", "read_verified_npy",
     "write_verified_arrays", "read_verified_arrays", "manifest_path", "warn_unwritable", "warn_rebuild",
 ]
@@ -207,11 +212,54 @@ def file_record(path: str | os.PathLike[str]) -> dict[str, Any]:
     return {"bytes": size, "sha256": h.hexdigest()}
 
 
-def verify_file(path: str | os.PathLike[str], record: Mapping[str, Any]) -> None:
-    """Check ``path`` against a :func:`file_record`; raise :class:`CacheError` naming what differs."""
+def check_plain_name(name: Any, where: str) -> str:
+    """``name`` if it is a plain file name (one path component: no separator, not ``.``/``..``,
+    no NUL); else :class:`CacheError` naming ``where`` (the file the name was read from)."""
+    if not isinstance(name, str) or name in ("", ".", "..") or any(c in name for c in "/\\\0"):
+        raise CacheError(f"{where} names {name!r}, which is not a plain file name in its folder")
+    return name
+
+
+def regular_file_size(path: str | os.PathLike[str], error: type[Exception] = CacheError,
+                      follow_symlinks: bool = False) -> int:
+    """Size of ``path`` if it is a regular file (not a FIFO, device, folder or, unless
+    ``follow_symlinks``, a link), without opening it.
+
+    Raises FileNotFoundError when nothing is there, ``error`` naming the path otherwise.
+    """
     path = Path(path)
     try:
-        size = path.stat().st_size
+        st = os.stat(path, follow_symlinks=follow_symlinks)
+    except (FileNotFoundError, NotADirectoryError):  # nothing there, or a file where a folder should be
+        raise FileNotFoundError(f"{path} is missing") from None
+    except OSError as exc:
+        raise error(f"{path} cannot be read ({exc.strerror or exc})") from None
+    if not stat.S_ISREG(st.st_mode):
+        kind = "a symbolic link" if stat.S_ISLNK(st.st_mode) else "a folder" if stat.S_ISDIR(st.st_mode) \
+            else "a FIFO" if stat.S_ISFIFO(st.st_mode) else "not a regular file"
+        raise error(f"{path} is {kind}; only regular files are read")
+    return int(st.st_size)
+
+
+def _check_record(record: Any, where: str) -> Mapping[str, Any]:
+    ok = isinstance(record, Mapping) and set(record) == {"bytes", "sha256"}
+    ok = ok and isinstance(record["bytes"], int) and not isinstance(record["bytes"], bool) and record["bytes"] >= 0
+    ok = ok and isinstance(record["sha256"], str) and re.fullmatch(r"[0-9a-f]{64}", record["sha256"]) is not None
+    if not ok:
+        raise CacheError(f"{where} is not a file record {{'bytes': int >= 0, 'sha256': 64 hex digits}}: {record!r:.80}")
+    return record
+
+
+def verify_file(path: str | os.PathLike[str], record: Mapping[str, Any]) -> None:
+    """Check ``path`` against a :func:`file_record`; raise :class:`CacheError` naming what differs.
+
+    ``record`` is untrusted (read from disk): anything but ``{"bytes": int, "sha256": hex}`` is a
+    CacheError, and ``path`` must be a regular file (a link, FIFO or folder is never opened).
+    """
+    path = Path(path)
+    record = _check_record(record, f"the record of {path}")
+    try:
+        size = regular_file_size(path)
     except FileNotFoundError:
         raise CacheError(f"{path} is missing") from None
     if size != record.get("bytes"):
@@ -251,18 +299,23 @@ def read_manifest(manifest: str | os.PathLike[str], meta: Mapping[str, Any] | No
     """
     manifest = Path(manifest)
     try:
+        regular_file_size(manifest)  # a FIFO or link in its place is never opened
         data = json.loads(manifest.read_text())
     except FileNotFoundError:
         raise
     except (OSError, ValueError) as exc:
         raise CacheError(f"manifest {manifest} is unreadable ({exc})") from None
-    if not isinstance(data, dict) or data.get("storage") != STORAGE_FORMAT or not isinstance(data.get("files"), dict):
+    if not isinstance(data, dict) or type(data.get("storage")) is not int or data["storage"] != STORAGE_FORMAT \
+            or not isinstance(data.get("files"), dict):
         raise CacheError(f"manifest {manifest} is not a storage-format-{STORAGE_FORMAT} manifest "
                          "(written by an older version, or damaged)")
     if meta is not None:
         stored = {k: v for k, v in data.items() if k not in _RESERVED}
         if stored != _plain(meta):
             raise CacheError(f"manifest {manifest} was made with other parameters")
+    for name, record in data["files"].items():  # the schema always, the files' bytes when verify
+        check_plain_name(name, f"manifest {manifest}")
+        _check_record(record, f"manifest {manifest}: the record of {name!r}")
     if verify:
         for name, record in data["files"].items():
             verify_file(manifest.parent / name, record)
@@ -285,7 +338,10 @@ def _check_array(arr: np.ndarray, path: Path, shape: tuple[int, ...] | None, dty
 
 def _load_npy(path: Path, mmap_mode: str | None) -> np.ndarray:
     try:
+        regular_file_size(path)
         return np.load(path, mmap_mode=mmap_mode, allow_pickle=False)
+    except FileNotFoundError:
+        raise CacheError(f"{path} is missing") from None
     except (OSError, ValueError, EOFError) as exc:
         raise CacheError(f"{path} is not a readable .npy file ({exc})") from None
 
@@ -381,20 +437,31 @@ def read_verified_arrays(folder: str | os.PathLike[str], meta: Mapping[str, Any]
 
 # ---------------------------------------------------------------- warnings
 def _existing_ancestor(path: Path) -> Path:
+    """The nearest of ``path`` and its parents that exists (a dangling link counts: it is what blocks)."""
     path = Path(os.path.abspath(path))
-    while not path.exists() and path.parent != path:
+    while not os.path.lexists(path) and path.parent != path:
         path = path.parent
     return path
 
 
+def _blocker(where: Path, exc: OSError) -> str:
+    if where.is_symlink() and not where.exists():
+        return "a dangling symbolic link"
+    if where.exists() and not where.is_dir():
+        return "not a folder"
+    return f"{errno.errorcode.get(exc.errno or 0, type(exc).__name__)}: {exc.strerror or exc}"
+
+
 def warn_unwritable(target: str | os.PathLike[str], exc: OSError, what: str, stacklevel: int = 3) -> None:
-    """Warn once per process and read-only location that ``what`` is kept in memory only."""
+    """Warn once per process and read-only location that ``what`` is kept in memory only.
+
+    The location named is the nearest existing entry on the way to ``target`` (a dangling link
+    or a file where a folder should be is named itself, not its parent)."""
     where = _existing_ancestor(Path(target))
     if str(where) in _warned:
         return
     _warned.add(str(where))
-    reason = errno.errorcode.get(exc.errno or 0, type(exc).__name__)
-    warnings.warn(f"cannot write caches under {where} ({reason}: {exc.strerror or exc}); computing {what} in "
+    warnings.warn(f"cannot write caches under {where} ({_blocker(where, exc)}); computing {what} in "
                   "memory instead. Set $SACCADE_CACHE to a writable folder to keep them between runs.",
                   RuntimeWarning, stacklevel=stacklevel)
 

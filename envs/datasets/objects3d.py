@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -25,6 +26,7 @@ import numpy as np
 
 from envs.datasets.base import ImageDataset
 from envs.render3d import Mesh, MeshBank, Renderer, euler_xyz_to_quat, random_quaternion
+from envs.storage import CacheError, check_plain_name, regular_file_size
 
 __all__ = ["OBJECT_CLASSES", "RotationDataset", "JpegImages", "make_object", "make_objects", "render_views",
            "load_3diebench", "scan_3diebench", "Folder3DIEBench"]
@@ -300,8 +302,57 @@ class JpegImages:
         return arr if dtype is None else arr.astype(dtype)
 
 
+_VIEW_FILE = re.compile(r"^(?:image|latent)_(\d+)\.(?:jpg|npy)$")
+_JPEG_TAIL = 64  # bytes at a JPEG's end searched for its end-of-image marker (padding after it is legal)
+
+
 def _view_index(path: Path) -> int:
-    return int(path.stem.split("_", 1)[1])
+    m = _VIEW_FILE.match(path.name)
+    if m is None:
+        raise ValueError(f"{path} is not named image_<i>.jpg / latent_<i>.npy with an integer view index i")
+    return int(m.group(1))
+
+
+def _read_npy(path: Path, kind: str, what: str) -> np.ndarray:
+    """``path``'s array (a regular ``.npy`` file without pickles, dtype kind in ``kind``); else a
+    ValueError naming the file and ``what`` it should hold."""
+    try:
+        regular_file_size(path, error=ValueError, follow_symlinks=True)
+        arr = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path} is missing (it should hold {what})") from None
+    except (OSError, ValueError, EOFError) as exc:
+        raise ValueError(f"{path} is not a readable .npy file of {what} ({exc})") from None
+    if not isinstance(arr, np.ndarray) or arr.dtype.kind not in kind:
+        raise ValueError(f"{path} must hold {what}, got dtype {getattr(arr, 'dtype', type(arr).__name__)}")
+    return arr
+
+
+def _check_jpeg(path: Path) -> Path:
+    """Cheap checks of a JPEG without decoding it: a non-empty regular file with the start-of-image
+    marker first and the end-of-image marker in its last bytes (a truncated file lacks it)."""
+    size = regular_file_size(path, error=ValueError, follow_symlinks=True)
+    with open(path, "rb") as fh:
+        head = fh.read(3)
+        fh.seek(max(0, size - _JPEG_TAIL))
+        tail = fh.read()
+    if head != b"\xff\xd8\xff" or b"\xff\xd9" not in tail:
+        raise ValueError(f"{path} is not a complete JPEG file ({size} bytes; truncated or corrupt)")
+    return path
+
+
+def _object_name(entry: Any, list_file: Path) -> str:
+    """A ``"<class>/<object>"`` entry of a split list, checked to stay inside the root."""
+    parts = str(entry).strip("/").split("/")
+    try:
+        if len(parts) != 2:
+            raise CacheError("")
+        for part in parts:
+            check_plain_name(part, str(list_file))
+    except CacheError:
+        raise ValueError(f"{list_file} lists {str(entry)!r}; entries must be '/<class>/<object>' "
+                         f"(two plain folder names inside the root)") from None
+    return "/".join(parts)
 
 
 @dataclass(frozen=True, eq=False)
@@ -335,6 +386,9 @@ def scan_3diebench(root: str | os.PathLike[str], split: str | None = None, max_o
     for name, value in (("max_objects", max_objects), ("views", views)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1):
             raise ValueError(f"{name} must be None or an int >= 1, got {value!r}")
+    if split is not None and (not isinstance(split, str) or re.fullmatch(r"[A-Za-z0-9_-]+", split) is None):
+        raise ValueError(f"split must be None or a plain name (letters, digits, '_', '-') of "
+                         f"<root>/<split>_images.npy, got {split!r}")
     class_names = tuple(sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")))
     labels_file = None
     if split is None:
@@ -344,12 +398,13 @@ def scan_3diebench(root: str | os.PathLike[str], split: str | None = None, max_o
         if not list_file.is_file():
             raise FileNotFoundError(f"split={split!r} needs the object list {list_file} (SIE's data/{split}_images.npy); "
                                     f"pass split=None to read every object folder")
-        objects = [str(s).strip("/") for s in np.load(list_file)]
+        entries = _read_npy(list_file, "U", "a 1-D array of '/<class>/<object>' strings")
+        objects = [_object_name(e, list_file) for e in entries.reshape(-1)]
         labels_file = root / f"{split}_labels.npy"
     if not objects:
         raise FileNotFoundError(f"no object folders found under {root} (expected <root>/<class>/<object>/)")
     if labels_file is not None and labels_file.is_file():
-        object_labels = np.asarray(np.load(labels_file), np.int64)
+        object_labels = np.asarray(_read_npy(labels_file, "iu", "integer class labels"), np.int64)
         if object_labels.shape != (len(objects),):
             raise ValueError(f"{labels_file} must hold {len(objects)} labels, got shape {object_labels.shape}")
     else:
@@ -361,6 +416,8 @@ def scan_3diebench(root: str | os.PathLike[str], split: str | None = None, max_o
     image_lists, latent_lists, width = [], [], set()
     for obj in objects:
         folder = root / obj
+        if not folder.is_dir():
+            raise FileNotFoundError(f"the object folder {folder} does not exist")
         images = sorted(folder.glob("image_*.jpg"), key=_view_index)
         if not images:
             raise FileNotFoundError(f"no image_<i>.jpg files in the object folder {folder}")
@@ -374,7 +431,8 @@ def scan_3diebench(root: str | os.PathLike[str], split: str | None = None, max_o
         latents = []
         for i in image_ids[:views]:
             latent_path = folder / f"latent_{i}.npy"
-            latent = np.asarray(np.load(latent_path), np.float64).ravel()
+            latent = np.asarray(_read_npy(latent_path, "iuf", "a float vector (Euler xyz angles first)"),
+                                np.float64).ravel()
             if latent.size < 3 or not np.all(np.isfinite(latent[:3])):
                 raise ValueError(f"{latent_path} must hold >= 3 finite values (Euler xyz angles first), "
                                  f"got {latent.size}")
@@ -382,7 +440,7 @@ def scan_3diebench(root: str | os.PathLike[str], split: str | None = None, max_o
             width.add(latent.size)
         if len(width) != 1:
             raise ValueError(f"every latent_<i>.npy must have the same length, got {sorted(width)} (in {folder})")
-        image_lists.append(tuple(images[:views]))
+        image_lists.append(tuple(_check_jpeg(p) for p in images[:views]))
         latent_lists.append(np.stack(latents))
     return Folder3DIEBench(class_names=class_names, objects=tuple(objects), labels=object_labels,
                            images=tuple(image_lists), latents=tuple(latent_lists))

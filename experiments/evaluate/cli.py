@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Sequence
 
 from experiments.evaluate.report import check_ablation, compare, summarise, write_report
-from experiments.evaluate.runner import evaluate_runs
+from experiments.evaluate.runner import check_runs, evaluate_runs
+from experiments.outputs import USER_ERRORS, check_output_dir, exit_error
 
 __all__ = ["cli", "main"]
 
@@ -29,9 +30,8 @@ def main(paths: Sequence[str], out: str | Path, device: str = "cpu", m_val: Sequ
     ``ablation``: run folders of the no-action ablation at the same seeds; its equivariance
     is compared with the main runs' (paired by seed) and the verdict added to the report.
     """
-    out = Path(out)
-    if (out / "results.json").exists() and not overwrite:
-        raise FileExistsError(f"{out / 'results.json'} exists; pass --overwrite to replace it")
+    out = check_output_dir(out, ("results.json",), overwrite)
+    check_runs([*paths, *ablation])  # every checkpoint present and intact before any probe runs
     overrides: dict = {}
     if m_val:
         overrides["m_val"] = list(m_val)
@@ -69,7 +69,10 @@ def cli(argv: Sequence[str] | None = None) -> None:
     if args.compare:
         if args.paths:
             parser.error("--compare takes evaluated output folders; give no run paths with it")
-        print(compare({Path(p).name if Path(p).is_dir() else Path(p).parent.name: p for p in args.compare}))
+        try:
+            print(compare({Path(p).name if Path(p).is_dir() else Path(p).parent.name: p for p in args.compare}))
+        except USER_ERRORS as exc:
+            exit_error(parser.prog, exc)
         return
     if not args.paths or not args.out:
         parser.error("give one or more run folders / checkpoints and --out (or --compare RESULTS...)")
@@ -78,8 +81,8 @@ def cli(argv: Sequence[str] | None = None) -> None:
     try:
         files = main(args.paths, args.out, device=args.device, m_val=args.m_val, max_batches=args.max_batches,
                      floors=not args.no_floors, overwrite=args.overwrite, ablation=args.ablation, title=args.title)
-    except (FileExistsError, FileNotFoundError, ValueError) as exc:
-        parser.exit(2, f"saccade-eval: error: {exc}\n")
+    except USER_ERRORS as exc:
+        exit_error(parser.prog, exc)
     print(Path(files["report"]).read_text())
 
 

@@ -17,6 +17,7 @@ import io
 import json
 import math
 import numbers
+import os
 from collections import Counter
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence, Union
@@ -24,6 +25,8 @@ from typing import Any, Iterable, Mapping, Sequence, Union
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+from experiments.outputs import read_json_file
 
 __all__ = ["METRIC_DESCRIPTIONS", "ROTATION_DESCRIPTIONS", "SUBJECT_DESCRIPTIONS", "summarise", "markdown_table",
            "write_report", "compare", "check_claims", "check_ablation", "format_claims", "is_rotation",
@@ -258,12 +261,20 @@ def _load_run(source: RunSource, label: str) -> list[Mapping[str, Any]]:
         path = Path(source)
         if path.is_dir():
             path = path / "results.json"
-        if not path.is_file():
+        if not os.path.lexists(path):
             raise ValueError(f"reports[{label!r}]: no results file at {path}")
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if "measurements" in data:
-            return summarise(data["measurements"])
-        return _as_summary(data.get("summary", []))
+        data = read_json_file(path, "saccade-eval results")
+        if not isinstance(data, dict) or not ({"measurements", "summary"} & set(data)):
+            raise ValueError(f"{path} is not a saccade-eval results file: expected a JSON object with "
+                             f"'measurements' (or 'summary'), got {type(data).__name__} "
+                             f"{sorted(data) if isinstance(data, dict) else ''}".rstrip())
+        try:
+            rows = summarise(data["measurements"]) if "measurements" in data else _as_summary(data["summary"])
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"{path}: {exc}") from None
+        if not rows:
+            raise ValueError(f"{path} holds no measurements")
+        return rows
     return _as_summary(source)
 
 

@@ -15,7 +15,7 @@ import json
 import time
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import torch
 
@@ -29,6 +29,7 @@ from experiments.evaluate.report import is_rotation, summarise, write_report
 from experiments.pretrain.probing import SourceFactory
 from seqjepa import SeqJEPA
 from seqjepa.pretrained import META_KEY, pretrained_from_state
+from seqjepa.serialization import LEGACY_MAGIC, file_digest
 
 __all__ = ["evaluate_model", "load_run", "evaluate_runs", "end_of_training", "headline", "SourceFactory",
            "EVAL_CACHE_VERSION"]
@@ -90,17 +91,41 @@ def evaluate_model(model: SeqJEPA, config: TrainConfig, device: torch.device,
     return out
 
 
-def load_run(path: str | Path, device: torch.device | str = "cpu") -> tuple[SeqJEPA, TrainConfig, dict[str, Any]]:
-    """The model, config and checkpoint state of a run folder (its latest checkpoint) or a checkpoint file."""
+def run_checkpoint(path: str | Path) -> Path:
+    """The checkpoint a path names: a run folder's latest checkpoint, or the file itself.
+
+    Raises:
+        FileNotFoundError: neither a run folder with a checkpoint nor a checkpoint file.
+    """
     path = Path(path)
     if path.is_dir():
         ckpt = latest_checkpoint(path)
         if ckpt is None:
             raise FileNotFoundError(f"no checkpoint ({LAST_NAME} or ckpt_step*.pt) in run folder {path}")
-    elif path.is_file():
-        ckpt = path
-    else:
-        raise FileNotFoundError(f"no run folder or checkpoint file at {path}")
+        return ckpt
+    if path.is_file():
+        return path
+    raise FileNotFoundError(f"no run folder or checkpoint file at {path}")
+
+
+def check_runs(paths: Sequence[str | Path]) -> None:
+    """Check, before any evaluation, that every path names a checkpoint whose digest verifies.
+
+    Raises:
+        FileNotFoundError: a path without a checkpoint.
+        CheckpointError: a truncated or corrupt checkpoint (naming the file).
+    """
+    for path in paths:
+        ckpt = run_checkpoint(path)
+        with open(ckpt, "rb") as fh:
+            legacy = fh.read(len(LEGACY_MAGIC)) == LEGACY_MAGIC
+        if not legacy:  # the earlier format is verified whole when it is loaded
+            file_digest(ckpt)
+
+
+def load_run(path: str | Path, device: torch.device | str = "cpu") -> tuple[SeqJEPA, TrainConfig, dict[str, Any]]:
+    """The model, config and checkpoint state of a run folder (its latest checkpoint) or a checkpoint file."""
+    ckpt = run_checkpoint(path)
     state = load_checkpoint(ckpt, map_location=device)
     own = ckpt.parent / "config.yaml"
     config = config_from_dict(state["config"]) if "config" in state else load_config(own)

@@ -35,7 +35,7 @@ __all__ = ["CheckpointError", "save_checkpoint", "load_checkpoint", "capture_rng
            "latest_checkpoint", "check_compatible", "LAST_NAME", "periodic_name"]
 
 LAST_NAME = "ckpt_last.pt"
-_PERIODIC = re.compile(r"ckpt_step(\d+)\.pt$")
+_PERIODIC = re.compile(r"ckpt_step(\d+)\.pt")
 
 
 def periodic_name(step: int) -> str:
@@ -74,7 +74,7 @@ def latest_checkpoint(run_dir: str | Path) -> Path | None:
     if (run_dir / LAST_NAME).is_file():
         return run_dir / LAST_NAME
     kept = [(int(m.group(1)), p) for p in run_dir.glob("ckpt_step*.pt")
-            if (m := _PERIODIC.search(p.name))]
+            if (m := _PERIODIC.fullmatch(p.name)) and p.is_file()]  # a FIFO or folder by that name is not one
     return max(kept)[1] if kept else None
 
 
@@ -85,16 +85,30 @@ def check_compatible(saved: dict[str, Any], current: dict[str, Any], path: str |
     ``ignore`` lists dotted keys inside those sections that may differ (run control such as
     ``"data.prefetch"``: how the data is fed, not what is learned).
     """
-    def strip(section: str, value: Any) -> Any:
-        if not isinstance(value, dict):
-            return value
-        return {k: v for k, v in value.items() if f"{section}.{k}" not in ignore}
+    missing = object()
+    old = _flatten({k: saved.get(k, missing) for k in keys})
+    new = _flatten({k: current.get(k, missing) for k in keys})
+    diffs = [f"{k}: {_show(old.get(k, missing), missing)} -> {_show(new.get(k, missing), missing)}"
+             for k in sorted(set(old) | set(new)) if k not in ignore and old.get(k, missing) != new.get(k, missing)]
+    if diffs:
+        more = f" (and {len(diffs) - 5} more)" if len(diffs) > 5 else ""
+        raise CheckpointError(f"{path} was written with another config: {'; '.join(diffs[:5])}{more}; "
+                              f"resume with the run's own config.yaml")
 
-    for key in keys:
-        old, new = strip(key, saved.get(key)), strip(key, current.get(key))
-        if old != new:
-            raise CheckpointError(f"{path} was written with {key}={old!r}, but this run has "
-                                  f"{key}={new!r}; resume with the run's own config.yaml")
+
+def _flatten(values: Any, prefix: str = "") -> dict[str, Any]:
+    """``{"data": {"dataset": "x"}}`` -> ``{"data.dataset": "x"}`` (non-dict values are leaves)."""
+    if not isinstance(values, dict) or not values and prefix:
+        return {prefix.rstrip("."): values}
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        out.update(_flatten(value, f"{prefix}{key}."))
+    return out
+
+
+def _show(value: Any, missing: object) -> str:
+    text = "(absent)" if value is missing else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def capture_rng() -> dict[str, Any]:

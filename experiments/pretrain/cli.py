@@ -15,6 +15,7 @@ from typing import Any, Sequence
 import torch.distributed as dist
 import yaml
 
+from experiments.outputs import USER_ERRORS, exit_error
 from experiments.pretrain import train
 from experiments.pretrain.config import apply_overrides, config_to_dict, list_presets, load_config, reset_invocation_keys
 
@@ -56,7 +57,7 @@ def cli(argv: Sequence[str] | None = None) -> None:
         else:
             config = load_config(args.config or "scenes_cpu", args.overrides)
     except (ValueError, FileNotFoundError) as exc:  # broken YAML, bad --set, bad value: one line, exit 2
-        parser.error(str(exc))
+        exit_error(parser.prog, exc)
     if args.print_config:
         print(yaml.safe_dump(config_to_dict(config), sort_keys=False), end="")
         return
@@ -64,8 +65,8 @@ def cli(argv: Sequence[str] | None = None) -> None:
         parser.error("--resume needs --run-dir or a config with run_name")
     try:
         summary = train.main(config, run_dir=args.run_dir, resume=args.resume, overwrite=args.overwrite)
-    except (FileExistsError, train.RunDirError) as exc:
-        parser.error(str(exc))
+    except USER_ERRORS as exc:  # a bad run folder, checkpoint or value: one line, exit 2
+        exit_error(parser.prog, exc)
     finally:
         if dist.is_initialized():
             dist.destroy_process_group()

@@ -10,6 +10,7 @@ and its allowed values.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import typing
 import warnings
@@ -225,11 +226,11 @@ class TrainConfig:
                 raise ValueError(f"{name} must be a positive int or null, got {value}")
         for name, value in (("optim.lr", o.lr), ("optim.warmup_start_lr", o.warmup_start_lr),
                             ("optim.final_lr", o.final_lr), ("optim.probe_lr", o.probe_lr)):
-            if not value > 0:
-                raise ValueError(f"{name} must be > 0, got {value}")
-        if o.warmup_epochs < 0 or o.weight_decay < 0:
-            raise ValueError(f"optim.warmup_epochs and optim.weight_decay must be >= 0, "
-                             f"got {o.warmup_epochs} and {o.weight_decay}")
+            _finite(name, value, positive=True)
+        _finite("optim.warmup_epochs", o.warmup_epochs)
+        _finite("optim.weight_decay", o.weight_decay)
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2 ** 31:
+            raise ValueError(f"seed must be an int in [0, 2**31), got {self.seed!r}")
         if o.grad_clip is not None and not o.grad_clip > 0:
             raise ValueError(f"optim.grad_clip must be > 0 or null, got {o.grad_clip}")
         if not (0.0 <= o.ema_base <= o.ema_final <= 1.0):
@@ -249,6 +250,13 @@ class TrainConfig:
         if self.model.target == "fovea":  # retina scales are stacked scale-major: the fovea comes first
             values["target_channels"] = in_channels // len(self.data.scales)
         return SeqJEPAConfig(in_channels=in_channels, action_dim=action_dim, **values)
+
+
+def _finite(name: str, value: Any, positive: bool = False) -> None:
+    """Raise ValueError unless ``value`` is a finite number > 0 (``positive``) or >= 0."""
+    ok = not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
+    if not ok or value < 0 or (positive and value == 0):
+        raise ValueError(f"{name} must be a finite number {'> 0' if positive else '>= 0'}, got {value!r}")
 
 
 def _check_data_and_paths(config: TrainConfig) -> None:

@@ -78,9 +78,10 @@ def kept_summary(run_dir: Path, steps: int, d: Dist) -> dict[str, Any] | None:
 
 def read_summary(run_dir: str | Path, steps: int | None = None) -> dict[str, Any] | None:
     """The run's ``summary.json`` (only if it reports ``steps`` steps, when given), else None."""
-    path = Path(run_dir) / SUMMARY_NAME
+    from experiments.outputs import read_json_file
+
     try:
-        summary = json.loads(path.read_text())
+        summary = read_json_file(Path(run_dir) / SUMMARY_NAME, "a run summary")  # never opens a FIFO
     except (OSError, ValueError):
         return None
     if not isinstance(summary, dict) or (steps is not None and summary.get("steps") != steps):

@@ -380,17 +380,19 @@ def main(config: TrainConfig, run_dir: str | Path | None = None, resume: bool = 
     run_dir = _run_dir(config, d, run_dir)
     if d.main:  # before any data preparation: a read-only or blocked run folder fails now, not after it
         check_run_dir(run_dir, resume)
+    saved, path = None, None
     if not resume:  # before any data preparation: a fresh run never replaces a run's data silently
         claim_run_dir(run_dir, d, overwrite)
-    source = source_factory(config.data.split, d.rank, d.world_size, config.data.seq_len)
-    sched = make_schedule(config, source)
-    state = build_state(config, source, d, device)
-    if resume:
+    else:  # before any data preparation: the checkpoint is there, intact and of this config
         path = latest_checkpoint(run_dir)
         if path is None:
             raise FileNotFoundError(f"resume: no checkpoint ({LAST_NAME} or ckpt_step*.pt) in {run_dir}")
         saved = load_checkpoint(path, map_location=device)
         check_compatible(saved.get("config", {}), config_to_dict(config), path, ignore=RUN_CONTROL_KEYS)
+    source = source_factory(config.data.split, d.rank, d.world_size, config.data.seq_len)
+    sched = make_schedule(config, source)
+    state = build_state(config, source, d, device)
+    if saved is not None and path is not None:
         restore(state, saved, path, d, device, config.probe_window)
         if state.step >= sched.end and (kept := kept_summary(run_dir, state.step, d)) is not None:
             return kept  # nothing left to train: a finished (or stopped) run keeps its summary

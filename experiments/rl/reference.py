@@ -9,7 +9,9 @@ through ``envs.wrappers.sb3_ready`` (channel-first glimpses, position, time) wit
 saliency-IoR agent with uniform class scores (``classify``) or standing still and the
 dead-reckoning oracle that sums ``last_action`` and heads home (``home``).
 
-    python -m experiments.rl --tasks classify home --seeds 0 1 2 --steps 30000 --out docs/results/rl
+    python -m experiments.rl --tasks classify home --seeds 0 1 2 --steps 30000 --out docs/results/rl --overwrite
+
+An --out folder holding an earlier study is refused unless --overwrite is given.
 
 Writes ``results.json`` (every evaluation of every run), ``README.md`` (the final table: mean ±
 std over seeds of the evaluation return, and the final accuracy for ``classify``) and
@@ -28,6 +30,8 @@ from typing import Any, Callable
 
 import gymnasium as gym
 import numpy as np
+
+from experiments.outputs import USER_ERRORS, check_output_dir, exit_error
 
 __all__ = ["RLConfig", "TASKS", "main", "evaluate_policy", "baseline_policies"]
 
@@ -212,11 +216,42 @@ def plot_curves(results: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
-def main(config: RLConfig) -> dict[str, Any]:
-    """Run every learner and baseline on every task and seed; write the results; return them."""
+OUTPUTS = ("results.json", "README.md", "curves.png")  # what a study writes into its --out folder
+_FIELDS = ("tasks", "learners", "seeds", "steps", "eval_every", "eval_episodes", "n_envs")  # = the flags
+
+
+def check_config(config: RLConfig, overwrite: bool = False) -> Path:
+    """Check ``config`` and its output folder before any env is made or learner trained; return the folder.
+
+    Raises:
+        ValueError: an unknown task or learner, a seed that is not an int >= 0, a budget < 1.
+        NotADirectoryError: ``config.out`` is (or lies inside) a file.
+        FileExistsError: ``config.out`` holds an earlier study and ``overwrite`` is False.
+    """
+    for name, values, allowed in (("tasks", config.tasks, tuple(TASKS)), ("learners", config.learners, LEARNERS)):
+        bad = [v for v in values if v not in allowed]
+        if bad or not values:
+            raise ValueError(f"{name} must be a non-empty selection of {allowed}, got {list(values)!r}")
+    bad_seeds = [s for s in config.seeds if isinstance(s, bool) or not isinstance(s, int) or not 0 <= s < 2 ** 31]
+    if bad_seeds or not config.seeds or len(set(config.seeds)) != len(config.seeds):
+        raise ValueError(f"seeds must be distinct ints in [0, 2**31), got {list(config.seeds)!r}")
+    for name in ("steps", "eval_every", "eval_episodes", "n_envs"):
+        value = getattr(config, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    return check_output_dir(config.out, OUTPUTS, overwrite,
+                            hint="pass --overwrite to replace them, or give another --out")
+
+
+def main(config: RLConfig, overwrite: bool = False) -> dict[str, Any]:
+    """Run every learner and baseline on every task and seed; write the results; return them.
+
+    The config and the output folder are checked first (:func:`check_config`): a folder holding
+    an earlier study is refused unless ``overwrite``.
+    """
     from tqdm import tqdm
 
-    out = Path(config.out)
+    out = check_config(config, overwrite)
     results: dict[str, Any] = {"config": asdict(config), "tasks": {}}
     jobs = [(t, a, s) for t in config.tasks for a in config.learners for s in config.seeds]
     started = time.time()
@@ -251,13 +286,17 @@ def cli(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--n-envs", type=int, default=RLConfig.n_envs)
     parser.add_argument("--root", default=None)
     parser.add_argument("--out", default=RLConfig.out)
+    parser.add_argument("--overwrite", action="store_true", help="replace the results of an earlier study in --out")
     args = parser.parse_args(argv)
-    for name in ("steps", "eval_every", "eval_episodes", "n_envs"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name.replace('_', '-')} must be a positive integer, got {getattr(args, name)}")
-    return main(RLConfig(tasks=tuple(args.tasks), learners=tuple(args.learners), seeds=tuple(args.seeds),
-                         steps=args.steps, eval_every=args.eval_every, eval_episodes=args.eval_episodes,
-                         n_envs=args.n_envs, root=args.root, out=args.out))
+    config = RLConfig(tasks=tuple(args.tasks), learners=tuple(args.learners), seeds=tuple(args.seeds),
+                      steps=args.steps, eval_every=args.eval_every, eval_episodes=args.eval_episodes,
+                      n_envs=args.n_envs, root=args.root, out=args.out)
+    try:
+        check_config(config, args.overwrite)
+    except USER_ERRORS as exc:
+        name, _, rest = str(exc).partition(" ")  # the user's flag, not the config field
+        exit_error(parser.prog, f"--{name.replace('_', '-')} {rest}" if name in _FIELDS else exc)
+    return main(config, args.overwrite)
 
 
 if __name__ == "__main__":

@@ -133,10 +133,10 @@ def test_latest_checkpoint_prefers_last_then_highest_step(tmp_path: Path) -> Non
     assert latest_checkpoint(tmp_path) == tmp_path / "ckpt_last.pt"
 
 
-def test_check_compatible_names_the_section(tmp_path: Path) -> None:
+def test_check_compatible_names_the_keys_that_differ(tmp_path: Path) -> None:
     saved = {"model": {"embed_dim": 16}, "data": {"glimpse_size": 8}, "seed": 0}
     check_compatible(saved, dict(saved), tmp_path / "c.pt")
-    with pytest.raises(CheckpointError, match=r"data=\{'glimpse_size': 8\}"):
+    with pytest.raises(CheckpointError, match=r"data\.glimpse_size: 8 -> 16; resume"):
         check_compatible(saved, {**saved, "data": {"glimpse_size": 16}}, tmp_path / "c.pt")
 
 

@@ -163,7 +163,7 @@ def test_resume_with_other_model_raises(tmp_path: Path) -> None:
     cfg = tiny_config(tmp_path, stop_after=4, eval=EvalConfig(enabled=False))
     main(cfg, source_factory=FakeSource.factory(cfg))
     other = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, embed_dim=24))
-    with pytest.raises(CheckpointError, match="model="):
+    with pytest.raises(CheckpointError, match=r"model\.embed_dim: 16 -> 24"):
         main(other, resume=True, source_factory=FakeSource.factory(other))
 
 

@@ -1,0 +1,77 @@
+"""Checks every command line runs before its expensive work, and its one-line errors.
+
+- :func:`check_output_dir`: an output folder can be created (it is not a file, nor below one, nor
+  a dangling link) and holds no earlier results unless the caller allows replacing them.
+- :func:`read_json_file`: a JSON file named by the user (``results.json`` for ``--compare``, a
+  summary), read only when it is a regular file, with errors naming it.
+- :func:`exit_error`: the one-line ``<prog>: error: <message>`` on stderr and exit status 2 that
+  every command line uses for bad input (argparse's own convention).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, NoReturn, Sequence
+
+__all__ = ["check_output_dir", "read_json_file", "exit_error", "USER_ERRORS"]
+
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    from seqjepa.serialization import CheckpointError
+
+    return (FileExistsError, FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError,
+            ValueError, TypeError, CheckpointError)
+
+
+USER_ERRORS = _user_errors()
+"""Exceptions a command line reports as a one-line error (bad input, files, checkpoints)."""
+
+
+def check_output_dir(out: str | os.PathLike[str], results: Sequence[str], overwrite: bool,
+                     flag: str = "--out", hint: str = "pass --overwrite to replace them") -> Path:
+    """``out`` as a Path after checking it can hold the results, before any work is done.
+
+    Raises:
+        NotADirectoryError: ``out`` (or a folder above it) is a file, or ``out`` is a dangling link.
+        FileExistsError: ``out`` holds any of ``results`` and ``overwrite`` is False.
+    """
+    out = Path(out).expanduser()
+    if out.is_symlink() and not out.exists():
+        raise NotADirectoryError(f"{flag} {out} is a dangling symbolic link, not a folder")
+    for folder in (out, *out.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                what = "is a file" if folder == out else f"lies inside {folder}, which is a file"
+                raise NotADirectoryError(f"{flag} {out} {what}, not a folder")
+            break
+    found = [name for name in results if os.path.lexists(out / name)]
+    if found and not overwrite:
+        raise FileExistsError(f"{flag} {out} already holds {', '.join(found)} of an earlier run; {hint}")
+    return out
+
+
+def read_json_file(path: str | os.PathLike[str], what: str) -> Any:
+    """The JSON value in ``path`` (a regular file; a FIFO or device is never opened).
+
+    Raises:
+        FileNotFoundError: nothing at ``path``.
+        ValueError: not a regular file, unreadable, or not JSON (naming ``path`` and ``what``).
+    """
+    from envs.storage import regular_file_size
+
+    path = Path(path)
+    regular_file_size(path, error=ValueError, follow_symlinks=True)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ValueError(f"{path} is not a readable JSON file of {what} ({exc})") from None
+
+
+def exit_error(prog: str, exc: BaseException | str) -> NoReturn:
+    """Print ``<prog>: error: <message>`` as one line on stderr and exit with status 2."""
+    message = " ".join(str(exc).split()) or type(exc).__name__
+    sys.stderr.write(f"{prog}: error: {message}\n")
+    raise SystemExit(2)
