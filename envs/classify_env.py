@@ -54,7 +54,9 @@ class SaccadeScenesClassifyEnv(ActiveVisionEnv):
     because they make better predictions possible.
 
     ## Episode
-    As ``Saccade-Scenes-v0`` (truncated after ``max_saccades`` saccades, default 4).
+    As ``Saccade-Scenes-v0`` (truncated after ``max_saccades`` saccades, default 4); a
+    ``step`` after the end (or before any ``reset``) raises RuntimeError
+    ("... call reset() before step()") and changes nothing.
 
     ## Info
     ``Saccade-Scenes-v0``'s, plus ``prediction`` (argmax class of the last scores, -1 after reset),

@@ -39,7 +39,9 @@ class SaccadeEnv(ActiveVisionEnv):
     ## Episode
     ``reset`` picks an image (uniformly, or ``options={"index": i}``) and makes the first
     fixation from the saliency map (``first_fixation``). Each ``step`` applies a saccade and
-    updates inhibition of return. Truncated after ``max_saccades`` saccades; never terminated.
+    updates inhibition of return. Truncated after ``max_saccades`` saccades; never terminated. A
+    ``step`` after the end (or before any ``reset``) raises RuntimeError
+    ("... call reset() before step()") and changes nothing.
 
     ## Info
     ``position`` float32 ``[2]`` normalised (row, col); ``fixation`` int64 ``[2]`` pixel;

@@ -7,7 +7,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from envs.checks import pick_index
+from envs.checks import check_in_episode, pick_index
 from envs.coordinates import max_norm_position, pixel_to_norm
 from envs.rendering import draw_retina_boxes, draw_scanpath, overlay, to_rgb, upscale
 from envs.retina import Retina
@@ -227,6 +227,7 @@ class SaccadeWorld(World):
 
     def apply(self, rows: np.ndarray, actions: np.ndarray, rngs: Sequence[np.random.Generator],
               last: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        check_in_episode(self.n_fixations, rows, self.max_steps)  # the scanpath holds max_steps + 1 fixations
         current_px = self.fixations[rows, self.n_fixations[rows] - 1]
         current = pixel_to_norm(current_px, self.image_shape)
         wanted = np.clip(current + actions, 0.0, self._max_norm)
