@@ -88,6 +88,6 @@ class Rotation3DClassifyEnv(ActiveVisionEnv):
         super().__init__(classify_objects_world(1, **kwargs), render_mode=render_mode)
 
 
-make_scenes_vector = vector_entry(classify_scenes_world)
+make_scenes_vector = vector_entry(classify_scenes_world, priority_info=False)
 make_objects_vector = vector_entry(classify_objects_world)
-make_stl10_vector = vector_entry(classify_stl10_world)
+make_stl10_vector = vector_entry(classify_stl10_world, priority_info=False)

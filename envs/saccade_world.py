@@ -216,6 +216,12 @@ class SaccadeWorld(World):
         self.n_fixations[rows] = 0
         self._fixate(rows, first)
 
+    def priority_maps(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """The priority maps (saliency with IoR, each summing to 1) of ``rows`` (default: every row),
+        a fresh float32 ``[K, H, W]``: what ``info["priority"]`` holds with ``priority_info=True``,
+        computed on request otherwise (how a vector env's agent reads them without paying every step)."""
+        return self.priority.maps(rows)
+
     def sample_fixations(self, uniforms: np.ndarray) -> np.ndarray:
         """One fixation per row drawn from its current priority map (saliency with IoR), int64
         ``[N, 2]`` pixels, without materialising the maps (``priority_info=False``)."""
@@ -316,8 +322,7 @@ class SaccadeWorld(World):
     def render_frame(self, row: int = 0, show_priority: bool = True) -> np.ndarray:
         """uint8 RGB ``[H*k, W*k, 3]``: the image (with the priority map blended in), scanpath and retina boxes."""
         image = self.image(row)
-        show_priority = show_priority and self.priority_info
-        base = overlay(image, self.priority.priority[row], 0.45) if show_priority else to_rgb(image)
+        base = overlay(image, self.priority_maps(np.array([row]))[0], 0.45) if show_priority else to_rgb(image)
         canvas = upscale(base, self.render_scale)
         path = self.scanpath(row)
         draw_retina_boxes(canvas, path[-1], self.retina.glimpse_size, self.retina.scales, self.render_scale)

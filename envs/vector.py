@@ -10,6 +10,11 @@ episode ends resets that row (its action is ignored; reward 0, not terminated, n
 the info is the reset's). ``reset(options=...)`` takes the env's option keys with one value per
 row (e.g. ``{"index": [N ints]}``) or one value for all rows, plus Gymnasium's
 ``"reset_mask"`` (bool ``[N]``: reset only those rows).
+
+Saccade families write ``infos["priority"]`` (``[N, H, W]`` maps) only when asked:
+``gym.make_vec(id, N, priority_info=True)``; by default (``priority_info=False``) batched stepping
+does not pay for maps nobody reads, and ``venv.world.priority_maps(rows)`` computes them on request
+(the same numbers). The single env keeps ``info["priority"]`` by default.
 """
 
 from __future__ import annotations
@@ -175,12 +180,14 @@ class ActiveVisionVectorEnv(VectorEnv):
         return tuple(self.world.render_frame(i) for i in range(self.num_envs))
 
 
-def vector_entry(build_world: Callable[..., World]) -> Callable[..., ActiveVisionVectorEnv]:
+def vector_entry(build_world: Callable[..., World], **defaults: Any) -> Callable[..., ActiveVisionVectorEnv]:
     """A ``vector_entry_point`` for ``gymnasium.register``: ``(num_envs, render_mode, **kwargs)`` ->
-    ``ActiveVisionVectorEnv(build_world(num_envs, **kwargs))``."""
+    ``ActiveVisionVectorEnv(build_world(num_envs, **{**defaults, **kwargs}))``: ``defaults`` are the
+    vector env's own defaults where they differ from the single env's (the saccade families:
+    ``priority_info=False``, the ``[N, H, W]`` maps written into ``infos`` only when asked)."""
 
     def make(num_envs: int = 1, render_mode: str | None = None, **kwargs: Any) -> ActiveVisionVectorEnv:
-        return ActiveVisionVectorEnv(build_world(num_envs, **kwargs), render_mode=render_mode)
+        return ActiveVisionVectorEnv(build_world(num_envs, **{**defaults, **kwargs}), render_mode=render_mode)
 
     make.__doc__ = f"A native vector env of ``{getattr(build_world, '__name__', 'world')}`` (see envs.vector)."
     make.build_world = build_world  # type: ignore[attr-defined]  (read by tools that list the keywords)
