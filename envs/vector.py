@@ -45,6 +45,24 @@ def _row_seeds(seed: int | Sequence[int | None] | None, n: int) -> list[int | No
     return seeds
 
 
+class _RowRngs(Sequence[np.random.Generator]):
+    """``rngs[rows[k]]`` for ``k`` in ``range(len(rows))``, without building a list every step (a world
+    draws from a row's generator only when that row needs numbers, e.g. noise or an outbound move)."""
+
+    __slots__ = ("_rngs", "_rows")
+
+    def __init__(self, rngs: list[np.random.Generator], rows: np.ndarray) -> None:
+        self._rngs, self._rows = rngs, rows
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __getitem__(self, k):  # type: ignore[override]
+        if isinstance(k, slice):
+            return [self._rngs[r] for r in self._rows[k]]
+        return self._rngs[self._rows[k]]
+
+
 class ActiveVisionVectorEnv(VectorEnv):
     """``num_envs`` episodes of a family's world stepped together (see the module docstring).
 
@@ -107,12 +125,12 @@ class ActiveVisionVectorEnv(VectorEnv):
         reset_rows = np.flatnonzero(self._autoreset)
         step_rows = np.flatnonzero(~self._autoreset)
         if len(reset_rows):
-            self.world.reset_rows(reset_rows, [self._rngs[r] for r in reset_rows], [{}] * len(reset_rows))
+            self.world.reset_rows(reset_rows, _RowRngs(self._rngs, reset_rows), [{}] * len(reset_rows))
             self._steps[reset_rows] = 0
             self._last_action[reset_rows] = 0.0
         if len(step_rows):
             last = self._steps[step_rows] + 1 >= self.max_steps
-            applied, reward = self.world.apply(step_rows, actions[step_rows], [self._rngs[r] for r in step_rows], last)
+            applied, reward = self.world.apply(step_rows, actions[step_rows], _RowRngs(self._rngs, step_rows), last)
             self._last_action[step_rows] = applied
             rewards[step_rows] = reward
             self._steps[step_rows] += 1
