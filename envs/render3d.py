@@ -53,8 +53,9 @@ PROJECTIONS = ("perspective", "orthographic")
 _FILL = 0.9  # a unit sphere's silhouette spans this fraction of the image
 # Below this many samples (items x pixels x 3 channels x supersample^2) a batch renders on the calling
 # thread: a parallel region's hand-off costs more than it saves there, and several times more when
-# the cores are busy (64 default 64x64 views: 4 ms serial, 15 ms parallel on 2 loaded cores).
-_PARALLEL_SAMPLES = 1 << 22
+# the cores are busy (64 default 64x64 views: 2.5-4 ms serial, 15 ms parallel on 2 loaded cores; the
+# saliency kernels use the same 2 ** 20 threshold).
+_PARALLEL_SAMPLES = 1 << 20
 
 
 # ---------------------------------------------------------------------------------------- SO(3)
