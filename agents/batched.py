@@ -101,9 +101,9 @@ class BatchedSaliencyAgent(_SeededAgent):
     ``mode="sample"`` draws row i's target from ``info["priority"][i]`` with the uniform
     ``rng.random(N)[i]`` (``saliency.sample_fixations``); ``"argmax"`` takes the peak (no draws).
     Row-wise this is ``agents.SaliencyAgent``: the same target for the same uniform.
-    Needs ``info["priority"]`` float32 ``[N, H, W]`` and ``info["position"]`` float32 ``[N, 2]``;
-    or, for a saccade vector env made with ``priority_info=False`` (no maps written: faster),
-    ``world=venv.world``, whose fused kernels draw from the same maps without materialising them;
+    Needs ``info["priority"]`` float32 ``[N, H, W]`` (a saccade vector env made with
+    ``priority_info=True``) and ``info["position"]`` float32 ``[N, 2]``; or, for a default saccade
+    vector env (``priority_info=False``: no maps written, faster), ``world=venv.world``, whose fused kernels draw from the same maps without materialising them;
     returns the saccade ``pixel_to_norm(target) - position``, float32 ``[N, 2]`` in [-1, 1].
     """
 
@@ -122,7 +122,8 @@ class BatchedSaliencyAgent(_SeededAgent):
         if "priority" not in info:
             if self.world is None:
                 raise ValueError("info must hold 'priority' (the env's saliency-with-IoR maps [N, H, W]); is this "
-                                 "a saccade vector env? (with priority_info=False, pass world=venv.world)")
+                                 "a saccade vector env? its infos hold the maps only when made with priority_info=True; "
+                                 "else pass world=venv.world)")
             if self.mode == "argmax":
                 return self.world.argmax_fixations()
             return self.world.sample_fixations(self.rng.random(self.world.n))

@@ -63,6 +63,7 @@ class ActiveVisionEnv(FrameWindowMixin, gym.Env):
         self.action_space = action_space(world)
         self.max_steps = world.max_steps
         self._started = False
+        self._ended = False  # the episode truncated (or terminated): step() wants reset() first
         self._steps = 0
         self._last_action = np.zeros(world.transform_dim, np.float32)
 
@@ -79,6 +80,7 @@ class ActiveVisionEnv(FrameWindowMixin, gym.Env):
         super().reset(seed=seed)
         self.world.reset_rows(_ROW, [self.np_random], [options])
         self._started = True
+        self._ended = False
         self._steps = 0
         self._last_action = np.zeros(self.world.transform_dim, np.float32)
         if self.render_mode == "human":
@@ -86,16 +88,25 @@ class ActiveVisionEnv(FrameWindowMixin, gym.Env):
         return self._observation(), self._info()
 
     def step(self, action: np.ndarray):
-        if not self._started:
-            raise RuntimeError("call reset() before step()")
+        """One step of the episode. Before the first ``reset()``, or once the episode has been
+        truncated (or terminated), RuntimeError says to call ``reset()`` and nothing changes."""
+        self._check_steppable()
         action = np.clip(check_action(action, self.world.action_dim, self.world.action_meaning), -1.0, 1.0)
         truncated = self._steps + 1 >= self.max_steps
         applied, reward = self.world.apply(_ROW, action[None], [self.np_random], np.array([truncated]))
         self._last_action = np.asarray(applied[0], np.float32)
         self._steps += 1
+        self._ended = bool(truncated)
         if self.render_mode == "human":
             self.render()
         return self._observation(), float(reward[0]), False, truncated, self._info()
+
+    def _check_steppable(self) -> None:
+        if not self._started:
+            raise RuntimeError("call reset() before step()")
+        if self._ended:
+            raise RuntimeError(f"the episode has ended (truncated after max_steps={self.max_steps} steps); "
+                               "call reset() before step()")
 
     def _observation(self) -> dict[str, np.ndarray]:
         return {"glimpse": self.world.glimpses()[0], "last_action": self._last_action.copy()}

@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["check_options", "check_index", "check_seed", "check_real_vector", "pick_index", "check_action"]
+__all__ = ["check_options", "check_index", "check_seed", "check_real_vector", "pick_index", "check_action",
+           "check_in_episode"]
 
 
 def check_options(options: Mapping[str, Any] | None, allowed: tuple[str, ...]) -> dict[str, Any]:
@@ -81,3 +82,14 @@ def check_action(action: Any, dim: int | tuple[int, ...], meaning: str, dtype: t
         raise ValueError(f"{name} lies outside the {np.dtype(dtype).name} range (|value| <= {limit:.3g}); normalised "
                          f"actions lie in [-1, 1] (larger values are clipped), got {_one_line(wide)}")
     return wide.astype(dtype)
+
+
+def check_in_episode(counts: np.ndarray, rows: np.ndarray, max_steps: int) -> None:
+    """Direct ``World.apply`` use: every row of ``rows`` must be inside an episode, i.e. hold
+    ``counts[row]`` in ``[1, max_steps]`` positions (reset, and not yet at its last step's end);
+    RuntimeError saying to reset those rows otherwise."""
+    k = counts[rows]
+    bad = (k < 1) | (k > max_steps)
+    if bad.any():
+        raise RuntimeError(f"rows {rows[bad].tolist()[:8]} are not inside an episode (never reset, or past "
+                           f"max_steps={max_steps} steps); call reset() (World.reset_rows) for them before stepping")

@@ -66,7 +66,9 @@ class SaccadeScenesClassifyEnv(ActiveVisionEnv):
     because they make better predictions possible.
 
     ## Episode
-    As ``Saccade-Scenes-v0`` (truncated after ``max_saccades`` saccades, default 4).
+    As ``Saccade-Scenes-v0`` (truncated after ``max_saccades`` saccades, default 4); a
+    ``step`` after the end (or before any ``reset``) raises RuntimeError
+    ("... call reset() before step()") and changes nothing.
 
     ## Info
     ``Saccade-Scenes-v0``'s, plus ``prediction`` (argmax class of the last scores, -1 after reset),
@@ -100,6 +102,6 @@ class Rotation3DClassifyEnv(ActiveVisionEnv):
         super().__init__(classify_objects_world(1, **kwargs), render_mode=render_mode)
 
 
-make_scenes_vector = vector_entry(classify_scenes_world)
+make_scenes_vector = vector_entry(classify_scenes_world, priority_info=False)
 make_objects_vector = vector_entry(classify_objects_world)
-make_stl10_vector = vector_entry(classify_stl10_world)
+make_stl10_vector = vector_entry(classify_stl10_world, priority_info=False)

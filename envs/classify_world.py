@@ -89,13 +89,13 @@ class ClassifyWorld(World):
     def apply(self, rows: np.ndarray, actions: np.ndarray, rngs: Sequence[np.random.Generator],
               last: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         a = self.inner.action_dim
+        applied, inner_reward = self.inner.apply(rows, actions[:, :a], rngs, last)  # first: it may refuse the rows
         labels = self.inner.item_labels[self.inner.index[rows]]
         logp = log_softmax(self.logit_scale * actions[:, a:])
         reward = logp[np.arange(len(rows)), labels]
         self._prediction[rows] = np.argmax(actions[:, a:], axis=1)
         self._correct[rows] = self._prediction[rows] == labels
         self._accuracy[rows] = np.where(last, self._correct[rows].astype(np.float64), np.nan)
-        applied, inner_reward = self.inner.apply(rows, actions[:, :a], rngs, last)
         return applied, reward + inner_reward
 
     def glimpses(self) -> np.ndarray:

@@ -42,7 +42,8 @@ class PathIntegrationEnv(ActiveVisionEnv):
     ## Episode
     ``reset`` picks a world (uniformly, or ``options={"index": i}``) and a start fixation uniform
     over the reachable pixels (or ``options={"position": (row, col)}``, normalised). Truncated
-    after ``max_steps`` steps; never terminated.
+    after ``max_steps`` steps; never terminated. A ``step`` after the end (or before any ``reset``) raises RuntimeError
+    ("... call reset() before step()") and changes nothing.
 
     ## Info
     ``position`` float32 ``[2]`` normalised (row, col); ``fixation`` int64 ``[2]`` pixel;

@@ -7,7 +7,7 @@ from typing import Any, Sequence
 import cv2
 import numpy as np
 
-from envs.checks import check_real_vector, pick_index
+from envs.checks import check_in_episode, check_real_vector, pick_index
 from envs.families import PATH
 from envs.coordinates import pixel_to_norm
 from envs.datasets.base import ImageDataset
@@ -208,6 +208,7 @@ class PathWorld(World):
 
     def apply(self, rows: np.ndarray, actions: np.ndarray, rngs: Sequence[np.random.Generator],
               last: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        check_in_episode(self.n_positions, rows, self.max_steps)  # the path holds max_steps + 1 positions
         current_px = self.path[rows, self.n_positions[rows] - 1]
         current = pixel_to_norm(current_px, self.world_shape)
         outbound = self.n_positions[rows] <= self.outbound_steps  # the env leads the way out

@@ -40,7 +40,8 @@ class Rotation3DEnv(ActiveVisionEnv):
     ## Episode
     ``reset`` picks an object (uniformly, or ``options={"index": i}``) and an orientation
     uniform on SO(3) (or ``options={"rotation": q}``). Truncated after ``max_steps`` steps;
-    never terminated.
+    never terminated. A ``step`` after the end (or before any ``reset``) raises RuntimeError
+    ("... call reset() before step()") and changes nothing.
 
     ## Info
     ``rotation`` float32 ``[4]``: the orientation (object -> camera) as a canonical unit

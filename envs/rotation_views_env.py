@@ -26,7 +26,9 @@ class RotationViewsEnv(ActiveVisionEnv):
 
     ## Episode
     ``reset`` picks an object (uniformly, or ``options={"index": i}``) and a view (uniformly, or
-    ``options={"view": v}``). Truncated after ``max_steps`` steps; never terminated; reward 0.
+    ``options={"view": v}``). Truncated after ``max_steps`` steps; never terminated; reward 0. A
+    ``step`` after the end (or before any ``reset``) raises RuntimeError
+    ("... call reset() before step()") and changes nothing.
 
     ## Info
     ``rotation`` float32 ``[4]`` (the view's orientation, canonical quaternion), ``relative_rotation``

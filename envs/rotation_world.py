@@ -72,8 +72,15 @@ def check_quaternion_option(q: Any) -> np.ndarray:
 
 
 def centre_glimpses(retina: Retina, views: np.ndarray) -> np.ndarray:
-    """The retina fixating the centre of every view: uint8 ``[N, H, H, 3]`` -> ``[N, S, G, G, 3]``."""
+    """The retina fixating the centre of every view: uint8 ``[N, H, H, 3]`` -> ``[N, S, G, G, 3]``.
+
+    A fovea-only retina (``scales == (1,)``) whose square lies inside the view is a plain crop,
+    copied by one slice (no kernel call: the default rotation env's glimpse is the whole view)."""
     c = views.shape[1] // 2
+    g = retina.glimpse_size
+    top = c - g // 2
+    if tuple(retina.scales) == (1,) and top >= 0 and top + g <= min(views.shape[1:3]):
+        return views[:, None, top:top + g, top:top + g].copy()  # a fresh array: views are rewritten in place
     return retina.batch(views, np.full((len(views), 1, 2), c, np.int64))[:, 0]
 
 

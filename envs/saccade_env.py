@@ -41,12 +41,17 @@ class SaccadeEnv(ActiveVisionEnv):
     ## Episode
     ``reset`` picks an image (uniformly, or ``options={"index": i}``) and makes the first
     fixation from the saliency map (``first_fixation``). Each ``step`` applies a saccade and
-    updates inhibition of return. Truncated after ``max_saccades`` saccades; never terminated.
+    updates inhibition of return. Truncated after ``max_saccades`` saccades; never terminated. A
+    ``step`` after the end (or before any ``reset``) raises RuntimeError
+    ("... call reset() before step()") and changes nothing.
 
     ## Info
     ``position`` float32 ``[2]`` normalised (row, col); ``fixation`` int64 ``[2]`` pixel;
     ``label`` (int, -1 if unlabeled); ``index`` (image index); ``priority`` float32 ``[H, W]``
-    (saliency with IoR, sums to 1: where an agent would look next); ``step``.
+    (saliency with IoR, sums to 1: where an agent would look next; ``priority_info=True``, the
+    single env's default); ``step``. A vector env (``gym.make_vec``) defaults to
+    ``priority_info=False``: ``infos`` hold no maps unless made with ``priority_info=True``, and
+    ``venv.world.priority_maps()`` computes them on request (the same numbers).
 
     ## Arguments
     ``dataset`` (an ``envs.datasets.ImageDataset``), ``glimpse_size`` (G, default 32),
@@ -88,7 +93,7 @@ class SaccadeEnv(ActiveVisionEnv):
     def priority(self) -> np.ndarray:
         """The current priority map (saliency with IoR, sums to 1), float32 ``[H, W]``."""
         self._check_started()
-        return self.world.priority.priority[0]
+        return self.world.priority_maps(np.zeros(1, np.int64))[0]
 
 
 def precomputed_saliency(dataset: Any, root: Any, method: str | None) -> np.ndarray:

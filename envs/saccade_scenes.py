@@ -49,4 +49,4 @@ class SaccadeScenesEnv(SaccadeEnv):
         ActiveVisionEnv.__init__(self, scenes_world(1, **kwargs), render_mode=render_mode)
 
 
-make_vector = vector_entry(scenes_world)
+make_vector = vector_entry(scenes_world, priority_info=False)

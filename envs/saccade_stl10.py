@@ -45,4 +45,4 @@ class SaccadeSTL10Env(SaccadeEnv):
         ActiveVisionEnv.__init__(self, stl10_world(1, **kwargs), render_mode=render_mode)
 
 
-make_vector = vector_entry(stl10_world)
+make_vector = vector_entry(stl10_world, priority_info=False)

@@ -7,8 +7,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from numba import njit
+
+from envs.checks import check_in_episode, pick_index
 from envs.families import SACCADE
-from envs.checks import pick_index
 from envs.coordinates import max_norm_position, pixel_to_norm
 from envs.rendering import draw_retina_boxes, draw_scanpath, overlay, to_rgb, upscale
 from envs.retina import Retina
@@ -52,6 +54,64 @@ def _check_saliency_maps(maps: Any, shape: tuple[int, int, int]) -> None:
         finite = np.isfinite(maps).all() if dtype.kind == "f" else True
         if not finite or (maps < 0).any() or (dtype.kind == "f" and np.abs(maps).max(initial=0) > np.finfo(np.float32).max):
             raise ValueError("saliency_maps must be finite, non-negative and within float32's range (<= 3.4e38)")
+
+
+@njit(cache=True, inline="always")
+def _window(fix_r, fix_c, g, h, w):
+    """The fovea's ``g x g`` square at pixel ``(fix_r, fix_c)``, clipped to ``[0, h) x [0, w)``."""
+    r, c = fix_r - g // 2, fix_c - g // 2
+    return max(r, 0), min(r + g, h), max(c, 0), min(c + g, w)
+
+
+@njit(cache=True)
+def _saliency_rewards(sal, inhib, row_tot, rows, target, g, out):
+    """``out[k]``: the priority mass of row ``rows[k]`` in the fovea at ``target[k]``, before it is
+    inhibited (``sum(sal * inhib)`` over the window / the row's total, float64)."""
+    h, w = sal.shape[1], sal.shape[2]
+    for k in range(rows.shape[0]):
+        r = rows[k]
+        r0, r1, c0, c1 = _window(target[k, 0], target[k, 1], g, h, w)
+        mass = 0.0
+        for i in range(r0, r1):
+            for j in range(c0, c1):
+                mass += np.float64(sal[r, i, j]) * np.float64(inhib[r, i, j])
+        total = 0.0
+        for i in range(h):
+            total += row_tot[r, i]
+        out[k] = mass / max(total, 1e-300)
+
+
+@njit(cache=True)
+def _object_rewards(objects, covered, rows, target, g, out):
+    """``out[k]``: the share of row ``rows[k]``'s object pixels that the fovea at ``target[k]``
+    covers and ``covered`` does not yet hold (before this fixation marks them)."""
+    h, w = objects.shape[1], objects.shape[2]
+    for k in range(rows.shape[0]):
+        r = rows[k]
+        r0, r1, c0, c1 = _window(target[k, 0], target[k, 1], g, h, w)
+        new = 0
+        for i in range(r0, r1):
+            for j in range(c0, c1):
+                if objects[r, i, j] and not covered[r, i, j]:
+                    new += 1
+        area = 0
+        for i in range(h):
+            for j in range(w):
+                area += objects[r, i, j]
+        out[k] = new / max(area, 1)
+
+
+@njit(cache=True)
+def _cover(covered, rows, fixations, first, g):
+    """Mark the fovea's square at ``fixations[k]`` as seen in row ``rows[k]`` (cleared first where
+    ``first[k]``: the episode's first fixation)."""
+    h, w = covered.shape[1], covered.shape[2]
+    for k in range(rows.shape[0]):
+        r = rows[k]
+        if first[k]:
+            covered[r] = False
+        r0, r1, c0, c1 = _window(fixations[k, 0], fixations[k, 1], g, h, w)
+        covered[r, r0:r1, c0:c1] = True
 
 
 class SaccadeWorld(World):
@@ -218,6 +278,12 @@ class SaccadeWorld(World):
         self.n_fixations[rows] = 0
         self._fixate(rows, first)
 
+    def priority_maps(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """The priority maps (saliency with IoR, each summing to 1) of ``rows`` (default: every row),
+        a fresh float32 ``[K, H, W]``: what ``info["priority"]`` holds with ``priority_info=True``,
+        computed on request otherwise (how a vector env's agent reads them without paying every step)."""
+        return self.priority.maps(rows)
+
     def sample_fixations(self, uniforms: np.ndarray) -> np.ndarray:
         """One fixation per row drawn from its current priority map (saliency with IoR), int64
         ``[N, 2]`` pixels, without materialising the maps (``priority_info=False``)."""
@@ -229,6 +295,7 @@ class SaccadeWorld(World):
 
     def apply(self, rows: np.ndarray, actions: np.ndarray, rngs: Sequence[np.random.Generator],
               last: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        check_in_episode(self.n_fixations, rows, self.max_steps)  # the scanpath holds max_steps + 1 fixations
         current_px = self.fixations[rows, self.n_fixations[rows] - 1]
         current = pixel_to_norm(current_px, self.image_shape)
         wanted = np.clip(current + actions, 0.0, self._max_norm)
@@ -243,32 +310,19 @@ class SaccadeWorld(World):
         self.n_fixations[rows] += 1
         self.priority.fixate(rows, fixations)
         if self._covered is not None:  # what the fovea has seen this episode ("object" reward)
-            for row, fix in zip(rows, fixations):
-                if self.n_fixations[row] == 1:
-                    self._covered[row] = False
-                self._covered[row][self._fovea_window(fix)] = True
+            _cover(self._covered, np.asarray(rows, np.int64), np.ascontiguousarray(fixations, np.int64),
+                   self.n_fixations[rows] == 1, self.retina.glimpse_size)
 
     def _reward(self, rows: np.ndarray, target: np.ndarray) -> np.ndarray:
+        """float64 ``[K]``: one batched kernel call per step, no loop over rows here."""
         reward = np.zeros(len(rows), np.float64)
+        rows, target, g = np.asarray(rows, np.int64), np.ascontiguousarray(target, np.int64), self.retina.glimpse_size
         if self.reward_mode == "saliency":  # priority mass in the fovea before it is inhibited
             pb = self.priority
-            for k, (row, fix) in enumerate(zip(rows, target)):
-                window = self._fovea_window(fix)
-                mass = (pb.saliency[row][window].astype(np.float64) * pb.inhibition[row][window]).sum()
-                reward[k] = float(mass / max(pb.row_totals[row].sum(), 1e-300))
+            _saliency_rewards(pb.saliency, pb.inhibition, pb.row_totals, rows, target, g, reward)
         elif self.reward_mode == "object":  # object area newly covered by the fovea: staying pays nothing
-            for k, (row, fix) in enumerate(zip(rows, target)):
-                window = self._fovea_window(fix)
-                objects = self._objects[row]
-                new = objects[window] & ~self._covered[row][window]
-                reward[k] = float(new.sum()) / max(int(objects.sum()), 1)
+            _object_rewards(self._objects, self._covered, rows, target, g, reward)
         return reward
-
-    def _fovea_window(self, fixation: np.ndarray) -> tuple[slice, slice]:
-        """The fovea's ``G x G`` square at pixel ``fixation``, clipped to the image."""
-        g = self.retina.glimpse_size
-        (r, c), (h, w) = np.asarray(fixation) - g // 2, self.image_shape
-        return np.s_[max(r, 0):min(r + g, h), max(c, 0):min(c + g, w)]
 
     def _object_mask(self, index: int) -> np.ndarray:
         """bool ``[H, W]``: the pixels inside any object box of image ``index``."""
@@ -317,8 +371,7 @@ class SaccadeWorld(World):
     def render_frame(self, row: int = 0, show_priority: bool = True) -> np.ndarray:
         """uint8 RGB ``[H*k, W*k, 3]``: the image (with the priority map blended in), scanpath and retina boxes."""
         image = self.image(row)
-        show_priority = show_priority and self.priority_info
-        base = overlay(image, self.priority.priority[row], 0.45) if show_priority else to_rgb(image)
+        base = overlay(image, self.priority_maps(np.array([row]))[0], 0.45) if show_priority else to_rgb(image)
         canvas = upscale(base, self.render_scale)
         path = self.scanpath(row)
         draw_retina_boxes(canvas, path[-1], self.retina.glimpse_size, self.retina.scales, self.render_scale)

@@ -10,6 +10,11 @@ episode ends resets that row (its action is ignored; reward 0, not terminated, n
 the info is the reset's). ``reset(options=...)`` takes the env's option keys with one value per
 row (e.g. ``{"index": [N ints]}``) or one value for all rows, plus Gymnasium's
 ``"reset_mask"`` (bool ``[N]``: reset only those rows).
+
+Saccade families write ``infos["priority"]`` (``[N, H, W]`` maps) only when asked:
+``gym.make_vec(id, N, priority_info=True)``; by default (``priority_info=False``) batched stepping
+does not pay for maps nobody reads, and ``venv.world.priority_maps(rows)`` computes them on request
+(the same numbers). The single env keeps ``info["priority"]`` by default.
 """
 
 from __future__ import annotations
@@ -39,6 +44,24 @@ def _row_seeds(seed: int | Sequence[int | None] | None, n: int) -> list[int | No
         got = f"{len(seed)} seeds" if many else repr(seed)
         raise ValueError(f"seed must be None, an int >= 0 or a sequence of {n} seeds (one per row), got {got}")
     return [check_seed(s, f"seed[{i}]") for i, s in enumerate(seed)]
+
+
+class _RowRngs(Sequence[np.random.Generator]):
+    """``rngs[rows[k]]`` for ``k`` in ``range(len(rows))``, without building a list every step (a world
+    draws from a row's generator only when that row needs numbers, e.g. noise or an outbound move)."""
+
+    __slots__ = ("_rngs", "_rows")
+
+    def __init__(self, rngs: list[np.random.Generator], rows: np.ndarray) -> None:
+        self._rngs, self._rows = rngs, rows
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __getitem__(self, k):  # type: ignore[override]
+        if isinstance(k, slice):
+            return [self._rngs[r] for r in self._rows[k]]
+        return self._rngs[self._rows[k]]
 
 
 class ActiveVisionVectorEnv(VectorEnv):
@@ -107,12 +130,12 @@ class ActiveVisionVectorEnv(VectorEnv):
         reset_rows = np.flatnonzero(self._autoreset)
         step_rows = np.flatnonzero(~self._autoreset)
         if len(reset_rows):
-            self.world.reset_rows(reset_rows, [self._rngs[r] for r in reset_rows], [{}] * len(reset_rows))
+            self.world.reset_rows(reset_rows, _RowRngs(self._rngs, reset_rows), [{}] * len(reset_rows))
             self._steps[reset_rows] = 0
             self._last_action[reset_rows] = 0.0
         if len(step_rows):
             last = self._steps[step_rows] + 1 >= self.max_steps
-            applied, reward = self.world.apply(step_rows, actions[step_rows], [self._rngs[r] for r in step_rows], last)
+            applied, reward = self.world.apply(step_rows, actions[step_rows], _RowRngs(self._rngs, step_rows), last)
             self._last_action[step_rows] = applied
             rewards[step_rows] = reward
             self._steps[step_rows] += 1
@@ -190,12 +213,14 @@ class ActiveVisionVectorEnv(VectorEnv):
         return tuple(self.world.render_frame(i) for i in range(self.num_envs))
 
 
-def vector_entry(build_world: Callable[..., World]) -> Callable[..., ActiveVisionVectorEnv]:
+def vector_entry(build_world: Callable[..., World], **defaults: Any) -> Callable[..., ActiveVisionVectorEnv]:
     """A ``vector_entry_point`` for ``gymnasium.register``: ``(num_envs, render_mode, **kwargs)`` ->
-    ``ActiveVisionVectorEnv(build_world(num_envs, **kwargs))``."""
+    ``ActiveVisionVectorEnv(build_world(num_envs, **{**defaults, **kwargs}))``: ``defaults`` are the
+    vector env's own defaults where they differ from the single env's (the saccade families:
+    ``priority_info=False``, the ``[N, H, W]`` maps written into ``infos`` only when asked)."""
 
     def make(num_envs: int = 1, render_mode: str | None = None, **kwargs: Any) -> ActiveVisionVectorEnv:
-        return ActiveVisionVectorEnv(build_world(num_envs, **kwargs), render_mode=render_mode)
+        return ActiveVisionVectorEnv(build_world(num_envs, **{**defaults, **kwargs}), render_mode=render_mode)
 
     make.__doc__ = f"A native vector env of ``{getattr(build_world, '__name__', 'world')}`` (see envs.vector)."
     make.build_world = build_world  # type: ignore[attr-defined]  (read by tools that list the keywords)

@@ -176,6 +176,12 @@ class World:
         ``last`` bool ``[K]`` marks rows whose episode ends with this step (truncation). Returns
         the transformation actually applied in world units, float32 ``[K, A]`` (the next
         ``last_action``), and the rewards, float64 ``[K]``.
+
+        The envs never apply to a row outside an episode (the single env refuses to step after the
+        end, the vector env autoresets). Called directly, a world that keeps an episode buffer
+        (saccade scanpath, path) raises RuntimeError, before changing anything, for a row never
+        reset or already ``max_steps`` steps in; rotation worlds keep no buffer and keep turning.
+        ``rngs`` may be any sequence indexed like ``rows`` (the vector env passes a lazy view).
         """
         raise NotImplementedError
 

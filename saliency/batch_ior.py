@@ -48,16 +48,30 @@ def _refresh_rows(sal, inhib, row_tot, rows, fix, mode, radius, decay, out, writ
             r0, r1 = _inhibit(inhib[r], fix[k, 0], fix[k, 1], mode, radius, decay)
         for i in range(r0, r1):
             row_tot[r, i] = _dot_row(sal[r, i], inhib[r, i])
-        if write:  # _priority's arithmetic, its total summed from the kept row totals (the same numbers)
-            total = 0.0
-            for i in range(h):
-                total += row_tot[r, i]
-            if total > 0.0:
-                inv = 1.0 / total
-                for i in range(h):
-                    _scale_row(sal[r, i], inhib[r, i], inv, out[r, i])
-            else:
-                _priority_fallback(inhib[r], out[r])
+        if write:
+            _write_priority(sal[r], inhib[r], row_tot[r], out[r])
+
+
+@njit(cache=True, nogil=True)
+def _write_priority(sal, inhib, row_tot, out):
+    """One row's priority map into ``out [H, W]``: ``_priority``'s arithmetic, its total summed
+    from the kept per-image-row totals (the same numbers, so the same map bit for bit)."""
+    total = 0.0
+    for i in range(sal.shape[0]):
+        total += row_tot[i]
+    if total > 0.0:
+        inv = 1.0 / total
+        for i in range(sal.shape[0]):
+            _scale_row(sal[i], inhib[i], inv, out[i])
+    else:
+        _priority_fallback(inhib, out)
+
+
+@njit(cache=True, nogil=True)
+def _maps_rows(sal, inhib, row_tot, rows, out, start, stop):
+    """``out[k]`` = the priority map of row ``rows[k]``, for ``k`` in ``[start, stop)``."""
+    for k in range(start, stop):
+        _write_priority(sal[rows[k]], inhib[rows[k]], row_tot[rows[k]], out[k])
 
 
 @njit(cache=True, nogil=True)
@@ -139,7 +153,8 @@ class PriorityBatch:
 
     ``priority`` is a fresh array after every :meth:`start` / :meth:`fixate` (earlier arrays are
     never written again, so they can be handed out, e.g. as ``info["priority"]``); with
-    ``materialize=False`` it is not kept (None) and only :meth:`sample` / :meth:`argmax` read the maps.
+    ``materialize=False`` it is not kept (None): :meth:`sample` / :meth:`argmax` read the maps and
+    :meth:`maps` computes the priority maps when asked.
     """
 
     def __init__(self, n: int, shape: tuple[int, int], mode: str = "square", radius: float = 16,
@@ -196,6 +211,20 @@ class PriorityBatch:
     def fixate(self, rows: np.ndarray, fixations: np.ndarray) -> None:
         """Inhibit row ``rows[k]`` around pixel ``fixations[k]`` (int64 ``[K, 2]``, inside the map)."""
         self._refresh(np.asarray(rows, np.int64), np.ascontiguousarray(fixations, np.int64))
+
+    def maps(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """The current priority maps of ``rows`` (default: all), a fresh float32 ``[K, H, W]``, equal
+        bit for bit to the materialised ``priority[rows]``; computed on request when not materialised."""
+        rows = np.arange(self.n, dtype=np.int64) if rows is None else np.asarray(rows, np.int64)
+        if self.priority is not None:
+            return self.priority[rows]
+        out = np.empty((len(rows), *self.saliency.shape[1:]), np.float32)
+        args = (self.saliency, self.inhibition, self.row_totals, rows, out)
+        if out.size >= _PARALLEL_PIXELS:
+            run_batched(lambda a, b: _maps_rows(*args, a, b), len(rows))
+        else:
+            _maps_rows(*args, 0, len(rows))
+        return out
 
     def sample(self, uniforms: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
         """One fixation per row of ``rows`` (default: all) drawn from its priority map with

@@ -145,7 +145,11 @@ class Viewer:
         self._changed()
 
     def step(self, action: np.ndarray) -> None:
-        """Apply one action (float32, the env's action shape) and update the history and the model scores."""
+        """Apply one action (float32, the env's action shape) and update the history and the model scores;
+        after the episode's last step only a message (the env wants ``reset()`` first)."""
+        if self.truncated:
+            self.notify("the episode has ended: space for the next one, r to restart it", 3.0)
+            return
         self.obs, _, _, truncated, self.info = self.env.step(np.asarray(action, np.float32))
         self.truncated = self.truncated or bool(truncated)
         self.glimpses.append(self.obs["glimpse"])

@@ -20,7 +20,7 @@ def root(tmp_path_factory):
 
 def episode_returns(root, policy: str, n: int = 32, seed: int = 0) -> np.ndarray:
     venv = gym.make_vec("Saccade-Scenes-v0", n, root=root, reward="object", **KW)
-    agent = BatchedSaliencyAgent(seed=seed) if policy == "saliency" else BatchedRandomAgent(2, seed=seed)
+    agent = BatchedSaliencyAgent(seed=seed, world=venv.world) if policy == "saliency" else BatchedRandomAgent(2, seed=seed)
     obs, info = venv.reset(seed=seed)
     total = np.zeros(n)
     for _ in range(KW["max_saccades"]):
