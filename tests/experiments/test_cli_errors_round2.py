@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from experiments.evaluate import cli as eval_cli
+from experiments.pretrain import cli as pretrain_cli
 from experiments.pretrain import train
 from experiments.pretrain.checkpoint import LAST_NAME
 from experiments.pretrain.config import EvalConfig, load_config
@@ -60,7 +61,7 @@ def test_resume_on_a_truncated_checkpoint_is_one_line_naming_it(run_dir, tmp_pat
     run = _copy_run(run_dir, tmp_path / "run")
     _truncate(run / LAST_NAME)
     monkeypatch.setattr(train, "make_source", _never("data preparation"))
-    line = _error_line(capsys, train.cli, ["--run-dir", str(run), "--resume"])
+    line = _error_line(capsys, pretrain_cli.cli, ["--run-dir", str(run), "--resume"])
     assert line.startswith("saccade-pretrain: error: ") and str(run / LAST_NAME) in line
 
 
@@ -72,7 +73,7 @@ def test_resume_after_config_yaml_was_edited_names_the_keys_that_differ(run_dir,
     (run / "config.yaml").write_text(yaml.safe_dump(values))
     load_config(run / "config.yaml")  # a valid config: only its difference from the checkpoint is wrong
     monkeypatch.setattr(train, "make_source", _never("data preparation"))
-    line = _error_line(capsys, train.cli, ["--run-dir", str(run), "--resume"])
+    line = _error_line(capsys, pretrain_cli.cli, ["--run-dir", str(run), "--resume"])
     assert "data.glimpse_size: 8 -> 16" in line and "seed: 0 -> 3" in line and str(run / LAST_NAME) in line
     assert len(line) < 400  # the keys, not the data section printed twice
 
@@ -86,7 +87,7 @@ def test_resume_after_config_yaml_was_edited_names_the_keys_that_differ(run_dir,
 ])
 def test_values_that_would_poison_a_run_are_refused_at_load(tmp_path, capsys, monkeypatch, override, expected):
     monkeypatch.setattr(train, "make_source", _never("data preparation"))
-    line = _error_line(capsys, train.cli, ["--config", "scenes_cpu", "--set", override,
+    line = _error_line(capsys, pretrain_cli.cli, ["--config", "scenes_cpu", "--set", override,
                                            "--run-dir", str(tmp_path / "r")])
     assert expected in line
 
