@@ -321,7 +321,8 @@ def train_step(state: TrainState, glimpses: torch.Tensor, actions: torch.Tensor,
     state.probe_opt.step()
     state.window = (state.window + [torch.cat([pred_loss.detach().float().view(1), stats])])[-config.probe_window:]
     state.step, state.batch = step + 1, state.batch + 1
-    return StepFigures(pred_loss, labels.shape[0], lr, momentum, grad_norm, var_term, cov_term)
+    detached = [t.detach() if t is not None else None for t in (var_term, cov_term)]
+    return StepFigures(pred_loss.detach(), labels.shape[0], lr, momentum, grad_norm, *detached)
 
 
 def log_figures(state: TrainState, figs: StepFigures, rate: float, d: Dist, writer: Any, bar: Any) -> None:
