@@ -4,11 +4,13 @@
 itself. Importing this package does not import torch.
 """
 
+from typing import Any
+
 from gymnasium.envs.registration import register, registry
 
 from envs.families import FAMILIES, Family
 
-__all__ = ["ENV_IDS", "SACCADE_IDS", "CLASSIFY_IDS", "VARIANTS", "base_id", "family_of", "Family", "FAMILIES"]
+__all__ = ["ENV_IDS", "SACCADE_IDS", "CLASSIFY_IDS", "VARIANTS", "base_id", "family_of", "check_env_kwargs", "env_keywords", "Family", "FAMILIES"]
 
 ENV_IDS = ("Saccade-STL10-v0", "Saccade-Scenes-v0", "PathIntegration-Scenes-v0", "Rotation3D-Shapes-v0",
            "Rotation3D-3DIEBench-v0", "Saccade-Scenes-Classify-v0", "Saccade-STL10-Classify-v0",
@@ -37,6 +39,36 @@ _VECTOR_ENTRY_POINTS = {
     "Saccade-STL10-Classify-v0": "envs.classify_env:make_stl10_vector",
     "Rotation3D-Shapes-Classify-v0": "envs.classify_env:make_objects_vector",
 }
+
+# What checks the keywords of every base id without building data (``check_env_kwargs``).
+_KWARG_CHECKS = {
+    "Saccade-STL10-v0": "envs.saccade_stl10:check_kwargs",
+    "Saccade-Scenes-v0": "envs.saccade_scenes:check_kwargs",
+    "PathIntegration-Scenes-v0": "envs.path_integration_env:check_kwargs",
+    "Rotation3D-Shapes-v0": "envs.rotation3d_env:check_kwargs",
+    "Rotation3D-3DIEBench-v0": "envs.rotation_views_env:check_kwargs",
+    "Saccade-Scenes-Classify-v0": "envs.classify_env:check_scenes_kwargs",
+    "Saccade-STL10-Classify-v0": "envs.classify_env:check_stl10_kwargs",
+    "Rotation3D-Shapes-Classify-v0": "envs.classify_env:check_objects_kwargs",
+}
+
+# Where the keywords of every base id are declared: the parameters of these callables (their ``**kwargs``
+# go on to the next one); ``env_keywords`` reads them.
+_SACCADE_WORLD = "envs.saccade_world:SaccadeWorld.__init__"
+_KEYWORD_SOURCES = {
+    "Saccade-STL10-v0": ("envs.saccade_stl10:check_kwargs", _SACCADE_WORLD),
+    "Saccade-Scenes-v0": ("envs.saccade_scenes:check_kwargs", _SACCADE_WORLD),
+    "PathIntegration-Scenes-v0": ("envs.path_integration_env:check_kwargs", "envs.path_world:PathWorld.__init__"),
+    "Rotation3D-Shapes-v0": ("envs.rotation3d_env:check_kwargs", "envs.rotation_world:RotationWorld.__init__"),
+    "Rotation3D-3DIEBench-v0": ("envs.rotation_views_env:check_kwargs",),
+    "Saccade-Scenes-Classify-v0": ("envs.classify_env:check_scenes_kwargs", "envs.saccade_scenes:check_kwargs",
+                                   _SACCADE_WORLD),
+    "Saccade-STL10-Classify-v0": ("envs.classify_env:check_stl10_kwargs", "envs.saccade_stl10:check_kwargs",
+                                  _SACCADE_WORLD),
+    "Rotation3D-Shapes-Classify-v0": ("envs.classify_env:check_objects_kwargs", "envs.rotation3d_env:check_kwargs",
+                                      "envs.rotation_world:RotationWorld.__init__"),
+}
+_NOT_KEYWORDS = ("self", "n", "dataset", "objects", "bank", "render_mode")
 
 # The family of every base id (the registration module is the one place that knows ids).
 _FAMILY_OF = {
@@ -69,6 +101,41 @@ def family_of(env_id: str) -> Family:
         raise ValueError(f"env_id must be one of this package's ids {sorted(set(_FAMILY_OF) | set(VARIANTS))}, "
                          f"got {env_id!r}")
     return FAMILIES[name]
+
+
+def _load(path: str) -> Any:
+    """The object ``"module:attr.attr"`` names."""
+    import importlib
+
+    module, _, attrs = path.partition(":")
+    obj: Any = importlib.import_module(module)
+    for attr in attrs.split("."):
+        obj = getattr(obj, attr)
+    return obj
+
+
+def env_keywords(env_id: str) -> dict[str, Any]:
+    """The keyword parameters (``inspect.Parameter``, with their defaults) ``gym.make(env_id, ...)``
+    and ``gym.make_vec(env_id, n, ...)`` accept, besides ``render_mode``."""
+    import inspect
+
+    family_of(env_id)  # an id of this package
+    params: dict[str, Any] = {}
+    for source in _KEYWORD_SOURCES[base_id(env_id)]:
+        for name, p in inspect.signature(_load(source)).parameters.items():
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and name not in _NOT_KEYWORDS:
+                params.setdefault(name, p)
+    return params
+
+
+def check_env_kwargs(env_id: str, num_envs: int = 1, **kwargs: Any) -> None:
+    """Check the keywords ``gym.make(env_id, **kwargs)`` / ``gym.make_vec(env_id, num_envs, **kwargs)``
+    would get (a registered variant's own keywords included), with the env's own rules, without
+    loading, generating or rendering its data: ValueError / TypeError naming the keyword otherwise."""
+    family_of(env_id)  # an id of this package
+    check = _load(_KWARG_CHECKS[base_id(env_id)])
+    merged = {**(VARIANTS[env_id][1] if env_id in VARIANTS else {}), **kwargs}
+    check(num_envs, **merged)
 
 
 # Episode lengths are keywords (max_saccades / max_steps), and the env truncates itself: the specs

@@ -8,7 +8,10 @@ from typing import Any
 from envs.base import ActiveVisionEnv
 from envs.classify_world import ClassifyWorld
 from envs.rotation_world import RotationWorld
+from envs.rotation3d_env import check_kwargs as objects_check_kwargs
+from envs.saccade_scenes import check_kwargs as scenes_check_kwargs
 from envs.saccade_scenes import scenes_world
+from envs.saccade_stl10 import check_kwargs as stl10_check_kwargs
 from envs.saccade_stl10 import stl10_world
 from envs.vector import vector_entry
 from envs.world import check_unit_fraction
@@ -17,7 +20,29 @@ LABELED_STL10_SPLITS = ("train", "test")
 
 __all__ = ["SaccadeScenesClassifyEnv", "SaccadeSTL10ClassifyEnv", "Rotation3DClassifyEnv", "classify_scenes_world",
            "classify_stl10_world", "classify_objects_world", "make_scenes_vector", "make_stl10_vector",
-           "make_objects_vector"]
+           "make_objects_vector", "check_scenes_kwargs", "check_stl10_kwargs", "check_objects_kwargs"]
+
+
+def check_scenes_kwargs(n: int, logit_scale: float = 5.0, **kwargs: Any) -> None:
+    """Every keyword of ``Saccade-Scenes-Classify-v0`` checked; nothing generated."""
+    check_unit_fraction("logit_scale", logit_scale, hi=100.0)
+    scenes_check_kwargs(n, **kwargs)
+
+
+def check_stl10_kwargs(n: int, logit_scale: float = 5.0, **kwargs: Any) -> None:
+    """Every keyword of ``Saccade-STL10-Classify-v0`` checked (a labelled ``split``); STL-10 is not opened."""
+    split = kwargs.get("split", "train")
+    if split not in LABELED_STL10_SPLITS:
+        raise ValueError(f"split must be one of {LABELED_STL10_SPLITS} (active recognition needs a labelled "
+                         f"split), got {split!r}")
+    check_unit_fraction("logit_scale", logit_scale, hi=100.0)
+    stl10_check_kwargs(n, **kwargs)
+
+
+def check_objects_kwargs(n: int, logit_scale: float = 5.0, **kwargs: Any) -> None:
+    """Every keyword of ``Rotation3D-Shapes-Classify-v0`` checked; one object is made."""
+    check_unit_fraction("logit_scale", logit_scale, hi=100.0)
+    objects_check_kwargs(n, **kwargs)
 
 
 def classify_scenes_world(n: int, logit_scale: float = 5.0, **kwargs: Any) -> ClassifyWorld:
@@ -29,12 +54,8 @@ def classify_scenes_world(n: int, logit_scale: float = 5.0, **kwargs: Any) -> Cl
 def classify_stl10_world(n: int, logit_scale: float = 5.0, **kwargs: Any) -> ClassifyWorld:
     """Active recognition over STL-10's labelled splits (``n`` rows; ``kwargs``: ``Saccade-STL10-v0``'s).
 
-    ``split`` and ``logit_scale`` are checked before the images are opened or their saliency computed."""
-    split = kwargs.get("split", "train")
-    if split not in LABELED_STL10_SPLITS:
-        raise ValueError(f"split must be one of {LABELED_STL10_SPLITS} (active recognition needs a labelled "
-                         f"split), got {split!r}")
-    check_unit_fraction("logit_scale", logit_scale, hi=100.0)
+    Every keyword is checked before the images are opened or their saliency computed."""
+    check_stl10_kwargs(n, logit_scale, **kwargs)
     return ClassifyWorld(stl10_world(n, **kwargs), logit_scale)
 
 
@@ -44,9 +65,7 @@ def classify_objects_world(n: int, logit_scale: float = 5.0, **kwargs: Any) -> C
     return ClassifyWorld(RotationWorld(n, **kwargs), logit_scale)
 
 
-classify_scenes_world.passes_kwargs_to = scenes_world  # type: ignore[attr-defined]  (keyword discovery)
 classify_objects_world.passes_kwargs_to = RotationWorld.__init__  # type: ignore[attr-defined]
-classify_stl10_world.passes_kwargs_to = stl10_world  # type: ignore[attr-defined]
 
 
 class SaccadeScenesClassifyEnv(ActiveVisionEnv):

@@ -8,10 +8,10 @@ import numpy as np
 
 from envs.base import ActiveVisionEnv
 from envs.datasets.base import ImageDataset
-from envs.path_world import PATH_REWARDS, PathWorld, make_worlds
+from envs.path_world import PATH_REWARDS, PathWorld, check_world_args, make_worlds
 from envs.vector import vector_entry
 
-__all__ = ["PathIntegrationEnv", "make_worlds", "PATH_REWARDS", "make_vector"]
+__all__ = ["PathIntegrationEnv", "make_worlds", "PATH_REWARDS", "make_vector", "check_kwargs"]
 
 
 class PathIntegrationEnv(ActiveVisionEnv):
@@ -76,6 +76,18 @@ class PathIntegrationEnv(ActiveVisionEnv):
     def path(self) -> np.ndarray:
         """Fixations of the episode so far, int64 ``[N, 2]`` pixels (row, col)."""
         return self.world.path[0, : self.world.n_positions[0]].copy()
+
+
+def check_kwargs(n: int, dataset: ImageDataset | None = None, n_worlds: int = 16, world_size: int = 256,
+                 tiles: int = 2, seed: int = 0, render_mode: str | None = None, **kwargs: Any) -> None:
+    """Every keyword of ``PathIntegration-Scenes-v0`` (``n`` rows) checked; no world is generated
+    (the world is built over a one-image stand-in of ``world_size``)."""
+    from envs.datasets.base import stand_in_dataset
+
+    if dataset is None:
+        check_world_args(n_worlds, world_size, tiles, seed)
+        dataset = stand_in_dataset((world_size, world_size, 3))
+    PathWorld(n, dataset, **kwargs)
 
 
 make_vector = vector_entry(PathWorld)

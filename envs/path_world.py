@@ -46,7 +46,7 @@ def make_worlds(n: int = 16, size: int = 256, tiles: int = 2, seed: int = 0) -> 
     """
     from envs.datasets.textures import load_backgrounds, sample_background
 
-    _check_world_args(n, size, tiles, seed, ("n", "size", "tiles", "seed"))
+    check_world_args(n, size, tiles, seed, ("n", "size", "tiles", "seed"))
     backgrounds = load_backgrounds()
     side = size // tiles
     images = np.empty((n, size, size, 3), np.uint8)
@@ -60,7 +60,8 @@ def make_worlds(n: int = 16, size: int = 256, tiles: int = 2, seed: int = 0) -> 
                         fingerprint=f"worlds-seed{seed}-n{n}-{size}x{size}x3-t{tiles}", split="train")
 
 
-def _check_world_args(n: Any, size: Any, tiles: Any, seed: Any, names: tuple[str, str, str, str]) -> None:
+def check_world_args(n: Any, size: Any, tiles: Any, seed: Any,
+                     names: tuple[str, str, str, str] = ("n_worlds", "world_size", "tiles", "seed")) -> None:
     """The ranges of :func:`make_worlds` (``names``: how the caller calls the four arguments)."""
     n = check_int_range(names[0], n, 1, MAX_WORLDS)
     size = check_int_range(names[1], size, *WORLD_SIZE_RANGE)
@@ -137,7 +138,7 @@ class PathWorld(World):
             raise ValueError(f"keep_inside must be True or False, got {keep_inside!r}")
         retina = Retina(glimpse_size=glimpse_size, scales=scales, padding=padding)
         if dataset is None:  # every keyword checked before the worlds are generated
-            _check_world_args(n_worlds, world_size, tiles, seed, ("n_worlds", "world_size", "tiles", "seed"))
+            check_world_args(n_worlds, world_size, tiles, seed, ("n_worlds", "world_size", "tiles", "seed"))
             check_retina_fits(retina, (world_size, world_size))
             if keep_inside and retina.glimpse_size > world_size:
                 raise ValueError(f"glimpse_size {retina.glimpse_size} must not exceed world_size {world_size} "

@@ -11,7 +11,7 @@ from envs.render3d import Mesh
 from envs.rotation_world import RotationWorld
 from envs.vector import vector_entry
 
-__all__ = ["Rotation3DEnv", "make_vector"]
+__all__ = ["Rotation3DEnv", "make_vector", "check_kwargs"]
 
 
 class Rotation3DEnv(ActiveVisionEnv):
@@ -80,6 +80,19 @@ class Rotation3DEnv(ActiveVisionEnv):
     def object(self) -> Mesh:
         """The current object."""
         return self.world.objects[self.world.index[0]]
+
+
+def check_kwargs(n: int, objects: Sequence[Mesh] | None = None, n_objects: int = 100, seed: int = 0,
+                 render_mode: str | None = None, **kwargs: Any) -> None:
+    """Every keyword of ``Rotation3D-Shapes-v0`` (``n`` rows) checked; one object is made, not ``n_objects``."""
+    from envs.datasets.objects3d import make_objects
+    from envs.rotation_world import MAX_OBJECTS, MAX_SEED
+    from envs.world import check_int_range, check_positive_int
+
+    if objects is None:
+        check_positive_int("n_objects", n_objects, MAX_OBJECTS)
+        objects = make_objects(1, check_int_range("seed", seed, 0, MAX_SEED))
+    RotationWorld(n, objects, **kwargs)
 
 
 make_vector = vector_entry(RotationWorld)

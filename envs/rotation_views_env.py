@@ -8,7 +8,7 @@ from envs.base import ActiveVisionEnv
 from envs.vector import vector_entry
 from envs.views_world import ViewsWorld, views_world
 
-__all__ = ["RotationViewsEnv", "make_vector"]
+__all__ = ["RotationViewsEnv", "make_vector", "check_kwargs"]
 
 
 class RotationViewsEnv(ActiveVisionEnv):
@@ -47,6 +47,20 @@ class RotationViewsEnv(ActiveVisionEnv):
     def __init__(self, render_mode: str | None = None, bank: Any = None, **kwargs: Any) -> None:
         world = ViewsWorld(1, bank, **kwargs) if bank is not None else views_world(1, **kwargs)
         super().__init__(world, render_mode=render_mode)
+
+
+def check_kwargs(n: int, root: str | None = None, folder: str | None = None, split: str | None = None,
+                 image_size: int | None = 64, object_limit: int | None = None, views: int | None = None,
+                 glimpse_size: int | None = None, scales: tuple[int, ...] = (1,), max_steps: int = 8,
+                 max_angle: float = 3.141592653589793, render_scale: int = 4, render_mode: str | None = None) -> None:
+    """The keywords of ``Rotation3D-3DIEBench-v0`` that do not need the folder, checked (the folder,
+    its split and its views are checked when the env opens it)."""
+    from envs.retina import Retina
+    from envs.world import check_positive_int
+
+    check_positive_int("num_envs", n, 65536)
+    ViewsWorld.check_args(max_steps, max_angle, render_scale)
+    Retina(glimpse_size=glimpse_size or image_size or 64, scales=scales)
 
 
 make_vector = vector_entry(views_world)

@@ -123,13 +123,9 @@ def check_world_kwargs(owner: Any, n: int, image_shape: tuple[int, int, int], kw
     unknown = sorted(set(kwargs) - allowed)
     if unknown:
         raise TypeError(f"unknown keyword(s) {', '.join(map(repr, unknown))}; allowed: {sorted(allowed)}")
-    from envs.datasets.base import ImageDataset
+    from envs.datasets.base import stand_in_dataset
 
-    one = np.zeros(1, np.int64)
-    stand_in = ImageDataset(name="stand-in", images=np.zeros((1, *image_shape), np.uint8), labels=one,
-                            class_names=("x",), boxes=np.zeros((1, 1, 4), np.int32) if boxes else None,
-                            box_labels=one[:, None] if boxes else None)
-    SaccadeWorld(n, stand_in, **{k: v for k, v in kwargs.items() if k != "saliency_maps"})
+    SaccadeWorld(n, stand_in_dataset(image_shape, boxes), **{k: v for k, v in kwargs.items() if k != "saliency_maps"})
 
 
 def dataset_world(n: int, dataset: Any, root: Any, precompute_saliency: bool, **kwargs: Any) -> SaccadeWorld:

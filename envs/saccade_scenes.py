@@ -7,11 +7,12 @@ from typing import Any
 
 from envs.base import ActiveVisionEnv
 from envs.datasets import load_scenes
+from envs.datasets.scenes import check_scene_args
 from envs.saccade_env import SaccadeEnv, check_world_kwargs, dataset_world
 from envs.saccade_world import SaccadeWorld
 from envs.vector import vector_entry
 
-__all__ = ["SaccadeScenesEnv", "scenes_world", "make_vector"]
+__all__ = ["SaccadeScenesEnv", "scenes_world", "make_vector", "check_kwargs"]
 
 SCENE_SIDE = 96  # load_scenes' default image_size, the one this id uses
 
@@ -20,13 +21,19 @@ def scenes_world(n: int, root: str | Path | None = None, split: str = "train", s
                  n_train: int = 5000, n_test: int = 1000, style: str = "natural", max_objects: int = 2,
                  precompute_saliency: bool = True, **kwargs: Any) -> SaccadeWorld:
     """A :class:`SaccadeWorld` of ``n`` rows over the embedded scenes (arguments: ``SaccadeScenesEnv``)."""
-    check_world_kwargs(scenes_world, n, (SCENE_SIDE, SCENE_SIDE, 3), kwargs, boxes=True)
+    check_kwargs(n, split=split, seed=seed, n_train=n_train, n_test=n_test, style=style, max_objects=max_objects,
+                 **kwargs)
     dataset = load_scenes(split=split, root=root, seed=seed, n_train=n_train, n_test=n_test, style=style,
                           max_objects=max_objects)
     return dataset_world(n, dataset, root, precompute_saliency, **kwargs)
 
 
-scenes_world.passes_kwargs_to = SaccadeWorld  # type: ignore[attr-defined]  (keyword discovery)
+def check_kwargs(n: int, root: str | Path | None = None, split: str = "train", seed: int = 0, n_train: int = 5000,
+                 n_test: int = 1000, style: str = "natural", max_objects: int = 2, precompute_saliency: bool = True,
+                 render_mode: str | None = None, **kwargs: Any) -> None:
+    """Every keyword of ``Saccade-Scenes-v0`` (``n`` rows) checked, nothing generated or read."""
+    check_scene_args(split, seed, n_train, n_test, SCENE_SIDE, max_objects, style)
+    check_world_kwargs(scenes_world, n, (SCENE_SIDE, SCENE_SIDE, 3), kwargs, boxes=True)
 
 
 class SaccadeScenesEnv(SaccadeEnv):

@@ -18,12 +18,21 @@ __all__ = ["SaccadeSTL10Env", "stl10_world", "make_vector"]
 def stl10_world(n: int, root: str | Path | None = None, split: str = "train", download: bool = False,
                 precompute_saliency: bool = True, **kwargs: Any) -> SaccadeWorld:
     """A :class:`SaccadeWorld` of ``n`` rows over STL-10 (arguments: ``SaccadeSTL10Env``)."""
-    check_world_kwargs(stl10_world, n, (STL10_SIDE, STL10_SIDE, 3), kwargs)
+    check_kwargs(n, split=split, download=download, **kwargs)
     dataset = load_stl10(root=root, split=split, download=download)
     return dataset_world(n, dataset, root, precompute_saliency, **kwargs)
 
 
-stl10_world.passes_kwargs_to = SaccadeWorld  # type: ignore[attr-defined]  (keyword discovery)
+def check_kwargs(n: int, root: str | Path | None = None, split: str = "train", download: bool = False,
+                 precompute_saliency: bool = True, render_mode: str | None = None, **kwargs: Any) -> None:
+    """Every keyword of ``Saccade-STL10-v0`` (``n`` rows) checked; STL-10 is not opened."""
+    from envs.datasets import STL10_SPLITS
+
+    if not isinstance(split, str) or split not in STL10_SPLITS:
+        raise ValueError(f"split must be one of {STL10_SPLITS}, got {split!r}")
+    if not isinstance(download, bool):
+        raise TypeError(f"download must be a bool, got {type(download).__name__}")
+    check_world_kwargs(stl10_world, n, (STL10_SIDE, STL10_SIDE, 3), kwargs)
 
 
 class SaccadeSTL10Env(SaccadeEnv):

@@ -46,9 +46,7 @@ class ViewsWorld(World):
         h, w, _ = bank.image_shape
         if h != w:
             raise ValueError(f"views must be square, got {h}x{w} (pass image_size= to resize)")
-        max_angle = check_unit_fraction("max_angle", max_angle, hi=np.pi)
-        check_positive_int("max_steps", max_steps, MAX_STEPS)
-        render_scale = check_positive_int("render_scale", render_scale, MAX_RENDER_SCALE)
+        max_angle, render_scale = self.check_args(max_steps, max_angle, render_scale)
         retina = Retina(glimpse_size=h if glimpse_size is None else glimpse_size, scales=scales)
         check_retina_fits(retina, (h, w))
         super().__init__(n, retina, 3, max_steps, action_scale=max_angle, last_action_bound=np.pi)
@@ -60,6 +58,13 @@ class ViewsWorld(World):
         self.index = np.zeros(self.n, np.int64)
         self.view = np.zeros(self.n, np.int64)
         self.first_view = np.zeros(self.n, np.int64)
+
+    @staticmethod
+    def check_args(max_steps: Any = 8, max_angle: Any = np.pi, render_scale: Any = 4) -> tuple[float, int]:
+        """The keywords that do not depend on the views, checked: ``(max_angle, render_scale)``."""
+        check_positive_int("max_steps", max_steps, MAX_STEPS)
+        return (check_unit_fraction("max_angle", max_angle, hi=np.pi),
+                check_positive_int("render_scale", render_scale, MAX_RENDER_SCALE))
 
     @property
     def n_items(self) -> int:
@@ -127,4 +132,3 @@ def views_world(n: int, root: str | None = None, folder: str | None = None, spli
     return ViewsWorld(n, bank, **kwargs)
 
 
-views_world.passes_kwargs_to = ViewsWorld.__init__  # type: ignore[attr-defined]  (keyword discovery)

@@ -40,6 +40,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -51,7 +52,7 @@ from envs.datasets.textures import Background, load_backgrounds, sample_backgrou
 from envs.storage import CacheError, read_verified_arrays, warn_rebuild, warn_unwritable, write_verified_arrays
 
 __all__ = ["SCENE_SPLITS", "SCENE_STYLES", "SCENES_VERSION", "Scene", "SceneStyle", "render_scene",
-           "generate_scenes", "load_scenes"]
+           "generate_scenes", "load_scenes", "check_scene_args"]
 
 SCENE_SPLITS: tuple[str, ...] = ("train", "test")
 SCENES_VERSION = 1
@@ -317,6 +318,18 @@ def _read_cache(folder: Path, meta: dict, verify: bool = True) -> dict[str, np.n
         return None
 
 
+def check_scene_args(split: Any, seed: Any, n_train: Any, n_test: Any, image_size: Any, max_objects: Any,
+                     style: Any) -> tuple[int, int, int, int, int]:
+    """The arguments of :func:`load_scenes` checked (nothing generated or read): ``(seed, n_train,
+    n_test, image_size, max_objects)`` as ints; ValueError naming the first bad one."""
+    if not isinstance(style, str) or style not in SCENE_STYLES:
+        raise ValueError(f"style must be one of {tuple(SCENE_STYLES)}, got {style!r}")
+    if not isinstance(split, str) or split not in SCENE_SPLITS:
+        raise ValueError(f"split must be one of {SCENE_SPLITS}, got {split!r}")
+    return (_check_int("seed", seed, 0), _check_int("n_train", n_train, 1), _check_int("n_test", n_test, 1),
+            _check_int("image_size", image_size, 32, 4096), _check_int("max_objects", max_objects, 1, _MAX_OBJECTS_LIMIT))
+
+
 def load_scenes(
     split: str = "train",
     root: str | os.PathLike[str] | None = None,
@@ -341,15 +354,8 @@ def load_scenes(
         style: a key of :data:`SCENE_STYLES`: ``"natural"`` (the benchmark) or ``"simple"``
             (large class-coloured glyphs on calmer backgrounds; learnable in CPU minutes).
     """
-    if style not in SCENE_STYLES:
-        raise ValueError(f"style must be one of {tuple(SCENE_STYLES)}, got {style!r}")
-    if not isinstance(split, str) or split not in SCENE_SPLITS:
-        raise ValueError(f"split must be one of {SCENE_SPLITS}, got {split!r}")
-    seed = _check_int("seed", seed, 0)
-    n_train = _check_int("n_train", n_train, 1)
-    n_test = _check_int("n_test", n_test, 1)
-    image_size = _check_int("image_size", image_size, 32, 4096)
-    max_objects = _check_int("max_objects", max_objects, 1, _MAX_OBJECTS_LIMIT)
+    seed, n_train, n_test, image_size, max_objects = check_scene_args(split, seed, n_train, n_test, image_size,
+                                                                      max_objects, style)
     n = n_train if split == "train" else n_test
     fingerprint = f"scenes-v{SCENES_VERSION}-{split}-seed{seed}-n{n}-{image_size}x{image_size}x3-k{max_objects}"
     meta = {"version": SCENES_VERSION, "split": split, "seed": seed, "n": n, "image_size": image_size,

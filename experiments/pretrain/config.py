@@ -23,7 +23,6 @@ from omegaconf import OmegaConf
 from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
 from agents import SACCADE_POLICIES
-from envs.datasets import SCENE_STYLES as ENV_SCENE_STYLES
 from experiments.pretrain.source import PERIPHERIES
 from saliency import DEFAULT_METHOD
 from seqjepa.config import SeqJEPAConfig
@@ -37,8 +36,6 @@ PRESETS_DIR = Path(__file__).resolve().parent / "configs"
 DATASETS = ("scenes", "stl10", "worlds", "objects", "3diebench")  # saccades x 2, path integration, 3D rotation x 2
 GENERATED_DATASETS = ("worlds", "objects")  # generated from a seed: the test split is another seed
 SPLITS = ("train", "test", "unlabeled", "train+unlabeled")
-IOR_MODES = ("square", "disc", "gaussian")
-FIXATION_MODES = ("sample", "argmax")
 POLICIES = SACCADE_POLICIES                     # the saccade pretraining policy (agents.saccade_policy)
 SACCADE_DATASETS = ("scenes", "stl10")          # the datasets whose sequences a saccade policy makes
 TARGETS = ("all", "fovea")                      # what the EMA target encoder sees of the target view
@@ -51,10 +48,6 @@ INVOCATION_KEYS = ("stop_after", "progress")
 # (dotted keys for fields inside a section).
 RUN_CONTROL_KEYS = INVOCATION_KEYS + ("device", "threads", "log_every", "checkpoint_every", "keep_every",
                                       "out_dir", "run_name", "data.prefetch")
-SCENE_STYLES = tuple(ENV_SCENE_STYLES)
-MAX_STEPS = 10_000        # episode length cap of the envs (envs.world.MAX_STEPS): seq_len <= this + 1
-MAX_ROWS = 65536          # rows of a vector env (envs.world.MAX_ROWS): batch sizes <= this
-IOR_RADIUS_MAX = 65536    # saliency.validation.RANGES["radius"]
 
 
 @dataclass
@@ -78,16 +71,16 @@ class DataConfig:
     seq_len: int = 5                     # T = M_tr + 1
     batch_size: int = 64                 # sequences per step per process
     saliency_method: str = DEFAULT_METHOD   # see saliency.METHODS
-    ior: str = "square"                  # inhibition-of-return shape, one of IOR_MODES
-    ior_radius: int = 16                 # IoR half-width in pixels
+    ior: str = "square"                  # inhibition-of-return shape (saliency.IOR_MODES)
+    ior_radius: float = 16.0             # IoR half-width in pixels
     ior_decay: float = 1.0               # 1 = permanent inhibition
-    fixation_mode: str = "sample"        # one of FIXATION_MODES (first fixation; saliency policy's draw)
+    fixation_mode: str = "sample"        # first fixation and the saliency policy's draw (saliency.SCANPATH_MODES)
     policy: str = "saliency"             # saccade pretraining policy, one of POLICIES (agents.saccade_policy)
     uniform_weight: float = 0.5          # policy "mixture": probability of a uniform fixation per row and step
     periphery: str = "colour"            # retina scales after the fovea in colour or grey, one of PERIPHERIES
     n_train: int | None = None           # limit the embedded dataset's train size (None = all)
     n_test: int | None = None            # limit the embedded dataset's test size (None = all)
-    scene_style: str = "natural"         # embedded scenes' look, one of SCENE_STYLES
+    scene_style: str = "natural"         # embedded scenes' look (envs.datasets.SCENE_STYLES)
     max_objects: int = 2                 # embedded scenes: objects per scene, 1..6
     prefetch: int = 2                    # batches made ahead in a background thread (0 = inline)
     keep_inside: bool = False            # fixations keep the largest retina square inside the image
@@ -182,8 +175,6 @@ class TrainConfig:
         _choice("data.split", d.split, SPLITS)
         _choice("eval.train_split", e.train_split, LABELED_SPLITS)  # the probe needs labels
         _choice("eval.test_split", e.test_split, LABELED_SPLITS)
-        _choice("data.ior", d.ior, IOR_MODES)
-        _choice("data.fixation_mode", d.fixation_mode, FIXATION_MODES)
         _choice("data.policy", d.policy, POLICIES)
         _choice("data.periphery", d.periphery, PERIPHERIES)
         _choice("model.target", self.model.target, TARGETS)
@@ -198,25 +189,16 @@ class TrainConfig:
         _choice("precision", self.precision, PRECISIONS)
         if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", self.device):
             raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")
-        if not d.scales or d.scales[0] != 1 or any(b <= a for a, b in zip(d.scales, d.scales[1:])):
-            raise ValueError(f"data.scales must be positive ints starting with 1, strictly increasing, "
-                             f"got {d.scales!r}")
-        _check_retina(d)
-        if not 2 <= d.seq_len <= MAX_STEPS + 1:
-            raise ValueError(f"data.seq_len must be >= 2 (M_tr >= 1 observed + 1 target) and at most "
-                             f"{MAX_STEPS + 1}, got {d.seq_len}")
-        if d.batch_size > MAX_ROWS or e.batch_size > MAX_ROWS:
-            raise ValueError(f"data.batch_size and eval.batch_size must be at most {MAX_ROWS}, "
-                             f"got {d.batch_size} and {e.batch_size}")
+        if not d.scales:
+            raise ValueError("data.scales must be a non-empty list of ints (the retina's scales, first 1)")
+        if not 2 <= d.seq_len:
+            raise ValueError(f"data.seq_len must be >= 2 (M_tr >= 1 observed + 1 target), got {d.seq_len}")
         for name, value in (("data.glimpse_size", d.glimpse_size), ("data.batch_size", d.batch_size),
                             ("epochs", self.epochs), ("log_every", self.log_every),
                             ("probe_window", self.probe_window), ("checkpoint_every", self.checkpoint_every),
                             ("eval.batch_size", e.batch_size)):
             if value < 1:
                 raise ValueError(f"{name} must be a positive int, got {value}")
-        _choice("data.scene_style", d.scene_style, SCENE_STYLES)
-        if not 1 <= d.max_objects <= 6:
-            raise ValueError(f"data.max_objects must be in [1, 6], got {d.max_objects}")
         if d.prefetch < 0:
             raise ValueError(f"data.prefetch must be >= 0, got {d.prefetch}")
         for name, value in (("threads", self.threads), ("total_steps", self.total_steps), ("stop_after", self.stop_after),
@@ -239,7 +221,7 @@ class TrainConfig:
             raise ValueError(f"optim.betas must be two floats in [0, 1), got {o.betas}")
         if not e.m_val or any(m < 1 for m in e.m_val):
             raise ValueError(f"eval.m_val must be a non-empty list of positive ints, got {e.m_val!r}")
-        self.seqjepa_config(in_channels=3 * len(d.scales), action_dim=3 if d.dataset in ("objects", "3diebench") else 2)
+        self.seqjepa_config(in_channels=3 * len(d.scales), action_dim=2)  # the model's own ranges
         _check_data_and_paths(self)
         return self
 
@@ -259,11 +241,27 @@ def _finite(name: str, value: Any, positive: bool = False) -> None:
         raise ValueError(f"{name} must be a finite number {'> 0' if positive else '>= 0'}, got {value!r}")
 
 
+def _name_data_field(message: str, env_id: str) -> str:
+    """An env's error about one of its keywords, reworded to name the ``data.`` field it came from."""
+    from experiments.pretrain.envspec import RENAMED
+
+    keyword, _, rest = message.partition(" ")
+    import envs
+
+    if keyword == envs.family_of(env_id).length_kwarg:  # the episode length is seq_len - 1
+        return f"data.seq_len - 1 ({env_id}'s {keyword}) {rest}"
+    if keyword == "num_envs":  # the env's rows are the batch
+        return f"data.batch_size / eval.batch_size ({env_id}'s num_envs) {rest}"
+    field_name = {v: k for k, v in RENAMED.items()}.get(keyword, keyword)
+    if field_name in {f.name for f in dataclasses.fields(DataConfig)}:
+        return f"data.{field_name} {rest}" + (f" ({env_id}'s {keyword})" if field_name != keyword else "")
+    return f"data: {env_id} refuses its keywords: {message}"
+
+
 def _check_data_and_paths(config: TrainConfig) -> None:
     """The checks of :meth:`TrainConfig.validate` that would otherwise fail late: in data
     preparation, or after training (evaluation), or when the run folder is written."""
     from envs.datasets import SCENE_SPLITS
-    from saliency import METHODS
 
     d, e = config.data, config.eval
     if d.dataset in ("scenes", "3diebench") + GENERATED_DATASETS:
@@ -274,16 +272,13 @@ def _check_data_and_paths(config: TrainConfig) -> None:
         raise ValueError(f"data.epoch_size must be a positive int or null, got {d.epoch_size!r}")
     from experiments.pretrain.envspec import env_spec
 
-    env_spec(d)  # unknown env keywords fail here, before any data is prepared
-    _choice("data.saliency_method", d.saliency_method, METHODS)
-    if isinstance(d.ior_radius, bool) or not 1 <= d.ior_radius <= IOR_RADIUS_MAX:
-        raise ValueError(f"data.ior_radius must be a positive int (pixels, at most {IOR_RADIUS_MAX}), "
-                         f"got {d.ior_radius}")
-    if not 0.0 < d.ior_decay <= 1.0:
-        raise ValueError(f"data.ior_decay must be in (0, 1], got {d.ior_decay}")
-    if d.ior_decay != 1.0 and d.ior != "gaussian":
-        raise ValueError(f"data.ior_decay < 1 needs data.ior='gaussian' (square/disc inhibition does not decay), "
-                         f"got data.ior={d.ior!r}")
+    env_id, kwargs = env_spec(d)  # unknown env keywords fail here, before any data is prepared
+    import envs
+
+    try:  # the env's own rules, checked by the env's own code without building data
+        envs.check_env_kwargs(env_id, max(d.batch_size, e.batch_size), **kwargs)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(_name_data_field(str(exc), env_id)) from None
     if d.dataset == "scenes":  # every split the run reads must hold one full batch
         splits = [("data.split", d.split, "data.batch_size", d.batch_size)]
         if e.enabled:
@@ -302,16 +297,6 @@ def _check_data_and_paths(config: TrainConfig) -> None:
     for name, value in (("out_dir", config.out_dir), ("data.root", d.root)):
         if value is not None and Path(value).expanduser().exists() and not Path(value).expanduser().is_dir():
             raise ValueError(f"{name} must be a folder, but {value!r} is a file")
-
-
-def _check_retina(d: DataConfig) -> None:
-    """``data.glimpse_size`` / ``data.scales`` within the retina's ranges (``envs.retina``)."""
-    from envs.retina import validate_retina_args
-
-    try:
-        validate_retina_args(d.glimpse_size, tuple(d.scales), "zero")
-    except ValueError as exc:
-        raise ValueError(f"data.{exc}") from None
 
 
 def _scene_split_size(d: DataConfig, split: str) -> int:

@@ -3,20 +3,19 @@
 ``gym.make(env_id, **kwargs)`` then shows the world the sequence source cut its training
 sequences from (same images, retina, saliency and inhibition of return; one episode = one
 training sequence). The mapping is derived, not hand-listed: every :class:`DataConfig` field
-whose name (after :data:`RENAMED`) is a keyword argument of the env class's ``__init__`` (or of
-the base classes it passes ``**kwargs`` on to) is forwarded, so a field added to both
+whose name (after :data:`RENAMED`) is one of the env's keywords (:func:`envs.env_keywords`) is
+forwarded, so a field added to both
 ``DataConfig`` and the env flows through on its own.
 """
 
 from __future__ import annotations
 
-import importlib
-
 import dataclasses
 import inspect
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from experiments.pretrain.config import DataConfig
+if TYPE_CHECKING:  # the config imports this module; no import back at run time
+    from experiments.pretrain.config import DataConfig
 
 __all__ = ["env_spec", "ENV_IDS", "RENAMED", "env_parameters"]
 
@@ -32,31 +31,10 @@ NOT_ENV = ("dataset", "seq_len", "batch_size", "prefetch", "epoch_size", "env_kw
 
 
 def env_parameters(env_id: str) -> dict[str, inspect.Parameter]:
-    """Keyword parameters the registered env ``env_id`` accepts: those of the world builder behind
-    its ``vector_entry_point`` and, when the builder passes ``**kwargs`` on, those of the family's
-    world (``n``, ``dataset`` and ``objects`` left out)."""
-    import gymnasium as gym
-    from gymnasium.envs.registration import load_env_creator
+    """Keyword parameters the registered env ``env_id`` accepts (:func:`envs.env_keywords`)."""
+    import envs
 
-    importlib.import_module("envs")  # registers the ids
-
-    entry = gym.spec(env_id).vector_entry_point
-    make = load_env_creator(entry) if isinstance(entry, str) else entry
-    builder = getattr(make, "build_world", None)
-    params: dict[str, inspect.Parameter] = {}
-    chain = [builder] if builder is not None else []
-    while chain:
-        fn = chain.pop()
-        more = False
-        for name, p in inspect.signature(fn).parameters.items():
-            if p.kind is p.VAR_KEYWORD:
-                more = True
-            elif p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and name not in ("self", "n", "dataset", "objects"):
-                params.setdefault(name, p)
-        target = getattr(fn, "passes_kwargs_to", None)
-        if more and target is not None:  # a builder passing **kwargs on to the family's world
-            chain.append(target)
-    return params
+    return envs.env_keywords(env_id)
 
 
 def env_spec(data: DataConfig) -> tuple[str, dict[str, Any]]:

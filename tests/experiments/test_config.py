@@ -64,7 +64,7 @@ def test_overrides_are_coerced_to_field_types() -> None:
     ("optim.lr", r"section.field=value"),
     ("precision=fp8", r"precision must be one of \('fp32', 'bf16', 'fp16'\)"),
     ("data.dataset=cifar", r"data.dataset must be one of"),
-    ("data.scales=[2, 4]", r"data.scales must be positive ints starting with 1"),
+    ("data.scales=[2, 4]", r"data.scales must be .*starting with 1"),
     ("data.seq_len=1", r"data.seq_len must be >= 2"),
     ("data.batch_size=abc", r"data.batch_size: Value 'abc' .*Integer"),  # OmegaConf's check, one line
     ("data.batch_size=0", r"data.batch_size must be a positive int"),
@@ -91,9 +91,9 @@ def test_bad_values_name_the_field(override: str, match: str) -> None:
     (["data.saliency_method=magic"], r"data.saliency_method must be one of"),
     (["data.scales=[1, 1]"], r"data.scales must be .*strictly increasing"),
     (["data.scales=[1, 4, 2]"], r"data.scales must be .*strictly increasing"),
-    (["data.ior_radius=0"], r"data.ior_radius must be a positive int"),
-    (["data.ior_decay=0"], r"data.ior_decay must be in \(0, 1\]"),
-    (["data.ior_decay=0.5"], r"data.ior_decay < 1 needs data.ior='gaussian'"),
+    (["data.ior_radius=0"], r"data.ior_radius must be a number in \[0.01, 65536\]"),
+    (["data.ior_decay=0"], r"data.ior_decay must be a number in \(0, 1\]"),
+    (["data.ior_decay=0.5"], r"data.ior_decay < 1 needs ior='gaussian'"),
     # every split the run reads (training, then evaluation) must hold a full batch
     (["data.n_train=16", "data.batch_size=32"], r"data.batch_size=32 exceeds the 16 scenes of the 'train' split"),
     (["data.n_test=8", "data.batch_size=16"], r"exceeds the 8 scenes of the 'test' split \(eval.test_split\).*n_test"),
@@ -180,7 +180,7 @@ def test_load_config_resolves_presets_by_name_and_reports_broken_yaml(tmp_path, 
 
 def test_numeric_upper_bounds_match_the_envs():
     for override, match in (("data.glimpse_size=2000", "data.glimpse_size"), ("data.scales=[1, 512]", "data.scales"),
-                            ("data.seq_len=20000", "data.seq_len must be >= 2 .* at most 10001"),
-                            ("data.batch_size=100000", "data.batch_size and eval.batch_size must be at most 65536")):
+                            ("data.seq_len=20000", "data.seq_len - 1 .*max_saccades.* must be a positive integer \\(at most 10000\\)"),
+                            ("data.batch_size=100000", "data.batch_size / eval.batch_size .*must be a positive integer \\(at most 65536\\)")):
         with pytest.raises(ValueError, match=match):
             apply_overrides(TrainConfig(), [override])
