@@ -141,7 +141,7 @@ def _vector_class(env: gym.vector.VectorEnv) -> str:
 
 def measure_ours(env_ids: tuple[str, ...], num_envs: int, sizes: Sizes) -> tuple[list[Rate], list[str]]:
     """Rates of our families (vector, sync reference, single) and notes on skipped ids."""
-    importlib.import_module("envs")  # registers the ids
+    envs = importlib.import_module("envs")  # registers the ids
 
     rates, notes = [], []
     for env_id in env_ids:
@@ -153,7 +153,7 @@ def measure_ours(env_ids: tuple[str, ...], num_envs: int, sizes: Sizes) -> tuple
         rates.append(_measure_made(env_id, "single", single, sizes.single_steps, sizes))
         vec = gym.make_vec(env_id, num_envs=num_envs)
         rates.append(_measure_made(env_id, f"make_vec ({_vector_class(vec)})", vec, sizes.vector_steps, sizes))
-        if env_id.startswith("Saccade-"):  # asking for the [N, H, W] priority maps in the infos (default: not)
+        if "priority_info" in envs.env_keywords(env_id):  # asking for the [N, H, W] maps in the infos (default: not)
             maps = gym.make_vec(env_id, num_envs=num_envs, priority_info=True)
             rates.append(_measure_made(env_id, "make_vec, priority_info=True", maps, sizes.vector_steps, sizes))
         sync = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="sync")

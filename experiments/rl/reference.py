@@ -64,7 +64,9 @@ def make_env(task: str, config: RLConfig, seed_offset: int = 0) -> gym.Env:
 
     env_id, kwargs = TASKS[task]
     kwargs = {**kwargs, **config.env_overrides.get(task, {})}
-    if env_id.startswith("Saccade-") and config.root is not None:
+    import envs
+
+    if config.root is not None and "root" in envs.env_keywords(env_id):
         kwargs["root"] = config.root
     return sb3_ready(gym.make(env_id, **kwargs), min_size=1)
 
