@@ -1,6 +1,6 @@
 """The retina: a multi-scale glimpse sensor (NumPy + Numba; no torch).
 
-Geometry (shared bit for bit with :mod:`envs.retina_torch`). A fixation is an integer
+Geometry (shared bit for bit with :mod:`experiments.pretrain.retina_torch`). A fixation is an integer
 pixel index ``(row, col)``. With glimpse side ``G`` and scale ``s``, the glimpse covers
 the ``G*s x G*s`` square of pixels whose top-left pixel is
 ``(row - (G*s)//2, col - (G*s)//2)``; it is area-averaged in non-overlapping ``s x s``

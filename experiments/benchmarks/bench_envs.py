@@ -174,7 +174,7 @@ def bench_family_sources(batch: int, seq_len: int, batches: int) -> dict[str, fl
 def bench_torch_retina(images: np.ndarray, batch: int, seq_len: int, device: str) -> float:
     import torch
 
-    from envs.retina_torch import TorchRetina
+    from experiments.pretrain.retina_torch import TorchRetina
 
     retina = TorchRetina(32, (1, 2, 4))
     x = torch.from_numpy(np.array(images[:batch], copy=True)).to(device)

@@ -37,7 +37,7 @@ def run_seed(config: str, seed: int, run_name: str, out_dir: str, overrides: Seq
         done = json.loads(summary.read_text())
         if done.get("steps") == done.get("total_steps"):
             return run_dir
-    cmd = [sys.executable, "-m", "experiments.pretrain.train"]
+    cmd = [sys.executable, "-m", "experiments.pretrain"]
     if (run_dir / "config.yaml").is_file() and any(run_dir.glob("ckpt_*.pt")):
         cmd += ["--run-dir", str(run_dir), "--resume"]
     else:

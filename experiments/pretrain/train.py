@@ -493,9 +493,3 @@ def _restore_window(saved: torch.Tensor | None, d: Dist, device: torch.device, s
     else:
         rows = torch.zeros_like(saved[0])
     return [r.to(device) for r in rows][-size:]
-
-
-if __name__ == "__main__":
-    from experiments.pretrain.cli import cli
-
-    cli()

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from skimage.measure import block_reduce
 
 from envs.retina import Retina, mosaic, to_channels_first
-from envs.retina_torch import TorchRetina, channels_first
+from experiments.pretrain.retina_torch import TorchRetina, channels_first
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -307,9 +307,9 @@ def test_module_entry_point_runs_and_rejects_unknown_fields() -> None:
     import subprocess
     import sys
 
-    ok = subprocess.run([sys.executable, "-m", "experiments.pretrain.train", "--help"], capture_output=True, text=True,
+    ok = subprocess.run([sys.executable, "-m", "experiments.pretrain", "--help"], capture_output=True, text=True,
                         timeout=120)
     assert ok.returncode == 0 and "--resume" in ok.stdout
-    bad = subprocess.run([sys.executable, "-m", "experiments.pretrain.train", "--set", "no_such_field=1"],
+    bad = subprocess.run([sys.executable, "-m", "experiments.pretrain", "--set", "no_such_field=1"],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode != 0 and "unknown field 'no_such_field'" in bad.stderr

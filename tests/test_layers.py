@@ -1,0 +1,132 @@
+"""The import graph of the packages: layers point one way and no two modules import each other.
+
+Every import counts, also the ones inside functions (a lazy import is still an arrow); imports under
+``if TYPE_CHECKING:`` do not (they never run).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("saliency", "envs", "agents", "seqjepa", "experiments")
+# What each package may import from this project (below it, or beside it where allowed).
+ALLOWED = {
+    "saliency": set(),
+    "envs": {"saliency"},
+    "agents": {"envs", "saliency"},
+    "seqjepa": set(),
+    "experiments": {"agents", "envs", "saliency", "seqjepa"},
+}
+FORBIDDEN_THIRD_PARTY = {"envs": {"torch", "torchvision"}, "saliency": {"torch", "torchvision", "gymnasium"},
+                         "seqjepa": {"gymnasium"}}
+# The one exception, lazy and documented: STL-10's download=True goes through torchvision's downloader.
+THIRD_PARTY_EXCEPTIONS = {"envs.datasets.stl10": {"torchvision"}}
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path) -> set[str]:
+    """Absolute module names ``path`` imports (relative imports resolved), TYPE_CHECKING blocks left out."""
+    tree = ast.parse(path.read_text(), str(path))
+    skip: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            skip.update(id(n) for n in ast.walk(node))
+    me = _module_name(path)
+    package = me if path.name == "__init__.py" else me.rpartition(".")[0]
+    out = set()
+    for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
+        if isinstance(node, ast.Import):
+            out.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
+            out.add(base)
+            out.update(f"{base}.{alias.name}" for alias in node.names)
+    return out
+
+
+def _graph() -> dict[str, set[str]]:
+    files = [p for pkg in PACKAGES for p in (ROOT / pkg).rglob("*.py")]
+    modules = {_module_name(p): p for p in files}
+    graph = {}
+    for name, path in modules.items():
+        graph[name] = {m for m in _imports(path) if m in modules and m != name}
+    return graph
+
+
+def test_layers_point_one_way() -> None:
+    bad = []
+    for pkg in PACKAGES:
+        for path in (ROOT / pkg).rglob("*.py"):
+            for target in _imports(path):
+                top = target.split(".")[0]
+                if top in PACKAGES and top != pkg and top not in ALLOWED[pkg]:
+                    bad.append(f"{_module_name(path)} -> {target}")
+                if top in FORBIDDEN_THIRD_PARTY.get(pkg, set()) \
+                        and top not in THIRD_PARTY_EXCEPTIONS.get(_module_name(path), set()):
+                    bad.append(f"{_module_name(path)} -> {target} (third party)")
+    assert not bad, "imports against the layers:\n" + "\n".join(sorted(bad))
+
+
+def test_no_two_modules_import_each_other() -> None:
+    """No cycle in the module graph (strongly connected components of one module only), except a
+    package's ``__init__`` re-exporting its own submodules."""
+    graph = _graph()
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on: set[str] = set()
+    cycles: list[list[str]] = []
+    counter = [0]
+
+    def strong(v: str) -> None:  # Tarjan
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on.add(v)
+        for w in graph[v]:
+            if w.startswith(v + "."):  # a package's __init__ importing its own submodule
+                continue
+            if w not in index:
+                strong(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                cycles.append(sorted(comp))
+
+    import sys
+
+    sys.setrecursionlimit(10_000)
+    for v in sorted(graph):
+        if v not in index:
+            strong(v)
+    assert not cycles, f"modules that import each other: {cycles}"
+
+
+@pytest.mark.parametrize("pkg", ["envs", "saliency"])
+def test_low_layers_import_without_torch(pkg: str) -> None:
+    import subprocess
+    import sys
+
+    code = f"import sys, {pkg}; sys.exit(1 if 'torch' in sys.modules or 'agents' in sys.modules else 0)"
+    assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0
