@@ -177,6 +177,12 @@ class ActivePerceptionVectorEnv(gym.vector.VectorWrapper, _Protocol):
         self.prediction_target_space = gym.spaces.MultiDiscrete([k] * self.num_envs)
         self._autoreset = np.zeros(self.num_envs, bool)
 
+    def __getattr__(self, name: str) -> Any:
+        """The wrapped env's public attributes (``max_steps``, ``world``, ...)."""
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.env, name)
+
     @property
     def prediction_space(self) -> gym.Space:
         return self.action_space["prediction"]

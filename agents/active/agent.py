@@ -83,7 +83,7 @@ def _space_dims(venv: Any) -> tuple[int, int]:
 
 def _horizon(venv: Any) -> int:
     try:
-        return int(venv.get_wrapper_attr("max_steps"))
+        return int(getattr(venv, "max_steps"))
     except AttributeError:
         return 1  # ap_gym's envs report the time in the observation
 
