@@ -23,12 +23,11 @@ def mlp(sizes: Sequence[int]) -> nn.Sequential:
 
 
 def default_encoder(in_channels: int, size: int, embed: int = 64) -> nn.Module:
-    """A glimpse encoder ``[N, C, G, G] -> [N, embed]``: an MLP below 8 pixels, else a 3-layer ConvNet."""
+    """A glimpse encoder ``[N, C, G, G] -> [N, embed]``: an MLP below 8 pixels, else a 2-layer strided ConvNet."""
     if size < 8:
         return nn.Sequential(nn.Flatten(), mlp([in_channels * size * size, 128, embed]), nn.ReLU())
-    conv = nn.Sequential(nn.Conv2d(in_channels, 32, 3, padding=1), nn.ReLU(),
-                         nn.Conv2d(32, 64, 3, stride=2, padding=1), nn.ReLU(),
-                         nn.Conv2d(64, 64, 3, stride=2, padding=1), nn.ReLU(), nn.Flatten())
+    conv = nn.Sequential(nn.Conv2d(in_channels, 32, 3, stride=2, padding=1), nn.ReLU(),
+                         nn.Conv2d(32, 64, 3, stride=2, padding=1), nn.ReLU(), nn.Flatten())
     flat = 64 * math.ceil(math.ceil(size / 2) / 2) ** 2
     return nn.Sequential(conv, nn.Linear(flat, embed), nn.ReLU())
 
@@ -77,7 +76,7 @@ class Perception(nn.Module):
 class Actor(nn.Module):
     """SAC's tanh-squashed Gaussian policy over moves in [-1, 1]^A."""
 
-    def __init__(self, state: int, action: int, width: int = 256) -> None:
+    def __init__(self, state: int, action: int, width: int = 128) -> None:
         super().__init__()
         self.net = mlp([state, width, width, 2 * action])
 
@@ -94,7 +93,7 @@ class Actor(nn.Module):
 class Critic(nn.Module):
     """Twin Q-functions ``Q(s, a)``."""
 
-    def __init__(self, state: int, action: int, width: int = 256) -> None:
+    def __init__(self, state: int, action: int, width: int = 128) -> None:
         super().__init__()
         self.q1 = mlp([state + action, width, width, 1])
         self.q2 = mlp([state + action, width, width, 1])
