@@ -11,8 +11,9 @@ The study (resumable: each finished run is kept as ``<out>/runs/<name>.json`` an
 
 then ``<out>/curves.png`` (accuracy and return against env steps, mean ± std over seeds) and
 ``<out>/README.md`` (accuracy at 25.6k / 61k / 128k steps beside APPLE's, the command).
-``--backbone CKPT --freeze|--finetune`` starts the encoder from a seq-JEPA checkpoint (on the
-recognition variant of the world it was trained on unless ``--env`` says otherwise).
+``--backbone CKPT`` starts the encoder from a seq-JEPA checkpoint (``--freeze``, ``--finetune``, or
+``--scratch`` for a new encoder), on the recognition variant of the world it was trained on
+unless ``--env`` says otherwise; the study runs ``--inits random frozen finetuned`` side by side.
 """
 
 from __future__ import annotations
@@ -27,10 +28,11 @@ from typing import Any, Sequence
 
 import numpy as np
 
-__all__ = ["train_run", "run_name", "make_env", "write_results", "main", "CHECKPOINTS", "APPLE"]
+__all__ = ["INITS", "train_run", "run_name", "make_env", "write_results", "main", "CHECKPOINTS", "APPLE"]
 
 CHECKPOINTS = (25_600, 61_000, 128_000)
 APPLE = {"CircleSquare-v0": {"APPLE-CrossQ": (0.53, 0.79, 0.94), "APPLE-SAC": (None, None, 0.95)}}
+INITS = ("random", "frozen", "finetuned")
 WINDOW = 2048  # env steps of finished episodes averaged into one curve point
 
 
@@ -48,15 +50,21 @@ def make_env(env_id: str, num_envs: int, env_kwargs: dict[str, Any] | None = Non
     return venv if hasattr(venv, "loss_fn") else active_perception(venv)
 
 
-def _backbone(path: str, freeze: bool) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Agent keywords from a seq-JEPA checkpoint, and the classify env it was trained on."""
+def _backbone(path: str, init: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Agent keywords from a seq-JEPA checkpoint (``init``: see :func:`train_run`), and the classify env
+    it was trained on. ``"random"`` keeps the encoder's architecture and input statistics, re-initialised."""
     import copy
     from seqjepa import load_pretrained
     model, meta = load_pretrained(path)
-    kwargs = {"encoder": copy.deepcopy(model.encoder).eval(), "freeze_encoder": freeze, "mean": meta["mean"],
-              "std": meta["std"], "periphery": meta.get("periphery", "colour")}
+    encoder = copy.deepcopy(model.encoder).eval()
+    if init == "random":
+        for module in encoder.modules():
+            if hasattr(module, "reset_parameters"):
+                module.reset_parameters()
+    kwargs = {"encoder": encoder, "freeze_encoder": init == "frozen", "mean": meta["mean"], "std": meta["std"],
+              "periphery": meta.get("periphery", "colour")}
     env_id = meta["env_id"].replace("-v0", "-Classify-v0")
-    env_kwargs = {k: v for k, v in meta["env_kwargs"].items() if k not in ("split",)}
+    env_kwargs = {k: v for k, v in meta["env_kwargs"].items() if k != "split"}
     return kwargs, {"env": env_id, "env_kwargs": env_kwargs}
 
 
@@ -66,20 +74,27 @@ def run_name(env: str, movement: str, seed: int, init: str = "random") -> str:
 
 
 def train_run(env: str, movement: str = "learned", steps: int = 25_600, seed: int = 0, num_envs: int = 16,
-              backbone: str | None = None, freeze: bool = False, out: str | Path = "runs/active",
+              backbone: str | None = None, init: str = "finetuned", out: str | Path = "runs/active",
               threads: int = 1, progress: bool = True, tensorboard: bool = True) -> dict[str, Any]:
-    """Train one agent; returns (and writes to ``<out>/runs/<name>.json``) its curve and accuracy at CHECKPOINTS."""
+    """Train one agent; returns (and writes to ``<out>/runs/<name>.json``) its curve and accuracy at CHECKPOINTS.
+
+    With ``backbone`` (a seq-JEPA checkpoint), ``env`` defaults to the recognition variant of its world
+    (same keywords) and ``init`` says how the glimpse encoder starts: ``"frozen"`` or ``"finetuned"``
+    (the checkpoint's encoder) or ``"random"`` (a new encoder: the comparison on the same world).
+    """
     import torch
     from agents.active import ActiveAgent, AgentConfig
     torch.set_num_threads(threads)
     agent_kwargs: dict[str, Any] = {}
     env_kwargs: dict[str, Any] = {}
-    init = "random"
-    if backbone is not None:
-        agent_kwargs, world = _backbone(backbone, freeze)
+    if backbone is None:
+        init = "random"
+    else:
+        if init not in INITS:
+            raise ValueError(f"init must be one of {INITS}, got {init!r}")
+        agent_kwargs, world = _backbone(backbone, init)
         env = env or world["env"]
         env_kwargs = world["env_kwargs"] if env == world["env"] else {}
-        init = "frozen" if freeze else "finetuned"
     name = run_name(env, movement, seed, init)
     out = Path(out)
     (out / "runs").mkdir(parents=True, exist_ok=True)
@@ -202,13 +217,16 @@ def _parser(study: bool) -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", default="runs/active")
     p.add_argument("--backbone", default=None, help="seq-JEPA checkpoint for the glimpse encoder")
-    mode = p.add_mutually_exclusive_group()
-    mode.add_argument("--freeze", action="store_true", help="keep the backbone's weights fixed")
-    mode.add_argument("--finetune", action="store_true", help="train the backbone with the head (default)")
     if study:
         p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
         p.add_argument("--movements", nargs="+", default=["learned", "random", "still", "saliency"])
+        p.add_argument("--inits", nargs="+", default=list(INITS), choices=INITS,
+                       help="with --backbone: encoder starts to compare (on the checkpoint's world)")
     else:
+        mode = p.add_mutually_exclusive_group()
+        mode.add_argument("--freeze", action="store_true", help="keep the backbone's weights fixed")
+        mode.add_argument("--finetune", action="store_true", help="train the backbone with the head (default)")
+        mode.add_argument("--scratch", action="store_true", help="a new encoder on the backbone's world")
         p.add_argument("--movement", default="learned", help="learned, random, still or saliency")
         p.add_argument("--seed", type=int, default=0)
     return p
@@ -221,21 +239,24 @@ def main(argv: Sequence[str] | None = None, study: bool = False) -> int:
     if args.steps <= 0 or args.num_envs <= 0:
         raise SystemExit(f"--steps and --num-envs must be positive, got {args.steps} and {args.num_envs}")
     env = args.env or (None if args.backbone else "CircleSquare-v0")
-    common = dict(steps=args.steps, num_envs=args.num_envs, backbone=args.backbone, freeze=args.freeze,
-                  out=args.out, threads=args.threads)
+    common = dict(steps=args.steps, num_envs=args.num_envs, backbone=args.backbone, out=args.out,
+                  threads=args.threads)
     if not study:
-        result = train_run(env, args.movement, seed=args.seed, **common)
+        init = "frozen" if args.freeze else "random" if args.scratch else "finetuned"
+        result = train_run(env, args.movement, seed=args.seed, init=init, **common)
         print(json.dumps({k: result[k] for k in ("name", "steps", "wall_s", "at")}))
     else:
+        if args.backbone is not None:
+            env = env or _backbone(args.backbone, "frozen")[1]["env"]
         done = {p.stem for p in (Path(args.out) / "runs").glob("*.json")}
-        init = "random" if args.backbone is None else ("frozen" if args.freeze else "finetuned")
         for seed in args.seeds:
             for movement in args.movements:
-                if env is not None and run_name(env, movement, seed, init) in done:
-                    continue  # resumable: a kept run is not trained again
-                if movement == "saliency" and env is not None and not env.startswith(("Saccade-")):
-                    continue  # no priority map outside the saccade worlds
-                train_run(env, movement, seed=seed, **common)
+                for init in (args.inits if args.backbone is not None else ["random"]):
+                    if run_name(env, movement, seed, init) in done:
+                        continue  # resumable: a kept run is not trained again
+                    if movement == "saliency" and not env.startswith("Saccade-"):
+                        continue  # no priority map outside the saccade worlds
+                    train_run(env, movement, seed=seed, init=init, **common)
     page = write_results(args.out, "python -m experiments.rl " + ("active-study " if study else "active ") +
                          shlex.join(argv))
     print(f"results: {page}")

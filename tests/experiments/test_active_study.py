@@ -28,20 +28,32 @@ def _checkpoint(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("freeze", [True, False])
-def test_backbone_encoder_is_frozen_or_finetuned_on_the_checkpoints_world(tmp_path, freeze):
+@pytest.mark.parametrize("init", ["frozen", "finetuned", "random"])
+def test_backbone_encoder_is_frozen_finetuned_or_reinitialised_on_the_checkpoints_world(tmp_path, init):
     from agents.active import ActiveAgent, AgentConfig
-    kwargs, world = active._backbone(str(_checkpoint(tmp_path)), freeze)
+    from seqjepa import load_pretrained
+    path = _checkpoint(tmp_path)
+    kwargs, world = active._backbone(str(path), init)
     assert world["env"] == "Saccade-Scenes-Classify-v0" and world["env_kwargs"]["glimpse_size"] == 8
+    trained = load_pretrained(path)[0].encoder.state_dict()
     start = {k: v.clone() for k, v in kwargs["encoder"].state_dict().items()}
+    assert all(torch.equal(trained[k], start[k]) for k in start) == (init != "random")
     venv = active.make_env(world["env"], 4, world["env_kwargs"])
     agent = ActiveAgent(venv, AgentConfig(movement="still", batch_transitions=24), seed=0, **kwargs)
     agent.learn(4 * 3 * 4)
     after = agent.perception.encoder.state_dict()
-    same = all(torch.equal(start[k], after[k]) for k in start)
-    assert same == freeze
-    np.testing.assert_allclose(agent.perception.mean.flatten().numpy(), 0.5)
+    assert all(torch.equal(start[k], after[k]) for k in start) == (init == "frozen")
+    np.testing.assert_allclose(agent.perception.mean.flatten().numpy(), 0.5)  # the checkpoint's statistics
     venv.close()
+
+
+def test_study_with_a_backbone_runs_every_init_on_its_world(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(active, "train_run", lambda env, movement, seed, init, **kw: calls.append((env, init)))
+    monkeypatch.setattr(active, "write_results", lambda out, command: Path(out))
+    active.main(["--backbone", str(_checkpoint(tmp_path)), "--seeds", "0", "--movements", "learned",
+                 "--out", str(tmp_path)], study=True)
+    assert calls == [("Saccade-Scenes-Classify-v0", i) for i in active.INITS]
 
 
 def _run(out: Path, movement: str, seed: int, acc: float) -> None:
@@ -67,7 +79,7 @@ def test_results_page_has_the_table_apple_and_the_figure(tmp_path):
 def test_study_skips_kept_runs_and_saliency_outside_saccade_worlds(tmp_path, monkeypatch):
     _run(tmp_path, "learned", 0, 0.9)
     calls = []
-    monkeypatch.setattr(active, "train_run", lambda env, movement, seed, **kw: calls.append((movement, seed)))
+    monkeypatch.setattr(active, "train_run", lambda env, movement, seed, init, **kw: calls.append((movement, seed)))
     assert active.main(["--env", "CircleSquare-v0", "--seeds", "0", "1", "--out", str(tmp_path),
                         "--movements", "learned", "saliency", "still"], study=True) == 0
     assert calls == [("still", 0), ("learned", 1), ("still", 1)]
