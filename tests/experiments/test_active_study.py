@@ -89,3 +89,22 @@ def test_study_skips_kept_runs_and_saliency_outside_saccade_worlds(tmp_path, mon
 def test_cli_rejects_non_positive_steps(tmp_path):
     with pytest.raises(SystemExit, match="--steps and --num-envs must be positive"):
         active.main(["--steps", "0", "--out", str(tmp_path)])
+
+
+def test_one_run_keeps_its_curve_tensorboard_log_and_page(tmp_path):
+    torch.set_num_threads(1)
+    result = active.train_run("Saccade-Shapes-Classify-v0", "random", steps=2048 + 64, seed=3, num_envs=16,
+                              out=tmp_path, progress=False)
+    assert result["steps"] >= 2048 + 64 and [p["steps"] for p in result["curve"]][0] == 2048
+    assert all(0.0 <= p["accuracy"] <= 1.0 and p["return"] < 0 for p in result["curve"])
+    kept = json.loads((tmp_path / "runs" / "Saccade-Shapes-Classify-v0_random_random_s3.json").read_text())
+    assert kept["curve"] == result["curve"]
+    assert list((tmp_path / "tb" / kept["name"]).glob("events.out.tfevents.*"))
+
+
+def test_module_cli_dispatches_active(tmp_path):
+    import subprocess
+    import sys
+    proc = subprocess.run([sys.executable, "-m", "experiments.rl", "active", "--steps", "-1", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0 and "--steps and --num-envs must be positive" in proc.stderr
