@@ -1,0 +1,263 @@
+"""Train the active-recognition agent (``agents.active``) and run its study: learned movement against
+fixed movements with the same learned head, and a seq-JEPA backbone against random init.
+
+One run::
+
+    python -m experiments.rl active --env CircleSquare-v0 --movement learned --steps 25600 --seed 0
+
+The study (resumable: each finished run is kept as ``<out>/runs/<name>.json`` and skipped next time)::
+
+    python -m experiments.rl active-study --env Saccade-Shapes-Classify-v0 --seeds 0 1 2 --steps 128000
+
+then ``<out>/curves.png`` (accuracy and return against env steps, mean ± std over seeds) and
+``<out>/README.md`` (accuracy at 25.6k / 61k / 128k steps beside APPLE's, the command).
+``--backbone CKPT`` starts the encoder from a seq-JEPA checkpoint (``--freeze``, ``--finetune``, or
+``--scratch`` for a new encoder), on the recognition variant of the world it was trained on
+unless ``--env`` says otherwise; the study runs ``--inits random frozen finetuned`` side by side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+__all__ = ["INITS", "train_run", "run_name", "make_env", "write_results", "main", "CHECKPOINTS", "APPLE"]
+
+CHECKPOINTS = (25_600, 61_000, 128_000)
+APPLE = {"CircleSquare-v0": {"APPLE-CrossQ": (0.53, 0.79, 0.94), "APPLE-SAC": (None, None, 0.95)}}
+INITS = ("random", "frozen", "finetuned")
+WINDOW = 2048  # env steps of finished episodes averaged into one curve point
+
+
+def make_env(env_id: str, num_envs: int, env_kwargs: dict[str, Any] | None = None) -> Any:
+    """A vector env in ap_gym's protocol: ap_gym's ids as they are, ours through ``envs.active_perception``."""
+    import gymnasium as gym
+    import envs  # noqa: F401  (registers our ids)
+    if env_id not in gym.registry:
+        import ap_gym  # noqa: F401  (registers ap_gym's ids, e.g. CircleSquare-v0)
+    if env_id not in gym.registry:
+        raise ValueError(f"env must be a registered recognition id ({', '.join(envs.CLASSIFY_IDS)}, "
+                         f"Saccade-Shapes-Classify-v0, or an ap_gym id such as CircleSquare-v0), got {env_id!r}")
+    from envs.active_perception import active_perception
+    venv = gym.make_vec(env_id, num_envs=num_envs, **(env_kwargs or {}))
+    return venv if hasattr(venv, "loss_fn") else active_perception(venv)
+
+
+def _backbone(path: str, init: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Agent keywords from a seq-JEPA checkpoint (``init``: see :func:`train_run`), and the classify env
+    it was trained on. ``"random"`` keeps the encoder's architecture and input statistics, re-initialised."""
+    import copy
+    from seqjepa import load_pretrained
+    model, meta = load_pretrained(path)
+    encoder = copy.deepcopy(model.encoder).eval()
+    if init == "random":
+        for module in encoder.modules():
+            if hasattr(module, "reset_parameters"):
+                module.reset_parameters()
+    kwargs = {"encoder": encoder, "freeze_encoder": init == "frozen", "mean": meta["mean"], "std": meta["std"],
+              "periphery": meta.get("periphery", "colour")}
+    env_id = meta["env_id"].replace("-v0", "-Classify-v0")
+    env_kwargs = {k: v for k, v in meta["env_kwargs"].items() if k != "split"}
+    return kwargs, {"env": env_id, "env_kwargs": env_kwargs}
+
+
+def run_name(env: str, movement: str, seed: int, init: str = "random") -> str:
+    """File name of one run: ``<env>_<movement>_<init>_s<seed>``."""
+    return f"{env}_{movement}_{init}_s{seed}"
+
+
+def train_run(env: str, movement: str = "learned", steps: int = 25_600, seed: int = 0, num_envs: int = 16,
+              backbone: str | None = None, init: str = "finetuned", out: str | Path = "runs/active",
+              threads: int = 1, progress: bool = True, tensorboard: bool = True) -> dict[str, Any]:
+    """Train one agent; returns (and writes to ``<out>/runs/<name>.json``) its curve and accuracy at CHECKPOINTS.
+
+    With ``backbone`` (a seq-JEPA checkpoint), ``env`` defaults to the recognition variant of its world
+    (same keywords) and ``init`` says how the glimpse encoder starts: ``"frozen"`` or ``"finetuned"``
+    (the checkpoint's encoder) or ``"random"`` (a new encoder: the comparison on the same world).
+    """
+    import torch
+    from agents.active import ActiveAgent, AgentConfig
+    torch.set_num_threads(threads)
+    agent_kwargs: dict[str, Any] = {}
+    env_kwargs: dict[str, Any] = {}
+    if backbone is None:
+        init = "random"
+    else:
+        if init not in INITS:
+            raise ValueError(f"init must be one of {INITS}, got {init!r}")
+        agent_kwargs, world = _backbone(backbone, init)
+        env = env or world["env"]
+        env_kwargs = world["env_kwargs"] if env == world["env"] else {}
+    name = run_name(env, movement, seed, init)
+    out = Path(out)
+    (out / "runs").mkdir(parents=True, exist_ok=True)
+    venv = make_env(env, num_envs, env_kwargs)
+    agent = ActiveAgent(venv, AgentConfig(movement=movement), seed=seed, **agent_kwargs)
+    writer = _writer(out / "tb" / name) if tensorboard else None
+    bar = _bar(steps, name) if progress else None
+    curve: list[dict[str, float]] = []
+    window: list[dict[str, float]] = []
+    start = time.time()
+
+    def callback(n: int, finished: list[dict[str, float]], stats: dict[str, float]) -> None:
+        window.extend(finished)
+        if bar is not None:
+            bar.update(n - bar.n)
+        if (n // WINDOW > (n - num_envs) // WINDOW or n >= steps) and window:
+            point = {"steps": n, "accuracy": float(np.mean([e["accuracy"] for e in window])),
+                     "return": float(np.mean([e["return"] for e in window])), **stats}
+            curve.append(point)
+            window.clear()
+            if writer is not None:
+                for key, value in point.items():
+                    if key != "steps":
+                        writer.add_scalar(key, value, n)
+            if bar is not None:
+                bar.set_postfix(accuracy=f"{point['accuracy']:.3f}")
+
+    agent.learn(steps, callback)
+    result = {"name": name, "env": env, "movement": movement, "seed": seed, "init": init, "steps": agent.steps,
+              "backbone": backbone, "wall_s": round(time.time() - start, 1), "curve": curve,
+              "at": {str(c): _at(curve, c) for c in CHECKPOINTS if c <= agent.steps}}
+    (out / "runs" / f"{name}.json").write_text(json.dumps(result, indent=1))
+    for closer in (bar, writer, venv):
+        if closer is not None:
+            closer.close()
+    return result
+
+
+def _at(curve: list[dict[str, float]], step: int) -> float:
+    """Accuracy of the curve point at or just before ``step``."""
+    before = [p for p in curve if p["steps"] <= step] or curve[:1]
+    return before[-1]["accuracy"]
+
+
+def _writer(path: Path) -> Any:
+    from torch.utils.tensorboard import SummaryWriter
+    return SummaryWriter(str(path))
+
+
+def _bar(total: int, name: str) -> Any:
+    from tqdm import tqdm
+    return tqdm(total=total, desc=name, unit="step", file=sys.stderr)
+
+
+def _load(out: Path) -> list[dict[str, Any]]:
+    return [json.loads(p.read_text()) for p in sorted((out / "runs").glob("*.json"))]
+
+
+def _groups(runs: list[dict[str, Any]]) -> dict[tuple[str, str, str], list[dict[str, Any]]]:
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for r in runs:
+        groups.setdefault((r["env"], r["movement"], r["init"]), []).append(r)
+    return groups
+
+
+def _mean_std(runs: list[dict[str, Any]], key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    n = min(len(r["curve"]) for r in runs)
+    steps = np.array([p["steps"] for p in runs[0]["curve"][:n]])
+    values = np.array([[p[key] for p in r["curve"][:n]] for r in runs])
+    return steps, values.mean(0), values.std(0)
+
+
+def write_results(out: str | Path, command: str) -> Path:
+    """Figure (``curves.png``) and page (``README.md``) of every run kept under ``<out>/runs``."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    out = Path(out)
+    groups = _groups(_load(out))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    lines = [f"# Active recognition: learned movement vs fixed movements (same learned head)\n",
+             f"Command: `{command}`\n", "| env | movement | init | seeds | " +
+             " | ".join(f"acc @ {c // 1000 if c % 1000 == 0 else c / 1000}k" for c in CHECKPOINTS) +
+             " | final acc | wall s/run |", "|" + "---|" * (6 + len(CHECKPOINTS))]
+    for (env, movement, init), runs in sorted(groups.items()):
+        for ax, key in zip(axes, ("accuracy", "return")):
+            steps, mean, std = _mean_std(runs, key)
+            ax.plot(steps, mean, label=f"{movement} ({init})")
+            ax.fill_between(steps, mean - std, mean + std, alpha=0.2)
+            ax.set_xlabel("environment steps")
+            ax.set_ylabel(f"{key} (mean ± std, {len(runs)} seeds)")
+        cells = []
+        for c in CHECKPOINTS:
+            vals = [r["at"][str(c)] for r in runs if str(c) in r["at"]]
+            cells.append(f"{np.mean(vals):.3f} ± {np.std(vals):.3f}" if vals else "-")
+        final = [r["curve"][-1]["accuracy"] for r in runs]
+        lines.append(f"| {env} | {movement} | {init} | {len(runs)} | " + " | ".join(cells) +
+                     f" | {np.mean(final):.3f} ± {np.std(final):.3f} | {np.mean([r['wall_s'] for r in runs]):.0f} |")
+    for env in sorted({k[0] for k in groups}):
+        for name, values in APPLE.get(env, {}).items():
+            lines.append(f"| {env} | {name} (paper) | - | - | " +
+                         " | ".join("-" if v is None else f"{v:.2f}" for v in values) + " | - | - |")
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "curves.png", dpi=100)
+    plt.close(fig)
+    lines.append("\n![curves](curves.png)\n\nAccuracy: the final prediction's, over the training episodes that "
+                 f"ended in each window of {WINDOW} env steps (the learned movement samples from its policy).")
+    page = out / "README.md"
+    page.write_text("\n".join(lines) + "\n")
+    return page
+
+
+def _parser(study: bool) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=f"python -m experiments.rl {'active-study' if study else 'active'}",
+                                description=__doc__.split("\n")[0])
+    p.add_argument("--env", default=None, help="recognition id (default: the backbone's world, else CircleSquare-v0)")
+    p.add_argument("--steps", type=int, default=25_600)
+    p.add_argument("--num-envs", type=int, default=16)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--out", default="runs/active")
+    p.add_argument("--backbone", default=None, help="seq-JEPA checkpoint for the glimpse encoder")
+    if study:
+        p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+        p.add_argument("--movements", nargs="+", default=["learned", "random", "still", "saliency"])
+        p.add_argument("--inits", nargs="+", default=list(INITS), choices=INITS,
+                       help="with --backbone: encoder starts to compare (on the checkpoint's world)")
+    else:
+        mode = p.add_mutually_exclusive_group()
+        mode.add_argument("--freeze", action="store_true", help="keep the backbone's weights fixed")
+        mode.add_argument("--finetune", action="store_true", help="train the backbone with the head (default)")
+        mode.add_argument("--scratch", action="store_true", help="a new encoder on the backbone's world")
+        p.add_argument("--movement", default="learned", help="learned, random, still or saliency")
+        p.add_argument("--seed", type=int, default=0)
+    return p
+
+
+def main(argv: Sequence[str] | None = None, study: bool = False) -> int:
+    """CLI of one run (``active``) or of the study (``active-study``)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = _parser(study).parse_args(argv)
+    if args.steps <= 0 or args.num_envs <= 0:
+        raise SystemExit(f"--steps and --num-envs must be positive, got {args.steps} and {args.num_envs}")
+    env = args.env or (None if args.backbone else "CircleSquare-v0")
+    common = dict(steps=args.steps, num_envs=args.num_envs, backbone=args.backbone, out=args.out,
+                  threads=args.threads)
+    if not study:
+        init = "frozen" if args.freeze else "random" if args.scratch else "finetuned"
+        result = train_run(env, args.movement, seed=args.seed, init=init, **common)
+        print(json.dumps({k: result[k] for k in ("name", "steps", "wall_s", "at")}))
+    else:
+        if args.backbone is not None:
+            env = env or _backbone(args.backbone, "frozen")[1]["env"]
+        done = {p.stem for p in (Path(args.out) / "runs").glob("*.json")}
+        for seed in args.seeds:
+            for movement in args.movements:
+                for init in (args.inits if args.backbone is not None else ["random"]):
+                    if run_name(env, movement, seed, init) in done:
+                        continue  # resumable: a kept run is not trained again
+                    if movement == "saliency" and not env.startswith("Saccade-"):
+                        continue  # no priority map outside the saccade worlds
+                    train_run(env, movement, seed=seed, init=init, **common)
+    page = write_results(args.out, "python -m experiments.rl " + ("active-study " if study else "active ") +
+                         shlex.join(argv))
+    print(f"results: {page}")
+    return 0

@@ -1,0 +1,110 @@
+"""experiments.rl.active: the seq-JEPA backbone option, the resumable study and its results page."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from experiments.rl import active  # noqa: E402
+from seqjepa import pretrained_meta  # noqa: E402
+from seqjepa.serialization import write_checkpoint_file  # noqa: E402
+from tests.seqjepa.conftest import tiny_model  # noqa: E402
+
+KWARGS = {"style": "shapes", "max_objects": 3, "keep_inside": True, "glimpse_size": 8, "scales": (1, 2),
+          "split": "train", "max_saccades": 3}
+
+
+def _checkpoint(tmp_path: Path) -> Path:
+    model = tiny_model(in_channels=6)
+    mean, std = [0.5] * 6, [0.2] * 6
+    model.set_input_stats(mean, std)
+    meta = pretrained_meta(model.config, mean, std, "Saccade-Scenes-v0", KWARGS)
+    path = tmp_path / "c.pt"
+    with path.open("wb") as fh:
+        write_checkpoint_file(fh, {"model": model.state_dict(), "pretrained": meta, "step": 1, "config": {}})
+    return path
+
+
+@pytest.mark.parametrize("init", ["frozen", "finetuned", "random"])
+def test_backbone_encoder_is_frozen_finetuned_or_reinitialised_on_the_checkpoints_world(tmp_path, init):
+    from agents.active import ActiveAgent, AgentConfig
+    from seqjepa import load_pretrained
+    path = _checkpoint(tmp_path)
+    kwargs, world = active._backbone(str(path), init)
+    assert world["env"] == "Saccade-Scenes-Classify-v0" and world["env_kwargs"]["glimpse_size"] == 8
+    trained = load_pretrained(path)[0].encoder.state_dict()
+    start = {k: v.clone() for k, v in kwargs["encoder"].state_dict().items()}
+    assert all(torch.equal(trained[k], start[k]) for k in start) == (init != "random")
+    venv = active.make_env(world["env"], 4, world["env_kwargs"])
+    agent = ActiveAgent(venv, AgentConfig(movement="still", batch_transitions=24), seed=0, **kwargs)
+    agent.learn(4 * 3 * 4)
+    after = agent.perception.encoder.state_dict()
+    assert all(torch.equal(start[k], after[k]) for k in start) == (init == "frozen")
+    np.testing.assert_allclose(agent.perception.mean.flatten().numpy(), 0.5)  # the checkpoint's statistics
+    venv.close()
+
+
+def test_study_with_a_backbone_runs_every_init_on_its_world(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(active, "train_run", lambda env, movement, seed, init, **kw: calls.append((env, init)))
+    monkeypatch.setattr(active, "write_results", lambda out, command: Path(out))
+    active.main(["--backbone", str(_checkpoint(tmp_path)), "--seeds", "0", "--movements", "learned",
+                 "--out", str(tmp_path)], study=True)
+    assert calls == [("Saccade-Scenes-Classify-v0", i) for i in active.INITS]
+
+
+def _run(out: Path, movement: str, seed: int, acc: float) -> None:
+    curve = [{"steps": s, "accuracy": acc + 0.01 * seed, "return": -1.0} for s in (20_000, 61_000, 128_000)]
+    run = {"name": active.run_name("CircleSquare-v0", movement, seed), "env": "CircleSquare-v0",
+           "movement": movement, "seed": seed, "init": "random", "steps": 128_000, "wall_s": 10.0,
+           "curve": curve, "at": {str(c): active._at(curve, c) for c in active.CHECKPOINTS}}
+    (out / "runs").mkdir(parents=True, exist_ok=True)
+    (out / "runs" / f"{run['name']}.json").write_text(json.dumps(run))
+
+
+def test_results_page_has_the_table_apple_and_the_figure(tmp_path):
+    for seed in (0, 1):
+        _run(tmp_path, "learned", seed, 0.9)
+        _run(tmp_path, "random", seed, 0.6)
+    page = active.write_results(tmp_path, "python -m experiments.rl active-study --env CircleSquare-v0").read_text()
+    assert "`python -m experiments.rl active-study --env CircleSquare-v0`" in page
+    assert "| CircleSquare-v0 | learned | random | 2 | 0.905 ± 0.005 | 0.905 ± 0.005 | 0.905 ± 0.005 |" in page
+    assert "| CircleSquare-v0 | APPLE-CrossQ (paper) | - | - | 0.53 | 0.79 | 0.94 |" in page
+    assert (tmp_path / "curves.png").stat().st_size > 1000
+
+
+def test_study_skips_kept_runs_and_saliency_outside_saccade_worlds(tmp_path, monkeypatch):
+    _run(tmp_path, "learned", 0, 0.9)
+    calls = []
+    monkeypatch.setattr(active, "train_run", lambda env, movement, seed, init, **kw: calls.append((movement, seed)))
+    assert active.main(["--env", "CircleSquare-v0", "--seeds", "0", "1", "--out", str(tmp_path),
+                        "--movements", "learned", "saliency", "still"], study=True) == 0
+    assert calls == [("still", 0), ("learned", 1), ("still", 1)]
+    assert (tmp_path / "README.md").exists()
+
+
+def test_cli_rejects_non_positive_steps(tmp_path):
+    with pytest.raises(SystemExit, match="--steps and --num-envs must be positive"):
+        active.main(["--steps", "0", "--out", str(tmp_path)])
+
+
+def test_one_run_keeps_its_curve_tensorboard_log_and_page(tmp_path):
+    torch.set_num_threads(1)
+    result = active.train_run("Saccade-Shapes-Classify-v0", "random", steps=2048 + 64, seed=3, num_envs=16,
+                              out=tmp_path, progress=False)
+    assert result["steps"] >= 2048 + 64 and [p["steps"] for p in result["curve"]][0] == 2048
+    assert all(0.0 <= p["accuracy"] <= 1.0 and p["return"] < 0 for p in result["curve"])
+    kept = json.loads((tmp_path / "runs" / "Saccade-Shapes-Classify-v0_random_random_s3.json").read_text())
+    assert kept["curve"] == result["curve"]
+    assert list((tmp_path / "tb" / kept["name"]).glob("events.out.tfevents.*"))
+
+
+def test_module_cli_dispatches_active(tmp_path):
+    import subprocess
+    import sys
+    proc = subprocess.run([sys.executable, "-m", "experiments.rl", "active", "--steps", "-1", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0 and "--steps and --num-envs must be positive" in proc.stderr
