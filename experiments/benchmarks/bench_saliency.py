@@ -27,6 +27,8 @@ import numba
 import numpy as np
 
 from saliency import METHODS, saliency_map, saliency_maps, sample_scanpaths
+from experiments.cliconfig import add_config_flags, config_from_flags
+from experiments.outputs import exit_error
 from tests.saliency.reference import itti_koch_ref, spectral_residual_ref
 
 REFERENCES = {"spectral_residual": spectral_residual_ref, "itti_koch": itti_koch_ref}
@@ -169,13 +171,13 @@ def main(cfg: BenchConfig) -> None:
 
 def cli() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    defaults = BenchConfig()
-    parser.add_argument("--batch", type=int, default=defaults.batch)
-    parser.add_argument("--scan-batch", type=int, default=defaults.scan_batch)
-    parser.add_argument("--repeats", type=int, default=defaults.repeats)
-    parser.add_argument("--sizes", type=int, nargs="+", default=list(defaults.sizes))
+    add_config_flags(parser, BenchConfig)
     args = parser.parse_args()
-    main(BenchConfig(sizes=tuple(args.sizes), batch=args.batch, scan_batch=args.scan_batch, repeats=args.repeats))
+    try:
+        config = config_from_flags(BenchConfig, args)
+    except ValueError as exc:
+        exit_error(parser.prog, exc)
+    main(config)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ from typing import Any, Callable
 import gymnasium as gym
 import numpy as np
 
+from experiments.cliconfig import add_config_flags, config_from_flags
 from experiments.outputs import USER_ERRORS, check_output_dir, exit_error
 
 __all__ = ["RLConfig", "TASKS", "main", "evaluate_policy", "baseline_policies"]
@@ -46,15 +47,15 @@ LEARNERS = ("ppo", "recurrent_ppo")
 class RLConfig:
     """Settings of the reference-agent study."""
 
-    tasks: tuple[str, ...] = ("classify", "home")
-    learners: tuple[str, ...] = LEARNERS
-    seeds: tuple[int, ...] = (0, 1, 2)
-    steps: int = 30_000          # environment steps per learner run
-    eval_every: int = 5_000      # steps between evaluations
-    eval_episodes: int = 100
-    n_envs: int = 4
-    root: str | None = None      # data folder (default $SACCADE_DATA or ~/.cache/saccade)
-    out: str = "rl_results"
+    tasks: tuple[str, ...] = field(default=("classify", "home"), metadata={"help": f"some of {tuple(TASKS)}"})
+    learners: tuple[str, ...] = field(default=LEARNERS, metadata={"help": f"some of {LEARNERS}"})
+    seeds: tuple[int, ...] = field(default=(0, 1, 2), metadata={"help": "distinct ints in [0, 2**31)"})
+    steps: int = field(default=30_000, metadata={"help": "environment steps per learner run"})
+    eval_every: int = field(default=5_000, metadata={"help": "steps between evaluations"})
+    eval_episodes: int = field(default=100, metadata={"help": "episodes per evaluation"})
+    n_envs: int = field(default=4, metadata={"help": "envs stepped together"})
+    root: str | None = field(default=None, metadata={"help": "data folder ($SACCADE_DATA or ~/.cache/saccade)"})
+    out: str = field(default="rl_results", metadata={"help": "study folder (results.json, README.md, curves.png)"})
     env_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
@@ -279,20 +280,13 @@ def main(config: RLConfig, overwrite: bool = False) -> dict[str, Any]:
 
 def cli(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(prog="python -m experiments.rl", description=__doc__.split("\n")[0])
-    parser.add_argument("--tasks", nargs="+", default=list(RLConfig.tasks), choices=list(TASKS))
-    parser.add_argument("--learners", nargs="+", default=list(LEARNERS), choices=list(LEARNERS))
-    parser.add_argument("--seeds", nargs="+", type=int, default=list(RLConfig.seeds))
-    parser.add_argument("--steps", type=int, default=RLConfig.steps)
-    parser.add_argument("--eval-every", type=int, default=RLConfig.eval_every)
-    parser.add_argument("--eval-episodes", type=int, default=RLConfig.eval_episodes)
-    parser.add_argument("--n-envs", type=int, default=RLConfig.n_envs)
-    parser.add_argument("--root", default=None)
-    parser.add_argument("--out", default=RLConfig.out)
+    add_config_flags(parser, RLConfig)
     parser.add_argument("--overwrite", action="store_true", help="replace the results of an earlier study in --out")
     args = parser.parse_args(argv)
-    config = RLConfig(tasks=tuple(args.tasks), learners=tuple(args.learners), seeds=tuple(args.seeds),
-                      steps=args.steps, eval_every=args.eval_every, eval_episodes=args.eval_episodes,
-                      n_envs=args.n_envs, root=args.root, out=args.out)
+    try:
+        config = config_from_flags(RLConfig, args)
+    except ValueError as exc:
+        exit_error(parser.prog, exc)
     try:
         check_config(config, args.overwrite)
     except USER_ERRORS as exc:
