@@ -144,7 +144,7 @@ def test_bad_input_names_the_parameter():
     sal, inhib = np.ones((8, 8), np.float32), new_inhibition((8, 8))
     with pytest.raises(ValueError, match=r"mode must be one of \('square', 'disc', 'gaussian'\)"):
         update_inhibition(inhib, (1, 1), mode="circle")
-    with pytest.raises(ValueError, match=r"radius must be a finite number > 0"):
+    with pytest.raises(ValueError, match=r"radius must be a finite number in \[0.01, 65536\]"):
         update_inhibition(inhib, (1, 1), radius=0)
     with pytest.raises(ValueError, match=r"radius must be a finite number > 0"):
         update_inhibition(inhib, (1, 1), radius=-3)

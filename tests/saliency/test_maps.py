@@ -133,7 +133,7 @@ def test_bad_batch_and_parameters_are_rejected():
         saliency_map(np.zeros((4, 4)), method="deepgaze")
     with pytest.raises(ValueError, match=r"unknown parameter\(s\) \['sigma'\] for method 'spectral_residual'"):
         saliency_map(np.zeros((4, 4)), method="spectral_residual", sigma=2.0)
-    with pytest.raises(ValueError, match=r"gamma must be a finite number > 0"):
+    with pytest.raises(ValueError, match=r"gamma must be a finite number in \[0.001, 100\]"):
         saliency_map(np.zeros((4, 4)), gamma=0.0)
     with pytest.raises(ValueError, match=r"size must be an even integer >= 4"):
         method_params("spectral_residual", size=33)
