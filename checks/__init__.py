@@ -99,9 +99,9 @@ def _same(value: Any, allowed: Any) -> bool:
 
 def check_choice(name: str, value: Any, allowed: Sequence[Any]) -> Any:
     """``value`` if it equals one of ``allowed`` (bools never match numbers); ``ValueError`` naming
-    ``name`` and the allowed values otherwise."""
+    ``name`` and every allowed value otherwise."""
     if not any(_same(value, a) for a in allowed):
-        raise ValueError(f"{name} must be one of {show(tuple(allowed))}, got {show(value)}")
+        raise ValueError(f"{name} must be one of {tuple(allowed)!r}, got {show(value)}")
     return value
 
 
