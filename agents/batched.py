@@ -15,11 +15,11 @@ the pretraining policy of a saccade vector env by name (:data:`SACCADE_POLICIES`
 
 from __future__ import annotations
 
-import numbers
 from typing import Any, Sequence
 
 import numpy as np
 
+from checks import check_int, check_real, check_seed
 from envs.coordinates import pixel_to_norm
 from saliency import argmax_fixations, sample_fixations
 from saliency.scanpath import SCANPATH_MODES
@@ -37,24 +37,7 @@ SACCADE_POLICIES = ("saliency", "uniform", "mixture")
 def check_number(value: Any, name: str, low: float | None = None, high: float | None = None,
                  low_open: bool = False, high_open: bool = False) -> float:
     """A finite real number (not bool) in the interval ``low .. high`` (open ends as flagged)."""
-    ok = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)) and np.isfinite(value)
-    if ok and low is not None:
-        ok = value > low if low_open else value >= low
-    if ok and high is not None:
-        ok = value < high if high_open else value <= high
-    if not ok:
-        left = "-inf" if low is None else f"{low:g}"
-        right = "inf" if high is None else f"{high:g}"
-        interval = f"{'(' if low_open or low is None else '['}{left}, {right}{')' if high_open or high is None else ']'}"
-        raise ValueError(f"{name} must be a finite number in {interval}, got {value!r}")
-    return float(value)
-
-
-def check_seed(seed: Any) -> int | None:
-    """``None`` or a non-negative integer (what ``np.random.default_rng`` takes)."""
-    if seed is not None and (isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral) or seed < 0):
-        raise ValueError(f"seed must be None or an integer >= 0, got {seed!r}")
-    return None if seed is None else int(seed)
+    return check_real(name, value, low, high, low_open, high_open)
 
 
 def info_array(info: dict[str, Any], key: str, shape: tuple[int | None, ...], dtype: type) -> np.ndarray:
@@ -230,9 +213,7 @@ class BatchedRandomAgent(_SeededAgent):
     """
 
     def __init__(self, action_dim: int, amplitude: float = 1.0, seed: int | None = None) -> None:
-        if isinstance(action_dim, (bool, np.bool_)) or not isinstance(action_dim, numbers.Integral) or action_dim < 1:
-            raise ValueError(f"action_dim must be an integer >= 1, got {action_dim!r}")
-        self.action_dim = int(action_dim)
+        self.action_dim = check_int("action_dim", action_dim, 1)
         self.amplitude = check_number(amplitude, "amplitude", 0.0, 1.0, low_open=True)
         super().__init__(seed)
 

@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from checks import check_int, check_seed
+
 __all__ = ["check_options", "check_index", "check_seed", "check_real_vector", "pick_index", "check_action",
            "check_in_episode"]
 
@@ -24,19 +26,8 @@ def check_options(options: Mapping[str, Any] | None, allowed: tuple[str, ...]) -
 
 
 def check_index(value: Any, n: int, name: str = "options['index']") -> int:
-    """``value`` as an int in ``[0, n)`` (bools refused, NumPy ints accepted); ValueError naming ``name`` otherwise."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or not 0 <= value < n:
-        raise ValueError(f"{name} must be an int in [0, {n}), got {value!r}")
-    return int(value)
-
-
-def check_seed(seed: Any, name: str = "seed") -> int | None:
-    """``seed`` as None or an int >= 0 (bools refused, NumPy ints accepted); ValueError naming ``name`` otherwise."""
-    if seed is None:
-        return None
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"{name} must be None or an int >= 0, got {seed!r}")
-    return int(seed)
+    """``value`` as an int in ``[0, n)`` (bools refused, NumPy ints accepted); an error naming ``name`` otherwise."""
+    return check_int(name, value, 0, n - 1)
 
 
 def check_real_vector(value: Any, size: int, name: str, meaning: str) -> np.ndarray:

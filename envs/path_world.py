@@ -7,6 +7,7 @@ from typing import Any, Sequence
 import cv2
 import numpy as np
 
+from checks import check_bool, check_int
 from envs.checks import check_in_episode, check_real_vector, pick_index
 from envs.families import PATH
 from envs.coordinates import pixel_to_norm
@@ -131,11 +132,8 @@ class PathWorld(World):
             raise ValueError(f"reward must be one of {PATH_REWARDS}, got {reward!r}")
         if outbound_steps is None:
             outbound_steps = max_steps // 2 if reward == "home" else 0
-        if isinstance(outbound_steps, bool) or not isinstance(outbound_steps, (int, np.integer)) \
-                or not 0 <= outbound_steps < max_steps:
-            raise ValueError(f"outbound_steps must be an int in [0, max_steps={max_steps}), got {outbound_steps!r}")
-        if not isinstance(keep_inside, (bool, np.bool_)):
-            raise ValueError(f"keep_inside must be True or False, got {keep_inside!r}")
+        outbound_steps = check_int(f"outbound_steps (below max_steps={max_steps})", outbound_steps, 0, max_steps - 1)
+        keep_inside = check_bool("keep_inside", keep_inside)
         retina = Retina(glimpse_size=glimpse_size, scales=scales, padding=padding)
         if dataset is None:  # every keyword checked before the worlds are generated
             check_world_args(n_worlds, world_size, tiles, seed, ("n_worlds", "world_size", "tiles", "seed"))

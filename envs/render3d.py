@@ -30,6 +30,7 @@ from typing import Sequence
 import numpy as np
 from numba import njit, prange
 
+from checks import check_int
 from envs.so3 import (  # noqa: F401  (re-exported: the renderer's public rotation helpers)
     quat_normalize,
     quat_canonical,
@@ -278,12 +279,6 @@ def _render_items_serial(vertices, normals, faces, colors, vertex_offsets, face_
                      distance, scale, light, ambient, background, supersample, out)
 
 
-def _check_int(name: str, value: object, lo: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo:
-        raise ValueError(f"{name} must be an int >= {lo}, got {value!r}")
-    return int(value)
-
-
 def _check_quaternions(q: np.ndarray, shape: tuple[int, ...], name: str) -> np.ndarray:
     """float64 ``q`` of exactly ``shape`` (last axis 4), finite and non-zero, else a ValueError naming ``name``."""
     arr = np.ascontiguousarray(q, dtype=np.float64)
@@ -313,8 +308,8 @@ class Renderer:
     def __init__(self, size: int = 64, projection: str = "perspective", distance: float = 4.0,
                  background: tuple[int, int, int] = (0, 0, 0), light: tuple[float, float, float] = (-0.4, -0.5, -0.75),
                  ambient: float = 0.3, supersample: int = 1) -> None:
-        self.size = _check_int("size", size, 4)
-        self.supersample = _check_int("supersample", supersample, 1)
+        self.size = check_int("size", size, 4)
+        self.supersample = check_int("supersample", supersample, 1)
         if projection not in PROJECTIONS:
             raise ValueError(f"projection must be one of {PROJECTIONS}, got {projection!r}")
         if not (np.isfinite(distance) and distance > 1.0):

@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from checks import check_int
 from saliency.parallel import run_batched
 
 __all__ = ["Retina", "to_channels_first", "mosaic", "PADDING_MODES"]
@@ -235,10 +236,7 @@ def validate_retina_args(glimpse_size, scales, padding) -> tuple[int, tuple[int,
     Ranges: ``glimpse_size`` an int in [1, 1024]; ``scales`` a tuple (not a bare int) of at most
     16 strictly increasing ints starting with 1, with ``glimpse_size * max(scales) <= 8192``.
     """
-    if isinstance(glimpse_size, bool) or not isinstance(glimpse_size, (int, np.integer)) or not (
-        1 <= glimpse_size <= MAX_GLIMPSE_SIZE
-    ):
-        raise ValueError(f"glimpse_size must be an int >= 1 (at most {MAX_GLIMPSE_SIZE}), got {glimpse_size!r}")
+    check_int("glimpse_size", glimpse_size, 1, MAX_GLIMPSE_SIZE)
     if isinstance(scales, (str, bytes)):
         scales = None
     try:
@@ -283,12 +281,8 @@ def mosaic(glimpse: np.ndarray, zoom: int = 1, gap: int = 2, gap_value: int = 25
     x = np.asarray(glimpse)
     if x.dtype != np.uint8 or x.ndim != 4 or x.shape[1] != x.shape[2]:
         raise ValueError(f"glimpse must be uint8 [S, G, G, C], got {x.dtype} {x.shape}")
-    if isinstance(zoom, bool) or not isinstance(zoom, (int, np.integer)) or not 1 <= zoom <= 64:
-        raise ValueError(f"zoom must be an int >= 1 (at most 64), got {zoom!r}")
-    if isinstance(gap, bool) or not isinstance(gap, (int, np.integer)) or not 0 <= gap <= 1024:
-        raise ValueError(f"gap must be an int >= 0 (at most 1024), got {gap!r}")
-    if isinstance(gap_value, bool) or not isinstance(gap_value, (int, np.integer)) or not 0 <= gap_value <= 255:
-        raise ValueError(f"gap_value must be in [0, 255], got {gap_value!r}")
+    zoom, gap = check_int("zoom", zoom, 1, 64), check_int("gap", gap, 0, 1024)
+    gap_value = check_int("gap_value", gap_value, 0, 255)
     s, g, _, c = x.shape
     side = g * zoom
     out = np.full((side, s * side + (s - 1) * gap, c), int(gap_value), np.uint8)

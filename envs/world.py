@@ -21,6 +21,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from checks import check_int, check_real
 from envs.checks import check_index
 from envs.families import Family
 from envs.retina import Retina
@@ -37,39 +38,18 @@ MAX_RENDER_SIZE = 8192    # render_size (long side of a rendered frame, pixels)
 MAX_RETINA_TO_IMAGE = 8   # glimpse_size * max(scales) <= this x the image's longer side
 
 
+check_int_range = check_int    # (name, value, lo, hi=None) -> int in [lo, hi]
+check_real_range = check_real  # (name, value, lo, hi, lo_open=False) -> finite float in [lo, hi]
+
+
 def check_positive_int(name: str, value: Any, hi: int | None = None) -> int:
-    """``value`` as an int in ``[1, hi]`` (``hi`` None: no upper bound); ValueError naming ``name`` otherwise."""
-    return check_int_range(name, value, 1, hi)
-
-
-def check_int_range(name: str, value: Any, lo: int, hi: int | None = None) -> int:
-    """``value`` as an int (not bool) in ``[lo, hi]``; ValueError naming ``name`` and the range otherwise."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < lo \
-            or (hi is not None and value > hi):
-        what = "a positive integer" if lo == 1 else f"an integer >= {lo}"
-        upper = "" if hi is None else f" (at most {hi})"
-        raise ValueError(f"{name} must be {what}{upper}, got {value!r}")
-    return int(value)
-
-
-def check_real_range(name: str, value: Any, lo: float, hi: float, lo_open: bool = False) -> float:
-    """``value`` as a finite float in ``[lo, hi]`` (``(lo, hi]`` if ``lo_open``); ValueError naming
-    ``name`` and the range otherwise (NaN, inf, bools and non-numbers included)."""
-    ok = not isinstance(value, (bool, np.bool_)) and isinstance(value, (int, float, np.integer, np.floating))
-    if ok:
-        try:
-            v = float(value)
-        except OverflowError:  # an int beyond float64
-            v = float("nan")
-        ok = np.isfinite(v) and (v > lo if lo_open else v >= lo) and v <= hi
-    if not ok:
-        raise ValueError(f"{name} must be a number in {'(' if lo_open else '['}{lo:g}, {hi:g}], got {value!r}")
-    return float(value)
+    """``value`` as an int in ``[1, hi]`` (``hi`` None: no upper bound); an error naming ``name`` otherwise."""
+    return check_int(name, value, 1, hi)
 
 
 def check_unit_fraction(name: str, value: Any, hi: float = 1.0) -> float:
-    """``value`` as a float in ``(0, hi]``; ValueError naming ``name`` otherwise."""
-    return check_real_range(name, value, 0.0, hi, lo_open=True)
+    """``value`` as a finite float in ``(0, hi]``; an error naming ``name`` otherwise."""
+    return check_real(name, value, 0.0, hi, lo_open=True)
 
 
 def check_retina_fits(retina: Retina, image_hw: tuple[int, int]) -> None:

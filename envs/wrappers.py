@@ -21,6 +21,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from checks import check_int
+
 __all__ = ["AddPosition", "AddTimeStep", "ChannelsFirstGlimpse", "sb3_ready", "reports_position"]
 
 
@@ -99,8 +101,7 @@ class ChannelsFirstGlimpse(gym.ObservationWrapper, gym.utils.RecordConstructorAr
         if not isinstance(space, spaces.Dict) or "glimpse" not in space.spaces or len(space["glimpse"].shape) < 4:
             raise ValueError("ChannelsFirstGlimpse needs a Dict observation with a 'glimpse' key of shape "
                              f"(..., S, G, G, C), got {space}")
-        if isinstance(min_size, bool) or not isinstance(min_size, (int, np.integer)) or not 1 <= min_size <= 512:
-            raise ValueError(f"min_size must be an int in [1, 512], got {min_size!r}")
+        min_size = check_int("min_size", min_size, 1, 512)
         *lead, g, _, c = space["glimpse"].shape
         self.zoom = -(-int(min_size) // g)
         self._shape = (int(np.prod(lead)) * c, g * self.zoom, g * self.zoom)

@@ -29,12 +29,12 @@ give the right map, never a uniform one or NaN.
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+
+import checks
 
 __all__ = [
     "MAX_PIXELS",
@@ -162,9 +162,7 @@ def check_maps(value: Any, name: str) -> np.ndarray:
 
 def check_choice(value: Any, name: str, allowed: Sequence[str]) -> str:
     """``value`` must be one of ``allowed``."""
-    if not isinstance(value, str) or value not in allowed:
-        raise ValueError(f"{name} must be one of {tuple(allowed)}, got {value!r}")
-    return value
+    return checks.check_choice(name, value, allowed)
 
 
 def check_int(value: Any, name: str, minimum: int = 1, maximum: int | None = None) -> int:
@@ -172,42 +170,29 @@ def check_int(value: Any, name: str, minimum: int = 1, maximum: int | None = Non
     ``RANGES[name]`` (unbounded for names not listed)."""
     if maximum is None and name in RANGES:
         maximum = int(RANGES[name][1])
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < minimum \
-            or (maximum is not None and value > maximum):
-        upper = "" if maximum is None else f" and <= {maximum}"
-        raise ValueError(f"{name} must be an integer >= {minimum}{upper}, got {value!r}")
-    return int(value)
+    return checks.check_int(name, value, minimum, maximum)
 
 
 def check_positive(value: Any, name: str, low: float | None = None, high: float | None = None) -> float:
     """A finite real number ``> 0``, in ``[low, high]`` (defaults: ``RANGES[name]``, else unbounded)."""
     lo, hi = RANGES.get(name, (None, None))
     lo, hi = (lo if low is None else low), (hi if high is None else high)
-    try:
-        v = float(value) if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)) else math.nan
-    except OverflowError:  # an int beyond float64
-        v = math.nan
-    if not math.isfinite(v) or v <= 0 or (lo is not None and v < lo) or (hi is not None and v > hi):
-        where = "" if lo is None and hi is None else f" in [{lo if lo is not None else 0:g}, " \
-                                                     f"{hi if hi is not None else np.inf:g}]"
-        raise ValueError(f"{name} must be a finite number > 0{where}, got {value!r}")
-    return float(value)
+    if lo is not None and lo > 0:
+        return checks.check_real(name, value, lo, hi)
+    return checks.check_real(name, value, 0.0, hi, lo_open=True)
 
 
 def check_unit_interval(value: Any, name: str) -> float:
     """A real number in ``[0, 1)``."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not 0.0 <= value < 1.0:
-        raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
-    return float(value)
+    return checks.check_real(name, value, 0.0, 1.0, hi_open=True)
 
 
 def check_decay(decay: Any, mode: str) -> float:
     """``decay`` in (0, 1]; hard IoR modes ("square", "disc") accept only 1.0 (they never recover)."""
-    if isinstance(decay, (bool, np.bool_)) or not isinstance(decay, numbers.Real) or not 0.0 < decay <= 1.0:
-        raise ValueError(f"decay must be a number in (0, 1], got {decay!r}")
+    decay = checks.check_real("decay", decay, 0.0, 1.0, lo_open=True)
     if mode != "gaussian" and decay != 1.0:
         raise ValueError(f"decay must be 1.0 for the hard IoR mode {mode!r} (only 'gaussian' recovers), got {decay!r}")
-    return float(decay)
+    return decay
 
 
 def check_fixation(fixation: Any, shape: tuple[int, int], name: str = "fixation") -> tuple[int, int]:

@@ -6,19 +6,10 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from checks import check_bool, check_choice, check_int, check_real
 from seqjepa.encoder import available_encoders
 
 __all__ = ["SeqJEPAConfig"]
-
-
-def _check_positive_int(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"SeqJEPAConfig.{name} must be a positive int, got {value!r}")
-
-
-def _check_bool(name: str, value: Any) -> None:
-    if not isinstance(value, bool):
-        raise ValueError(f"SeqJEPAConfig.{name} must be True or False, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -62,24 +53,20 @@ class SeqJEPAConfig:
     target_channels: int = 0
 
     def __post_init__(self) -> None:
+        def put(name: str, value: Any) -> None:  # the checked value, in its plain Python type
+            object.__setattr__(self, name, value)
+
         for name in ("in_channels", "action_dim", "embed_dim", "action_embed_dim",
                      "agg_heads", "agg_layers", "agg_ffn", "pred_hidden"):
-            _check_positive_int(name, getattr(self, name))
-        if isinstance(self.target_channels, bool) or not isinstance(self.target_channels, int) \
-                or not 0 <= self.target_channels <= self.in_channels:
-            raise ValueError(f"SeqJEPAConfig.target_channels must be an int in [0, in_channels={self.in_channels}] "
-                             f"(0 = every channel), got {self.target_channels!r}")
+            put(name, check_int(f"SeqJEPAConfig.{name}", getattr(self, name), 1))
+        put("target_channels", check_int("SeqJEPAConfig.target_channels", self.target_channels, 0, self.in_channels))
         for name in ("small_stem", "condition_aggregator", "condition_predictor"):
-            _check_bool(name, getattr(self, name))
-        names = available_encoders()
-        if self.encoder not in names:
-            raise ValueError(f"SeqJEPAConfig.encoder must be one of {names}, got {self.encoder!r}")
+            put(name, check_bool(f"SeqJEPAConfig.{name}", getattr(self, name)))
+        put("dropout", check_real("SeqJEPAConfig.dropout", self.dropout, 0.0, 1.0, hi_open=True))
+        check_choice("SeqJEPAConfig.encoder", self.encoder, available_encoders())
         if self.encoder == "resnet18" and self.embed_dim != 512:
             raise ValueError(
                 f"SeqJEPAConfig.embed_dim must be 512 with encoder='resnet18', got {self.embed_dim}")
-        if isinstance(self.dropout, bool) or not isinstance(self.dropout, (int, float)) \
-                or not 0.0 <= float(self.dropout) < 1.0:
-            raise ValueError(f"SeqJEPAConfig.dropout must be a float in [0, 1), got {self.dropout!r}")
         if self.agg_dim % self.agg_heads != 0:
             raise ValueError(
                 f"SeqJEPAConfig.agg_heads must divide embed_dim + action_embed_dim = {self.agg_dim},"

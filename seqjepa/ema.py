@@ -7,13 +7,9 @@ import math
 import torch
 from torch import nn
 
+from checks import check_int, check_real
+
 __all__ = ["ema_momentum", "update_ema"]
-
-
-def _check_unit(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
-        raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
-    return float(value)
 
 
 @torch.no_grad()
@@ -24,7 +20,7 @@ def update_ema(online: nn.Module, target: nn.Module, momentum: float) -> None:
     must have the same parameter and buffer names and shapes (``target`` a deepcopy of ``online``).
     ``momentum = 0`` copies ``online``; ``momentum = 1`` leaves ``target`` unchanged.
     """
-    m = _check_unit("momentum", momentum)
+    m = check_real("momentum", momentum, 0.0, 1.0)
     online_params = dict(online.named_parameters())
     target_params = dict(target.named_parameters())
     online_buffers = dict(online.named_buffers())
@@ -55,11 +51,9 @@ def ema_momentum(step: int, total_steps: int, base: float = 0.996, final: float 
     ``base`` at step 0, ``final`` at ``step >= total_steps`` (clamped), monotone in between
     when ``base <= final``. Pure function.
     """
-    if isinstance(total_steps, bool) or not isinstance(total_steps, int) or total_steps < 1:
-        raise ValueError(f"total_steps must be a positive int, got {total_steps!r}")
-    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
-        raise ValueError(f"step must be a non-negative int, got {step!r}")
-    base = _check_unit("base", base)
-    final = _check_unit("final", final)
+    total_steps = check_int("total_steps", total_steps, 1)
+    step = check_int("step", step, 0)
+    base = check_real("base", base, 0.0, 1.0)
+    final = check_real("final", final, 0.0, 1.0)
     progress = min(step, total_steps) / total_steps
     return final - (final - base) * (math.cos(math.pi * progress) + 1.0) / 2.0

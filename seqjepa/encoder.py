@@ -12,6 +12,8 @@ import torch
 from torch import nn
 from torchvision.models import resnet18
 
+from checks import check_choice, check_int
+
 __all__ = ["ConvNetEncoder", "available_encoders", "build_encoder", "register_encoder",
            "resnet18_encoder"]
 
@@ -50,13 +52,9 @@ def build_encoder(name: str, in_channels: int, small_stem: bool = True,
     Returns:
         ``(module, out_dim)``; ``module`` maps float ``[N, in_channels, G, G] -> [N, out_dim]``.
     """
-    if name not in _REGISTRY:
-        raise ValueError(f"encoder name must be one of {available_encoders()}, got {name!r}")
-    if isinstance(in_channels, bool) or not isinstance(in_channels, int) or in_channels < 1:
-        raise ValueError(f"in_channels must be a positive int, got {in_channels!r}")
-    if embed_dim is not None and (isinstance(embed_dim, bool) or not isinstance(embed_dim, int)
-                                  or embed_dim < 1):
-        raise ValueError(f"embed_dim must be None or a positive int, got {embed_dim!r}")
+    check_choice("encoder name", name, available_encoders())
+    in_channels = check_int("in_channels", in_channels, 1)
+    embed_dim = None if embed_dim is None else check_int("embed_dim (or None)", embed_dim, 1)
     return _REGISTRY[name](in_channels, bool(small_stem), embed_dim)
 
 

@@ -23,13 +23,14 @@ batch statistics, as BYOL does); its running statistics are buffers that
 from __future__ import annotations
 
 import copy
-import numbers
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
 import numpy as np
 import torch
 from torch import nn
+
+from checks import check_int
 
 from seqjepa.action import ActionEmbedding
 from seqjepa.aggregator import Aggregator
@@ -245,10 +246,7 @@ class SeqJEPA(nn.Module):
         self._check_views("glimpses", glimpses)
         b, t = glimpses.shape[:2]
         self._check_actions("actions", actions, (b, t))
-        if isinstance(n_observed, bool) or not isinstance(n_observed, numbers.Integral) \
-                or not 1 <= n_observed <= t - 1:
-            raise ValueError(f"n_observed must be an int in [1, T-1] = [1, {t - 1}], got {n_observed!r}")
-        m = int(n_observed)
+        m = check_int("n_observed", n_observed, 1, t - 1)  # at most T - 1: one view is the target
         z_views = self.encode(glimpses[:, :m])
         z_agg = self.aggregate(z_views, actions[:, :m])
         prediction = self.predict(z_agg, actions[:, m])

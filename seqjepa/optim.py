@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any, Iterable
 
 import torch
 from torch import nn
+
+from checks import check_real
 
 __all__ = ["param_groups_for_weight_decay", "set_lr"]
 
@@ -28,9 +29,7 @@ def param_groups_for_weight_decay(
     Example: ``torch.optim.AdamW(param_groups_for_weight_decay(
     model.online_named_parameters(), 1e-3), lr=4e-4)``.
     """
-    if isinstance(weight_decay, bool) or not isinstance(weight_decay, (int, float)) \
-            or not math.isfinite(weight_decay) or weight_decay < 0:
-        raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay!r}")
+    weight_decay = check_real("weight_decay", weight_decay, 0.0)
     named = model.named_parameters() if isinstance(model, nn.Module) else model
     decay: list[nn.Parameter] = []
     no_decay: list[nn.Parameter] = []
@@ -47,7 +46,6 @@ def param_groups_for_weight_decay(
 
 def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
     """Set ``lr`` on every parameter group (use with :func:`seqjepa.warmup_cosine_lr`)."""
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr < 0:
-        raise ValueError(f"lr must be a finite number >= 0, got {lr!r}")
+    lr = check_real("lr", lr, 0.0)
     for group in optimizer.param_groups:
-        group["lr"] = float(lr)
+        group["lr"] = lr

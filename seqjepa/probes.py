@@ -9,6 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from checks import check_int
+
 __all__ = ["ActionRegressor", "LinearProbe", "r2_score", "r2_from_sums"]
 
 MULTIOUTPUT = ("raw_values", "uniform_average", "variance_weighted")
@@ -17,8 +19,7 @@ MULTIOUTPUT = ("raw_values", "uniform_average", "variance_weighted")
 def _regressor(in_dim: int, out_dim: int, hidden: int | None) -> nn.Module:
     if hidden is None:
         return nn.Linear(in_dim, out_dim)
-    if isinstance(hidden, bool) or not isinstance(hidden, int) or hidden < 1:
-        raise ValueError(f"hidden must be None (linear) or a positive int, got {hidden!r}")
+    hidden = check_int("hidden (None: a linear probe)", hidden, 1)
     return nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, out_dim))
 
 

@@ -4,20 +4,9 @@ from __future__ import annotations
 
 import math
 
+from checks import check_int, check_real
+
 __all__ = ["warmup_cosine_lr"]
-
-
-def _check_int(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return value
-
-
-def _check_lr(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-            or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return float(value)
 
 
 def warmup_cosine_lr(step: int, total_steps: int, warmup_steps: int, base_lr: float,
@@ -32,14 +21,11 @@ def warmup_cosine_lr(step: int, total_steps: int, warmup_steps: int, base_lr: fl
     One call per optimiser step (or per epoch, with epoch counts). Unlike the public seq-JEPA
     code, the warm-up and the cosine are one schedule (the warm-up never overrides the decay).
     """
-    total_steps = _check_int("total_steps", total_steps, 1)
-    warmup_steps = _check_int("warmup_steps", warmup_steps, 0)
-    step = _check_int("step", step, 0)
-    if warmup_steps > total_steps:
-        raise ValueError(f"warmup_steps must be in [0, total_steps={total_steps}], got {warmup_steps}")
-    base_lr = _check_lr("base_lr", base_lr)
-    start_lr = _check_lr("start_lr", start_lr)
-    final_lr = _check_lr("final_lr", final_lr)
+    total_steps = check_int("total_steps", total_steps, 1)
+    warmup_steps = check_int(f"warmup_steps (total_steps={total_steps})", warmup_steps, 0, total_steps)
+    step = check_int("step", step, 0)
+    base_lr, start_lr, final_lr = (check_real(name, value, 0.0) for name, value in
+                                   (("base_lr", base_lr), ("start_lr", start_lr), ("final_lr", final_lr)))
     if step < warmup_steps:
         return start_lr + (base_lr - start_lr) * step / warmup_steps
     if step >= total_steps:

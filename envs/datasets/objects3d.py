@@ -24,6 +24,7 @@ from typing import Any, Sequence
 import cv2
 import numpy as np
 
+from checks import check_int
 from envs.datasets.base import ImageDataset
 from envs.render3d import Mesh, MeshBank, Renderer, euler_xyz_to_quat, random_quaternion
 from envs.storage import CacheError, check_plain_name, regular_file_size
@@ -184,8 +185,7 @@ def _random_colors(rng: np.random.Generator, n: int) -> np.ndarray:
 
 def make_object(label: int, rng: np.random.Generator) -> Mesh:
     """One random object of class ``OBJECT_CLASSES[label]``: a unit-radius :class:`Mesh`."""
-    if isinstance(label, bool) or not isinstance(label, (int, np.integer)) or not 0 <= label < len(OBJECT_CLASSES):
-        raise ValueError(f"label must be an int in [0, {len(OBJECT_CLASSES)}) (OBJECT_CLASSES), got {label!r}")
+    label = check_int("label (an index into OBJECT_CLASSES)", label, 0, len(OBJECT_CLASSES) - 1)
     name = OBJECT_CLASSES[int(label)]
     tris, outward, groups = _BUILDERS[name]()
     vertices, faces = _weld(tris, outward)
@@ -199,10 +199,7 @@ def make_object(label: int, rng: np.random.Generator) -> Mesh:
 
 def make_objects(n: int, seed: int = 0) -> list[Mesh]:
     """``n`` objects, object ``i`` of class ``i % len(OBJECT_CLASSES)`` (balanced), from ``seed``."""
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be an int >= 1, got {n!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be an int >= 0, got {seed!r}")
+    n, seed = check_int("n", n, 1), check_int("seed", seed, 0)
     return [make_object(i % len(OBJECT_CLASSES), np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(i,))))
             for i in range(int(n))]
 
@@ -244,8 +241,7 @@ def render_views(objects: Sequence[Mesh], views: int = 8, size: int = 64, seed: 
     """
     if len(objects) == 0:
         raise ValueError("objects must hold at least one Mesh")
-    if isinstance(views, bool) or not isinstance(views, (int, np.integer)) or views < 1:
-        raise ValueError(f"views must be an int >= 1, got {views!r}")
+    check_int("views", views, 1)
     renderer = Renderer(size, **renderer_kwargs)
     rots = random_quaternion(np.random.default_rng(seed), (len(objects), views))
     images = renderer.render_batch(MeshBank(objects), np.repeat(np.arange(len(objects)), views), rots.reshape(-1, 4))
@@ -384,8 +380,8 @@ def scan_3diebench(root: str | os.PathLike[str], split: str | None = None, max_o
         raise FileNotFoundError(f"root must be a 3DIEBench folder (<root>/<class>/<object>/image_i.jpg); {root} "
                                 f"does not exist")
     for name, value in (("max_objects", max_objects), ("views", views)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1):
-            raise ValueError(f"{name} must be None or an int >= 1, got {value!r}")
+        if value is not None:
+            check_int(f"{name} (or None)", value, 1)
     if split is not None and (not isinstance(split, str) or re.fullmatch(r"[A-Za-z0-9_-]+", split) is None):
         raise ValueError(f"split must be None or a plain name (letters, digits, '_', '-') of "
                          f"<root>/<split>_images.npy, got {split!r}")
@@ -464,9 +460,8 @@ def load_3diebench(root: str | os.PathLike[str], split: str | None = None, image
         max_objects: read only the first objects; views: only the first views of each object.
         lazy: decode JPEGs on access (the full benchmark does not fit in memory) or all at once.
     """
-    if image_size is not None and (isinstance(image_size, bool) or not isinstance(image_size, (int, np.integer))
-                                   or image_size < 1):
-        raise ValueError(f"image_size must be None or an int >= 1, got {image_size!r}")
+    if image_size is not None:
+        check_int("image_size (or None)", image_size, 1)
     folder = scan_3diebench(root, split, max_objects, views)
     paths = [p for images in folder.images for p in images]
     counts = [len(images) for images in folder.images]

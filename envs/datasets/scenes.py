@@ -45,6 +45,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from checks import check_choice, check_int
 from envs.datasets.base import ImageDataset, resolve_cache_root, resolve_root
 from envs.datasets.place_code import place_code_background
 from envs.datasets.shapes import SCENE_CLASSES, glyph_alpha
@@ -288,15 +289,6 @@ def generate_scenes(
     return out
 
 
-def _check_int(name: str, value: object, lo: int, hi: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < lo or (hi is not None and value > hi):
-        rng = f">= {lo}" if hi is None else f"in [{lo}, {hi}]"
-        raise ValueError(f"{name} must be {rng}, got {value}")
-    return int(value)
-
-
 def _write_cache(folder: Path, arrays: dict[str, np.ndarray], meta: dict) -> None:
     write_verified_arrays(folder, {name: arrays[name] for name in _FILES}, meta)
 
@@ -322,12 +314,10 @@ def check_scene_args(split: Any, seed: Any, n_train: Any, n_test: Any, image_siz
                      style: Any) -> tuple[int, int, int, int, int]:
     """The arguments of :func:`load_scenes` checked (nothing generated or read): ``(seed, n_train,
     n_test, image_size, max_objects)`` as ints; ValueError naming the first bad one."""
-    if not isinstance(style, str) or style not in SCENE_STYLES:
-        raise ValueError(f"style must be one of {tuple(SCENE_STYLES)}, got {style!r}")
-    if not isinstance(split, str) or split not in SCENE_SPLITS:
-        raise ValueError(f"split must be one of {SCENE_SPLITS}, got {split!r}")
-    return (_check_int("seed", seed, 0), _check_int("n_train", n_train, 1), _check_int("n_test", n_test, 1),
-            _check_int("image_size", image_size, 32, 4096), _check_int("max_objects", max_objects, 1, _MAX_OBJECTS_LIMIT))
+    check_choice("style", style, tuple(SCENE_STYLES))
+    check_choice("split", split, SCENE_SPLITS)
+    return (check_int("seed", seed, 0), check_int("n_train", n_train, 1), check_int("n_test", n_test, 1),
+            check_int("image_size", image_size, 32, 4096), check_int("max_objects", max_objects, 1, _MAX_OBJECTS_LIMIT))
 
 
 def load_scenes(

@@ -28,6 +28,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from checks import check_int
 from envs.datasets.objects3d import OBJECT_CLASSES, JpegImages, scan_3diebench
 from envs.render3d import Mesh, MeshBank, Renderer, euler_xyz_to_quat, quat_canonical, random_quaternion
 
@@ -174,10 +175,7 @@ class ViewBank:
         :data:`~envs.datasets.objects3d.OBJECT_CLASSES`). ``renderer_kwargs`` go to :class:`Renderer`.
         """
         bank = MeshBank(meshes)
-        if isinstance(views, bool) or not isinstance(views, (int, np.integer)) or views < 1:
-            raise ValueError(f"views must be an int >= 1, got {views!r}")
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"seed must be an int >= 0, got {seed!r}")
+        views, seed = check_int("views", views, 1), check_int("seed", seed, 0)
         k, v = len(bank), int(views)
         rotations = random_quaternion(np.random.default_rng(int(seed)), (k, v))
         images = Renderer(size, **renderer_kwargs).render_batch(bank, np.repeat(np.arange(k), v), rotations.reshape(-1, 4))
@@ -194,9 +192,8 @@ class ViewBank:
         Every object must have the same number of views (3DIEBench has 50); ``views`` keeps the
         first ones of each object, ``max_objects`` the first objects, ``image_size`` resizes.
         """
-        if image_size is not None and (isinstance(image_size, bool) or not isinstance(image_size, (int, np.integer))
-                                       or image_size < 1):
-            raise ValueError(f"image_size must be None or an int >= 1, got {image_size!r}")
+        if image_size is not None:
+            check_int("image_size (or None)", image_size, 1)
         folder = scan_3diebench(root, split, max_objects, views)
         counts = sorted({len(images) for images in folder.images})
         if len(counts) != 1:

@@ -10,7 +10,6 @@ and its allowed values.
 from __future__ import annotations
 
 import dataclasses
-import math
 import re
 import typing
 import warnings
@@ -23,6 +22,7 @@ from omegaconf import OmegaConf
 from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
 from agents import SACCADE_POLICIES
+from checks import check_choice, check_int, check_real
 from experiments.pretrain.source import PERIPHERIES
 from saliency import DEFAULT_METHOD
 from seqjepa.config import SeqJEPAConfig
@@ -171,22 +171,20 @@ class TrainConfig:
     def validate(self) -> "TrainConfig":
         """Raise ValueError naming the first bad field and its allowed values; return self."""
         d, o, e = self.data, self.optim, self.eval
-        _choice("data.dataset", d.dataset, DATASETS)
-        _choice("data.split", d.split, SPLITS)
-        _choice("eval.train_split", e.train_split, LABELED_SPLITS)  # the probe needs labels
-        _choice("eval.test_split", e.test_split, LABELED_SPLITS)
-        _choice("data.policy", d.policy, POLICIES)
-        _choice("data.periphery", d.periphery, PERIPHERIES)
-        _choice("model.target", self.model.target, TARGETS)
-        if isinstance(d.uniform_weight, bool) or not 0.0 <= d.uniform_weight <= 1.0:
-            raise ValueError(f"data.uniform_weight must be a number in [0, 1], got {d.uniform_weight!r}")
+        check_choice("data.dataset", d.dataset, DATASETS)
+        check_choice("data.split", d.split, SPLITS)
+        check_choice("eval.train_split", e.train_split, LABELED_SPLITS)  # the probe needs labels
+        check_choice("eval.test_split", e.test_split, LABELED_SPLITS)
+        check_choice("data.policy", d.policy, POLICIES)
+        check_choice("data.periphery", d.periphery, PERIPHERIES)
+        check_choice("model.target", self.model.target, TARGETS)
+        check_real("data.uniform_weight", d.uniform_weight, 0.0, 1.0)
         if d.policy != "saliency" and d.dataset not in SACCADE_DATASETS:
             raise ValueError(f"data.policy={d.policy!r} is a saccade policy: it needs data.dataset 'scenes' or "
                              f"'stl10', got {d.dataset!r} (other worlds have their own agent); use 'saliency' there")
         for name, value in (("optim.var_weight", o.var_weight), ("optim.cov_weight", o.cov_weight)):
-            if isinstance(value, bool) or not (value >= 0 and value < float("inf")):
-                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-        _choice("precision", self.precision, PRECISIONS)
+            check_real(name, value, 0.0)
+        check_choice("precision", self.precision, PRECISIONS)
         if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", self.device):
             raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")
         if not d.scales:
@@ -208,11 +206,10 @@ class TrainConfig:
                 raise ValueError(f"{name} must be a positive int or null, got {value}")
         for name, value in (("optim.lr", o.lr), ("optim.warmup_start_lr", o.warmup_start_lr),
                             ("optim.final_lr", o.final_lr), ("optim.probe_lr", o.probe_lr)):
-            _finite(name, value, positive=True)
-        _finite("optim.warmup_epochs", o.warmup_epochs)
-        _finite("optim.weight_decay", o.weight_decay)
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2 ** 31:
-            raise ValueError(f"seed must be an int in [0, 2**31), got {self.seed!r}")
+            check_real(name, value, 0.0, lo_open=True)
+        check_real("optim.warmup_epochs", o.warmup_epochs, 0.0)
+        check_real("optim.weight_decay", o.weight_decay, 0.0)
+        check_int("seed", self.seed, 0, 2 ** 31 - 1)
         if o.grad_clip is not None and not o.grad_clip > 0:
             raise ValueError(f"optim.grad_clip must be > 0 or null, got {o.grad_clip}")
         if not (0.0 <= o.ema_base <= o.ema_final <= 1.0):
@@ -232,13 +229,6 @@ class TrainConfig:
         if self.model.target == "fovea":  # retina scales are stacked scale-major: the fovea comes first
             values["target_channels"] = in_channels // len(self.data.scales)
         return SeqJEPAConfig(in_channels=in_channels, action_dim=action_dim, **values)
-
-
-def _finite(name: str, value: Any, positive: bool = False) -> None:
-    """Raise ValueError unless ``value`` is a finite number > 0 (``positive``) or >= 0."""
-    ok = not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
-    if not ok or value < 0 or (positive and value == 0):
-        raise ValueError(f"{name} must be a finite number {'> 0' if positive else '>= 0'}, got {value!r}")
 
 
 def _name_data_field(message: str, env_id: str) -> str:
@@ -265,7 +255,7 @@ def _check_data_and_paths(config: TrainConfig) -> None:
 
     d, e = config.data, config.eval
     if d.dataset in ("scenes", "3diebench") + GENERATED_DATASETS:
-        _choice("data.split", d.split, SCENE_SPLITS)  # the embedded scenes have no unlabeled split
+        check_choice("data.split", d.split, SCENE_SPLITS)  # the embedded scenes have no unlabeled split
     if not isinstance(d.env_kwargs, Mapping) or not all(isinstance(k, str) for k in d.env_kwargs):
         raise ValueError(f"data.env_kwargs must be a mapping of env keyword names to values, got {d.env_kwargs!r}")
     if d.epoch_size is not None and (isinstance(d.epoch_size, bool) or d.epoch_size < 1):
@@ -315,11 +305,6 @@ def reset_invocation_keys(config: TrainConfig) -> TrainConfig:
     """``config`` with :data:`INVOCATION_KEYS` at their defaults (for a run's saved config on resume)."""
     defaults = TrainConfig()
     return dataclasses.replace(config, **{k: getattr(defaults, k) for k in INVOCATION_KEYS})
-
-
-def _choice(name: str, value: Any, allowed: Sequence[Any]) -> None:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {tuple(allowed)}, got {value!r}")
 
 
 def _structured(values: Mapping[str, Any]) -> TrainConfig:

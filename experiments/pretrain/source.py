@@ -19,6 +19,7 @@ import torch
 
 import envs
 from agents import default_agent
+from checks import check_choice, check_int
 
 __all__ = ["SequenceSource", "PERIPHERIES", "grey_periphery", "channel_stats"]
 
@@ -94,14 +95,11 @@ class SequenceSource(torch.utils.data.IterableDataset):
         import gymnasium as gym
 
 
-        if isinstance(seq_len, bool) or not isinstance(seq_len, (int, np.integer)) or seq_len < 2:
-            raise ValueError(f"seq_len must be an int >= 2 (observed views + the target), got {seq_len!r}")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        check_int("seq_len (observed views + the target)", seq_len, 2)
+        check_int("batch_size", batch_size, 1)
         if world_size < 1 or not 0 <= rank < world_size:
             raise ValueError(f"rank must be in [0, world_size) with world_size >= 1, got rank={rank}, world_size={world_size}")
-        if periphery not in PERIPHERIES:
-            raise ValueError(f"periphery must be one of {PERIPHERIES}, got {periphery!r}")
+        check_choice("periphery", periphery, PERIPHERIES)
         self.periphery = periphery
         self.family = envs.family_of(env_id) if isinstance(env_id, str) else env_id.world.family
         self.seq_len, self.batch_size = int(seq_len), int(batch_size)
@@ -123,9 +121,8 @@ class SequenceSource(torch.utils.data.IterableDataset):
         self.agent = default_agent(self.env.world, None, **(agent_kwargs or {}))
         world = self.env.world
         self.n_items = world.n_items
-        if epoch_size is not None and (isinstance(epoch_size, bool) or not isinstance(epoch_size, (int, np.integer))
-                                       or epoch_size < 1):
-            raise ValueError(f"epoch_size must be a positive int or None (every item once), got {epoch_size!r}")
+        if epoch_size is not None:
+            check_int("epoch_size (None: every item once)", epoch_size, 1)
         self.epoch_size = int(epoch_size) if epoch_size is not None else self.n_items
         if self.epoch_size // world_size < batch_size:
             raise ValueError(f"batch_size={batch_size} exceeds the {self.epoch_size // world_size} sequences of one "

@@ -224,15 +224,15 @@ def test_rotation_walk_is_deterministic():
 # ------------------------------------------------------------------ errors
 @pytest.mark.parametrize("make,match", [
     (lambda: BatchedSaliencyAgent(mode="best"), "mode must be one of"),
-    (lambda: BatchedSaliencyAgent(seed=-1), "seed must be None or an integer >= 0"),
-    (lambda: BatchedRandomAgent(0), "action_dim must be an integer >= 1"),
+    (lambda: BatchedSaliencyAgent(seed=-1), "seed must be None or an int >= 0"),
+    (lambda: BatchedRandomAgent(0), "action_dim must be an int >= 1"),
     (lambda: BatchedRandomAgent(2, amplitude=1.5), r"amplitude must be a finite number in \(0, 1\]"),
     (lambda: BatchedRandomAgent(2, amplitude=0.0), r"amplitude .*\(0, 1\]"),
     (lambda: SmoothTrajectoryAgent(0.0), r"max_step must be a finite number in \(0, 1\]"),
     (lambda: SmoothTrajectoryAgent(float("nan")), "max_step must be a finite number"),
     (lambda: SmoothTrajectoryAgent(0.25, speed_mean=0.3), r"speed_mean must be a finite number in \(0, 0.25\]"),
     (lambda: SmoothTrajectoryAgent(0.25, speed_coherence_steps=0), "speed_coherence_steps must be a finite number"),
-    (lambda: SmoothTrajectoryAgent(0.25, rotation_std=-0.1), r"rotation_std must be a finite number in \[0, inf\)"),
+    (lambda: SmoothTrajectoryAgent(0.25, rotation_std=-0.1), r"rotation_std must be a finite number >= 0"),
     (lambda: SmoothTrajectoryAgent(0.25, wall_margin=0.5), r"wall_margin must be a finite number in \[0, 0.5\)"),
     (lambda: SmoothTrajectoryAgent(0.25, low=(0.5, 0.0), high=(0.4, 1.0)), "low must be below high"),
     (lambda: SmoothTrajectoryAgent(0.25, low=(0.0,)), r"low must be a finite \(row, col\) pair"),

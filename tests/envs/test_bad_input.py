@@ -48,15 +48,15 @@ def test_huge_scale_raises_instead_of_crashing_the_interpreter():
     (dict(scales=(1, 2 ** 62)), r"scales must hold at most 16 scales"),
     (dict(scales=2), r"scales must be a tuple of positive ints starting with 1"),
     (dict(scales="124"), r"scales must be a tuple"),
-    (dict(glimpse_size=4096), r"glimpse_size must be an int >= 1 \(at most 1024\)"),
+    (dict(glimpse_size=4096), r"glimpse_size must be an int in \[1, 1024\]"),
     (dict(glimpse_size=32, scales=(1, 9)), r"glimpse_size \* max\(scales\) = 32 \* 9 = 288 px must be at most 8 x"),
-    (dict(ior_radius=1e19), r"ior_radius must be a number in \[0.01, 65536\]"),
-    (dict(ior_radius=float("nan")), r"ior_radius must be a number in \[0.01, 65536\]"),
-    (dict(ior_radius=1e-200), r"ior_radius must be a number in \[0.01, 65536\]"),
-    (dict(ior_decay=float("nan"), ior="gaussian"), r"ior_decay must be a number in \(0, 1\]"),
-    (dict(max_saccades=2 ** 40), r"max_saccades must be a positive integer \(at most 10000\)"),
-    (dict(render_scale=10 ** 6), r"render_scale must be a positive integer \(at most 32\)"),
-    (dict(saliency_cache_size=2 ** 62), r"saliency_cache_size must be an integer >= 0 \(at most"),
+    (dict(ior_radius=1e19), r"ior_radius must be a finite number in \[0.01, 65536\]"),
+    (dict(ior_radius=float("nan")), r"ior_radius must be a finite number in \[0.01, 65536\]"),
+    (dict(ior_radius=1e-200), r"ior_radius must be a finite number in \[0.01, 65536\]"),
+    (dict(ior_decay=float("nan"), ior="gaussian"), r"ior_decay must be a finite number in \(0, 1\]"),
+    (dict(max_saccades=2 ** 40), r"max_saccades must be an int in \[1, 10000\]"),
+    (dict(render_scale=10 ** 6), r"render_scale must be an int in \[1, 32\]"),
+    (dict(saliency_cache_size=2 ** 62), r"saliency_cache_size must be an int in \[0,"),
 ])
 def test_saccade_keywords_name_themselves_and_their_range(data, kwargs, match):
     dataset, maps = data
@@ -94,15 +94,15 @@ def test_saccade_keywords_property(data, key, value):
 
 
 @pytest.mark.parametrize("kwargs,match", [
-    (dict(n_worlds=2 ** 40), r"n_worlds must be a positive integer \(at most 65536\)"),
-    (dict(world_size=10 ** 6), r"world_size must be an integer >= 16 \(at most 4096\)"),
+    (dict(n_worlds=2 ** 40), r"n_worlds must be an int in \[1, 65536\]"),
+    (dict(world_size=10 ** 6), r"world_size must be an int in \[16, 4096\]"),
     (dict(n_worlds=4096, world_size=4096), r"n_worlds \* world_size \*\* 2 must be at most"),
-    (dict(tiles=1000), r"tiles must be a positive integer \(at most 8\)"),
-    (dict(seed=-1), r"seed must be an integer >= 0"),
-    (dict(max_step=float("inf")), r"max_step must be a number in \(0, 1\]"),
-    (dict(action_noise=1e200), r"action_noise must be a number in \[0, 1\]"),
-    (dict(render_size=10 ** 9), r"render_size must be an integer >= 16 \(at most 8192\)"),
-    (dict(max_steps=2 ** 62), r"max_steps must be a positive integer \(at most 10000\)"),
+    (dict(tiles=1000), r"tiles must be an int in \[1, 8\]"),
+    (dict(seed=-1), r"seed must be an int in \[0, 9223372036854775807\]"),
+    (dict(max_step=float("inf")), r"max_step must be a finite number in \(0, 1\]"),
+    (dict(action_noise=1e200), r"action_noise must be a finite number in \[0, 1\]"),
+    (dict(render_size=10 ** 9), r"render_size must be an int in \[16, 8192\]"),
+    (dict(max_steps=2 ** 62), r"max_steps must be an int in \[1, 10000\]"),
     (dict(glimpse_size=128, scales=(1, 8)), r"must be at most 8 x the image's longer side \(64 px\)"),
 ])
 def test_path_keywords_are_checked_before_the_worlds_are_generated(kwargs, match, monkeypatch):
@@ -114,15 +114,15 @@ def test_path_keywords_are_checked_before_the_worlds_are_generated(kwargs, match
 
 
 def test_make_worlds_ranges():
-    with pytest.raises(ValueError, match=r"size must be an integer >= 16 \(at most 4096\)"):
+    with pytest.raises(ValueError, match=r"size must be an int in \[16, 4096\]"):
         make_worlds(1, 2 ** 40)
 
 
 @pytest.mark.parametrize("kwargs,match", [
-    (dict(n_objects=2 ** 40), r"n_objects must be a positive integer \(at most 100000\)"),
-    (dict(image_size=10 ** 5), r"image_size must be an integer >= 8 \(at most 2048\)"),
-    (dict(supersample=100), r"supersample must be a positive integer \(at most 8\)"),
-    (dict(max_angle=1e200), r"max_angle must be a number in \(0, 3.14159\]"),
+    (dict(n_objects=2 ** 40), r"n_objects must be an int in \[1, 100000\]"),
+    (dict(image_size=10 ** 5), r"image_size must be an int in \[8, 2048\]"),
+    (dict(supersample=100), r"supersample must be an int in \[1, 8\]"),
+    (dict(max_angle=1e200), r"max_angle must be a finite number in \(0, 3.14159\]"),
     (dict(background=(0, 0, 1e9)), r"background must be three ints"),
     (dict(glimpse_size=64, scales=(1, 16)), r"must be at most 8 x the image's longer side"),
 ])

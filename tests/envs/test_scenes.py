@@ -180,13 +180,13 @@ def test_glyph_classes_are_distinct_shapes() -> None:
 
 @pytest.mark.parametrize("kwargs,exc,match", [
     (dict(split="val"), ValueError, r"split must be one of \('train', 'test'\)"),
-    (dict(seed=-1), ValueError, "seed must be >= 0"),
+    (dict(seed=-1), ValueError, "seed must be an int >= 0"),
     (dict(seed=True), TypeError, "seed must be an int"),
-    (dict(n_train=0), ValueError, "n_train must be >= 1"),
+    (dict(n_train=0), ValueError, "n_train must be an int >= 1"),
     (dict(n_test=2.5), TypeError, "n_test must be an int"),
-    (dict(image_size=31), ValueError, r"image_size must be in \[32, 4096\]"),
-    (dict(max_objects=0), ValueError, r"max_objects must be in \[1, 6\]"),
-    (dict(max_objects=7), ValueError, r"max_objects must be in \[1, 6\]"),
+    (dict(image_size=31), ValueError, r"image_size must be an int in \[32, 4096\]"),
+    (dict(max_objects=0), ValueError, r"max_objects must be an int in \[1, 6\]"),
+    (dict(max_objects=7), ValueError, r"max_objects must be an int in \[1, 6\]"),
     (dict(root=3), TypeError, "root must be"),
 ])
 def test_invalid_arguments(kwargs: dict, exc: type, match: str) -> None:

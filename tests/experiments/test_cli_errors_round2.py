@@ -83,7 +83,7 @@ def test_resume_after_config_yaml_was_edited_names_the_keys_that_differ(run_dir,
     ("optim.warmup_epochs=.nan", "optim.warmup_epochs must be a finite number >= 0, got nan"),
     ("optim.weight_decay=.nan", "optim.weight_decay must be a finite number >= 0, got nan"),
     ("optim.probe_lr=-1", "optim.probe_lr must be a finite number > 0, got -1"),
-    ("seed=-1", "seed must be an int in [0, 2**31), got -1"),
+    ("seed=-1", "seed must be an int in [0, 2147483647], got -1"),
 ])
 def test_values_that_would_poison_a_run_are_refused_at_load(tmp_path, capsys, monkeypatch, override, expected):
     monkeypatch.setattr(train, "make_source", _never("data preparation"))

@@ -91,8 +91,8 @@ def test_bad_values_name_the_field(override: str, match: str) -> None:
     (["data.saliency_method=magic"], r"data.saliency_method must be one of"),
     (["data.scales=[1, 1]"], r"data.scales must be .*strictly increasing"),
     (["data.scales=[1, 4, 2]"], r"data.scales must be .*strictly increasing"),
-    (["data.ior_radius=0"], r"data.ior_radius must be a number in \[0.01, 65536\]"),
-    (["data.ior_decay=0"], r"data.ior_decay must be a number in \(0, 1\]"),
+    (["data.ior_radius=0"], r"data.ior_radius must be a finite number in \[0.01, 65536\]"),
+    (["data.ior_decay=0"], r"data.ior_decay must be a finite number in \(0, 1\]"),
     (["data.ior_decay=0.5"], r"data.ior_decay < 1 needs ior='gaussian'"),
     # every split the run reads (training, then evaluation) must hold a full batch
     (["data.n_train=16", "data.batch_size=32"], r"data.batch_size=32 exceeds the 16 scenes of the 'train' split"),
@@ -180,7 +180,7 @@ def test_load_config_resolves_presets_by_name_and_reports_broken_yaml(tmp_path, 
 
 def test_numeric_upper_bounds_match_the_envs():
     for override, match in (("data.glimpse_size=2000", "data.glimpse_size"), ("data.scales=[1, 512]", "data.scales"),
-                            ("data.seq_len=20000", "data.seq_len - 1 .*max_saccades.* must be a positive integer \\(at most 10000\\)"),
-                            ("data.batch_size=100000", "data.batch_size / eval.batch_size .*must be a positive integer \\(at most 65536\\)")):
+                            ("data.seq_len=20000", "data.seq_len - 1 .*max_saccades.* must be an int in \\[1, 10000\\]"),
+                            ("data.batch_size=100000", "data.batch_size / eval.batch_size .*must be an int in \\[1, 65536\\]")):
         with pytest.raises(ValueError, match=match):
             apply_overrides(TrainConfig(), [override])

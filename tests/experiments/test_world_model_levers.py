@@ -27,7 +27,7 @@ from tests.experiments.test_pretrain import FakeSource, tiny_config
     ("data.policy", "random", r"data.policy must be one of \('saliency', 'uniform', 'mixture'\)"),
     ("data.periphery", "blue", r"data.periphery must be one of \('colour', 'grey'\)"),
     ("model.target", "periphery", r"model.target must be one of \('all', 'fovea'\)"),
-    ("data.uniform_weight", 1.5, r"data.uniform_weight must be a number in \[0, 1\]"),
+    ("data.uniform_weight", 1.5, r"data.uniform_weight must be a finite number in \[0, 1\]"),
     ("optim.var_weight", -1.0, r"optim.var_weight must be a finite number >= 0"),
     ("optim.cov_weight", float("nan"), r"optim.cov_weight must be a finite number >= 0"),
 ])

@@ -66,7 +66,7 @@ def test_itti_params_work_or_name_themselves(value, key):
 
 @pytest.mark.parametrize("key,value", [("centres", (2 ** 62,)), ("deltas", (1, 2 ** 40)), ("centres", 11)])
 def test_huge_pyramid_levels_are_rejected_before_any_big_int(key, value):
-    with pytest.raises(ValueError, match=rf"{key} must be an integer >= \d and <= 10"):
+    with pytest.raises(ValueError, match=rf"{key} must be an int in \[\d, 10\]"):
         method_params("itti_koch", **{key: value})
 
 
@@ -84,7 +84,7 @@ def test_ior_radius_range_is_documented_and_enforced():
     inhib = np.ones((8, 8), np.float32)
     assert update_inhibition(inhib, (0, 0), "square", hi).max() == 0.0  # a huge radius inhibits all
     for bad in (1e19, 1e-200, hi * 2, lo / 2, float("nan")):
-        with pytest.raises(ValueError, match=r"radius must be a finite number > 0 in \[0.01, 65536\]"):
+        with pytest.raises(ValueError, match=r"radius must be a finite number in \[0.01, 65536\]"):
             update_inhibition(inhib, (0, 0), "gaussian", bad)
     with pytest.raises(ValueError, match="radius"):
         PriorityBatch(1, (8, 8), "square", 1e19)

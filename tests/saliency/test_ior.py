@@ -144,13 +144,13 @@ def test_bad_input_names_the_parameter():
     sal, inhib = np.ones((8, 8), np.float32), new_inhibition((8, 8))
     with pytest.raises(ValueError, match=r"mode must be one of \('square', 'disc', 'gaussian'\)"):
         update_inhibition(inhib, (1, 1), mode="circle")
-    with pytest.raises(ValueError, match=r"radius must be a finite number > 0"):
+    with pytest.raises(ValueError, match=r"radius must be a finite number in \[0.01, 65536\]"):
         update_inhibition(inhib, (1, 1), radius=0)
-    with pytest.raises(ValueError, match=r"radius must be a finite number > 0"):
+    with pytest.raises(ValueError, match=r"radius must be a finite number in \[0.01, 65536\]"):
         update_inhibition(inhib, (1, 1), radius=-3)
-    with pytest.raises(ValueError, match=r"decay must be a number in \(0, 1\]"):
+    with pytest.raises(ValueError, match=r"decay must be a finite number in \(0, 1\]"):
         update_inhibition(inhib, (1, 1), mode="gaussian", decay=1.5)
-    with pytest.raises(ValueError, match=r"decay must be a number in \(0, 1\]"):
+    with pytest.raises(ValueError, match=r"decay must be a finite number in \(0, 1\]"):
         update_inhibition(inhib, (1, 1), mode="gaussian", decay=0.0)
     with pytest.raises(ValueError, match=r"decay must be 1.0 for the hard IoR mode 'square'"):
         update_inhibition(inhib, (1, 1), mode="square", decay=0.5)
@@ -162,7 +162,7 @@ def test_bad_input_names_the_parameter():
         update_inhibition(np.ones(8), (1, 1))
     with pytest.raises(ValueError, match=r"shape must be a pair \(H, W\)"):
         new_inhibition((3,))
-    with pytest.raises(ValueError, match=r"shape\[1\] must be an integer >= 1"):
+    with pytest.raises(ValueError, match=r"shape\[1\] must be an int in \[1, 67108864\]"):
         new_inhibition((3, 0))
     with pytest.raises(ValueError, match=r"inhibition must have the saliency's shape \(8, 8\)"):
         priority_map(sal, new_inhibition((8, 7)))
@@ -170,9 +170,9 @@ def test_bad_input_names_the_parameter():
         priority_map(np.full((8, 8), np.nan), inhib)
     with pytest.raises(ValueError, match=r"saliency must be non-negative"):
         priority_map(-sal, inhib)
-    with pytest.raises(ValueError, match=r"u must be a number in \[0, 1\)"):
+    with pytest.raises(ValueError, match=r"u must be a finite number in \[0, 1\)"):
         sample_fixation(sal, 1.0)
-    with pytest.raises(ValueError, match=r"u must be a number in \[0, 1\)"):
+    with pytest.raises(ValueError, match=r"u must be a finite number in \[0, 1\)"):
         sample_fixation(sal, -0.1)
     with pytest.raises(ValueError, match=r"priority must have positive mass"):
         sample_fixation(np.zeros((3, 3)), 0.5)

@@ -122,9 +122,9 @@ def test_fixations_in_bounds(b, h, w, n, ior, radius, seed):
 def test_bad_input_names_the_parameter():
     sal = np.ones((8, 8), np.float32)
     rng = np.random.default_rng(0)
-    with pytest.raises(ValueError, match=r"n_fixations must be an integer >= 1"):
+    with pytest.raises(ValueError, match=r"n_fixations must be an int in \[1, 100000\]"):
         sample_scanpath(sal, 0, rng=rng)
-    with pytest.raises(ValueError, match=r"n_fixations must be an integer >= 1"):
+    with pytest.raises(ValueError, match=r"n_fixations must be an int in \[1, 100000\]"):
         sample_scanpath(sal, -2, rng=rng)
     with pytest.raises(ValueError, match=r"pass exactly one of rng .* or uniforms"):
         sample_scanpath(sal, 3)
@@ -142,9 +142,9 @@ def test_bad_input_names_the_parameter():
         sample_scanpath(sal, 2, rng=rng, mode="greedy")
     with pytest.raises(ValueError, match=r"ior must be one of \('square', 'disc', 'gaussian'\)"):
         sample_scanpath(sal, 2, rng=rng, ior="none")
-    with pytest.raises(ValueError, match=r"radius must be a finite number > 0"):
+    with pytest.raises(ValueError, match=r"radius must be a finite number in \[0.01, 65536\]"):
         sample_scanpath(sal, 2, rng=rng, radius=0)
-    with pytest.raises(ValueError, match=r"decay must be a number in \(0, 1\]"):
+    with pytest.raises(ValueError, match=r"decay must be a finite number in \(0, 1\]"):
         sample_scanpath(sal, 2, rng=rng, ior="gaussian", decay=2)
     with pytest.raises(ValueError, match=r"saliency must be a 2-D \[H, W\] array"):
         sample_scanpath(np.ones((2, 8, 8)), 2, rng=rng)

@@ -15,7 +15,7 @@ def test_defaults_are_the_paper_reference() -> None:
     ("encoder", "vit", ["encoder", "resnet18", "convnet"]),
     ("dropout", 1.0, ["dropout", "[0, 1)"]),
     ("embed_dim", 256, ["embed_dim", "512"]),
-    ("in_channels", 0, ["in_channels", "positive"]),
+    ("in_channels", 0, ["in_channels", ">= 1"]),
     ("action_dim", 2.0, ["action_dim"]),
     ("condition_predictor", 1, ["condition_predictor", "True or False"]),
 ])

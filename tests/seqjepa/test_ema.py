@@ -50,7 +50,7 @@ def test_lerp_value() -> None:
 
 def test_update_ema_errors() -> None:
     online, target = _pair()
-    with pytest.raises(ValueError, match=r"momentum must be a number in \[0, 1\]"):
+    with pytest.raises(ValueError, match=r"momentum must be a finite number in \[0, 1\]"):
         update_ema(online, target, 1.5)
     with pytest.raises(ValueError, match="same parameter and buffer names"):
         update_ema(online, nn.Linear(2, 2), 0.5)

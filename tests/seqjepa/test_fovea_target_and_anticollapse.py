@@ -41,7 +41,7 @@ def test_fovea_target_equals_the_full_target_on_a_blank_periphery() -> None:
 
 @pytest.mark.parametrize("bad", [-1, 7, 1.5, True])
 def test_target_channels_range_is_checked(bad: object) -> None:
-    with pytest.raises(ValueError, match=r"target_channels must be an int in \[0, in_channels=6\]"):
+    with pytest.raises(ValueError, match=r"target_channels must be an int in \[0, 6\]"):
         SeqJEPAConfig(in_channels=6, encoder="convnet", embed_dim=16, target_channels=bad)
 
 
