@@ -6,10 +6,12 @@ from typing import Any
 
 import numpy as np
 
+from agents.batched import _SeededAgent
+
 __all__ = ["RandomAgent"]
 
 
-class RandomAgent:
+class RandomAgent(_SeededAgent):
     """Saccade to a uniformly random place on the image.
 
     With ``amplitude=None`` the target is uniform over the image (so fixations are uniform,
@@ -21,11 +23,7 @@ class RandomAgent:
         if amplitude is not None and not 0.0 < amplitude <= 1.0:
             raise ValueError(f"amplitude must be None or in (0, 1], got {amplitude}")
         self.amplitude = amplitude
-        self.rng = np.random.default_rng(seed)
-
-    def reset(self, seed: int | None = None) -> None:
-        if seed is not None:
-            self.rng = np.random.default_rng(seed)
+        super().__init__(seed)
 
     def act(self, observation: dict[str, np.ndarray], info: dict[str, Any]) -> np.ndarray:
         position = np.asarray(info["position"], np.float32)

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from agents.batched import _SeededAgent
 from envs.coordinates import pixel_to_norm
 from saliency import argmax_fixation, sample_fixation
 from saliency.scanpath import SCANPATH_MODES
@@ -15,7 +16,7 @@ __all__ = ["SaliencyAgent"]
 MODES = SCANPATH_MODES  # the modes of saliency.scanpath, one definition
 
 
-class SaliencyAgent:
+class SaliencyAgent(_SeededAgent):
     """Saccade to a fixation drawn from ``info["priority"]``.
 
     ``mode="sample"`` draws the target from the priority map as a probability distribution
@@ -29,11 +30,7 @@ class SaliencyAgent:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         self.mode = mode
-        self.rng = np.random.default_rng(seed)
-
-    def reset(self, seed: int | None = None) -> None:
-        if seed is not None:
-            self.rng = np.random.default_rng(seed)
+        super().__init__(seed)
 
     def target(self, info: dict[str, Any]) -> np.ndarray:
         """The next fixation, int64 ``[2]`` pixels (row, col)."""

@@ -101,6 +101,11 @@ class ActiveVisionEnv(FrameWindowMixin, gym.Env):
             self.render()
         return self._observation(), float(reward[0]), False, truncated, self._info()
 
+    def _check_started(self) -> None:
+        """RuntimeError saying to call ``reset()`` while no episode has started (the inspection properties)."""
+        if not self._started:
+            raise RuntimeError("call reset() first")
+
     def _check_steppable(self) -> None:
         if not self._started:
             raise RuntimeError("call reset() before step()")

@@ -68,8 +68,7 @@ class PathIntegrationEnv(ActiveVisionEnv):
     @property
     def world_image(self) -> np.ndarray:
         """The current world image, uint8 ``[H, W, C]``."""
-        if not self._started:
-            raise RuntimeError("call reset() first")
+        self._check_started()
         return self.world._stack[self.world.index[0]]
 
     @property

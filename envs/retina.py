@@ -292,7 +292,28 @@ def mosaic(glimpse: np.ndarray, zoom: int = 1, gap: int = 2, gap_value: int = 25
     return out
 
 
-class Retina:
+class RetinaShape:
+    """What a retina's ``glimpse_size``, ``scales`` and ``padding`` say (shared with the torch retina)."""
+
+    __slots__ = ()
+    glimpse_size: int
+    scales: tuple[int, ...]
+    padding: str
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(glimpse_size={self.glimpse_size}, scales={self.scales}, padding={self.padding!r})"
+
+    @property
+    def n_scales(self) -> int:
+        """Number of scales ``S``."""
+        return len(self.scales)
+
+    def channels_out(self, channels: int) -> int:
+        """Channels of the channels-first glimpse, ``S * channels``."""
+        return self.n_scales * int(channels)
+
+
+class Retina(RetinaShape):
     """Multi-scale glimpse sensor.
 
     Args:
@@ -327,18 +348,6 @@ class Retina:
     def spec(self) -> tuple[int, tuple[int, ...], str]:
         """``(glimpse_size, scales, padding)``: everything that defines this retina."""
         return (self.glimpse_size, self.scales, self.padding)
-
-    def __repr__(self) -> str:
-        return f"Retina(glimpse_size={self.glimpse_size}, scales={self.scales}, padding={self.padding!r})"
-
-    @property
-    def n_scales(self) -> int:
-        """Number of scales ``S``."""
-        return len(self.scales)
-
-    def channels_out(self, channels: int) -> int:
-        """Channels of the channels-first glimpse, ``S * channels``."""
-        return self.n_scales * int(channels)
 
     def inside_bounds(self, image_shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
         """Inclusive pixel bounds ``(lo [2], hi [2])`` of the fixations whose largest square

@@ -60,10 +60,6 @@ class Rotation3DEnv(ActiveVisionEnv):
     def __init__(self, objects: Sequence[Mesh] | None = None, render_mode: str | None = None, **kwargs: Any) -> None:
         super().__init__(RotationWorld(1, objects, **kwargs), render_mode=render_mode)
 
-    def _check_started(self) -> None:
-        if not self._started:
-            raise RuntimeError("call reset() first")
-
     @property
     def rotation(self) -> np.ndarray:
         """The current orientation, float64 ``[4]`` (canonical quaternion, object -> camera)."""

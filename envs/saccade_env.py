@@ -68,10 +68,6 @@ class SaccadeEnv(ActiveVisionEnv):
         super().__init__(SaccadeWorld(1, dataset, **kwargs), render_mode=render_mode)
 
     # ------------------------------------------------------------------ inspection
-    def _check_started(self) -> None:
-        if not self._started:
-            raise RuntimeError("call reset() first")
-
     @property
     def image(self) -> np.ndarray:
         """The current image, uint8 ``[H, W, C]``."""

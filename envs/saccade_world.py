@@ -63,42 +63,28 @@ def _window(fix_r, fix_c, g, h, w):
     return max(r, 0), min(r + g, h), max(c, 0), min(c + g, w)
 
 
-@njit(cache=True)
-def _saliency_rewards(sal, inhib, row_tot, rows, target, g, out):
-    """``out[k]``: the priority mass of row ``rows[k]`` in the fovea at ``target[k]``, before it is
-    inhibited (``sum(sal * inhib)`` over the window / the row's total, float64)."""
-    h, w = sal.shape[1], sal.shape[2]
-    for k in range(rows.shape[0]):
-        r = rows[k]
-        r0, r1, c0, c1 = _window(target[k, 0], target[k, 1], g, h, w)
-        mass = 0.0
-        for i in range(r0, r1):
-            for j in range(c0, c1):
-                mass += np.float64(sal[r, i, j]) * np.float64(inhib[r, i, j])
-        total = 0.0
-        for i in range(h):
-            total += row_tot[r, i]
-        out[k] = mass / max(total, 1e-300)
+@njit(cache=True, inline="always")
+def _pixel(a, b, i, j, unseen):
+    """One pixel's part of a window sum: ``a * b`` in float64, or (``unseen``) 1 where ``a`` holds
+    and ``b`` does not yet."""
+    if unseen:
+        return 1.0 if a[i, j] and not b[i, j] else 0.0
+    return np.float64(a[i, j]) * np.float64(b[i, j])
 
 
 @njit(cache=True)
-def _object_rewards(objects, covered, rows, target, g, out):
-    """``out[k]``: the share of row ``rows[k]``'s object pixels that the fovea at ``target[k]``
-    covers and ``covered`` does not yet hold (before this fixation marks them)."""
-    h, w = objects.shape[1], objects.shape[2]
+def _fovea_shares(a, b, unseen, totals, floor, rows, target, g, out):
+    """``out[k]``: the sum of :func:`_pixel` over row ``rows[k]``'s fovea at ``target[k]``, over
+    ``max(totals[k], floor)``."""
+    h, w = a.shape[1], a.shape[2]
     for k in range(rows.shape[0]):
         r = rows[k]
         r0, r1, c0, c1 = _window(target[k, 0], target[k, 1], g, h, w)
-        new = 0
+        part = 0.0
         for i in range(r0, r1):
             for j in range(c0, c1):
-                if objects[r, i, j] and not covered[r, i, j]:
-                    new += 1
-        area = 0
-        for i in range(h):
-            for j in range(w):
-                area += objects[r, i, j]
-        out[k] = new / max(area, 1)
+                part += _pixel(a[r], b[r], i, j, unseen)
+        out[k] = part / max(totals[k], floor)
 
 
 @njit(cache=True)
@@ -318,10 +304,12 @@ class SaccadeWorld(World):
         reward = np.zeros(len(rows), np.float64)
         rows, target, g = np.asarray(rows, np.int64), np.ascontiguousarray(target, np.int64), self.retina.glimpse_size
         if self.reward_mode == "saliency":  # priority mass in the fovea before it is inhibited
-            pb = self.priority
-            _saliency_rewards(pb.saliency, pb.inhibition, pb.row_totals, rows, target, g, reward)
+            pb = self.priority  # sum(sal * inhib) over the window / the row's total (summed in order)
+            total = np.cumsum(pb.row_totals[rows], axis=1)[:, -1]
+            _fovea_shares(pb.saliency, pb.inhibition, False, total, 1e-300, rows, target, g, reward)
         elif self.reward_mode == "object":  # object area newly covered by the fovea: staying pays nothing
-            _object_rewards(self._objects, self._covered, rows, target, g, reward)
+            area = self._objects[rows].sum(axis=(1, 2)).astype(np.float64)
+            _fovea_shares(self._objects, self._covered, True, area, 1.0, rows, target, g, reward)
         return reward
 
     def _object_mask(self, index: int) -> np.ndarray:

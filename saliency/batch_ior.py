@@ -21,11 +21,11 @@ from saliency.ior import (
     _argmax,
     _dot_row,
     _inhibit,
+    _normalise,
     _priority,
     _priority_fallback,
     _row_sums,
     _sample_rows,
-    _scale_row,
 )
 from saliency.parallel import run_batched
 from saliency.validation import MAX_PIXELS, check_choice, check_decay, check_int, check_maps, check_positive
@@ -59,12 +59,7 @@ def _write_priority(sal, inhib, row_tot, out):
     total = 0.0
     for i in range(sal.shape[0]):
         total += row_tot[i]
-    if total > 0.0:
-        inv = 1.0 / total
-        for i in range(sal.shape[0]):
-            _scale_row(sal[i], inhib[i], inv, out[i])
-    else:
-        _priority_fallback(inhib, out)
+    _normalise(sal, inhib, total, out)
 
 
 @njit(cache=True, nogil=True)

@@ -74,9 +74,18 @@ def _inhibit(inhib, row, col, mode, radius, decay):
     return r0, r1
 
 
+@njit(cache=True, inline="always")
+def _term(a, b, j, weighted):
+    """Lane term ``j``: ``a[j] * b[j]`` in float64 when ``weighted``, else ``a[j]``."""
+    x = np.float64(a[j])
+    if weighted:
+        x *= np.float64(b[j])
+    return x
+
+
 @njit(cache=True)
-def _dot_row(a, b):
-    """float64 sum of ``a[j] * b[j]`` over a row, in 4 interleaved lanes (a fixed order)."""
+def _lane_sum(a, b, weighted):
+    """float64 sum over a row of :func:`_term`, in 4 interleaved lanes (a fixed order)."""
     n = a.shape[0]
     s0 = 0.0
     s1 = 0.0
@@ -84,36 +93,27 @@ def _dot_row(a, b):
     s3 = 0.0
     j = 0
     while j + 4 <= n:
-        s0 += np.float64(a[j]) * np.float64(b[j])
-        s1 += np.float64(a[j + 1]) * np.float64(b[j + 1])
-        s2 += np.float64(a[j + 2]) * np.float64(b[j + 2])
-        s3 += np.float64(a[j + 3]) * np.float64(b[j + 3])
+        s0 += _term(a, b, j, weighted)
+        s1 += _term(a, b, j + 1, weighted)
+        s2 += _term(a, b, j + 2, weighted)
+        s3 += _term(a, b, j + 3, weighted)
         j += 4
     while j < n:
-        s0 += np.float64(a[j]) * np.float64(b[j])
+        s0 += _term(a, b, j, weighted)
         j += 1
     return (s0 + s1) + (s2 + s3)
+
+
+@njit(cache=True)
+def _dot_row(a, b):
+    """float64 sum of ``a[j] * b[j]`` over a row, in 4 interleaved lanes (a fixed order)."""
+    return _lane_sum(a, b, True)
 
 
 @njit(cache=True)
 def _sum_row(a):
     """float64 sum of a row, in 4 interleaved lanes (a fixed order)."""
-    n = a.shape[0]
-    s0 = 0.0
-    s1 = 0.0
-    s2 = 0.0
-    s3 = 0.0
-    j = 0
-    while j + 4 <= n:
-        s0 += np.float64(a[j])
-        s1 += np.float64(a[j + 1])
-        s2 += np.float64(a[j + 2])
-        s3 += np.float64(a[j + 3])
-        j += 4
-    while j < n:
-        s0 += np.float64(a[j])
-        j += 1
-    return (s0 + s1) + (s2 + s3)
+    return _lane_sum(a, a, False)
 
 
 @njit(cache=True)
@@ -146,6 +146,13 @@ def _priority(sal, inhib, out):
     total = 0.0
     for i in range(sal.shape[0]):
         total += _dot_row(sal[i], inhib[i])
+    _normalise(sal, inhib, total, out)
+
+
+@njit(cache=True, nogil=True)
+def _normalise(sal, inhib, total, out):
+    """``out = sal * inhib / total`` when ``total`` (their float64 sum) is > 0, else the fallback
+    (:func:`_priority_fallback`): the last step of every priority map."""
     if total > 0.0:
         inv = 1.0 / total
         for i in range(sal.shape[0]):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence, Union
+from typing import Callable, Sequence, Union
 
 import numpy as np
 import torch
@@ -122,6 +122,18 @@ def _split(n: int, val_fraction: float, seed: int) -> tuple[torch.Tensor, torch.
     return perm[n_val:], perm[:n_val]
 
 
+def _choose(grid: tuple[float, ...], n_rows: int, val_fraction: float, seed: int, name: str,
+            validate: Callable[[torch.Tensor, torch.Tensor], tuple[float, tuple[float, ...]]]
+            ) -> tuple[float, tuple[float, ...]]:
+    """The regulariser ``name`` from ``grid`` and its per-value validation scores: a one-value grid's
+    value with NaN, else ``validate(fit_idx, val_idx)`` on the seeded split of ``n_rows`` (>= 3) rows."""
+    if len(grid) == 1:
+        return grid[0], (float("nan"),)
+    if n_rows < 3:
+        raise ValueError(f"x_train needs at least 3 rows to choose {name}, got {n_rows}")
+    return validate(*_split(n_rows, val_fraction, seed))
+
+
 def _standardise(x_fit: torch.Tensor, *others: torch.Tensor) -> list[torch.Tensor]:
     """Z-score with ``x_fit``'s column mean/std; constant columns become 0."""
     mean = x_fit.mean(0)
@@ -228,19 +240,15 @@ def fit_ridge(x_train: ArrayLike, y_train: ArrayLike, x_test: ArrayLike, y_test:
     grid = _grid(alphas, "alphas")
     _check_val_fraction(val_fraction, len(grid))
 
-    if len(grid) == 1:
-        alpha, val_mse = grid[0], (float("nan"),)
-    else:
-        if xtr.shape[0] < 3:
-            raise ValueError(f"x_train needs at least 3 rows to choose alpha, got {xtr.shape[0]}")
-        fit_idx, val_idx = _split(xtr.shape[0], val_fraction, seed)
+    def validate(fit_idx: torch.Tensor, val_idx: torch.Tensor) -> tuple[float, tuple[float, ...]]:
         y_fit, y_val = ytr_raw[fit_idx], ytr_raw[val_idx]
         y_std = y_fit.std(0, unbiased=False)
         y_std = torch.where(y_std > _EPS_STD * (1.0 + y_fit.mean(0).abs()), y_std, torch.ones_like(y_std))
         preds = _ridge_fit_predict(xtr[fit_idx], y_fit, xtr[val_idx], grid)
-        val_mse = tuple(float((((p - y_val) / y_std) ** 2).mean()) for p in preds)
-        alpha = grid[min(range(len(grid)), key=lambda i: (val_mse[i], -grid[i]))]  # ties -> larger alpha
+        mse = tuple(float((((p - y_val) / y_std) ** 2).mean()) for p in preds)
+        return grid[min(range(len(grid)), key=lambda i: (mse[i], -grid[i]))], mse  # ties -> larger alpha
 
+    alpha, val_mse = _choose(grid, xtr.shape[0], val_fraction, seed, "alpha", validate)
     pred = _ridge_fit_predict(xtr, ytr_raw, xte, [alpha])[0]
     r2u, r2g = r2_scores(yte, pred)
     return RidgeResult(predictions=pred[:, 0] if one_d else pred, r2_uniform=r2u, r2_global=r2g,
@@ -340,17 +348,13 @@ def fit_logistic(x_train: ArrayLike, y_train: ArrayLike, x_test: ArrayLike, y_te
                                 converged=True, n_iter=0)
     ytr_c = torch.searchsorted(classes, ytr)
 
-    if len(grid) == 1:
-        l2, val_acc = grid[0], (float("nan"),)
-    else:
-        if xtr.shape[0] < 3:
-            raise ValueError(f"x_train needs at least 3 rows to choose l2, got {xtr.shape[0]}")
-        fit_idx, val_idx = _split(xtr.shape[0], val_fraction, seed)
+    thetas: dict[float, torch.Tensor] = {}
+
+    def validate(fit_idx: torch.Tensor, val_idx: torch.Tensor) -> tuple[float, tuple[float, ...]]:
         xf, xv = _standardise(xtr[fit_idx], xtr[val_idx])
         yf, yv = ytr_c[fit_idx], ytr_c[val_idx]
         scores: list[tuple[float, float]] = []
         theta = None
-        thetas: dict[float, torch.Tensor] = {}
         for lam in sorted(grid, reverse=True):  # strong -> weak, warm-started
             theta, _, _ = _lbfgs(xf, yf, n_cls, lam, theta, max_iter, tol)
             thetas[lam] = theta
@@ -359,11 +363,12 @@ def fit_logistic(x_train: ArrayLike, y_train: ArrayLike, x_test: ArrayLike, y_te
             acc = float((logits.argmax(1) == yv).double().mean())
             scores.append((acc, float(F.cross_entropy(logits, yv))))
         by_lam = dict(zip(sorted(grid, reverse=True), scores))
-        val_acc = tuple(by_lam[lam][0] for lam in grid)
-        l2 = max(grid, key=lambda lam: (by_lam[lam][0], -by_lam[lam][1], lam))
+        best = max(grid, key=lambda lam: (by_lam[lam][0], -by_lam[lam][1], lam))
+        return best, tuple(by_lam[lam][0] for lam in grid)
 
+    l2, val_acc = _choose(grid, xtr.shape[0], val_fraction, seed, "l2", validate)
     xs, xt = _standardise(xtr, xte)
-    start = thetas[l2] if len(grid) > 1 else None  # warm start: the same l2 on 80% of the rows
+    start = thetas.get(l2)  # warm start: the same l2 on 80% of the rows (None for a one-value grid)
     theta, converged, n_iter = _lbfgs(xs, ytr_c, n_cls, l2, start, max_iter, tol)
     pred = classes[_predict(theta, xt, n_cls)]
     return ClassifierResult(accuracy=float((pred == yte).double().mean()), predictions=pred, l2=l2,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import torch
 
-from envs.retina import validate_retina_args
+from envs.retina import RetinaShape, validate_retina_args
 
 __all__ = ["TorchRetina", "channels_first"]
 
@@ -45,7 +45,7 @@ def channels_first(x: torch.Tensor) -> torch.Tensor:
     return x.movedim(-1, -3).reshape(*lead, s * c, g, g)
 
 
-class TorchRetina:
+class TorchRetina(RetinaShape):
     """Batched multi-scale glimpse sensor (see :class:`envs.retina.Retina` for the arguments)."""
 
     def __init__(self, glimpse_size: int = 32, scales: tuple[int, ...] = (1,), padding: str = "zero") -> None:
@@ -53,18 +53,6 @@ class TorchRetina:
         self.glimpse_size: int = g
         self.scales: tuple[int, ...] = sc
         self.padding: str = pad
-
-    def __repr__(self) -> str:
-        return f"TorchRetina(glimpse_size={self.glimpse_size}, scales={self.scales}, padding={self.padding!r})"
-
-    @property
-    def n_scales(self) -> int:
-        """Number of scales ``S``."""
-        return len(self.scales)
-
-    def channels_out(self, channels: int) -> int:
-        """Channels of the channels-first glimpse, ``S * channels``."""
-        return self.n_scales * int(channels)
 
     def __call__(self, images: torch.Tensor, fixations: torch.Tensor) -> torch.Tensor:
         """``images`` uint8 ``[B, H, W, C]`` (or ``[B, H, W]``), ``fixations`` integer

@@ -62,3 +62,26 @@ def test_agent_errors():
         RandomAgent(amplitude=2.0)
     with pytest.raises(ValueError, match="priority"):
         SaliencyAgent().act({}, {"position": np.zeros(2)})
+
+
+@pytest.mark.parametrize("make", [RandomAgent, SaliencyAgent])
+@pytest.mark.parametrize("seed", [-1, 1.5, True, "3"])
+def test_agent_seed_is_checked_in_init_and_reset(make, seed):
+    with pytest.raises(ValueError, match=r"^seed must be None or an integer >= 0, got "):
+        make(seed=seed)
+    agent = make(seed=0)
+    with pytest.raises(ValueError, match=r"^seed must be None or an integer >= 0, got "):
+        agent.reset(seed=seed)
+
+
+@pytest.mark.parametrize("make", [RandomAgent, SaliencyAgent])
+def test_agent_reset_reseeds_and_none_keeps_the_stream(make):
+    agent = make(seed=7)
+    first = agent.rng.random(3)
+    agent.reset(seed=7)
+    np.testing.assert_array_equal(agent.rng.random(3), first)
+    expected = np.random.default_rng(7).random(6)[3:]
+    agent.reset(seed=7)
+    agent.rng.random(3)
+    agent.reset()  # None: the same generator goes on
+    np.testing.assert_array_equal(agent.rng.random(3), expected)
