@@ -24,7 +24,7 @@ from envs.coordinates import pixel_to_norm
 from saliency import argmax_fixations, sample_fixations
 from saliency.scanpath import SCANPATH_MODES
 
-__all__ = ["BatchedRandomAgent", "BatchedSaliencyAgent", "BatchedUniformAgent", "BatchedMixtureAgent",
+__all__ = ["SeededAgent", "BatchedRandomAgent", "BatchedSaliencyAgent", "BatchedUniformAgent", "BatchedMixtureAgent",
            "saccade_policy", "SALIENCY_MODES", "SACCADE_POLICIES"]
 
 SALIENCY_MODES = SCANPATH_MODES  # the modes of saliency.scanpath, one definition
@@ -34,12 +34,6 @@ SACCADE_POLICIES = ("saliency", "uniform", "mixture")
 
 
 # ------------------------------------------------------------------ shared checks
-def check_number(value: Any, name: str, low: float | None = None, high: float | None = None,
-                 low_open: bool = False, high_open: bool = False) -> float:
-    """A finite real number (not bool) in the interval ``low .. high`` (open ends as flagged)."""
-    return check_real(name, value, low, high, low_open, high_open)
-
-
 def info_array(info: dict[str, Any], key: str, shape: tuple[int | None, ...], dtype: type) -> np.ndarray:
     """``info[key]`` as an array of ``dtype`` whose shape matches ``shape`` (``None`` = any size)."""
     if key not in info:
@@ -61,8 +55,8 @@ def restart_mask(info: dict[str, Any], n: int | None = None) -> np.ndarray:
     return step == 0
 
 
-class _SeededAgent:
-    """The agent's own generator and ``reset(seed)``; subclasses clear their state in ``_forget``."""
+class SeededAgent:
+    """Base of the seeded agents: the agent's own generator and ``reset(seed)``; subclasses clear their state in ``_forget``."""
 
     def __init__(self, seed: int | None) -> None:
         self.rng = np.random.default_rng(check_seed(seed))
@@ -78,7 +72,7 @@ class _SeededAgent:
 
 
 # ------------------------------------------------------------------ stateless agents
-class BatchedSaliencyAgent(_SeededAgent):
+class BatchedSaliencyAgent(SeededAgent):
     """Saccade every row to a fixation chosen from its priority map (saliency with IoR).
 
     ``mode="sample"`` draws row i's target from ``info["priority"][i]`` with the uniform
@@ -130,7 +124,7 @@ def _fixation_world(world: Any) -> Any:
     return world
 
 
-class BatchedUniformAgent(_SeededAgent):
+class BatchedUniformAgent(SeededAgent):
     """Saccade every row to a fixation drawn uniformly over the pixels a fixation may reach.
 
     ``world`` is a saccade vector env's world (``venv.world``): its ``fixation_bounds`` (with
@@ -156,7 +150,7 @@ class BatchedUniformAgent(_SeededAgent):
         return np.clip(target - position, -1.0, 1.0).astype(np.float32)
 
 
-class BatchedMixtureAgent(_SeededAgent):
+class BatchedMixtureAgent(SeededAgent):
     """Each row, at each step, follows one of ``agents`` drawn with probabilities ``weights``.
 
     Every agent acts on the whole batch (so each keeps its own random stream whatever the
@@ -168,7 +162,7 @@ class BatchedMixtureAgent(_SeededAgent):
         if len(agents) < 1 or len(agents) != len(weights):
             raise ValueError(f"agents and weights must be non-empty and of the same length, got {len(agents)} "
                              f"agents and {len(weights)} weights")
-        w = np.array([check_number(v, f"weights[{k}]", 0.0, 1.0) for k, v in enumerate(weights)])
+        w = np.array([check_real(f"weights[{k}]", v, 0.0, 1.0) for k, v in enumerate(weights)])
         if not np.isclose(w.sum(), 1.0):
             raise ValueError(f"weights must sum to 1, got {list(weights)} (sum {w.sum():g})")
         self.agents, self.weights = list(agents), w / w.sum()
@@ -200,11 +194,11 @@ def saccade_policy(policy: str, world: Any, seed: int | None = None, mode: str =
     saliency = BatchedSaliencyAgent(mode, seed, world=world)
     if policy == "saliency":
         return saliency
-    w = check_number(uniform_weight, "uniform_weight", 0.0, 1.0)
+    w = check_real("uniform_weight", uniform_weight, 0.0, 1.0)
     return BatchedMixtureAgent([saliency, BatchedUniformAgent(world, None)], [1.0 - w, w], seed)
 
 
-class BatchedRandomAgent(_SeededAgent):
+class BatchedRandomAgent(SeededAgent):
     """Uniform random actions in ``[-amplitude, amplitude]^A`` (the chance baseline, any env family).
 
     ``action_dim`` (A >= 1: 2 for saccade and path-integration envs, 3 for rotation envs) and
@@ -214,7 +208,7 @@ class BatchedRandomAgent(_SeededAgent):
 
     def __init__(self, action_dim: int, amplitude: float = 1.0, seed: int | None = None) -> None:
         self.action_dim = check_int("action_dim", action_dim, 1)
-        self.amplitude = check_number(amplitude, "amplitude", 0.0, 1.0, low_open=True)
+        self.amplitude = check_real("amplitude", amplitude, 0.0, 1.0, lo_open=True)
         super().__init__(seed)
 
     def act(self, obs: dict[str, np.ndarray], info: dict[str, Any]) -> np.ndarray:

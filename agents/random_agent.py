@@ -6,12 +6,12 @@ from typing import Any
 
 import numpy as np
 
-from agents.batched import _SeededAgent
+from agents.batched import SeededAgent
 
 __all__ = ["RandomAgent"]
 
 
-class RandomAgent(_SeededAgent):
+class RandomAgent(SeededAgent):
     """Saccade to a uniformly random place on the image.
 
     With ``amplitude=None`` the target is uniform over the image (so fixations are uniform,

@@ -7,12 +7,13 @@ from typing import Any
 
 import numpy as np
 
-from agents.batched import _SeededAgent, batch_size, check_number, restart_mask
+from agents.batched import SeededAgent, batch_size, restart_mask
+from checks import check_real
 
 __all__ = ["RotationWalkAgent"]
 
 
-class RotationWalkAgent(_SeededAgent):
+class RotationWalkAgent(SeededAgent):
     """Per row, rotate about an axis that drifts smoothly over the sphere, by a random angle.
 
     Each step, row i's unit axis ``k`` drifts as ``k <- normalise(s k + sqrt(1 - s^2) g / sqrt(3))``
@@ -28,8 +29,8 @@ class RotationWalkAgent(_SeededAgent):
     """
 
     def __init__(self, max_angle_fraction: float = 1.0, smoothness: float = 0.95, seed: int | None = None) -> None:
-        self.max_angle_fraction = check_number(max_angle_fraction, "max_angle_fraction", 0.0, 1.0, low_open=True)
-        self.smoothness = check_number(smoothness, "smoothness", 0.0, 1.0)
+        self.max_angle_fraction = check_real("max_angle_fraction", max_angle_fraction, 0.0, 1.0, lo_open=True)
+        self.smoothness = check_real("smoothness", smoothness, 0.0, 1.0)
         super().__init__(seed)
         self._forget()
 

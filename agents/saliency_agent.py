@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from agents.batched import _SeededAgent
+from agents.batched import SeededAgent
 from envs.coordinates import pixel_to_norm
 from saliency import argmax_fixation, sample_fixation
 from saliency.scanpath import SCANPATH_MODES
@@ -16,7 +16,7 @@ __all__ = ["SaliencyAgent"]
 MODES = SCANPATH_MODES  # the modes of saliency.scanpath, one definition
 
 
-class SaliencyAgent(_SeededAgent):
+class SaliencyAgent(SeededAgent):
     """Saccade to a fixation drawn from ``info["priority"]``.
 
     ``mode="sample"`` draws the target from the priority map as a probability distribution

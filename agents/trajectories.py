@@ -31,14 +31,15 @@ from typing import Any
 
 import numpy as np
 
-from agents.batched import _SeededAgent, check_number, info_array, restart_mask
+from agents.batched import SeededAgent, info_array, restart_mask
+from checks import check_real
 
 __all__ = ["SmoothTrajectoryAgent"]
 
 _RAYLEIGH_MEAN = math.sqrt(math.pi / 2.0)  # mean of Rayleigh(1)
 
 
-class SmoothTrajectoryAgent(_SeededAgent):
+class SmoothTrajectoryAgent(SeededAgent):
     """Smooth random exploration of a box, one displacement per row and step (path-integration envs).
 
     Arguments (world units = the env's normalised units; "per step" = per env step):
@@ -66,15 +67,15 @@ class SmoothTrajectoryAgent(_SeededAgent):
     def __init__(self, max_step: float, low: Any = (0.0, 0.0), high: Any = (1.0, 1.0),
                  speed_mean: float | None = None, speed_coherence_steps: float = 5.0,
                  rotation_std: float = 0.3, wall_margin: float = 0.05, seed: int | None = None) -> None:
-        self.max_step = check_number(max_step, "max_step", 0.0, 1.0, low_open=True)
+        self.max_step = check_real("max_step", max_step, 0.0, 1.0, lo_open=True)
         self.low, self.high = _box(low, high)
         if speed_mean is None:
             speed_mean = 0.4 * self.max_step
-        self.speed_mean = check_number(speed_mean, "speed_mean", 0.0, self.max_step, low_open=True)
-        self.speed_coherence_steps = check_number(speed_coherence_steps, "speed_coherence_steps", 0.0, low_open=True)
-        self.rotation_std = check_number(rotation_std, "rotation_std", 0.0)
+        self.speed_mean = check_real("speed_mean", speed_mean, 0.0, self.max_step, lo_open=True)
+        self.speed_coherence_steps = check_real("speed_coherence_steps", speed_coherence_steps, 0.0, lo_open=True)
+        self.rotation_std = check_real("rotation_std", rotation_std, 0.0)
         side = float(np.min(self.high - self.low))
-        self.wall_margin = check_number(wall_margin, "wall_margin", 0.0, side / 2.0, high_open=True)
+        self.wall_margin = check_real("wall_margin", wall_margin, 0.0, side / 2.0, hi_open=True)
         self.speed_scale = self.speed_mean / _RAYLEIGH_MEAN  # Rayleigh sigma
         self._decay = math.exp(-1.0 / self.speed_coherence_steps)
         super().__init__(seed)

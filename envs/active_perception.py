@@ -29,8 +29,8 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from scipy.special import log_softmax
 
-from envs.classify_world import log_softmax
 
 __all__ = ["CrossEntropyLoss", "ActivePerceptionEnv", "ActivePerceptionVectorEnv", "active_perception",
            "make_active", "register_ap_gym"]
@@ -49,7 +49,7 @@ class CrossEntropyLoss:
         if logits.shape[-1] != self.num_classes or logits.shape[:-1] != target.shape:
             raise ValueError(f"prediction must have shape [..., {self.num_classes}] matching target {target.shape}, "
                              f"got {logits.shape}")
-        logp = log_softmax(logits.reshape(-1, self.num_classes))
+        logp = log_softmax(np.asarray(logits, np.float64).reshape(-1, self.num_classes), axis=1)
         return -logp[np.arange(logp.shape[0]), target.reshape(-1)].reshape(target.shape)
 
     __call__ = numpy
@@ -109,6 +109,16 @@ class _Protocol:
         self._log_k = float(np.log(self.n_classes))  # -log_softmax(zero scores)[label]: the inner score's cost
         return _split_spaces(inner_space, self.n_classes)
 
+    @property
+    def prediction_space(self) -> gym.Space:
+        """The ``"prediction"`` part of the (batched, for a vector env) action space."""
+        return self.action_space["prediction"]
+
+    @property
+    def inner_action_space(self) -> gym.Space:
+        """The ``"action"`` (movement) part of the (batched, for a vector env) action space."""
+        return self.action_space["action"]
+
     def _convert(self, reward: np.ndarray, info: dict[str, Any], logits: np.ndarray, stepped: np.ndarray,
                  last: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
         labels = np.asarray(info["label"], np.int64).reshape(-1)
@@ -133,14 +143,6 @@ class ActivePerceptionEnv(gym.Wrapper, _Protocol):
         k = int(env.get_wrapper_attr("n_classes"))
         self.action_space = self._setup(env.action_space, k)
         self.prediction_target_space = gym.spaces.Discrete(k)
-
-    @property
-    def prediction_space(self) -> gym.Space:
-        return self.action_space["prediction"]
-
-    @property
-    def inner_action_space(self) -> gym.Space:
-        return self.action_space["action"]
 
     def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
         obs, info = self.env.reset(**kwargs)
@@ -182,14 +184,6 @@ class ActivePerceptionVectorEnv(gym.vector.VectorWrapper, _Protocol):
         if name.startswith("_"):
             raise AttributeError(name)
         return getattr(self.env, name)
-
-    @property
-    def prediction_space(self) -> gym.Space:
-        return self.action_space["prediction"]
-
-    @property
-    def inner_action_space(self) -> gym.Space:
-        return self.action_space["action"]
 
     @property
     def single_prediction_space(self) -> gym.Space:

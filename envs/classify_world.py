@@ -15,18 +15,12 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import numpy as np
+from scipy.special import log_softmax
 
 from envs.families import Family
 from envs.world import World, check_unit_fraction, delegate
 
-__all__ = ["ClassifyWorld", "log_softmax"]
-
-
-def log_softmax(logits: np.ndarray) -> np.ndarray:
-    """Row-wise ``log softmax`` of float ``[N, K]`` (stable), float64."""
-    z = np.asarray(logits, np.float64)
-    z = z - z.max(axis=1, keepdims=True)
-    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+__all__ = ["ClassifyWorld"]
 
 
 class ClassifyWorld(World):
@@ -91,7 +85,7 @@ class ClassifyWorld(World):
         a = self.inner.action_dim
         applied, inner_reward = self.inner.apply(rows, actions[:, :a], rngs, last)  # first: it may refuse the rows
         labels = self.inner.item_labels[self.inner.index[rows]]
-        logp = log_softmax(self.logit_scale * actions[:, a:])
+        logp = log_softmax(self.logit_scale * np.asarray(actions[:, a:], np.float64), axis=1)
         reward = logp[np.arange(len(rows)), labels]
         self._prediction[rows] = np.argmax(actions[:, a:], axis=1)
         self._correct[rows] = self._prediction[rows] == labels

@@ -29,7 +29,7 @@ from numba import njit, prange
 from checks import check_int
 from saliency.parallel import run_batched
 
-__all__ = ["Retina", "to_channels_first", "mosaic", "PADDING_MODES"]
+__all__ = ["Retina", "to_channels_first", "mosaic", "grey_periphery", "PADDING_MODES"]
 
 PADDING_MODES = ("zero", "reflect")
 _ZERO, _REFLECT = 0, 1
@@ -435,3 +435,15 @@ class Retina(RetinaShape):
 
     to_channels_first = staticmethod(to_channels_first)
     mosaic = staticmethod(mosaic)
+
+
+def grey_periphery(glimpses: np.ndarray) -> np.ndarray:
+    """uint8 ``[..., S, G, G, 3]`` glimpses with every scale after the fovea (s >= 1) turned grey in
+    place (each channel set to the luminance ``0.299 R + 0.587 G + 0.114 B``); returns the array.
+    The fovea keeps its colour; a grey periphery still shows where things are, not their colours."""
+    if glimpses.shape[-1] != 3 or glimpses.shape[-4] < 2:
+        return glimpses
+    rest = glimpses[..., 1:, :, :, :].astype(np.float32)
+    grey = rest @ np.array([0.299, 0.587, 0.114], np.float32)
+    glimpses[..., 1:, :, :, :] = np.clip(np.rint(grey), 0, 255).astype(np.uint8)[..., None]
+    return glimpses

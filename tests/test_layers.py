@@ -12,17 +12,19 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("saliency", "envs", "agents", "seqjepa", "experiments")
-# What each package may import from this project (below it, or beside it where allowed).
+PACKAGES = ("checks", "saliency", "envs", "agents", "seqjepa", "experiments")
+# What each package may import from this project (below it, or beside it where allowed). ``checks`` is the
+# ground floor: every package may import it and it imports nothing of the project.
 ALLOWED = {
-    "saliency": set(),
-    "envs": {"saliency"},
-    "agents": {"envs", "saliency"},
-    "seqjepa": set(),
-    "experiments": {"agents", "envs", "saliency", "seqjepa"},
+    "checks": set(),
+    "saliency": {"checks"},
+    "envs": {"checks", "saliency"},
+    "agents": {"checks", "envs", "saliency"},
+    "seqjepa": {"checks"},
+    "experiments": {"checks", "agents", "envs", "saliency", "seqjepa"},
 }
 FORBIDDEN_THIRD_PARTY = {"envs": {"torch", "torchvision"}, "saliency": {"torch", "torchvision", "gymnasium"},
-                         "seqjepa": {"gymnasium"}}
+                         "seqjepa": {"gymnasium"}, "checks": {"torch", "torchvision", "gymnasium", "numba"}}
 # The exceptions, lazy (inside the one function that needs them) and documented: STL-10's download=True goes
 # through torchvision's downloader; ap_gym's protocol asks for a torch loss (``loss_fn.torch``).
 THIRD_PARTY_EXCEPTIONS = {"envs.datasets.stl10": {"torchvision"}, "envs.active_perception": {"torch"}}
@@ -80,6 +82,25 @@ def test_layers_point_one_way() -> None:
     assert not bad, "imports against the layers:\n" + "\n".join(sorted(bad))
 
 
+def test_every_import_of_the_project_names_a_module_that_exists() -> None:
+    """A lazy import of a module that moved fails only when its function runs: find it statically."""
+    graph_modules = {_module_name(p) for pkg in PACKAGES for p in (ROOT / pkg).rglob("*.py")}
+    missing = []
+    for pkg in PACKAGES:
+        for path in (ROOT / pkg).rglob("*.py"):
+            tree = ast.parse(path.read_text(), str(path))
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                    names = [node.module]
+                elif isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                else:
+                    continue
+                missing += [f"{_module_name(path)}: {n}" for n in names
+                            if n.split(".")[0] in PACKAGES and n not in graph_modules]
+    assert not missing, "imports of project modules that do not exist:\n" + "\n".join(sorted(missing))
+
+
 def test_no_two_modules_import_each_other() -> None:
     """No cycle in the module graph (strongly connected components of one module only), except a
     package's ``__init__`` re-exporting its own submodules."""
@@ -124,7 +145,7 @@ def test_no_two_modules_import_each_other() -> None:
     assert not cycles, f"modules that import each other: {cycles}"
 
 
-@pytest.mark.parametrize("pkg", ["envs", "saliency"])
+@pytest.mark.parametrize("pkg", ["checks", "envs", "saliency"])
 def test_low_layers_import_without_torch(pkg: str) -> None:
     import subprocess
     import sys

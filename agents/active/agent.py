@@ -21,6 +21,8 @@ from torch import nn
 
 from agents.active.nets import Actor, Critic, Perception, default_encoder
 from agents.active.observe import observe
+from agents.batched import BatchedSaliencyAgent
+from envs.retina import grey_periphery
 
 __all__ = ["ActiveAgent", "AgentConfig", "MOVEMENTS", "EpisodeBuffer"]
 
@@ -135,16 +137,17 @@ class ActiveAgent:
         self.steps = 0  # env transitions (rows that acted; autoreset steps excluded)
 
     # ------------------------------------------------------------------ acting
-    def _saliency_agent(self, info: dict[str, Any], seed: int) -> Any:
-        if "priority" not in info:
-            raise ValueError("movement='saliency' needs an env reporting info['priority'] (a saccade recognition "
-                             "env); choose 'learned', 'random' or 'still'")
-        from agents.batched import BatchedSaliencyAgent
-        return BatchedSaliencyAgent(mode="sample", seed=seed)
+    def _saliency_agent(self, info: dict[str, Any], seed: int) -> BatchedSaliencyAgent:
+        """Saliency-IoR movement: from ``info['priority']`` or, for a default saccade vector env (no maps
+        in its infos), from its world's fused kernels."""
+        world = getattr(self.venv.unwrapped, "world", None)
+        if "priority" not in info and not hasattr(world, "sample_fixations"):
+            raise ValueError("movement='saliency' needs a saccade recognition env (its info['priority'] or its "
+                             "world's saliency with IoR); choose 'learned', 'random' or 'still'")
+        return BatchedSaliencyAgent(mode="sample", seed=seed, world=None if "priority" in info else world)
 
     def _see(self, obs: dict[str, Any], info: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if self.periphery == "grey" and "glimpse_pos" not in obs:
-            from envs.sequences import grey_periphery
             obs = {**obs, "glimpse": grey_periphery(np.array(obs["glimpse"]))}
         return observe(obs, info, self.horizon)
 

@@ -20,8 +20,9 @@ import torch
 import envs
 from agents import default_agent
 from checks import check_choice, check_int
+from envs.retina import grey_periphery
 
-__all__ = ["SequenceSource", "PERIPHERIES", "grey_periphery", "channel_stats"]
+__all__ = ["SequenceSource", "PERIPHERIES", "channel_stats"]
 
 PERIPHERIES = ("colour", "grey")
 
@@ -36,18 +37,6 @@ def channel_stats(dataset: Any, max_images: int = 2000, seed: int = 0) -> tuple[
     mean = images.mean(axis=(0, 1, 2))
     std = np.maximum(images.std(axis=(0, 1, 2)), 1e-3)
     return tuple(mean.tolist()), tuple(std.tolist())
-
-
-def grey_periphery(glimpses: np.ndarray) -> np.ndarray:
-    """uint8 ``[..., S, G, G, 3]`` glimpses with every scale after the fovea (s >= 1) turned grey in
-    place (each channel set to the luminance ``0.299 R + 0.587 G + 0.114 B``); returns the array.
-    The fovea keeps its colour; a grey periphery still shows where things are, not their colours."""
-    if glimpses.shape[-1] != 3 or glimpses.shape[-4] < 2:
-        return glimpses
-    rest = glimpses[..., 1:, :, :, :].astype(np.float32)
-    grey = rest @ np.array([0.299, 0.587, 0.114], np.float32)
-    glimpses[..., 1:, :, :, :] = np.clip(np.rint(grey), 0, 255).astype(np.uint8)[..., None]
-    return glimpses
 
 
 def _glimpse_stats(venv: Any, agent: Any, steps: int, seed: int) -> tuple[tuple[float, ...], tuple[float, ...]]:

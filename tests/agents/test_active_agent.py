@@ -7,6 +7,8 @@ torch = pytest.importorskip("torch")
 
 from agents.active import ActiveAgent, AgentConfig, observe  # noqa: E402
 from agents.active.agent import EpisodeBuffer  # noqa: E402
+from agents.batched import BatchedSaliencyAgent  # noqa: E402
+from envs.coordinates import norm_to_pixel  # noqa: E402
 from envs.active_perception import make_active  # noqa: E402
 
 ENV_ID = "Saccade-Shapes-Classify-v0"
@@ -69,10 +71,20 @@ def test_steps_exclude_autoresets_and_every_finished_episode_is_stored(venv):
 
 
 def test_saliency_movement_follows_the_priority_map(venv):
+    """A default vector env writes no maps into its infos: the movement comes from its world's
+    saliency with IoR, the same saccades as a BatchedSaliencyAgent with the same seed, to pixels the
+    priority maps allow."""
     agent = ActiveAgent(venv, AgentConfig(movement="saliency", updates_per_step=0), seed=0)
+    assert "priority" not in agent.info
+    world = venv.unwrapped.world
+    expected = BatchedSaliencyAgent(mode="sample", seed=0, world=world).act(agent.obs, agent.info)
     action, _ = agent.act()
+    np.testing.assert_array_equal(action["action"], expected)
     assert action["action"].shape == (4, 2) and np.abs(action["action"]).max() <= 1.0
     assert np.abs(action["action"]).max() > 0.0
+    targets = norm_to_pixel(agent.info["position"] + action["action"], world.image_shape)
+    maps = world.priority_maps()
+    assert all(maps[i][tuple(targets[i])] > 0 for i in range(4))
 
 
 def test_head_loss_falls_when_training_a_few_hundred_steps(venv):

@@ -67,10 +67,10 @@ def test_agent_errors():
 @pytest.mark.parametrize("make", [RandomAgent, SaliencyAgent])
 @pytest.mark.parametrize("seed", [-1, 1.5, True, "3"])
 def test_agent_seed_is_checked_in_init_and_reset(make, seed):
-    with pytest.raises(ValueError, match=r"^seed must be None or an integer >= 0, got "):
+    with pytest.raises(ValueError, match=r"^seed must be None or an int >= 0, got "):
         make(seed=seed)
     agent = make(seed=0)
-    with pytest.raises(ValueError, match=r"^seed must be None or an integer >= 0, got "):
+    with pytest.raises(ValueError, match=r"^seed must be None or an int >= 0, got "):
         agent.reset(seed=seed)
 
 

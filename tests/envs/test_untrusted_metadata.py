@@ -82,36 +82,34 @@ def test_any_manifest_record_or_name_is_a_cache_error_or_a_verified_read(tmp_pat
     assert storage.file_record(folder / name) == record
 
 
-def test_a_fifo_in_the_manifest_or_in_place_of_the_file_is_never_opened(tmp_path: Path) -> None:
-    path = _entry(tmp_path)
-    fifo = tmp_path / "pipe"
-    os.mkfifo(fifo)  # opening it to read would block forever
-    man = _edit_manifest(path, lambda files: files.update({"pipe": {"bytes": 0, "sha256": "0" * 64}}))
-    with pytest.raises(CacheError, match="pipe is a FIFO"):
-        read_manifest(man)
-    path.unlink()
-    os.mkfifo(path)
-    with pytest.raises(CacheError, match="labels.npy is a FIFO"):
-        read_verified_npy(path, verify=False)
-    man.unlink()
-    os.mkfifo(man)  # the manifest itself
-    with pytest.raises(CacheError, match="labels.npy.json is a FIFO"):
-        read_verified_npy(path)
-
-
-def test_a_symlink_out_of_the_folder_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind, words", [("fifo", "is a FIFO"), ("symlink", "is a symbolic link")])
+def test_a_fifo_or_a_link_out_of_the_folder_is_never_opened(tmp_path: Path, kind: str, words: str) -> None:
+    """Named in the manifest, or in place of the entry's file (or of the manifest itself): refused
+    without being opened (a FIFO would block the reader forever; a link leads out of the folder)."""
     outside = tmp_path / "outside.npy"
     np.save(outside, np.arange(5))
     folder = tmp_path / "cache"
     path = _entry(folder)
-    man = _edit_manifest(path, lambda files: files.update({"link.npy": storage.file_record(outside)}))
-    (folder / "link.npy").symlink_to(outside)  # the record matches the target's bytes
-    with pytest.raises(CacheError, match="link.npy is a symbolic link"):
+
+    def put(at: Path) -> None:
+        if kind == "fifo":
+            os.mkfifo(at)
+        else:
+            at.symlink_to(outside)
+
+    record = storage.file_record(outside) if kind == "symlink" else {"bytes": 0, "sha256": "0" * 64}
+    man = _edit_manifest(path, lambda files: files.update({"special.npy": record}))  # a link's record matches its target
+    put(folder / "special.npy")
+    with pytest.raises(CacheError, match=f"special.npy {words}"):
         read_manifest(man)
     path.unlink()
-    path.symlink_to(outside)
-    with pytest.raises(CacheError, match="symbolic link"):
+    put(path)
+    with pytest.raises(CacheError, match=f"labels.npy {words}"):
         read_verified_npy(path, verify=False)
+    man.unlink()
+    put(man)  # the manifest itself
+    with pytest.raises(CacheError, match=f"labels.npy.json {words}"):
+        read_verified_npy(path)
 
 
 def test_a_saliency_manifest_with_a_bad_record_is_rebuilt_with_a_warning(tmp_path: Path) -> None:

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from experiments.pretrain.source import SequenceSource, grey_periphery
+from envs.retina import grey_periphery
+from experiments.pretrain.source import SequenceSource
 from experiments.evaluate.features import SplitFeatures
 from experiments.evaluate.metrics import model_measurements, state_features
 from experiments.evaluate.report import check_claims, summarise
