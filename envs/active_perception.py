@@ -31,7 +31,6 @@ import gymnasium as gym
 import numpy as np
 from scipy.special import log_softmax
 
-
 __all__ = ["CrossEntropyLoss", "ActivePerceptionEnv", "ActivePerceptionVectorEnv", "active_perception",
            "make_active", "register_ap_gym"]
 
@@ -49,7 +48,7 @@ class CrossEntropyLoss:
         if logits.shape[-1] != self.num_classes or logits.shape[:-1] != target.shape:
             raise ValueError(f"prediction must have shape [..., {self.num_classes}] matching target {target.shape}, "
                              f"got {logits.shape}")
-        logp = log_softmax(np.asarray(logits, np.float64).reshape(-1, self.num_classes), axis=1)
+        logp = log_softmax(logits.reshape(-1, self.num_classes), axis=1)
         return -logp[np.arange(logp.shape[0]), target.reshape(-1)].reshape(target.shape)
 
     __call__ = numpy

@@ -28,6 +28,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from envs.storage import atomic_write_json
+
 __all__ = ["INITS", "train_run", "run_name", "make_env", "write_results", "main", "CHECKPOINTS", "APPLE"]
 
 CHECKPOINTS = (25_600, 61_000, 128_000)
@@ -66,6 +68,16 @@ def _backbone(path: str, init: str) -> tuple[dict[str, Any], dict[str, Any]]:
     env_id = meta["env_id"].replace("-v0", "-Classify-v0")
     env_kwargs = {k: v for k, v in meta["env_kwargs"].items() if k != "split"}
     return kwargs, {"env": env_id, "env_kwargs": env_kwargs}
+
+
+def _saccade_world(env_id: str) -> bool:
+    """Whether ``env_id`` is one of our saccade-family ids (the worlds with a saliency priority map)."""
+    import envs
+    from envs.families import SACCADE
+    try:
+        return envs.family_of(env_id) is SACCADE
+    except ValueError:  # not one of our ids (an ap_gym id)
+        return False
 
 
 def run_name(env: str, movement: str, seed: int, init: str = "random") -> str:
@@ -126,7 +138,7 @@ def train_run(env: str, movement: str = "learned", steps: int = 25_600, seed: in
     result = {"name": name, "env": env, "movement": movement, "seed": seed, "init": init, "steps": agent.steps,
               "backbone": backbone, "wall_s": round(time.time() - start, 1), "curve": curve,
               "at": {str(c): _at(curve, c) for c in CHECKPOINTS if c <= agent.steps}}
-    (out / "runs" / f"{name}.json").write_text(json.dumps(result, indent=1))
+    atomic_write_json(out / "runs" / f"{name}.json", result)
     for closer in (bar, writer, venv):
         if closer is not None:
             closer.close()
@@ -254,7 +266,7 @@ def main(argv: Sequence[str] | None = None, study: bool = False) -> int:
                 for init in (args.inits if args.backbone is not None else ["random"]):
                     if run_name(env, movement, seed, init) in done:
                         continue  # resumable: a kept run is not trained again
-                    if movement == "saliency" and not env.startswith("Saccade-"):
+                    if movement == "saliency" and not _saccade_world(env):
                         continue  # no priority map outside the saccade worlds
                     train_run(env, movement, seed=seed, init=init, **common)
     page = write_results(args.out, "python -m experiments.rl " + ("active-study " if study else "active ") +
