@@ -19,7 +19,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from checks import check_int, check_real, check_seed
+from checks import check_choice, check_int, check_real, check_seed
 from envs.coordinates import pixel_to_norm
 from saliency import argmax_fixations, sample_fixations
 from saliency.scanpath import SCANPATH_MODES
@@ -85,8 +85,7 @@ class BatchedSaliencyAgent(SeededAgent):
     """
 
     def __init__(self, mode: str = "sample", seed: int | None = None, world: Any = None) -> None:
-        if mode not in SALIENCY_MODES:
-            raise ValueError(f"mode must be one of {SALIENCY_MODES}, got {mode!r}")
+        check_choice("mode", mode, SALIENCY_MODES)
         if world is not None and not (hasattr(world, "sample_fixations") and hasattr(world, "argmax_fixations")):
             raise ValueError("world must be a saccade vector env's world (venv.world, with sample_fixations and "
                              f"argmax_fixations), got {type(world).__name__}")
@@ -187,8 +186,7 @@ def saccade_policy(policy: str, world: Any, seed: int | None = None, mode: str =
     ``"uniform"``: :class:`BatchedUniformAgent`; ``"mixture"``: each row and step uniform with
     probability ``uniform_weight`` (in [0, 1]), saliency-IoR otherwise.
     """
-    if policy not in SACCADE_POLICIES:
-        raise ValueError(f"policy must be one of {SACCADE_POLICIES}, got {policy!r}")
+    check_choice("policy", policy, SACCADE_POLICIES)
     if policy == "uniform":
         return BatchedUniformAgent(world, seed)
     saliency = BatchedSaliencyAgent(mode, seed, world=world)

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from agents.batched import SeededAgent
+from checks import check_real
 
 __all__ = ["RandomAgent"]
 
@@ -20,9 +21,7 @@ class RandomAgent(SeededAgent):
     """
 
     def __init__(self, amplitude: float | None = None, seed: int | None = None) -> None:
-        if amplitude is not None and not 0.0 < amplitude <= 1.0:
-            raise ValueError(f"amplitude must be None or in (0, 1], got {amplitude}")
-        self.amplitude = amplitude
+        self.amplitude = None if amplitude is None else check_real("amplitude", amplitude, 0.0, 1.0, lo_open=True)
         super().__init__(seed)
 
     def act(self, observation: dict[str, np.ndarray], info: dict[str, Any]) -> np.ndarray:

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from agents.batched import SeededAgent
+from checks import check_choice
 from envs.coordinates import pixel_to_norm
 from saliency import argmax_fixation, sample_fixation
 from saliency.scanpath import SCANPATH_MODES
@@ -27,9 +28,7 @@ class SaliencyAgent(SeededAgent):
     """
 
     def __init__(self, mode: str = "sample", seed: int | None = None) -> None:
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-        self.mode = mode
+        self.mode = check_choice("mode", mode, MODES)
         super().__init__(seed)
 
     def target(self, info: dict[str, Any]) -> np.ndarray:

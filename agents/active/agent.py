@@ -22,6 +22,7 @@ from torch import nn
 from agents.active.nets import Actor, Critic, Perception, default_encoder
 from agents.active.observe import observe
 from agents.batched import BatchedSaliencyAgent
+from checks import check_choice, check_int, check_real
 from envs.retina import grey_periphery
 
 __all__ = ["ActiveAgent", "AgentConfig", "MOVEMENTS", "EpisodeBuffer"]
@@ -35,7 +36,8 @@ class AgentConfig:
 
     movement: str = "learned"
     hidden: int = 128
-    batch_transitions: int = 512  # steps per update: batch_transitions // T whole episodes
+    batch_transitions: int = 128  # steps per update: batch_transitions // T whole episodes (a replay ratio
+    # of 8 with 16 rows; 512 let the head memorise replayed episodes on a 2000-scene world, and costs 4x)
     buffer_episodes: int = 20000
     lr: float = 3e-4
     head_lr: float = 1e-3
@@ -45,10 +47,18 @@ class AgentConfig:
     alpha_lr: float = 1e-3
     learning_starts: int = 2000  # env transitions of random moves before the actor acts
     updates_per_step: int = 1
+    policy_updates: int = 1  # SAC updates per perception update, on minibatches of its (detached) states
 
     def __post_init__(self) -> None:
-        if self.movement not in MOVEMENTS:
-            raise ValueError(f"movement must be one of {MOVEMENTS}, got {self.movement!r}")
+        check_choice("movement", self.movement, MOVEMENTS)
+        for name in ("hidden", "batch_transitions", "buffer_episodes", "policy_updates"):
+            check_int(name, getattr(self, name), lo=1)
+        for name in ("learning_starts", "updates_per_step"):
+            check_int(name, getattr(self, name), lo=0)
+        for name in ("lr", "head_lr", "init_alpha", "alpha_lr"):
+            check_real(name, getattr(self, name), lo=0.0, lo_open=True)
+        for name in ("gamma", "tau"):
+            check_real(name, getattr(self, name), lo=0.0, hi=1.0)
 
 
 class EpisodeBuffer:
@@ -218,10 +228,14 @@ class ActiveAgent:
         stats = {"head_loss": float(head_loss.detach())}
         if self.config.movement == "learned":
             reward = batch["base"].float() - loss.detach().float()
-            stats.update(self._sac(h.detach(), batch["move"], reward))
+            s, a = h.detach(), batch["move"]
+            for part in np.array_split(self.rng.permutation(b), min(self.config.policy_updates, b)):
+                stats.update(self._sac(s[part], a[part], reward[part]))
         return stats
 
     def _sac(self, s: torch.Tensor, a: torch.Tensor, r: torch.Tensor) -> dict[str, float]:
+        """One SAC update on episodes: states ``s [B, T, H]`` (detached GRU states), moves ``a [B, T, A]``,
+        rewards ``r [B, T]``."""
         c = self.config
         alpha = self.log_alpha.exp().detach()
         with torch.no_grad():

@@ -87,15 +87,20 @@ def run_name(env: str, movement: str, seed: int, init: str = "random") -> str:
 
 def train_run(env: str, movement: str = "learned", steps: int = 25_600, seed: int = 0, num_envs: int = 16,
               backbone: str | None = None, init: str = "finetuned", out: str | Path = "runs/active",
-              threads: int = 1, progress: bool = True, tensorboard: bool = True) -> dict[str, Any]:
+              threads: int = 1, progress: bool = True, tensorboard: bool = True,
+              agent_config: dict[str, Any] | None = None) -> dict[str, Any]:
     """Train one agent; returns (and writes to ``<out>/runs/<name>.json``) its curve and accuracy at CHECKPOINTS.
 
     With ``backbone`` (a seq-JEPA checkpoint), ``env`` defaults to the recognition variant of its world
     (same keywords) and ``init`` says how the glimpse encoder starts: ``"frozen"`` or ``"finetuned"``
     (the checkpoint's encoder) or ``"random"`` (a new encoder: the comparison on the same world).
+    ``agent_config``: :class:`agents.active.AgentConfig` fields other than ``movement`` (kept in the run's JSON).
     """
+    import dataclasses
     import torch
-    from agents.active import ActiveAgent, AgentConfig
+    from agents.active import MOVEMENTS, ActiveAgent, AgentConfig
+    from checks import check_choice
+    check_choice("movement", movement, MOVEMENTS)
     torch.set_num_threads(threads)
     agent_kwargs: dict[str, Any] = {}
     env_kwargs: dict[str, Any] = {}
@@ -111,7 +116,8 @@ def train_run(env: str, movement: str = "learned", steps: int = 25_600, seed: in
     out = Path(out)
     (out / "runs").mkdir(parents=True, exist_ok=True)
     venv = make_env(env, num_envs, env_kwargs)
-    agent = ActiveAgent(venv, AgentConfig(movement=movement), seed=seed, **agent_kwargs)
+    config = AgentConfig(**{**(agent_config or {}), "movement": movement})
+    agent = ActiveAgent(venv, config, seed=seed, **agent_kwargs)
     writer = _writer(out / "tb" / name) if tensorboard else None
     bar = _bar(steps, name) if progress else None
     curve: list[dict[str, float]] = []
@@ -136,7 +142,8 @@ def train_run(env: str, movement: str = "learned", steps: int = 25_600, seed: in
 
     agent.learn(steps, callback)
     result = {"name": name, "env": env, "movement": movement, "seed": seed, "init": init, "steps": agent.steps,
-              "backbone": backbone, "wall_s": round(time.time() - start, 1), "curve": curve,
+              "backbone": backbone, "config": dataclasses.asdict(config), "wall_s": round(time.time() - start, 1),
+              "curve": curve,
               "at": {str(c): _at(curve, c) for c in CHECKPOINTS if c <= agent.steps}}
     atomic_write_json(out / "runs" / f"{name}.json", result)
     for closer in (bar, writer, venv):
@@ -229,6 +236,10 @@ def _parser(study: bool) -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", default="runs/active")
     p.add_argument("--backbone", default=None, help="seq-JEPA checkpoint for the glimpse encoder")
+    p.add_argument("--policy-updates", type=int, default=1,
+                   help="SAC updates per perception update (learned movement; cheap: the states are reused)")
+    p.add_argument("--batch-transitions", type=int, default=128,
+                   help="env steps (whole episodes) per update; the replay ratio is this / --num-envs")
     if study:
         p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
         p.add_argument("--movements", nargs="+", default=["learned", "random", "still", "saliency"])
@@ -241,25 +252,95 @@ def _parser(study: bool) -> argparse.ArgumentParser:
         mode.add_argument("--scratch", action="store_true", help="a new encoder on the backbone's world")
         p.add_argument("--movement", default="learned", help="learned, random, still or saliency")
         p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--overwrite", action="store_true", help="replace a kept run of the same name")
     return p
 
 
-def main(argv: Sequence[str] | None = None, study: bool = False) -> int:
-    """CLI of one run (``active``) or of the study (``active-study``)."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    args = _parser(study).parse_args(argv)
-    if args.steps <= 0 or args.num_envs <= 0:
-        raise SystemExit(f"--steps and --num-envs must be positive, got {args.steps} and {args.num_envs}")
+def _check_args(args: argparse.Namespace, study: bool) -> str | None:
+    """Check every argument before any env, checkpoint or run is touched; the env id to run (None: the
+    backbone's world)."""
+    from checks import check_choice, check_int, check_seed
+    from agents.active import MOVEMENTS
+    check_int("--steps", args.steps, lo=1)
+    check_int("--num-envs", args.num_envs, lo=1)
+    check_int("--threads", args.threads, lo=1)
+    check_int("--policy-updates", args.policy_updates, lo=1)
+    check_int("--batch-transitions", args.batch_transitions, lo=1)
+    seeds = args.seeds if study else [args.seed]
+    movements = args.movements if study else [args.movement]
+    for seed in seeds:
+        check_seed(seed, "--seeds" if study else "--seed")
+    for movement in movements:
+        check_choice("--movements" if study else "--movement", movement, MOVEMENTS)
     env = args.env or (None if args.backbone else "CircleSquare-v0")
+    if env is not None:
+        _check_env_id(env)
+        if not study and movement == "saliency" and not _saccade_world(env):
+            raise ValueError(f"--movement saliency needs one of our saccade recognition ids (a saliency map), "
+                             f"got --env {env}")
+    if args.backbone is not None and not Path(args.backbone).expanduser().is_file():
+        raise FileNotFoundError(f"--backbone {args.backbone} is not a checkpoint file")
+    return env
+
+
+def _check_env_id(env_id: str) -> None:
+    """ValueError unless ``env_id`` is a recognition id: one of ours (``envs.CLASSIFY_IDS`` or a variant of
+    one) or a registered ap_gym id."""
+    import gymnasium as gym
+    import envs
+    try:
+        ours = envs.family_of(env_id) is not None
+    except ValueError:
+        ours = False
+    if not ours and env_id not in gym.registry:
+        try:
+            import ap_gym  # noqa: F401  (registers ap_gym's ids, e.g. CircleSquare-v0)
+        except ImportError:
+            pass
+    if (envs.base_id(env_id) not in envs.CLASSIFY_IDS) if ours else env_id not in gym.registry:
+        raise ValueError(f"--env must be a recognition id ({', '.join(envs.CLASSIFY_IDS)}, "
+                         f"Saccade-Shapes-Classify-v0, or an ap_gym id such as CircleSquare-v0), got {env_id!r}")
+
+
+def _check_kept_runs(out: Path, agent_config: dict[str, Any]) -> None:
+    """ValueError if a run kept under ``out`` was trained with other ``agent_config`` values (a resumed
+    study must not mix settings on one page)."""
+    for run in _load(out):
+        kept = run.get("config", {})
+        differ = {k: (kept[k], v) for k, v in agent_config.items() if k in kept and kept[k] != v}
+        if differ:
+            raise ValueError(f"--out {out} keeps {run['name']}, trained with " +
+                             ", ".join(f"--{k.replace('_', '-')} {old} (asked: {new})" for k, (old, new) in differ.items())
+                             + "; resume it with the same settings or choose another --out")
+
+
+def main(argv: Sequence[str] | None = None, study: bool = False) -> int:
+    """CLI of one run (``active``) or of the study (``active-study``); bad arguments exit 2 with one line."""
+    from experiments.outputs import USER_ERRORS, check_output_dir, exit_error
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = _parser(study)
+    args = parser.parse_args(argv)
+    try:
+        env = _check_args(args, study)
+        init = "random" if study else "frozen" if args.freeze else "random" if args.scratch else "finetuned"
+        if args.backbone is not None and env is None:
+            env = _backbone(args.backbone, "frozen")[1]["env"]
+        if not study:  # one run: never replace a kept run unless asked
+            name = run_name(env, args.movement, args.seed, init if args.backbone else "random")
+            check_output_dir(Path(args.out), [f"runs/{name}.json"], args.overwrite)
+        else:
+            check_output_dir(Path(args.out), [], True)
+        agent_config = {"policy_updates": args.policy_updates, "batch_transitions": args.batch_transitions}
+        if study:
+            _check_kept_runs(Path(args.out), agent_config)
+    except USER_ERRORS as exc:
+        exit_error(parser.prog, exc)
     common = dict(steps=args.steps, num_envs=args.num_envs, backbone=args.backbone, out=args.out,
-                  threads=args.threads)
+                  threads=args.threads, agent_config=agent_config)
     if not study:
-        init = "frozen" if args.freeze else "random" if args.scratch else "finetuned"
         result = train_run(env, args.movement, seed=args.seed, init=init, **common)
         print(json.dumps({k: result[k] for k in ("name", "steps", "wall_s", "at")}))
     else:
-        if args.backbone is not None:
-            env = env or _backbone(args.backbone, "frozen")[1]["env"]
         done = {p.stem for p in (Path(args.out) / "runs").glob("*.json")}
         for seed in args.seeds:
             for movement in args.movements:

@@ -43,9 +43,34 @@ def test_observe_ap_gym_layout_and_bad_input():
         observe({"glimpse": np.zeros((1, 1, 2, 2, 1), np.uint8)}, {}, horizon=1)
 
 
-def test_config_and_movement_errors(venv):
-    with pytest.raises(ValueError, match="movement must be one of"):
-        AgentConfig(movement="teleport")
+@pytest.mark.parametrize("kwargs, named", [
+    ({"movement": "teleport"}, "movement must be one of ('learned', 'random', 'still', 'saliency'), got 'teleport'"),
+    ({"policy_updates": 0}, "policy_updates must be an int >= 1, got 0"),
+    ({"batch_transitions": 2.5}, "batch_transitions must be an int >= 1, got 2.5"),
+    ({"learning_starts": -1}, "learning_starts must be an int >= 0"),
+    ({"head_lr": 0.0}, "head_lr must be a finite number > 0"),
+    ({"gamma": float("nan")}, "gamma must be a finite number in [0, 1]"),
+])
+def test_config_errors_name_the_field_and_its_range(kwargs, named):
+    with pytest.raises(ValueError) as err:
+        AgentConfig(**kwargs)
+    assert named in str(err.value)
+
+
+def test_policy_updates_split_one_perception_batch_into_sac_minibatches(venv, monkeypatch):
+    """``policy_updates=k``: one head update, then k SAC updates on disjoint parts of its batch (all of it)."""
+    agent = ActiveAgent(venv, AgentConfig(movement="learned", learning_starts=0, updates_per_step=0,
+                                          batch_transitions=64, policy_updates=3), seed=2)
+    agent.learn(4 * 4 * 10)
+    sizes = []
+    real_sac = agent._sac
+    monkeypatch.setattr(agent, "_sac", lambda s, a, r: sizes.append(s.shape[0]) or real_sac(s, a, r))
+    heads = []
+    real_step = agent.opt_head.step
+    monkeypatch.setattr(agent.opt_head, "step", lambda *a, **k: heads.append(1) or real_step(*a, **k))
+    stats = agent.update()
+    assert len(heads) == 1 and sizes == [6, 5, 5]  # 64 // 4 = 16 episodes in 3 parts
+    assert np.isfinite([stats["critic_loss"], stats["actor_loss"], stats["alpha"]]).all()
 
 
 def test_buffer_keeps_fixed_length_episodes():

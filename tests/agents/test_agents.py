@@ -58,8 +58,10 @@ def test_rollout_records_a_whole_episode(env):
 def test_agent_errors():
     with pytest.raises(ValueError, match="mode must be one of"):
         SaliencyAgent(mode="best")
-    with pytest.raises(ValueError, match="amplitude"):
+    with pytest.raises(ValueError, match=r"amplitude must be a finite number in \(0, 1\], got 2.0"):
         RandomAgent(amplitude=2.0)
+    with pytest.raises(TypeError, match="amplitude must be a finite number"):
+        RandomAgent(amplitude="big")
     with pytest.raises(ValueError, match="priority"):
         SaliencyAgent().act({}, {"position": np.zeros(2)})
 

@@ -86,19 +86,68 @@ def test_study_skips_kept_runs_and_saliency_outside_saccade_worlds(tmp_path, mon
     assert (tmp_path / "README.md").exists()
 
 
-def test_cli_rejects_non_positive_steps(tmp_path):
-    with pytest.raises(SystemExit, match="--steps and --num-envs must be positive"):
-        active.main(["--steps", "0", "--out", str(tmp_path)])
+@pytest.mark.parametrize("argv, study, named", [
+    (["--steps", "0"], False, "--steps must be an int >= 1, got 0"),
+    (["--num-envs", "-2"], True, "--num-envs must be an int >= 1"),
+    (["--policy-updates", "0"], False, "--policy-updates must be an int >= 1"),
+    (["--movement", "fly"], False, "--movement must be one of ('learned', 'random', 'still', 'saliency'), got 'fly'"),
+    (["--movements", "learned", "fly"], True, "--movements must be one of"),
+    (["--seed", "-1"], False, "--seed must be None or an int >= 0, got -1"),
+    (["--seeds", "0", "-3"], True, "--seeds must be None or an int >= 0, got -3"),
+    (["--env", "Saccade-Shapes-v0"], False, "--env must be a recognition id"),
+    (["--env", "NoSuchEnv-v9"], True, "--env must be a recognition id"),
+    (["--env", "CircleSquare-v0", "--movement", "saliency"], False, "--movement saliency needs one of our saccade"),
+    (["--backbone", "missing.pt"], False, "--backbone missing.pt is not a checkpoint file"),
+])
+def test_cli_rejects_bad_arguments_in_one_line_before_any_env(tmp_path, monkeypatch, capsys, argv, study, named):
+    def no_env(*args, **kwargs):
+        raise AssertionError("an env was made before the arguments were checked")
+    monkeypatch.setattr(active, "make_env", no_env)
+    monkeypatch.setattr(active, "train_run", no_env)
+    with pytest.raises(SystemExit) as exit_info:
+        active.main([*argv, "--out", str(tmp_path / "out")], study=study)
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and err.count("\n") == 1 and named in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_resumed_study_refuses_to_mix_agent_settings(tmp_path, monkeypatch, capsys):
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "CircleSquare-v0_still_random_s0.json").write_text(json.dumps(
+        {"name": "CircleSquare-v0_still_random_s0", "config": {"batch_transitions": 512, "policy_updates": 1}}))
+    monkeypatch.setattr(active, "train_run", lambda *a, **k: pytest.fail("trained before the settings were checked"))
+    with pytest.raises(SystemExit) as exit_info:
+        active.main(["--env", "CircleSquare-v0", "--movements", "still", "--out", str(tmp_path)], study=True)
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and "--batch-transitions 512 (asked: 128)" in err
+
+
+def test_one_run_never_replaces_a_kept_run_unless_asked(tmp_path, monkeypatch, capsys):
+    kept = tmp_path / "runs" / "CircleSquare-v0_random_random_s4.json"
+    kept.parent.mkdir()
+    kept.write_text("{}")
+    calls = []
+    monkeypatch.setattr(active, "train_run", lambda env, movement, seed, init, **kw: calls.append(seed))
+    monkeypatch.setattr(active, "write_results", lambda out, command: Path(out) / "README.md")
+    argv = ["--env", "CircleSquare-v0", "--movement", "random", "--seed", "4", "--out", str(tmp_path)]
+    with pytest.raises(SystemExit) as exit_info:
+        active.main(argv)
+    assert exit_info.value.code == 2 and "--overwrite" in capsys.readouterr().err and calls == []
+    assert kept.read_text() == "{}"
+    monkeypatch.setattr(active, "train_run", lambda env, movement, seed, init, **kw: {
+        "name": "n", "steps": 1, "wall_s": 0.0, "at": {}} if not calls.append(seed) else None)
+    assert active.main([*argv, "--overwrite"]) == 0 and calls == [4]
 
 
 def test_one_run_keeps_its_curve_tensorboard_log_and_page(tmp_path):
     torch.set_num_threads(1)
     result = active.train_run("Saccade-Shapes-Classify-v0", "random", steps=2048 + 64, seed=3, num_envs=16,
-                              out=tmp_path, progress=False)
+                              out=tmp_path, progress=False, agent_config={"batch_transitions": 64})
     assert result["steps"] >= 2048 + 64 and [p["steps"] for p in result["curve"]][0] == 2048
     assert all(0.0 <= p["accuracy"] <= 1.0 and p["return"] < 0 for p in result["curve"])
     kept = json.loads((tmp_path / "runs" / "Saccade-Shapes-Classify-v0_random_random_s3.json").read_text())
     assert kept["curve"] == result["curve"]
+    assert kept["config"]["batch_transitions"] == 64 and kept["config"]["movement"] == "random"
     assert list((tmp_path / "tb" / kept["name"]).glob("events.out.tfevents.*"))
 
 
@@ -107,4 +156,5 @@ def test_module_cli_dispatches_active(tmp_path):
     import sys
     proc = subprocess.run([sys.executable, "-m", "experiments.rl", "active", "--steps", "-1", "--out", str(tmp_path)],
                           capture_output=True, text=True, timeout=300)
-    assert proc.returncode != 0 and "--steps and --num-envs must be positive" in proc.stderr
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [
+        "python -m experiments.rl active: error: --steps must be an int >= 1, got -1"]
