@@ -28,7 +28,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from envs.storage import atomic_write_json
+from envs.storage import atomic_write, atomic_write_json
 
 __all__ = ["INITS", "train_run", "run_name", "make_env", "write_results", "main", "CHECKPOINTS", "APPLE"]
 
@@ -36,6 +36,7 @@ CHECKPOINTS = (25_600, 61_000, 128_000)
 APPLE = {"CircleSquare-v0": {"APPLE-CrossQ": (0.53, 0.79, 0.94), "APPLE-SAC": (None, None, 0.95)}}
 INITS = ("random", "frozen", "finetuned")
 WINDOW = 2048  # env steps of finished episodes averaged into one curve point
+ANALYSIS = "<!-- analysis: kept when the page is redrawn -->"  # a results page's hand-written part follows it
 
 
 def make_env(env_id: str, num_envs: int, env_kwargs: dict[str, Any] | None = None) -> Any:
@@ -223,7 +224,9 @@ def write_results(out: str | Path, command: str) -> Path:
     lines.append("\n![curves](curves.png)\n\nAccuracy: the final prediction's, over the training episodes that "
                  f"ended in each window of {WINDOW} env steps (the learned movement samples from its policy).")
     page = out / "README.md"
-    page.write_text("\n".join(lines) + "\n")
+    kept = page.read_text(encoding="utf-8").partition(ANALYSIS)[2] if page.is_file() else ""
+    text = "\n".join(lines) + "\n" + (ANALYSIS + kept if kept else "")
+    atomic_write(page, lambda fh: fh.write(text.encode("utf-8")))
     return page
 
 

@@ -76,6 +76,16 @@ def test_results_page_has_the_table_apple_and_the_figure(tmp_path):
     assert (tmp_path / "curves.png").stat().st_size > 1000
 
 
+def test_redrawn_page_keeps_its_analysis(tmp_path):
+    _run(tmp_path, "learned", 0, 0.9)
+    page = active.write_results(tmp_path, "first")
+    page.write_text(page.read_text() + f"\n{active.ANALYSIS}\n\nLearned movement wins.\n")
+    _run(tmp_path, "learned", 1, 0.5)
+    text = active.write_results(tmp_path, "second").read_text()
+    assert "`second`" in text and "`first`" not in text and "| 2 |" in text
+    assert text.count(active.ANALYSIS) == 1 and text.endswith("\n\nLearned movement wins.\n")
+
+
 def test_study_skips_kept_runs_and_saliency_outside_saccade_worlds(tmp_path, monkeypatch):
     _run(tmp_path, "learned", 0, 0.9)
     calls = []
