@@ -202,7 +202,7 @@ def write_results(out: str | Path, command: str) -> Path:
     for (env, movement, init), runs in sorted(groups.items()):
         for ax, key in zip(axes, ("accuracy", "return")):
             steps, mean, std = _mean_std(runs, key)
-            ax.plot(steps, mean, label=f"{movement} ({init})")
+            ax.plot(steps, mean, label=f"{movement}, {init} encoder" if runs[0].get("backbone") else movement)
             ax.fill_between(steps, mean - std, mean + std, alpha=0.2)
             ax.set_xlabel("environment steps")
             ax.set_ylabel(f"{key} (mean ± std, {len(runs)} seeds)")
