@@ -11,8 +11,8 @@ The study (resumable: each finished run is kept as ``<out>/runs/<name>.json`` an
 
 then ``<out>/curves.png`` (accuracy and return against env steps, mean ± std over seeds) and
 ``<out>/README.md`` (accuracy at 25.6k / 61k / 128k steps beside APPLE's, the command).
-``--backbone CKPT`` starts the encoder from a seq-JEPA checkpoint (``--freeze``, ``--finetune``, or
-``--scratch`` for a new encoder), on the recognition variant of the world it was trained on
+``--backbone CKPT`` starts the encoder from a seq-JEPA checkpoint (``--init frozen``, ``finetuned``, or
+``random`` / ``random_frozen`` for a new encoder), on the recognition variant of the world it was trained on
 unless ``--env`` says otherwise; the study runs ``--inits random frozen finetuned`` side by side.
 """
 
@@ -34,7 +34,7 @@ __all__ = ["INITS", "train_run", "run_name", "make_env", "write_results", "main"
 
 CHECKPOINTS = (25_600, 61_000, 128_000)
 APPLE = {"CircleSquare-v0": {"APPLE-CrossQ": (0.53, 0.79, 0.94), "APPLE-SAC": (None, None, 0.95)}}
-INITS = ("random", "frozen", "finetuned")
+INITS = ("random", "frozen", "finetuned", "random_frozen")  # random_frozen: the floor of a frozen encoder
 WINDOW = 2048  # env steps of finished episodes averaged into one curve point
 ANALYSIS = "<!-- analysis: kept when the page is redrawn -->"  # a results page's hand-written part follows it
 
@@ -55,16 +55,17 @@ def make_env(env_id: str, num_envs: int, env_kwargs: dict[str, Any] | None = Non
 
 def _backbone(path: str, init: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """Agent keywords from a seq-JEPA checkpoint (``init``: see :func:`train_run`), and the classify env
-    it was trained on. ``"random"`` keeps the encoder's architecture and input statistics, re-initialised."""
+    it was trained on. ``"random"`` keeps the encoder's architecture and input statistics, re-initialised;
+    ``"random_frozen"`` also keeps those new weights fixed (random features: the floor of ``"frozen"``)."""
     import copy
     from seqjepa import load_pretrained
     model, meta = load_pretrained(path)
     encoder = copy.deepcopy(model.encoder).eval()
-    if init == "random":
+    if init in ("random", "random_frozen"):
         for module in encoder.modules():
             if hasattr(module, "reset_parameters"):
                 module.reset_parameters()
-    kwargs = {"encoder": encoder, "freeze_encoder": init == "frozen", "mean": meta["mean"], "std": meta["std"],
+    kwargs = {"encoder": encoder, "freeze_encoder": init in ("frozen", "random_frozen"), "mean": meta["mean"], "std": meta["std"],
               "periphery": meta.get("periphery", "colour")}
     env_id = meta["env_id"].replace("-v0", "-Classify-v0")
     env_kwargs = {k: v for k, v in meta["env_kwargs"].items() if k != "split"}
@@ -94,7 +95,8 @@ def train_run(env: str, movement: str = "learned", steps: int = 25_600, seed: in
 
     With ``backbone`` (a seq-JEPA checkpoint), ``env`` defaults to the recognition variant of its world
     (same keywords) and ``init`` says how the glimpse encoder starts: ``"frozen"`` or ``"finetuned"``
-    (the checkpoint's encoder) or ``"random"`` (a new encoder: the comparison on the same world).
+    (the checkpoint's encoder), ``"random"`` (a new encoder: the comparison on the same world) or
+    ``"random_frozen"`` (a new encoder kept fixed: the floor of ``"frozen"``).
     ``agent_config``: :class:`agents.active.AgentConfig` fields other than ``movement`` (kept in the run's JSON).
     """
     import dataclasses
@@ -249,10 +251,9 @@ def _parser(study: bool) -> argparse.ArgumentParser:
         p.add_argument("--inits", nargs="+", default=list(INITS), choices=INITS,
                        help="with --backbone: encoder starts to compare (on the checkpoint's world)")
     else:
-        mode = p.add_mutually_exclusive_group()
-        mode.add_argument("--freeze", action="store_true", help="keep the backbone's weights fixed")
-        mode.add_argument("--finetune", action="store_true", help="train the backbone with the head (default)")
-        mode.add_argument("--scratch", action="store_true", help="a new encoder on the backbone's world")
+        p.add_argument("--init", default="finetuned", choices=INITS,
+                       help="with --backbone: its encoder trained with the head (finetuned) or fixed (frozen), or "
+                            "a new encoder of its architecture, trained (random) or fixed (random_frozen)")
         p.add_argument("--movement", default="learned", help="learned, random, still or saliency")
         p.add_argument("--seed", type=int, default=0)
         p.add_argument("--overwrite", action="store_true", help="replace a kept run of the same name")
@@ -325,7 +326,7 @@ def main(argv: Sequence[str] | None = None, study: bool = False) -> int:
     args = parser.parse_args(argv)
     try:
         env = _check_args(args, study)
-        init = "random" if study else "frozen" if args.freeze else "random" if args.scratch else "finetuned"
+        init = "random" if study else args.init
         if args.backbone is not None and env is None:
             env = _backbone(args.backbone, "frozen")[1]["env"]
         if not study:  # one run: never replace a kept run unless asked

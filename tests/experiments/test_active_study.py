@@ -28,7 +28,7 @@ def _checkpoint(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("init", ["frozen", "finetuned", "random"])
+@pytest.mark.parametrize("init", ["frozen", "finetuned", "random", "random_frozen"])
 def test_backbone_encoder_is_frozen_finetuned_or_reinitialised_on_the_checkpoints_world(tmp_path, init):
     from agents.active import ActiveAgent, AgentConfig
     from seqjepa import load_pretrained
@@ -37,12 +37,12 @@ def test_backbone_encoder_is_frozen_finetuned_or_reinitialised_on_the_checkpoint
     assert world["env"] == "Saccade-Scenes-Classify-v0" and world["env_kwargs"]["glimpse_size"] == 8
     trained = load_pretrained(path)[0].encoder.state_dict()
     start = {k: v.clone() for k, v in kwargs["encoder"].state_dict().items()}
-    assert all(torch.equal(trained[k], start[k]) for k in start) == (init != "random")
+    assert all(torch.equal(trained[k], start[k]) for k in start) == (init in ("frozen", "finetuned"))
     venv = active.make_env(world["env"], 4, world["env_kwargs"])
     agent = ActiveAgent(venv, AgentConfig(movement="still", batch_transitions=24), seed=0, **kwargs)
     agent.learn(4 * 3 * 4)
     after = agent.perception.encoder.state_dict()
-    assert all(torch.equal(start[k], after[k]) for k in start) == (init == "frozen")
+    assert all(torch.equal(start[k], after[k]) for k in start) == (init in ("frozen", "random_frozen"))
     np.testing.assert_allclose(agent.perception.mean.flatten().numpy(), 0.5)  # the checkpoint's statistics
     venv.close()
 
@@ -168,3 +168,14 @@ def test_module_cli_dispatches_active(tmp_path):
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [
         "python -m experiments.rl active: error: --steps must be an int >= 1, got -1"]
+
+
+@pytest.mark.parametrize("argv, init", [([], "finetuned"), (["--init", "random_frozen"], "random_frozen"),
+                                        (["--init", "frozen"], "frozen")])
+def test_one_backbone_run_starts_its_encoder_as_asked(tmp_path, monkeypatch, argv, init):
+    calls = []
+    monkeypatch.setattr(active, "train_run", lambda env, movement, seed, init, **kw: calls.append((env, init)) or {
+        "name": "n", "steps": 1, "wall_s": 0.0, "at": {}})
+    monkeypatch.setattr(active, "write_results", lambda out, command: Path(out) / "README.md")
+    assert active.main(["--backbone", str(_checkpoint(tmp_path)), *argv, "--out", str(tmp_path / "o")]) == 0
+    assert calls == [("Saccade-Scenes-Classify-v0", init)]
