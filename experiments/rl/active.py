@@ -234,12 +234,14 @@ def write_results(out: str | Path, command: str) -> Path:
 
 def _parser(study: bool) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=f"python -m experiments.rl {'active-study' if study else 'active'}",
-                                description=__doc__.split("\n")[0])
+                                description="Train the active-recognition agent (agents.active) in ap_gym's protocol"
+                                + (": learned movement against fixed movements with the same head, over seeds "
+                                   "(resumable), with curves and a results page." if study else ": one run."))
     p.add_argument("--env", default=None, help="recognition id (default: the backbone's world, else CircleSquare-v0)")
-    p.add_argument("--steps", type=int, default=25_600)
-    p.add_argument("--num-envs", type=int, default=16)
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--out", default="runs/active")
+    p.add_argument("--steps", type=int, default=25_600, help="env transitions per run")
+    p.add_argument("--num-envs", type=int, default=16, help="rows of the vector env")
+    p.add_argument("--threads", type=int, default=1, help="torch threads per run")
+    p.add_argument("--out", default="runs/active", help="folder of runs/<name>.json, tb/, curves.png, README.md")
     p.add_argument("--backbone", default=None, help="seq-JEPA checkpoint for the glimpse encoder")
     p.add_argument("--policy-updates", type=int, default=1,
                    help="SAC updates per perception update (learned movement; cheap: the states are reused)")
