@@ -197,7 +197,10 @@ def write_results(out: str | Path, command: str) -> Path:
     out = Path(out)
     groups = _groups(_load(out))
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    lines = [f"# Active recognition: learned movement vs fixed movements (same learned head)\n",
+    backbone = any(r[0].get("backbone") for r in groups.values())
+    title = ("a seq-JEPA glimpse encoder against a new one (same agent)" if backbone else
+             "learned movement vs fixed movements (same learned head)")
+    lines = [f"# Active recognition: {title}\n",
              f"Command: `{command}`\n", "| env | movement | init | seeds | " +
              " | ".join(f"acc @ {c // 1000 if c % 1000 == 0 else c / 1000}k" for c in CHECKPOINTS) +
              " | final acc | wall s/run |", "|" + "---|" * (6 + len(CHECKPOINTS))]
