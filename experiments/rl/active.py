@@ -236,6 +236,7 @@ def write_results(out: str | Path, command: str) -> Path:
 
 
 def _parser(study: bool) -> argparse.ArgumentParser:
+    from agents.active import AgentConfig
     p = argparse.ArgumentParser(prog=f"python -m experiments.rl {'active-study' if study else 'active'}",
                                 description="Train the active-recognition agent (agents.active) in ap_gym's protocol"
                                 + (": learned movement against fixed movements with the same head, over seeds "
@@ -248,6 +249,8 @@ def _parser(study: bool) -> argparse.ArgumentParser:
     p.add_argument("--backbone", default=None, help="seq-JEPA checkpoint for the glimpse encoder")
     p.add_argument("--policy-updates", type=int, default=1,
                    help="SAC updates per perception update (learned movement; cheap: the states are reused)")
+    p.add_argument("--gamma", type=float, default=AgentConfig.gamma, help="SAC's discount")
+    p.add_argument("--lr", type=float, default=AgentConfig.lr, help="SAC's learning rate (actor and critic)")
     p.add_argument("--batch-transitions", type=int, default=512,
                    help="env steps (whole episodes) per update; the replay ratio is this / --num-envs "
                         "(128 on Saccade-Shapes-Classify-v0, whose 2000 scenes the head memorises at 512)")
@@ -269,13 +272,15 @@ def _parser(study: bool) -> argparse.ArgumentParser:
 def _check_args(args: argparse.Namespace, study: bool) -> str | None:
     """Check every argument before any env, checkpoint or run is touched; the env id to run (None: the
     backbone's world)."""
-    from checks import check_choice, check_int, check_seed
+    from checks import check_choice, check_int, check_real, check_seed
     from agents.active import MOVEMENTS
     check_int("--steps", args.steps, lo=1)
     check_int("--num-envs", args.num_envs, lo=1)
     check_int("--threads", args.threads, lo=1)
     check_int("--policy-updates", args.policy_updates, lo=1)
     check_int("--batch-transitions", args.batch_transitions, lo=1)
+    check_real("--gamma", args.gamma, 0.0, 1.0)
+    check_real("--lr", args.lr, 0.0, lo_open=True)
     seeds = args.seeds if study else [args.seed]
     movements = args.movements if study else [args.movement]
     for seed in seeds:
@@ -340,7 +345,8 @@ def main(argv: Sequence[str] | None = None, study: bool = False) -> int:
             check_output_dir(Path(args.out), [f"runs/{name}.json"], args.overwrite)
         else:
             check_output_dir(Path(args.out), [], True)
-        agent_config = {"policy_updates": args.policy_updates, "batch_transitions": args.batch_transitions}
+        agent_config = {"policy_updates": args.policy_updates, "batch_transitions": args.batch_transitions,
+                        "gamma": args.gamma, "lr": args.lr}
         if study:
             _check_kept_runs(Path(args.out), agent_config)
     except USER_ERRORS as exc:
