@@ -41,9 +41,10 @@ class AgentConfig:
     # slower; on Saccade-Shapes-Classify-v0 (4 steps, 2000 scenes) 512 lets the head memorise replayed
     # episodes and 128 is better and 4x cheaper (docs/results/rl/)
     buffer_episodes: int = 20000
-    lr: float = 3e-4
+    lr: float = 1e-3  # SAC's (actor, critic); with gamma 0.99, APPLE's SAC values: on CircleSquare-v0 they
+    # lift 128k-step accuracy from 0.83 (gamma 0.9, lr 3e-4) to 0.95, APPLE's (docs/results/rl/)
     head_lr: float = 1e-3
-    gamma: float = 0.9
+    gamma: float = 0.99
     tau: float = 0.01
     init_alpha: float = 0.1  # SAC temperature at the start (tuned automatically, target entropy -A)
     alpha_lr: float = 1e-3

@@ -317,12 +317,17 @@ def _check_env_id(env_id: str) -> None:
                          f"Saccade-Shapes-Classify-v0, or an ap_gym id such as CircleSquare-v0), got {env_id!r}")
 
 
+SAC_ONLY = ("gamma", "lr", "policy_updates")  # agent settings that only learned movement uses
+
+
 def _check_kept_runs(out: Path, agent_config: dict[str, Any]) -> None:
     """ValueError if a run kept under ``out`` was trained with other ``agent_config`` values (a resumed
-    study must not mix settings on one page)."""
+    study must not mix settings on one page); SAC's settings are not compared for fixed movements."""
     for run in _load(out):
         kept = run.get("config", {})
-        differ = {k: (kept[k], v) for k, v in agent_config.items() if k in kept and kept[k] != v}
+        ignored = () if run.get("movement") == "learned" else SAC_ONLY  # a fixed movement never ran SAC
+        differ = {k: (kept[k], v) for k, v in agent_config.items()
+                  if k in kept and kept[k] != v and k not in ignored}
         if differ:
             raise ValueError(f"--out {out} keeps {run['name']}, trained with " +
                              ", ".join(f"--{k.replace('_', '-')} {old} (asked: {new})" for k, (old, new) in differ.items())

@@ -132,6 +132,14 @@ def test_resumed_study_refuses_to_mix_agent_settings(tmp_path, monkeypatch, caps
         active.main(["--env", "CircleSquare-v0", "--movements", "still", "--out", str(tmp_path)], study=True)
     err = capsys.readouterr().err
     assert exit_info.value.code == 2 and "--batch-transitions 128 (asked: 512)" in err
+    (tmp_path / "runs" / "CircleSquare-v0_still_random_s0.json").write_text(json.dumps(
+        {"name": "CircleSquare-v0_still_random_s0", "movement": "still",
+         "config": {"batch_transitions": 512, "gamma": 0.5}}))  # SAC's gamma: never used by a fixed movement
+    active._check_kept_runs(tmp_path, {"batch_transitions": 512, "gamma": 0.99})
+    (tmp_path / "runs" / "CircleSquare-v0_still_random_s0.json").write_text(json.dumps(
+        {"name": "CircleSquare-v0_learned_random_s0", "movement": "learned", "config": {"gamma": 0.5}}))
+    with pytest.raises(ValueError, match=r"--gamma 0.5 \(asked: 0.99\)"):
+        active._check_kept_runs(tmp_path, {"batch_transitions": 512, "gamma": 0.99})
 
 
 def test_one_run_never_replaces_a_kept_run_unless_asked(tmp_path, monkeypatch, capsys):
