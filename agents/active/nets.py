@@ -51,14 +51,11 @@ class Perception(nn.Module):
         self.head = nn.Linear(hidden, n_classes)
         self.hidden = hidden
 
-    def normalize(self, glimpse: torch.Tensor) -> torch.Tensor:
-        """``[N, C, G, G]`` uint8 (divided by 255) or float -> ``(x - mean) / std`` per channel."""
-        x = glimpse.float() / 255.0 if glimpse.dtype == torch.uint8 else glimpse.float()
-        return (x - self.mean) / self.std
-
     def features(self, glimpse: torch.Tensor, pos: torch.Tensor, time: torch.Tensor) -> torch.Tensor:
         """GRU inputs ``[N, hidden]`` of ``N`` steps."""
-        return self.inp(torch.cat([self.encoder(self.normalize(glimpse)), pos, time[:, None]], dim=1))
+        x = glimpse.float() / 255.0 if glimpse.dtype == torch.uint8 else glimpse.float()
+        z = self.encoder((x - self.mean) / self.std)
+        return self.inp(torch.cat([z, pos, time[:, None]], dim=1))
 
     def step(self, glimpse: torch.Tensor, pos: torch.Tensor, time: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
         """The next GRU state ``[N, hidden]``."""

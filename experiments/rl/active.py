@@ -30,7 +30,7 @@ import numpy as np
 
 from envs.storage import atomic_write, atomic_write_json
 
-__all__ = ["INITS", "train_run", "run_name", "make_env", "write_results", "main", "CHECKPOINTS", "APPLE"]
+__all__ = ["INITS", "train_run", "run_name", "make_env", "check_recognition_id", "write_results", "main", "CHECKPOINTS", "APPLE"]
 
 CHECKPOINTS = (25_600, 61_000, 128_000)
 APPLE = {"CircleSquare-v0": {"APPLE-CrossQ": (0.53, 0.79, 0.94), "APPLE-SAC": (None, None, 0.95)}}
@@ -42,15 +42,29 @@ ANALYSIS = "<!-- analysis: kept when the page is redrawn -->"  # a results page'
 def make_env(env_id: str, num_envs: int, env_kwargs: dict[str, Any] | None = None) -> Any:
     """A vector env in ap_gym's protocol: ap_gym's ids as they are, ours through ``envs.active_perception``."""
     import gymnasium as gym
-    import envs  # noqa: F401  (registers our ids)
-    if env_id not in gym.registry:
-        import ap_gym  # noqa: F401  (registers ap_gym's ids, e.g. CircleSquare-v0)
-    if env_id not in gym.registry:
-        raise ValueError(f"env must be a registered recognition id ({', '.join(envs.CLASSIFY_IDS)}, "
-                         f"Saccade-Shapes-Classify-v0, or an ap_gym id such as CircleSquare-v0), got {env_id!r}")
+    check_recognition_id(env_id, "env")
     from envs.active_perception import active_perception
     venv = gym.make_vec(env_id, num_envs=num_envs, **(env_kwargs or {}))
     return venv if hasattr(venv, "loss_fn") else active_perception(venv)
+
+
+def check_recognition_id(env_id: str, name: str = "env") -> None:
+    """ValueError naming ``name`` unless ``env_id`` is a recognition id: one of ours (``envs.CLASSIFY_IDS``
+    or a variant of one) or a registered ap_gym id (ap_gym is imported to register its ids)."""
+    import gymnasium as gym
+    import envs
+    try:
+        ours = envs.family_of(env_id) is not None
+    except ValueError:
+        ours = False
+    if not ours and env_id not in gym.registry:
+        try:
+            import ap_gym  # noqa: F401  (registers ap_gym's ids, e.g. CircleSquare-v0)
+        except ImportError:
+            pass
+    if (envs.base_id(env_id) not in envs.CLASSIFY_IDS) if ours else env_id not in gym.registry:
+        raise ValueError(f"{name} must be a recognition id ({', '.join(envs.CLASSIFY_IDS)}, "
+                         f"Saccade-Shapes-Classify-v0, or an ap_gym id such as CircleSquare-v0), got {env_id!r}")
 
 
 def _backbone(path: str, init: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -101,9 +115,8 @@ def train_run(env: str, movement: str = "learned", steps: int = 25_600, seed: in
     """
     import dataclasses
     import torch
-    from agents.active import MOVEMENTS, ActiveAgent, AgentConfig
-    from checks import check_choice
-    check_choice("movement", movement, MOVEMENTS)
+    from agents.active import ActiveAgent, AgentConfig
+    config = AgentConfig(**{**(agent_config or {}), "movement": movement})  # checked before any env is made
     torch.set_num_threads(threads)
     agent_kwargs: dict[str, Any] = {}
     env_kwargs: dict[str, Any] = {}
@@ -119,7 +132,6 @@ def train_run(env: str, movement: str = "learned", steps: int = 25_600, seed: in
     out = Path(out)
     (out / "runs").mkdir(parents=True, exist_ok=True)
     venv = make_env(env, num_envs, env_kwargs)
-    config = AgentConfig(**{**(agent_config or {}), "movement": movement})
     agent = ActiveAgent(venv, config, seed=seed, **agent_kwargs)
     writer = _writer(out / "tb" / name) if tensorboard else None
     bar = _bar(steps, name) if progress else None
@@ -247,11 +259,11 @@ def _parser(study: bool) -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=1, help="torch threads per run")
     p.add_argument("--out", default="runs/active", help="folder of runs/<name>.json, tb/, curves.png, README.md")
     p.add_argument("--backbone", default=None, help="seq-JEPA checkpoint for the glimpse encoder")
-    p.add_argument("--policy-updates", type=int, default=1,
+    p.add_argument("--policy-updates", type=int, default=AgentConfig.policy_updates,
                    help="SAC updates per perception update (learned movement; cheap: the states are reused)")
     p.add_argument("--gamma", type=float, default=AgentConfig.gamma, help="SAC's discount")
     p.add_argument("--lr", type=float, default=AgentConfig.lr, help="SAC's learning rate (actor and critic)")
-    p.add_argument("--batch-transitions", type=int, default=512,
+    p.add_argument("--batch-transitions", type=int, default=AgentConfig.batch_transitions,
                    help="env steps (whole episodes) per update; the replay ratio is this / --num-envs "
                         "(128 on Saccade-Shapes-Classify-v0, whose 2000 scenes the head memorises at 512)")
     if study:
@@ -272,15 +284,11 @@ def _parser(study: bool) -> argparse.ArgumentParser:
 def _check_args(args: argparse.Namespace, study: bool) -> str | None:
     """Check every argument before any env, checkpoint or run is touched; the env id to run (None: the
     backbone's world)."""
-    from checks import check_choice, check_int, check_real, check_seed
+    from checks import check_choice, check_int, check_seed
     from agents.active import MOVEMENTS
     check_int("--steps", args.steps, lo=1)
     check_int("--num-envs", args.num_envs, lo=1)
     check_int("--threads", args.threads, lo=1)
-    check_int("--policy-updates", args.policy_updates, lo=1)
-    check_int("--batch-transitions", args.batch_transitions, lo=1)
-    check_real("--gamma", args.gamma, 0.0, 1.0)
-    check_real("--lr", args.lr, 0.0, lo_open=True)
     seeds = args.seeds if study else [args.seed]
     movements = args.movements if study else [args.movement]
     for seed in seeds:
@@ -289,8 +297,8 @@ def _check_args(args: argparse.Namespace, study: bool) -> str | None:
         check_choice("--movements" if study else "--movement", movement, MOVEMENTS)
     env = args.env or (None if args.backbone else "CircleSquare-v0")
     if env is not None:
-        _check_env_id(env)
-        if not study and movement == "saliency" and not _saccade_world(env):
+        check_recognition_id(env, "--env")
+        if not study and args.movement == "saliency" and not _saccade_world(env):
             raise ValueError(f"--movement saliency needs one of our saccade recognition ids (a saliency map), "
                              f"got --env {env}")
     if args.backbone is not None and not Path(args.backbone).expanduser().is_file():
@@ -298,26 +306,25 @@ def _check_args(args: argparse.Namespace, study: bool) -> str | None:
     return env
 
 
-def _check_env_id(env_id: str) -> None:
-    """ValueError unless ``env_id`` is a recognition id: one of ours (``envs.CLASSIFY_IDS`` or a variant of
-    one) or a registered ap_gym id."""
-    import gymnasium as gym
-    import envs
-    try:
-        ours = envs.family_of(env_id) is not None
-    except ValueError:
-        ours = False
-    if not ours and env_id not in gym.registry:
-        try:
-            import ap_gym  # noqa: F401  (registers ap_gym's ids, e.g. CircleSquare-v0)
-        except ImportError:
-            pass
-    if (envs.base_id(env_id) not in envs.CLASSIFY_IDS) if ours else env_id not in gym.registry:
-        raise ValueError(f"--env must be a recognition id ({', '.join(envs.CLASSIFY_IDS)}, "
-                         f"Saccade-Shapes-Classify-v0, or an ap_gym id such as CircleSquare-v0), got {env_id!r}")
-
-
 SAC_ONLY = ("gamma", "lr", "policy_updates")  # agent settings that only learned movement uses
+AGENT_FLAGS = ("policy_updates", "batch_transitions", "gamma", "lr")  # AgentConfig fields the CLI sets
+
+
+def _flag(field: str) -> str:
+    """The command-line flag of an ``AgentConfig`` field (``batch_transitions`` -> ``--batch-transitions``)."""
+    return "--" + field.replace("_", "-")
+
+
+def _agent_config(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``AgentConfig`` fields set on the command line, checked by ``AgentConfig`` itself (errors name the flag)."""
+    from agents.active import AgentConfig
+    config = {field: getattr(args, field) for field in AGENT_FLAGS}
+    try:
+        AgentConfig(**config)
+    except ValueError as exc:  # CheckTypeError is a ValueError too
+        field, _, rest = str(exc).partition(" ")
+        raise type(exc)(f"{_flag(field)} {rest}" if field in AGENT_FLAGS else str(exc)) from None
+    return config
 
 
 def _check_kept_runs(out: Path, agent_config: dict[str, Any]) -> None:
@@ -330,7 +337,7 @@ def _check_kept_runs(out: Path, agent_config: dict[str, Any]) -> None:
                   if k in kept and kept[k] != v and k not in ignored}
         if differ:
             raise ValueError(f"--out {out} keeps {run['name']}, trained with " +
-                             ", ".join(f"--{k.replace('_', '-')} {old} (asked: {new})" for k, (old, new) in differ.items())
+                             ", ".join(f"{_flag(k)} {old} (asked: {new})" for k, (old, new) in differ.items())
                              + "; resume it with the same settings or choose another --out")
 
 
@@ -350,8 +357,7 @@ def main(argv: Sequence[str] | None = None, study: bool = False) -> int:
             check_output_dir(Path(args.out), [f"runs/{name}.json"], args.overwrite)
         else:
             check_output_dir(Path(args.out), [], True)
-        agent_config = {"policy_updates": args.policy_updates, "batch_transitions": args.batch_transitions,
-                        "gamma": args.gamma, "lr": args.lr}
+        agent_config = _agent_config(args)
         if study:
             _check_kept_runs(Path(args.out), agent_config)
     except USER_ERRORS as exc:

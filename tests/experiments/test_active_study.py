@@ -189,3 +189,13 @@ def test_one_backbone_run_starts_its_encoder_as_asked(tmp_path, monkeypatch, arg
     monkeypatch.setattr(active, "write_results", lambda out, command: Path(out) / "README.md")
     assert active.main(["--backbone", str(_checkpoint(tmp_path)), *argv, "--out", str(tmp_path / "o")]) == 0
     assert calls == [("Saccade-Scenes-Classify-v0", init)]
+
+
+def test_library_entry_points_check_before_any_env(tmp_path, monkeypatch):
+    with pytest.raises(ValueError, match="env must be a recognition id .* got 'Saccade-Shapes-v0'"):
+        active.make_env("Saccade-Shapes-v0", 2)
+    monkeypatch.setattr(active, "make_env", lambda *a, **k: pytest.fail("an env was made before the checks"))
+    with pytest.raises(ValueError, match="movement must be one of"):
+        active.train_run("CircleSquare-v0", "fly", out=tmp_path, progress=False)
+    with pytest.raises(ValueError, match=r"gamma must be a finite number in \[0, 1\], got 2.0"):
+        active.train_run("CircleSquare-v0", "learned", out=tmp_path, progress=False, agent_config={"gamma": 2.0})
