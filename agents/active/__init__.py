@@ -4,7 +4,7 @@
 (``random``, ``still``, ``saliency``) use the same learned head. Speaks ap_gym's protocol
 (``envs.active_perception`` for our ids; ap_gym's own envs as they are). Needs torch."""
 
-from agents.active.agent import ActiveAgent, AgentConfig, MOVEMENTS
+from agents.active.agent import ActiveAgent, AgentConfig, MOVEMENTS, TUNED
 from agents.active.observe import observe
 
-__all__ = ["ActiveAgent", "AgentConfig", "MOVEMENTS", "observe"]
+__all__ = ["ActiveAgent", "AgentConfig", "MOVEMENTS", "TUNED", "observe"]

@@ -25,21 +25,30 @@ from agents.batched import BatchedSaliencyAgent
 from checks import check_choice, check_int, check_real
 from envs.retina import grey_periphery
 
-__all__ = ["ActiveAgent", "AgentConfig", "MOVEMENTS", "EpisodeBuffer"]
+__all__ = ["ActiveAgent", "AgentConfig", "MOVEMENTS", "TUNED", "EpisodeBuffer"]
 
 MOVEMENTS = ("learned", "random", "still", "saliency")
+# AgentConfig values measured to work best per world (3 seeds each; docs/results/rl/), used by
+# AgentConfig.for_env and the CLI unless a flag says otherwise
+TUNED: dict[str, dict[str, Any]] = {
+    # 16-step episodes, endless scenes: two updates of 256 steps per vector step instead of one of 512 (the same
+    # replay ratio and cost) learn faster; two of 512 learn fast early but stall near 0.88
+    "CircleSquare-v0": {"updates_per_step": 2, "batch_transitions": 256},
+    # 4-step episodes over 2000 scenes: a 512-step batch (or 2 updates per step) lets the head memorise
+    # replayed episodes; 128 steps learn better and 4x cheaper
+    "Saccade-Shapes-Classify-v0": {"batch_transitions": 128},
+}
 
 
 @dataclass
 class AgentConfig:
-    """Hyper-parameters (defaults sized for a CPU: 16-32 env rows, one update per vector step)."""
+    """Hyper-parameters (defaults sized for a CPU: 16-32 env rows, one update per vector step);
+    :meth:`for_env` adds the values tuned for a world (:data:`TUNED`)."""
 
     movement: str = "learned"
     hidden: int = 128
     batch_transitions: int = 512  # steps per update: batch_transitions // T whole episodes (a replay ratio of
-    # 32 with 16 rows). Per world: on CircleSquare-v0 (16-step episodes, endless scenes) 128 learns far
-    # slower; on Saccade-Shapes-Classify-v0 (4 steps, 2000 scenes) 512 lets the head memorise replayed
-    # episodes and 128 is better and 4x cheaper (docs/results/rl/)
+    # 32 with 16 rows)
     buffer_episodes: int = 20000
     lr: float = 1e-3  # SAC's (actor, critic); with gamma 0.99, APPLE's SAC values: on CircleSquare-v0 they
     # lift 128k-step accuracy from 0.83 (gamma 0.9, lr 3e-4) to 0.95, APPLE's (docs/results/rl/)
@@ -49,8 +58,13 @@ class AgentConfig:
     init_alpha: float = 0.1  # SAC temperature at the start (tuned automatically, target entropy -A)
     alpha_lr: float = 1e-3
     learning_starts: int = 2000  # env transitions of random moves before the actor acts
-    updates_per_step: int = 1
+    updates_per_step: int = 1  # updates (perception and SAC, each on a fresh batch) per vector step
     policy_updates: int = 1  # SAC updates per perception update, on minibatches of its (detached) states
+
+    @classmethod
+    def for_env(cls, env_id: str | None, **fields: Any) -> "AgentConfig":
+        """The config for ``env_id``: its :data:`TUNED` values, then ``fields`` (which win)."""
+        return cls(**{**TUNED.get(env_id or "", {}), **fields})
 
     def __post_init__(self) -> None:
         check_choice("movement", self.movement, MOVEMENTS)

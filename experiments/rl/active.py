@@ -33,7 +33,9 @@ from envs.storage import atomic_write, atomic_write_json
 __all__ = ["INITS", "train_run", "run_name", "make_env", "check_recognition_id", "write_results", "main", "CHECKPOINTS", "APPLE"]
 
 CHECKPOINTS = (25_600, 61_000, 128_000)
-APPLE = {"CircleSquare-v0": {"APPLE-CrossQ": (0.53, 0.79, 0.94), "APPLE-SAC": (None, None, 0.95)}}
+# APPLE's final-step training accuracy at CHECKPOINTS (mean over seeds; their seed std: CrossQ 0.02 / 0.10 / 0.04,
+# SAC 0.09 / 0.11 / 0.03), from data/CircleSquare-v0/{crossq,sac}/train_final.csv of TimSchneider42/apple
+APPLE = {"CircleSquare-v0": {"APPLE-CrossQ": (0.53, 0.79, 0.94), "APPLE-SAC": (0.61, 0.78, 0.95)}}
 INITS = ("random", "frozen", "finetuned", "random_frozen")  # random_frozen: the floor of a frozen encoder
 WINDOW = 2048  # env steps of finished episodes averaged into one curve point
 ANALYSIS = "<!-- analysis: kept when the page is redrawn -->"  # a results page's hand-written part follows it
@@ -111,12 +113,14 @@ def train_run(env: str, movement: str = "learned", steps: int = 25_600, seed: in
     (same keywords) and ``init`` says how the glimpse encoder starts: ``"frozen"`` or ``"finetuned"``
     (the checkpoint's encoder), ``"random"`` (a new encoder: the comparison on the same world) or
     ``"random_frozen"`` (a new encoder kept fixed: the floor of ``"frozen"``).
-    ``agent_config``: :class:`agents.active.AgentConfig` fields other than ``movement`` (kept in the run's JSON).
+    ``agent_config``: :class:`agents.active.AgentConfig` fields other than ``movement``, over the values
+    tuned for ``env`` (``AgentConfig.for_env``); the whole config is kept in the run's JSON.
     """
     import dataclasses
     import torch
     from agents.active import ActiveAgent, AgentConfig
-    config = AgentConfig(**{**(agent_config or {}), "movement": movement})  # checked before any env is made
+    fields = {**(agent_config or {}), "movement": movement}
+    AgentConfig(**fields)  # checked before any checkpoint or env is opened
     torch.set_num_threads(threads)
     agent_kwargs: dict[str, Any] = {}
     env_kwargs: dict[str, Any] = {}
@@ -128,6 +132,7 @@ def train_run(env: str, movement: str = "learned", steps: int = 25_600, seed: in
         agent_kwargs, world = _backbone(backbone, init)
         env = env or world["env"]
         env_kwargs = world["env_kwargs"] if env == world["env"] else {}
+    config = AgentConfig.for_env(env, **fields)
     name = run_name(env, movement, seed, init)
     out = Path(out)
     (out / "runs").mkdir(parents=True, exist_ok=True)
@@ -248,7 +253,6 @@ def write_results(out: str | Path, command: str) -> Path:
 
 
 def _parser(study: bool) -> argparse.ArgumentParser:
-    from agents.active import AgentConfig
     p = argparse.ArgumentParser(prog=f"python -m experiments.rl {'active-study' if study else 'active'}",
                                 description="Train the active-recognition agent (agents.active) in ap_gym's protocol"
                                 + (": learned movement against fixed movements with the same head, over seeds "
@@ -259,13 +263,17 @@ def _parser(study: bool) -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=1, help="torch threads per run")
     p.add_argument("--out", default="runs/active", help="folder of runs/<name>.json, tb/, curves.png, README.md")
     p.add_argument("--backbone", default=None, help="seq-JEPA checkpoint for the glimpse encoder")
-    p.add_argument("--policy-updates", type=int, default=AgentConfig.policy_updates,
-                   help="SAC updates per perception update (learned movement; cheap: the states are reused)")
-    p.add_argument("--gamma", type=float, default=AgentConfig.gamma, help="SAC's discount")
-    p.add_argument("--lr", type=float, default=AgentConfig.lr, help="SAC's learning rate (actor and critic)")
-    p.add_argument("--batch-transitions", type=int, default=AgentConfig.batch_transitions,
-                   help="env steps (whole episodes) per update; the replay ratio is this / --num-envs "
-                        "(128 on Saccade-Shapes-Classify-v0, whose 2000 scenes the head memorises at 512)")
+    agent = p.add_argument_group("agent settings", "default: the value tuned for --env (agents.active.TUNED), "
+                                 "else AgentConfig's; every run's JSON keeps its whole config")
+    agent.add_argument("--updates-per-step", type=int, default=None,
+                       help="updates (perception and SAC) per vector step: the update-to-data ratio")
+    agent.add_argument("--batch-transitions", type=int, default=None,
+                       help="env steps (whole episodes) per update; the head's replay ratio is this x "
+                            "--updates-per-step / --num-envs")
+    agent.add_argument("--policy-updates", type=int, default=None,
+                       help="SAC updates per perception update (learned movement; cheap: the states are reused)")
+    agent.add_argument("--gamma", type=float, default=None, help="SAC's discount")
+    agent.add_argument("--lr", type=float, default=None, help="SAC's learning rate (actor and critic)")
     if study:
         p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
         p.add_argument("--movements", nargs="+", default=["learned", "random", "still", "saliency"])
@@ -307,7 +315,8 @@ def _check_args(args: argparse.Namespace, study: bool) -> str | None:
 
 
 SAC_ONLY = ("gamma", "lr", "policy_updates")  # agent settings that only learned movement uses
-AGENT_FLAGS = ("policy_updates", "batch_transitions", "gamma", "lr")  # AgentConfig fields the CLI sets
+# the AgentConfig fields the CLI sets
+AGENT_FLAGS = ("policy_updates", "updates_per_step", "batch_transitions", "gamma", "lr")
 
 
 def _flag(field: str) -> str:
@@ -315,16 +324,18 @@ def _flag(field: str) -> str:
     return "--" + field.replace("_", "-")
 
 
-def _agent_config(args: argparse.Namespace) -> dict[str, Any]:
-    """The ``AgentConfig`` fields set on the command line, checked by ``AgentConfig`` itself (errors name the flag)."""
+def _agent_config(args: argparse.Namespace, env: str) -> dict[str, Any]:
+    """The ``AgentConfig`` fields the CLI sets (AGENT_FLAGS): the flags given, else the values tuned for ``env``,
+    else the defaults; checked by ``AgentConfig`` itself (errors name the flag)."""
+    import dataclasses
     from agents.active import AgentConfig
-    config = {field: getattr(args, field) for field in AGENT_FLAGS}
+    given = {field: getattr(args, field) for field in AGENT_FLAGS if getattr(args, field) is not None}
     try:
-        AgentConfig(**config)
+        config = AgentConfig.for_env(env, **given)
     except ValueError as exc:  # CheckTypeError is a ValueError too
         field, _, rest = str(exc).partition(" ")
         raise type(exc)(f"{_flag(field)} {rest}" if field in AGENT_FLAGS else str(exc)) from None
-    return config
+    return {field: value for field, value in dataclasses.asdict(config).items() if field in AGENT_FLAGS}
 
 
 def _check_kept_runs(out: Path, agent_config: dict[str, Any]) -> None:
@@ -357,7 +368,7 @@ def main(argv: Sequence[str] | None = None, study: bool = False) -> int:
             check_output_dir(Path(args.out), [f"runs/{name}.json"], args.overwrite)
         else:
             check_output_dir(Path(args.out), [], True)
-        agent_config = _agent_config(args)
+        agent_config = _agent_config(args, env)
         if study:
             _check_kept_runs(Path(args.out), agent_config)
     except USER_ERRORS as exc:

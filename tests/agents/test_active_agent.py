@@ -5,7 +5,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from agents.active import ActiveAgent, AgentConfig, observe  # noqa: E402
+from agents.active import TUNED, ActiveAgent, AgentConfig, observe  # noqa: E402
 from agents.active.agent import EpisodeBuffer  # noqa: E402
 from agents.batched import BatchedSaliencyAgent  # noqa: E402
 from envs.coordinates import norm_to_pixel  # noqa: E402
@@ -55,6 +55,18 @@ def test_config_errors_name_the_field_and_its_range(kwargs, named):
     with pytest.raises(ValueError) as err:
         AgentConfig(**kwargs)
     assert named in str(err.value)
+
+
+def test_for_env_takes_the_tuned_values_then_the_fields_given():
+    default = AgentConfig()
+    for env_id, tuned in TUNED.items():
+        config = AgentConfig.for_env(env_id, movement="random")
+        assert config.movement == "random"
+        assert {k: getattr(config, k) for k in tuned} == tuned != {k: getattr(default, k) for k in tuned}
+        assert AgentConfig.for_env(env_id, **{k: getattr(default, k) for k in tuned}) == default
+    assert AgentConfig.for_env("NoSuchWorld-v0") == AgentConfig.for_env(None) == default
+    with pytest.raises(ValueError, match="updates_per_step must be an int >= 0, got -1"):
+        AgentConfig.for_env("CircleSquare-v0", updates_per_step=-1)
 
 
 def test_policy_updates_split_one_perception_batch_into_sac_minibatches(venv, monkeypatch):

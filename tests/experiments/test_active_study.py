@@ -73,6 +73,7 @@ def test_results_page_has_the_table_apple_and_the_figure(tmp_path):
     assert "`python -m experiments.rl active-study --env CircleSquare-v0`" in page
     assert "| CircleSquare-v0 | learned | random | 2 | 0.905 ± 0.005 | 0.905 ± 0.005 | 0.905 ± 0.005 |" in page
     assert "| CircleSquare-v0 | APPLE-CrossQ (paper) | - | - | 0.53 | 0.79 | 0.94 |" in page
+    assert "| CircleSquare-v0 | APPLE-SAC (paper) | - | - | 0.61 | 0.78 | 0.95 |" in page
     assert (tmp_path / "curves.png").stat().st_size > 1000
 
 
@@ -100,6 +101,7 @@ def test_study_skips_kept_runs_and_saliency_outside_saccade_worlds(tmp_path, mon
     (["--steps", "0"], False, "--steps must be an int >= 1, got 0"),
     (["--num-envs", "-2"], True, "--num-envs must be an int >= 1"),
     (["--policy-updates", "0"], False, "--policy-updates must be an int >= 1"),
+    (["--updates-per-step", "-1"], True, "--updates-per-step must be an int >= 0, got -1"),
     (["--gamma", "1.5"], True, "--gamma must be a finite number in [0, 1], got 1.5"),
     (["--lr", "0"], False, "--lr must be a finite number > 0"),
     (["--movement", "fly"], False, "--movement must be one of ('learned', 'random', 'still', 'saliency'), got 'fly'"),
@@ -140,6 +142,39 @@ def test_resumed_study_refuses_to_mix_agent_settings(tmp_path, monkeypatch, caps
         {"name": "CircleSquare-v0_learned_random_s0", "movement": "learned", "config": {"gamma": 0.5}}))
     with pytest.raises(ValueError, match=r"--gamma 0.5 \(asked: 0.99\)"):
         active._check_kept_runs(tmp_path, {"batch_transitions": 512, "gamma": 0.99})
+    (tmp_path / "runs" / "CircleSquare-v0_still_random_s0.json").write_text(json.dumps(
+        {"name": "CircleSquare-v0_still_random_s0", "movement": "still", "config": {"updates_per_step": 1}}))
+    with pytest.raises(ValueError, match=r"--updates-per-step 1 \(asked: 2\)"):  # the head's updates: every movement
+        active._check_kept_runs(tmp_path, {"updates_per_step": 2})
+
+
+def test_cli_passes_every_agent_flag_to_the_run(tmp_path, monkeypatch):
+    seen = {}
+    def train_run(env, movement, **kw):
+        seen.update(kw["agent_config"])
+        return {"name": "run", "steps": 1, "wall_s": 0.0, "at": {}}
+    monkeypatch.setattr(active, "train_run", train_run)
+    monkeypatch.setattr(active, "write_results", lambda out, command: Path(out) / "README.md")
+    active.main(["--env", "CircleSquare-v0", "--out", str(tmp_path), "--updates-per-step", "2", "--policy-updates",
+                 "3", "--batch-transitions", "256", "--gamma", "0.9", "--lr", "0.0003"])
+    assert seen == {"updates_per_step": 2, "policy_updates": 3, "batch_transitions": 256, "gamma": 0.9, "lr": 0.0003}
+
+
+@pytest.mark.parametrize("env", ["CircleSquare-v0", "Saccade-Shapes-Classify-v0", "Saccade-Scenes-Classify-v0"])
+def test_cli_defaults_are_the_values_tuned_for_the_world_and_flags_win(tmp_path, monkeypatch, env):
+    from agents.active import TUNED, AgentConfig
+    seen = []
+    monkeypatch.setattr(active, "train_run", lambda env, movement, **kw: seen.append(kw["agent_config"]) or {
+        "name": "run", "steps": 1, "wall_s": 0.0, "at": {}})
+    monkeypatch.setattr(active, "write_results", lambda out, command: Path(out) / "README.md")
+    active.main(["--env", env, "--out", str(tmp_path / "a")])
+    active.main(["--env", env, "--out", str(tmp_path / "b"), "--updates-per-step", "3", "--batch-transitions", "64"])
+    tuned = {**{f: getattr(AgentConfig(), f) for f in active.AGENT_FLAGS}, **TUNED.get(env, {})}
+    assert seen[0] == tuned
+    assert seen[1] == {**tuned, "updates_per_step": 3, "batch_transitions": 64}
+    check_recognition_id = active.check_recognition_id
+    for tuned_env in TUNED:  # every tuned world is one the CLI runs
+        check_recognition_id(tuned_env)
 
 
 def test_one_run_never_replaces_a_kept_run_unless_asked(tmp_path, monkeypatch, capsys):
