@@ -122,7 +122,7 @@ class ActiveAgent:
 
     Args:
         venv: e.g. ``envs.active_perception.make_active(id, 16)`` or ``gym.make_vec("CircleSquare-v0", 16)``.
-        config: :class:`AgentConfig`.
+        config: :class:`AgentConfig` (``AgentConfig.for_env(id)`` has the values tuned for a world).
         seed: seeds torch and the agent's own draws.
         encoder: a glimpse encoder ``[N, C, G, G] -> [N, D]`` (e.g. a seq-JEPA checkpoint's); default: a new one.
         freeze_encoder: keep ``encoder``'s weights fixed.

@@ -126,14 +126,16 @@ def test_cli_rejects_bad_arguments_in_one_line_before_any_env(tmp_path, monkeypa
 
 
 def test_resumed_study_refuses_to_mix_agent_settings(tmp_path, monkeypatch, capsys):
+    from agents.active import AgentConfig
     (tmp_path / "runs").mkdir()
     (tmp_path / "runs" / "CircleSquare-v0_still_random_s0.json").write_text(json.dumps(
-        {"name": "CircleSquare-v0_still_random_s0", "config": {"batch_transitions": 128, "policy_updates": 1}}))
+        {"name": "CircleSquare-v0_still_random_s0", "config": {"batch_transitions": 100, "policy_updates": 1}}))
     monkeypatch.setattr(active, "train_run", lambda *a, **k: pytest.fail("trained before the settings were checked"))
     with pytest.raises(SystemExit) as exit_info:
         active.main(["--env", "CircleSquare-v0", "--movements", "still", "--out", str(tmp_path)], study=True)
     err = capsys.readouterr().err
-    assert exit_info.value.code == 2 and "--batch-transitions 128 (asked: 512)" in err
+    asked = AgentConfig.for_env("CircleSquare-v0").batch_transitions  # the value tuned for the world
+    assert exit_info.value.code == 2 and f"--batch-transitions 100 (asked: {asked})" in err
     (tmp_path / "runs" / "CircleSquare-v0_still_random_s0.json").write_text(json.dumps(
         {"name": "CircleSquare-v0_still_random_s0", "movement": "still",
          "config": {"batch_transitions": 512, "gamma": 0.5}}))  # SAC's gamma: never used by a fixed movement
