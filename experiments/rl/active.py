@@ -224,10 +224,11 @@ def write_results(out: str | Path, command: str) -> Path:
     for (env, movement, init), runs in sorted(groups.items()):
         for ax, key in zip(axes, ("accuracy", "return")):
             steps, mean, std = _mean_std(runs, key)
-            ax.plot(steps, mean, label=f"{movement}, {init} encoder" if runs[0].get("backbone") else movement)
+            label = f"{movement}, {init} encoder" if runs[0].get("backbone") else movement
+            ax.plot(steps, mean, label=f"{label} ({len(runs)} seed{'s' if len(runs) > 1 else ''})")
             ax.fill_between(steps, mean - std, mean + std, alpha=0.2)
             ax.set_xlabel("environment steps")
-            ax.set_ylabel(f"{key} (mean ± std, {len(runs)} seeds)")
+            ax.set_ylabel(f"{key} (mean ± std over seeds)")
         cells = []
         for c in CHECKPOINTS:
             vals = [r["at"][str(c)] for r in runs if str(c) in r["at"]]
@@ -236,7 +237,9 @@ def write_results(out: str | Path, command: str) -> Path:
         lines.append(f"| {env} | {movement} | {init} | {len(runs)} | " + " | ".join(cells) +
                      f" | {np.mean(final):.3f} ± {np.std(final):.3f} | {np.mean([r['wall_s'] for r in runs]):.0f} |")
     for env in sorted({k[0] for k in groups}):
-        for name, values in APPLE.get(env, {}).items():
+        for (name, values), marker in zip(APPLE.get(env, {}).items(), "xD"):
+            known = [(c, v) for c, v in zip(CHECKPOINTS, values) if v is not None]
+            axes[0].plot(*zip(*known), marker, color="black", linestyle="none", label=f"{name} (published)")
             lines.append(f"| {env} | {name} (paper) | - | - | " +
                          " | ".join("-" if v is None else f"{v:.2f}" for v in values) + " | - | - |")
     axes[0].legend(fontsize=8)
