@@ -28,7 +28,7 @@ from envs.retina import grey_periphery
 __all__ = ["ActiveAgent", "AgentConfig", "MOVEMENTS", "TUNED", "EpisodeBuffer"]
 
 MOVEMENTS = ("learned", "random", "still", "saliency")
-# AgentConfig values measured to work best per world (3 seeds each; docs/results/rl/), used by
+# AgentConfig values measured to work best per world (studies and pilots in docs/results/rl/), used by
 # AgentConfig.for_env and the CLI unless a flag says otherwise
 TUNED: dict[str, dict[str, Any]] = {
     # 16-step episodes, endless scenes: two updates of 256 steps per vector step instead of one of 512 (the same

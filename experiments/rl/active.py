@@ -19,6 +19,7 @@ unless ``--env`` says otherwise; the study runs ``--inits random frozen finetune
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import shlex
 import sys
@@ -237,7 +238,7 @@ def write_results(out: str | Path, command: str) -> Path:
         lines.append(f"| {env} | {movement} | {init} | {len(runs)} | " + " | ".join(cells) +
                      f" | {np.mean(final):.3f} ± {np.std(final):.3f} | {np.mean([r['wall_s'] for r in runs]):.0f} |")
     for env in sorted({k[0] for k in groups}):
-        for (name, values), marker in zip(APPLE.get(env, {}).items(), "xD"):
+        for (name, values), marker in zip(APPLE.get(env, {}).items(), itertools.cycle("xDs^")):
             known = [(c, v) for c, v in zip(CHECKPOINTS, values) if v is not None]
             axes[0].plot(*zip(*known), marker, color="black", linestyle="none", label=f"{name} (published)")
             lines.append(f"| {env} | {name} (paper) | - | - | " +

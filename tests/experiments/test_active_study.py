@@ -77,6 +77,14 @@ def test_results_page_has_the_table_apple_and_the_figure(tmp_path):
     assert (tmp_path / "curves.png").stat().st_size > 1000
 
 
+def test_every_published_reference_gets_its_row(tmp_path, monkeypatch):
+    refs = {f"Ref-{i}": (0.5, None, 0.9) for i in range(5)}  # more than the figure has markers
+    monkeypatch.setattr(active, "APPLE", {"CircleSquare-v0": refs})
+    _run(tmp_path, "learned", 0, 0.9)
+    page = active.write_results(tmp_path, "cmd").read_text()
+    assert all(f"| CircleSquare-v0 | {name} (paper) | - | - | 0.50 | - | 0.90 |" in page for name in refs)
+
+
 def test_redrawn_page_keeps_its_analysis(tmp_path):
     _run(tmp_path, "learned", 0, 0.9)
     page = active.write_results(tmp_path, "first")
@@ -174,9 +182,8 @@ def test_cli_defaults_are_the_values_tuned_for_the_world_and_flags_win(tmp_path,
     tuned = {**{f: getattr(AgentConfig(), f) for f in active.AGENT_FLAGS}, **TUNED.get(env, {})}
     assert seen[0] == tuned
     assert seen[1] == {**tuned, "updates_per_step": 3, "batch_transitions": 64}
-    check_recognition_id = active.check_recognition_id
     for tuned_env in TUNED:  # every tuned world is one the CLI runs
-        check_recognition_id(tuned_env)
+        active.check_recognition_id(tuned_env)
 
 
 def test_one_run_never_replaces_a_kept_run_unless_asked(tmp_path, monkeypatch, capsys):
