@@ -32,6 +32,7 @@ import gymnasium as gym
 import numpy as np
 
 from experiments.cliconfig import add_config_flags, config_from_flags
+from experiments.extras import MissingExtraError, check_extra
 from experiments.outputs import USER_ERRORS, check_output_dir, exit_error
 
 __all__ = ["RLConfig", "TASKS", "main", "evaluate_policy", "baseline_policies"]
@@ -230,6 +231,8 @@ def check_config(config: RLConfig, overwrite: bool = False) -> Path:
         ValueError: an unknown task or learner, a seed that is not an int >= 0, a budget < 1.
         NotADirectoryError: ``config.out`` is (or lies inside) a file.
         FileExistsError: ``config.out`` holds an earlier study and ``overwrite`` is False.
+        experiments.extras.MissingExtraError: stable-baselines3 (or sb3-contrib for
+            ``recurrent_ppo``) is not installed (the ``rl`` extra).
     """
     for name, values, allowed in (("tasks", config.tasks, tuple(TASKS)), ("learners", config.learners, LEARNERS)):
         bad = [v for v in values if v not in allowed]
@@ -242,6 +245,8 @@ def check_config(config: RLConfig, overwrite: bool = False) -> Path:
         value = getattr(config, name)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a positive int, got {value!r}")
+    check_extra("stable_baselines3", *(["sb3_contrib"] if "recurrent_ppo" in config.learners else []),
+                what="python -m experiments.rl (the reference agents)")
     return check_output_dir(config.out, OUTPUTS, overwrite,
                             hint="pass --overwrite to replace them, or give another --out")
 
@@ -289,6 +294,8 @@ def cli(argv: list[str] | None = None) -> dict[str, Any]:
         exit_error(parser.prog, exc)
     try:
         check_config(config, args.overwrite)
+    except MissingExtraError as exc:
+        exit_error(parser.prog, exc)
     except USER_ERRORS as exc:
         name, _, rest = str(exc).partition(" ")  # the user's flag, not the config field
         exit_error(parser.prog, f"--{name.replace('_', '-')} {rest}" if name in _FIELDS else exc)
