@@ -15,11 +15,25 @@ from typing import Any, Sequence
 import torch.distributed as dist
 import yaml
 
+from experiments.helpformat import HelpFormatter
 from experiments.outputs import USER_ERRORS, exit_error
 from experiments.pretrain import train
-from experiments.pretrain.config import apply_overrides, config_to_dict, list_presets, load_config, reset_invocation_keys
+from experiments.pretrain.config import apply_overrides, config_to_dict, load_config, reset_invocation_keys
+from experiments.pretrain.presets import preset_descriptions
 
 __all__ = ["cli", "format_summary"]
+
+DESCRIPTION = ("Pretrain seq-JEPA on saccade glimpse sequences. A run reads a preset (or a YAML file) with "
+               "--set overrides and writes a run folder: the resolved config.yaml, TensorBoard logs, checkpoints, "
+               "the end-of-training evaluation beside its floors (eval/) and summary.json. Multi-GPU: torchrun "
+               "--nproc_per_node N -m experiments.pretrain with the same arguments.")
+EPILOG = """examples:
+  saccade-pretrain --config scenes_cpu                    # the quick-start job (CPU)
+  saccade-pretrain --config scenes_cpu --set optim.lr=2e-3 --set data.batch_size=64
+  saccade-pretrain --list-presets                         # every preset with its description
+  saccade-pretrain --config pathint_cpu --print-config    # the resolved config, then exit
+  saccade-pretrain --run-dir runs/NAME --resume           # continue a killed or stopped run
+"""
 
 
 def cli(argv: Sequence[str] | None = None) -> None:
@@ -28,7 +42,8 @@ def cli(argv: Sequence[str] | None = None) -> None:
     Returns None (the console-script wrapper passes the return value to ``sys.exit``); the
     summary is printed and saved as ``summary.json`` in the run folder.
     """
-    parser = argparse.ArgumentParser(prog="saccade-pretrain", description=train.__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="saccade-pretrain", description=DESCRIPTION, epilog=EPILOG,
+                                     formatter_class=HelpFormatter)
     parser.add_argument("--config", help="YAML config file, or a packaged preset by name (e.g. scenes_cpu; see "
                                          "--list-presets; default: scenes_cpu; with --resume and --run-dir: the "
                                          "run's own config.yaml)")
@@ -44,8 +59,8 @@ def cli(argv: Sequence[str] | None = None) -> None:
                         help="print the resolved config (after --set) as YAML and exit")
     args = parser.parse_args(argv)
     if args.list_presets:
-        for name, line in list_presets():
-            print(f"{name:<22} {line}")
+        for name, description in preset_descriptions():  # whole, one line each
+            print(f"{name:<22} {description}")
         return
     if args.resume and args.overwrite:
         parser.error("--resume continues the run in its folder, --overwrite deletes it: pass one, not both")
