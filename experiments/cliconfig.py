@@ -58,7 +58,7 @@ def add_config_flags(parser: argparse.ArgumentParser, cls: type, only: Sequence[
         shown = " ".join(map(str, default)) if isinstance(default, (tuple, list)) else default
         help_text = f.metadata.get("help", "")
         parser.add_argument("--" + f.name.replace("_", "-"), dest=f.name, default=argparse.SUPPRESS,
-                            help=f"{help_text} (default: {shown})".strip(), **kwargs)
+                            help=help_text if default is None else f"{help_text} (default: {shown})".strip(), **kwargs)
 
 
 def config_from_flags(cls: type, args: argparse.Namespace, base: Any = None) -> Any:

@@ -18,15 +18,15 @@ import textwrap
 
 __all__ = ["HelpFormatter", "plain", "RST_MARKUP"]
 
-RST_MARKUP = re.compile(r"``|:(?:func|class|meth|mod|attr|data|obj|exc|ref|doc):`")
+RST_MARKUP = re.compile(r"``|\*\*|:(?:func|class|meth|mod|attr|data|obj|exc|ref|doc):`")
 """What :func:`plain` removes (tests use it to check that no help shows markup)."""
 
 _ROLE = re.compile(r":(?:func|class|meth|mod|attr|data|obj|exc|ref|doc):`~?([^`]+)`")
 
 
 def plain(text: str) -> str:
-    """``text`` without reStructuredText markup: ``x`` and :func:`x` become x."""
-    return _ROLE.sub(r"\1", text).replace("``", "")
+    """``text`` without reStructuredText markup: ``x``, **x** and :func:`x` become x."""
+    return _ROLE.sub(r"\1", text).replace("``", "").replace("**", "")
 
 
 def _shown(default: object) -> str:

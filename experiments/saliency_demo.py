@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from experiments.helpformat import HelpFormatter
 from saliency import (
     DEFAULT_METHOD,
     IOR_MODES,
@@ -87,13 +88,17 @@ def main(output: Path = DEFAULT_OUTPUT, method: str = DEFAULT_METHOD, n_fixation
 
 
 def cli() -> None:
-    parser = argparse.ArgumentParser(description="Saliency + IoR scanpath demo on a scikit-image photograph.")
+    parser = argparse.ArgumentParser(prog="saccade-saliency-demo", formatter_class=HelpFormatter,
+                                     description="Saliency + IoR scanpath demo on a scikit-image photograph: a "
+                                                 "three-panel PNG of the photograph with a scanpath sampled with "
+                                                 "inhibition of return, the saliency map and the priority map "
+                                                 "left after the last fixation.")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="PNG to write")
-    parser.add_argument("--method", choices=METHODS, default=DEFAULT_METHOD)
+    parser.add_argument("--method", choices=METHODS, default=DEFAULT_METHOD, help="saliency model")
     parser.add_argument("--fixations", type=int, default=8, help="number of fixations (>= 1)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--photo", choices=PHOTOS, default="astronaut")
-    parser.add_argument("--ior", choices=IOR_MODES, default="square")
+    parser.add_argument("--seed", type=int, default=0, help="seeds the scanpath's draws")
+    parser.add_argument("--photo", choices=PHOTOS, default="astronaut", help="scikit-image sample photograph")
+    parser.add_argument("--ior", choices=IOR_MODES, default="square", help="inhibition-of-return shape")
     parser.add_argument("--radius", type=float, default=None, help="IoR radius in pixels (default: side / 12)")
     args = parser.parse_args()
     path = main(args.output, args.method, args.fixations, args.seed, photo=args.photo, ior=args.ior,

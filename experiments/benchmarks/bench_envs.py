@@ -23,6 +23,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from experiments.helpformat import HelpFormatter
+
 
 def _best_rate(fn: Callable[[], int], repeats: int) -> float:
     """Items per second of ``fn`` (which returns how many items it produced), best of ``repeats``."""
@@ -232,7 +234,8 @@ def main(quick: bool = False, root: str | None = None) -> dict[str, float]:
 
 
 def cli(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="python -m experiments.benchmarks.bench_envs", description=__doc__,
+                                     formatter_class=HelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
     parser.add_argument("--root", default=None, help="data folder for the embedded scenes cache")
     args = parser.parse_args(argv)

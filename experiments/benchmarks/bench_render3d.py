@@ -17,6 +17,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from experiments.helpformat import HelpFormatter
+
 
 def _best_seconds(fn: Callable[[], object], repeats: int) -> float:
     """Fastest of ``repeats`` timed calls of ``fn``, after one warm-up call."""
@@ -53,7 +55,8 @@ def measure(sizes: Sequence[int] = (64, 128), batches: Sequence[int] = (64, 256)
 
 
 def main(argv: Sequence[str] | None = None) -> list[dict[str, float]]:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m experiments.benchmarks.bench_render3d", description=__doc__,
+                                     formatter_class=HelpFormatter)
     parser.add_argument("--quick", action="store_true", help="2 repeats instead of 5 (a smoke run, < 30 s)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[64, 128], help="image sides in pixels")
     parser.add_argument("--batches", type=int, nargs="+", default=[64, 256], help="batch sizes N")

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
+from experiments.helpformat import HelpFormatter
 from saliency import METHODS, saliency_map, saliency_maps, sample_scanpaths
 from experiments.cliconfig import add_config_flags, config_from_flags
 from experiments.outputs import exit_error
@@ -170,7 +171,8 @@ def main(cfg: BenchConfig) -> None:
 
 
 def cli() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m experiments.benchmarks.bench_saliency", description=__doc__,
+                                     formatter_class=HelpFormatter)
     add_config_flags(parser, BenchConfig)
     args = parser.parse_args()
     try:

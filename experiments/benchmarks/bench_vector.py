@@ -49,6 +49,8 @@ from typing import Any
 
 import gymnasium as gym
 
+from experiments.helpformat import HelpFormatter
+
 PEER_ID = "CircleSquare-v0"
 PEER_PACKAGES = ("ap-gym", "aiohttp", "datasets", "pillow")
 DEFAULT_PEER_VENV = "/work/apgym_venv"
@@ -248,9 +250,10 @@ def write_json(path: Path, payload: dict[str, Any]) -> None:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options."""
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m experiments.benchmarks.bench_vector", description=__doc__,
+                                formatter_class=HelpFormatter)
     p.add_argument("--quick", action="store_true", help="fewer steps (< 60 s in all)")
-    p.add_argument("--num-envs", type=int, default=64)
+    p.add_argument("--num-envs", type=int, default=64, help="rows of every vector env")
     p.add_argument("--repeats", type=int, default=None, help="timed repeats (median reported)")
     p.add_argument("--ids", nargs="*", default=None, help="our ids (default: envs.ENV_IDS)")
     p.add_argument("--json", type=Path, default=None, help="write the numbers here (atomically)")

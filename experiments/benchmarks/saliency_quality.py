@@ -13,6 +13,8 @@ import argparse
 
 import numpy as np
 
+from experiments.helpformat import HelpFormatter
+
 
 def hit_fraction(fixations: np.ndarray, boxes: np.ndarray) -> float:
     """Fraction of fixations ``int [N, F, 2]`` inside any box of ``int32 [N, K, 4]`` (r0, c0, r1, c1; -1 padding)."""
@@ -50,11 +52,12 @@ def main(n_images: int = 1000, n_fixations: int = 4, seed: int = 0, root: str | 
 
 
 def cli(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--images", type=int, default=1000)
-    parser.add_argument("--fixations", type=int, default=4)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--root", default=None)
+    parser = argparse.ArgumentParser(prog="python -m experiments.benchmarks.saliency_quality", description=__doc__,
+                                     formatter_class=HelpFormatter)
+    parser.add_argument("--images", type=int, default=1000, help="embedded scenes measured")
+    parser.add_argument("--fixations", type=int, default=4, help="first fixations of each scanpath counted")
+    parser.add_argument("--seed", type=int, default=0, help="seeds the scanpaths and the random fixations")
+    parser.add_argument("--root", default=None, help="data folder (default: $SACCADE_DATA, else ~/.cache/saccade)")
     args = parser.parse_args(argv)
     main(args.images, args.fixations, args.seed, args.root)
 

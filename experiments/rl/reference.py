@@ -32,7 +32,8 @@ import gymnasium as gym
 import numpy as np
 
 from experiments.cliconfig import add_config_flags, config_from_flags
-from experiments.extras import MissingExtraError, check_extra
+from experiments.extras import MissingExtraError, check_extra, install_hint
+from experiments.helpformat import HelpFormatter
 from experiments.outputs import USER_ERRORS, check_output_dir, exit_error
 
 __all__ = ["RLConfig", "TASKS", "main", "evaluate_policy", "baseline_policies"]
@@ -42,6 +43,22 @@ TASKS: dict[str, tuple[str, dict[str, Any]]] = {  # registered variants (their k
     "home": ("PathIntegration-Home-v0", dict(n_worlds=16)),
 }
 LEARNERS = ("ppo", "recurrent_ppo")
+DESCRIPTION = ("Reference agents: PPO and RecurrentPPO (Stable-Baselines3) against fixed baselines (random, "
+               "saliency-IoR, standing still, dead reckoning) on the classify and home tasks, over seeds, within "
+               "a CPU budget. Writes results.json, README.md and curves.png to --out. Needs the rl extra "
+               f"({install_hint('rl')}).")
+EPILOG = """subcommands (each with its own --help):
+  python -m experiments.rl active ...        one run of the active-recognition agent (agents.active)
+                                             in ap_gym's protocol: learned or fixed movement, one seed
+  python -m experiments.rl active-study ...  learned movement against random, still and saliency-IoR
+                                             movement with the same head, over seeds (resumable),
+                                             with curves and a results page
+
+examples:
+  python -m experiments.rl --tasks classify home --seeds 0 1 2 --steps 30000 --out rl_results
+  python -m experiments.rl active --env CircleSquare-v0 --steps 25600
+  python -m experiments.rl active-study --env Saccade-Shapes-Classify-v0 --seeds 0 1 2 --steps 128000
+"""
 
 
 @dataclass
@@ -284,7 +301,8 @@ def main(config: RLConfig, overwrite: bool = False) -> dict[str, Any]:
 
 
 def cli(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(prog="python -m experiments.rl", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m experiments.rl", description=DESCRIPTION, epilog=EPILOG,
+                                     formatter_class=HelpFormatter)
     add_config_flags(parser, RLConfig)
     parser.add_argument("--overwrite", action="store_true", help="replace the results of an earlier study in --out")
     args = parser.parse_args(argv)

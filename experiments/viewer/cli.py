@@ -15,11 +15,14 @@ return), the saliency map or the world-model panel, and a timeline of the foveas
 Path integration: the world with the path and its start, the path relative to the start (the
 displacement to integrate) and a readout. 3D rotation: the rendered view with the object's
 axes, an orientation gizmo and a readout. All families show the glimpses and the timeline.
+
 Keys: click = saccade there (path integration: move toward it, rotation: turn the front toward
 it), space = one agent step (saliency agent; random actions for the other families),
-a = autoplay, r/n/p = reset / next / previous image, 1-9 = saliency method and IoR mode
-(saccade envs), s = screenshot, g = record GIF, h = help, q/Esc = quit. :class:`Viewer` owns
-all state and is driven by pygame events, so tests (and scripts) can run it without a window.
+a = autoplay, r = restart the image, n/p (or right/left arrow) = next / previous image,
+1 / 2 = saliency method spectral residual / Itti-Koch and 3 / 4 / 5 = IoR mode square / disc /
+gaussian (saccade envs), s = screenshot, g = start/stop recording, h = help,
+q/Esc = quit. :class:`Viewer` owns all state and is driven by pygame events, so tests (and
+scripts) can run it without a window.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from typing import Any, Sequence
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # keep pygame's banner out of CLI output
 import pygame  # noqa: E402
 
+from experiments.helpformat import HelpFormatter  # noqa: E402
 from experiments.viewer.app import RECORD_FORMATS, Viewer, key_bindings, write_animation  # noqa: E402
 from experiments.viewer.env import EnvFactory, load_image_folder, parse_kws  # noqa: E402
 from saliency.scanpath import SCANPATH_MODES  # noqa: E402
@@ -44,8 +48,9 @@ DEFAULT_ENV = "Saccade-Scenes-v0"
 def build_parser() -> argparse.ArgumentParser:
     """The ``saccade-view`` argument parser (examples and keys in the epilog)."""
     first, _, rest = (__doc__ or "").partition("\n")
-    parser = argparse.ArgumentParser(prog="saccade-view", description=first, epilog=rest.replace("``", ""),
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    rest = rest.partition(" :class:`Viewer` owns")[0]  # the help ends before the note for programmers
+    parser = argparse.ArgumentParser(prog="saccade-view", description=first, epilog=rest,
+                                     formatter_class=HelpFormatter)
     src = parser.add_mutually_exclusive_group()
     src.add_argument("--env", default=None,
                      help=f"registered env id (default: the --checkpoint's training env, else {DEFAULT_ENV})")
@@ -55,9 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--image-size", type=int, default=96,
                         help="--images: side the images are fitted to (px, 8..4096)")
     parser.add_argument("--index", type=int, default=0, help="first image index")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="seeds the env and the space-key agent")
     parser.add_argument("--agent", default="sample", choices=SCANPATH_MODES,
-                        help="saliency agent mode (saccade envs)")
+                        help="saliency agent mode (saccade envs): sample the priority map or take its argmax")
     parser.add_argument("--fps", type=float, default=2.0, help="autoplay rate (saccades/s), also the GIF rate")
     parser.add_argument("--size", default="1160x760", help="window size WIDTHxHEIGHT")
     parser.add_argument("--checkpoint",
@@ -65,7 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "was trained on (--env / --kw that differ from it are warned about)")
     parser.add_argument("--n-cache", type=int, default=2000,
                         help="glimpses in the nearest-glimpse cache (latents kept in <out>/cache)")
-    parser.add_argument("--record-format", default="gif", choices=RECORD_FORMATS)
+    parser.add_argument("--record-format", default="gif", choices=RECORD_FORMATS,
+                        help="format of the g-key recording (mp4 needs imageio-ffmpeg)")
     parser.add_argument("--out", default="viewer_out", help="folder for screenshots, recordings and --frames")
     parser.add_argument("--headless", action="store_true", help="no window: write --frames frames to --out")
     parser.add_argument("--frames", type=int, default=10, help="--headless: number of frames (agent steps + 1)")
