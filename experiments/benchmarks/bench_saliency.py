@@ -26,9 +26,9 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from experiments.helpformat import HelpFormatter
 from saliency import METHODS, saliency_map, saliency_maps, sample_scanpaths
 from experiments.cliconfig import add_config_flags, config_from_flags
+from experiments.helpformat import HelpFormatter
 from experiments.outputs import exit_error
 from tests.saliency.reference import itti_koch_ref, spectral_residual_ref
 
