@@ -18,15 +18,16 @@ import textwrap
 
 __all__ = ["HelpFormatter", "plain", "RST_MARKUP"]
 
-RST_MARKUP = re.compile(r"``|\*\*|:(?:func|class|meth|mod|attr|data|obj|exc|ref|doc):`")
+RST_MARKUP = re.compile(r"``|(?<![\w*])\*\*\w[^*]*?\*\*(?![\w*])|:(?:func|class|meth|mod|attr|data|obj|exc|ref|doc):`")
 """What :func:`plain` removes (tests use it to check that no help shows markup)."""
 
+_STRONG = re.compile(r"(?<![\w*])\*\*(\w[^*]*?\w|\w)\*\*(?![\w*])")  # **bold**, not 2**31
 _ROLE = re.compile(r":(?:func|class|meth|mod|attr|data|obj|exc|ref|doc):`~?([^`]+)`")
 
 
 def plain(text: str) -> str:
     """``text`` without reStructuredText markup: ``x``, **x** and :func:`x` become x."""
-    return _ROLE.sub(r"\1", text).replace("``", "").replace("**", "")
+    return _STRONG.sub(r"\1", _ROLE.sub(r"\1", text)).replace("``", "")
 
 
 def _shown(default: object) -> str:
