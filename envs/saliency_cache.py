@@ -78,21 +78,24 @@ def dataset_saliency(
         warn_rebuild(exc, "the saliency")
     try:
         write_verified_npy(path, shape=(n, h, w), dtype=np.float32, meta=meta,
-                           fill=lambda out: _fill(out, dataset, method, params, chunk_size, progress))
+                           fill=lambda out: _fill(out, dataset, method, params, chunk_size, progress,
+                                                  where=f"once, cached in {path.parent}"))
         return read_verified_npy(path, shape=(n, h, w), dtype=np.float32, meta=meta, verify=False)
     except OSError as exc:  # read-only or full cache folder: keep the maps in memory
         warn_unwritable(path.parent, exc, "saliency maps")
     out = np.empty((n, h, w), dtype=np.float32)
-    _fill(out, dataset, method, params, chunk_size, progress)
+    _fill(out, dataset, method, params, chunk_size, progress, where="in memory")
     return out
 
 
-def _fill(out: np.ndarray, dataset: Any, method: str, params: dict[str, Any], chunk_size: int, progress: bool) -> None:
+def _fill(out: np.ndarray, dataset: Any, method: str, params: dict[str, Any], chunk_size: int, progress: bool,
+          where: str = "in memory") -> None:
     starts = range(0, len(dataset), chunk_size)
     if progress:
         from tqdm.auto import tqdm
 
-        starts = tqdm(starts, desc=f"saliency ({method})", unit="chunk", leave=False)
+        starts = tqdm(starts, desc=f"saliency maps of {len(dataset)} images ({method}; computed {where})",
+                      unit="chunk", leave=False)
     for start in starts:
         stop = min(start + chunk_size, len(dataset))
         images = np.ascontiguousarray(dataset.images[start:stop])
