@@ -82,7 +82,7 @@ _SHAPES = {"style": "shapes", "max_objects": 3, "keep_inside": True, "glimpse_si
 # Registered variants (Minigrid's way): an id of its own for a set of keywords, kept in the spec
 # (``gym.spec(id).kwargs``); any keyword passed to ``gym.make`` still overrides them.
 VARIANTS = {
-    "Saccade-Shapes-v0": ("Saccade-Scenes-v0", _SHAPES),  # the world-model benchmark (the quick start's)
+    "Saccade-Shapes-v0": ("Saccade-Scenes-v0", _SHAPES),  # the world-model benchmark ("shapes": per-scene look)
     "Saccade-Shapes-Classify-v0": ("Saccade-Scenes-Classify-v0", _SHAPES),
     "PathIntegration-Home-v0": ("PathIntegration-Scenes-v0", {"reward": "home", "max_steps": 8, "max_step": 0.15,
                                                               "world_size": 128, "glimpse_size": 16}),
