@@ -41,6 +41,11 @@ TUNED: dict[str, dict[str, Any]] = {
 }
 
 
+# Upper bounds of the sizes and counts (a batch of 2**62 transitions would be allocated after the first episodes)
+LIMITS = {"hidden": (1, 1 << 14), "batch_transitions": (1, 1 << 20), "buffer_episodes": (1, 1 << 24),
+          "learning_starts": (0, 1 << 40), "updates_per_step": (0, 1 << 10), "policy_updates": (1, 1 << 10)}
+
+
 @dataclass
 class AgentConfig:
     """Hyper-parameters (defaults sized for a CPU: 16-32 env rows, one update per vector step);
@@ -73,6 +78,8 @@ class AgentConfig:
             check_int(name, getattr(self, name), lo=1)
         for name in ("learning_starts", "updates_per_step"):
             check_int(name, getattr(self, name), lo=0)
+        for name, (lo, hi) in LIMITS.items():  # beyond these a run allocates without bound (or never ends a step)
+            check_int(name, getattr(self, name), lo, hi)
         for name in ("lr", "head_lr", "init_alpha", "alpha_lr"):
             check_real(name, getattr(self, name), lo=0.0, lo_open=True)
         for name in ("gamma", "tau"):

@@ -21,7 +21,9 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
 import shlex
+import stat
 import sys
 import time
 from pathlib import Path
@@ -31,7 +33,8 @@ import numpy as np
 
 from envs.storage import atomic_write, atomic_write_json
 
-__all__ = ["INITS", "train_run", "run_name", "make_env", "check_recognition_id", "write_results", "main", "CHECKPOINTS", "APPLE"]
+__all__ = ["INITS", "train_run", "run_name", "make_env", "check_recognition_id", "check_backbone", "check_out",
+           "episode_steps", "write_results", "main", "CHECKPOINTS", "APPLE", "NoEpisodeError"]
 
 CHECKPOINTS = (25_600, 61_000, 128_000)
 # APPLE's final-step training accuracy at CHECKPOINTS (mean over seeds; their seed std: CrossQ 0.02 / 0.10 / 0.04,
@@ -40,6 +43,14 @@ APPLE = {"CircleSquare-v0": {"APPLE-CrossQ": (0.53, 0.79, 0.94), "APPLE-SAC": (0
 INITS = ("random", "frozen", "finetuned", "random_frozen")  # random_frozen: the floor of a frozen encoder
 WINDOW = 2048  # env steps of finished episodes averaged into one curve point
 ANALYSIS = "<!-- analysis: kept when the page is redrawn -->"  # a results page's hand-written part follows it
+PAGE_TITLE = "# Active recognition: "  # the first line of every page this command writes (how it knows its own)
+OUTPUTS = ("README.md", "curves.png")  # what the command redraws in --out (besides runs/ and tb/)
+# Upper bounds of the numbers a run takes: beyond them a run would allocate without bound or overflow a seed
+MAX_STEPS, MAX_NUM_ENVS, MAX_THREADS, MAX_SEED = 10 ** 10, 1024, 1024, 2 ** 32 - 1
+
+
+class NoEpisodeError(ValueError):
+    """A run ended no episode (``--steps`` shorter than one episode per row): nothing to keep."""
 
 
 def make_env(env_id: str, num_envs: int, env_kwargs: dict[str, Any] | None = None) -> Any:
@@ -52,22 +63,76 @@ def make_env(env_id: str, num_envs: int, env_kwargs: dict[str, Any] | None = Non
 
 
 def check_recognition_id(env_id: str, name: str = "env") -> None:
-    """ValueError naming ``name`` unless ``env_id`` is a recognition id: one of ours (``envs.CLASSIFY_IDS``
-    or a variant of one) or a registered ap_gym id (ap_gym is imported to register its ids)."""
+    """ValueError naming ``name`` unless ``env_id`` is a recognition id the agent can run: one of ours
+    (``envs.CLASSIFY_IDS`` or a variant of one) whose family reports a glimpse position (``info["position"]``:
+    the saccade worlds), or an ap_gym classification id (ap_gym is imported to register its ids)."""
     import gymnasium as gym
     import envs
     try:
-        ours = envs.family_of(env_id) is not None
+        family = envs.family_of(env_id)
     except ValueError:
-        ours = False
-    if not ours and env_id not in gym.registry:
+        family = None
+    if family is None and isinstance(env_id, str) and env_id not in gym.registry:
         try:
             import ap_gym  # noqa: F401  (registers ap_gym's ids, e.g. CircleSquare-v0)
         except ImportError:
             pass
-    if (envs.base_id(env_id) not in envs.CLASSIFY_IDS) if ours else env_id not in gym.registry:
-        raise ValueError(f"{name} must be a recognition id ({', '.join(envs.CLASSIFY_IDS)}, "
-                         f"Saccade-Shapes-Classify-v0, or an ap_gym id such as CircleSquare-v0), got {env_id!r}")
+    runnable = [i for i in envs.CLASSIFY_IDS if envs.family_of(i).state_key == "position"]
+    if family is not None:
+        ok = envs.base_id(env_id) in envs.CLASSIFY_IDS and family.state_key == "position"
+    else:
+        ok = isinstance(env_id, str) and env_id in gym.registry and _ap_gym_classification(env_id)
+    if not ok:
+        raise ValueError(f"{name} must be a recognition id the agent can run ({', '.join(runnable)}, "
+                         f"Saccade-Shapes-Classify-v0, or an ap_gym classification id such as CircleSquare-v0), "
+                         f"got {env_id!r:.80}")
+
+
+def _ap_gym_classification(env_id: str) -> bool:
+    """Whether the registered ``env_id`` is one of ap_gym's classification ids (its entry point comes from
+    ap_gym and, where its registration says which wrappers it adds, adds the classification log wrapper)."""
+    import inspect
+    import gymnasium as gym
+    entry = gym.spec(env_id).entry_point
+    module = entry.__module__ if callable(entry) else str(entry)
+    if not module.startswith("ap_gym"):
+        return False
+    seen, todo, wrappers = set(), [entry], []
+    while todo:  # the registration's closures (a sparse variant wraps another entry point)
+        fn = todo.pop()
+        if not callable(fn) or id(fn) in seen or len(seen) > 8:
+            continue
+        seen.add(id(fn))
+        try:
+            nonlocals = inspect.getclosurevars(fn).nonlocals
+        except (TypeError, ValueError):
+            continue
+        for value in nonlocals.values():
+            if isinstance(value, (tuple, list)):
+                wrappers += [getattr(w, "__name__", "") for w in value]
+            elif callable(value):
+                todo.append(value)
+    return not wrappers or "ActiveClassificationLogWrapper" in wrappers
+
+
+def episode_steps(env_id: str, env_kwargs: dict[str, Any] | None = None) -> int | None:
+    """Steps of one episode of ``env_id`` (with ``env_kwargs``) read from its registration, without making
+    it; None where the registration does not say."""
+    import gymnasium as gym
+    import envs
+    spec = gym.spec(env_id)
+    kwargs = {**spec.kwargs, **(env_kwargs or {})}
+    try:
+        key = envs.family_of(env_id).length_kwarg
+    except ValueError:  # an ap_gym id: its perception config's step limit
+        limits = [getattr(v, "step_limit", None) for v in kwargs.values()]
+        limits = [v for v in limits if isinstance(v, int) and not isinstance(v, bool)]
+        return limits[0] if limits else spec.max_episode_steps
+    if key in kwargs:
+        return int(kwargs[key])
+    default = envs.env_keywords(env_id).get(key)
+    value = getattr(default, "default", None)
+    return int(value) if isinstance(value, int) else None
 
 
 def _backbone(path: str, init: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -84,9 +149,40 @@ def _backbone(path: str, init: str) -> tuple[dict[str, Any], dict[str, Any]]:
                 module.reset_parameters()
     kwargs = {"encoder": encoder, "freeze_encoder": init in ("frozen", "random_frozen"), "mean": meta["mean"], "std": meta["std"],
               "periphery": meta.get("periphery", "colour")}
-    env_id = meta["env_id"].replace("-v0", "-Classify-v0")
-    env_kwargs = {k: v for k, v in meta["env_kwargs"].items() if k != "split"}
-    return kwargs, {"env": env_id, "env_kwargs": env_kwargs}
+    return kwargs, _world_of(meta)
+
+
+def _world_of(meta: dict[str, Any]) -> dict[str, Any]:
+    """The recognition world of a checkpoint's metadata: ``{"env", "env_kwargs"}``."""
+    env_id = str(meta["env_id"]).replace("-v0", "-Classify-v0")
+    env_kwargs = {k: v for k, v in dict(meta["env_kwargs"]).items() if k != "split"}
+    return {"env": env_id, "env_kwargs": env_kwargs}
+
+
+def check_backbone(path: str, env: str | None, flag: str = "--backbone") -> dict[str, Any]:
+    """Load the seq-JEPA checkpoint ``path`` (nothing trained) and check the agent can run its encoder:
+    its world has a recognition variant the agent runs, and ``env`` (None: that variant) is it. Returns
+    ``{"env", "env_kwargs", "sha256"}``; ValueError / CheckpointError naming ``flag`` otherwise."""
+    from envs.storage import file_sha256, regular_file_size
+    from seqjepa import load_pretrained
+    regular_file_size(Path(path).expanduser(), error=ValueError, follow_symlinks=True)
+    try:
+        _, meta = load_pretrained(path)
+        world = _world_of(meta)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"{flag} {path} holds no seq-JEPA encoder with its world ({exc!r:.80})") from None
+    except Exception as exc:  # CheckpointError, and whatever torch raises on a file that is no checkpoint
+        problem = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise ValueError(f"{flag} {path} is not a seq-JEPA checkpoint the agent can load ({problem})") from None
+    try:
+        check_recognition_id(world["env"], "its world")
+    except ValueError:
+        raise ValueError(f"{flag} {path} was trained on {meta['env_id']}, which has no recognition variant the "
+                         f"agent runs (a saccade world's): choose a saccade checkpoint") from None
+    if env is not None and env != world["env"]:
+        raise ValueError(f"--env {env} is not the world {flag} {path} was trained on ({world['env']}): its encoder "
+                         f"reads that world's glimpses; leave --env out")
+    return {**world, "sha256": file_sha256(path)}
 
 
 def _saccade_world(env_id: str) -> bool:
@@ -102,6 +198,15 @@ def _saccade_world(env_id: str) -> bool:
 def run_name(env: str, movement: str, seed: int, init: str = "random") -> str:
     """File name of one run: ``<env>_<movement>_<init>_s<seed>``."""
     return f"{env}_{movement}_{init}_s{seed}"
+
+
+def _clear_events(folder: Path) -> None:
+    """Remove TensorBoard event files left in ``folder`` by an attempt that did not finish (killed): a run is
+    trained afresh, so its curves must not be drawn over the earlier attempt's. Nothing else is touched."""
+    if folder.is_dir() and not folder.is_symlink():
+        for events in folder.glob("events.out.tfevents.*"):
+            if events.is_file() and not events.is_symlink():
+                events.unlink()
 
 
 def train_run(env: str, movement: str = "learned", steps: int = 25_600, seed: int = 0, num_envs: int = 16,
@@ -139,6 +244,8 @@ def train_run(env: str, movement: str = "learned", steps: int = 25_600, seed: in
     (out / "runs").mkdir(parents=True, exist_ok=True)
     venv = make_env(env, num_envs, env_kwargs)
     agent = ActiveAgent(venv, config, seed=seed, **agent_kwargs)
+    if tensorboard:
+        _clear_events(out / "tb" / name)  # a run is kept only when it finished: these are a killed attempt's
     writer = _writer(out / "tb" / name) if tensorboard else None
     bar = _bar(steps, name) if progress else None
     curve: list[dict[str, float]] = []
@@ -162,14 +269,20 @@ def train_run(env: str, movement: str = "learned", steps: int = 25_600, seed: in
                 bar.set_postfix(accuracy=f"{point['accuracy']:.3f}")
 
     agent.learn(steps, callback)
-    result = {"name": name, "env": env, "movement": movement, "seed": seed, "init": init, "steps": agent.steps,
-              "backbone": backbone, "config": dataclasses.asdict(config), "wall_s": round(time.time() - start, 1),
-              "curve": curve,
-              "at": {str(c): _at(curve, c) for c in CHECKPOINTS if c <= agent.steps}}
-    atomic_write_json(out / "runs" / f"{name}.json", result)
     for closer in (bar, writer, venv):
         if closer is not None:
             closer.close()
+    if not curve:  # no episode ended: a run without a curve is not kept (a study could not draw it)
+        raise NoEpisodeError(f"--steps {steps} ended no episode of {env} over {num_envs} rows: nothing to keep; "
+                         f"raise --steps")
+    from envs.storage import file_sha256
+    result = {"name": name, "env": env, "movement": movement, "seed": seed, "init": init, "steps": agent.steps,
+              "asked_steps": steps, "num_envs": num_envs, "backbone": backbone,
+              "backbone_sha256": file_sha256(backbone) if backbone is not None else None,
+              "config": dataclasses.asdict(config), "wall_s": round(time.time() - start, 1),
+              "curve": curve,
+              "at": {str(c): _at(curve, c) for c in CHECKPOINTS if c <= agent.steps}}
+    atomic_write_json(out / "runs" / f"{name}.json", result)
     return result
 
 
@@ -189,8 +302,86 @@ def _bar(total: int, name: str) -> Any:
     return tqdm(total=total, desc=name, unit="step", file=sys.stderr)
 
 
-def _load(out: Path) -> list[dict[str, Any]]:
-    return [json.loads(p.read_text()) for p in sorted((out / "runs").glob("*.json"))]
+def _check_run(run: dict[str, Any], path: Path) -> dict[str, Any]:
+    """``run`` (read from ``path``) if it is a run this command wrote; ValueError naming the file otherwise."""
+    def number(x: Any) -> bool:
+        return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+    types = {"name": str, "env": str, "movement": str, "init": str, "seed": int, "steps": int, "curve": list,
+             "at": dict}
+    problem = next((f"its {key!r} is not a {kind.__name__}" for key, kind in types.items()
+                    if not isinstance(run.get(key), kind) or isinstance(run.get(key), bool)), None)
+    if problem is None and run["name"] != path.stem:
+        problem = f"it names the run {run['name']!r:.80}"
+    if problem is None and not number(run.get("wall_s", 0)):
+        problem = "its 'wall_s' is not a number"
+    if problem is None and not all(isinstance(p, dict) and all(number(p.get(k)) for k in ("steps", "accuracy", "return"))
+                                   for p in run["curve"]):
+        problem = "its curve is not a list of {steps, accuracy, return} numbers"
+    if problem is None and not all(number(v) for v in run["at"].values()):
+        problem = "its 'at' is not a mapping of accuracies"
+    if problem is None and not isinstance(run.get("config", {}), dict):
+        problem = "its 'config' is not a mapping"
+    if problem is not None:
+        raise ValueError(f"{path} is not a run of python -m experiments.rl active ({problem}); move it out of "
+                         f"{path.parent}")
+    return run
+
+
+def _load(out: str | Path, skip: str | None = None) -> list[dict[str, Any]]:
+    """Every run kept under ``<out>/runs`` (but ``skip``, about to be replaced): regular JSON files holding a
+    run (a FIFO, link or folder named ``*.json`` is never opened or followed); ValueError naming the file
+    otherwise."""
+    from experiments.outputs import read_json_object
+    folder = Path(out) / "runs"
+    if not folder.is_dir():
+        return []
+    return [_check_run(read_json_object(p, "an active run"), p) for p in sorted(folder.glob("*.json"))
+            if p.stem != skip]
+
+
+def _own_page(path: Path) -> bool | None:
+    """None if nothing is at ``path``; True if it is a regular file this command wrote (its first line is
+    :data:`PAGE_TITLE`); False otherwise (another file, a link, a FIFO, a folder). A FIFO is never opened."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return False
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(len(PAGE_TITLE.encode())) == PAGE_TITLE.encode()
+    except OSError:
+        return False
+
+
+def check_out(out: str | Path, name: str | None = None, overwrite: bool = False) -> list[dict[str, Any]]:
+    """Check ``--out`` before any env, checkpoint or training; returns the runs kept there.
+
+    The folder can be made; ``runs/`` and ``tb/`` are folders where they exist; ``README.md`` and
+    ``curves.png`` are replaced only when this command wrote them (a README whose first line is
+    :data:`PAGE_TITLE`, a figure beside it); every kept run file is a regular file holding a run;
+    ``runs/<name>.json`` (one run) is replaced only with ``overwrite``.
+    """
+    from experiments.outputs import check_output_dir
+    out = check_output_dir(out, [], True)
+    for sub in ("runs", "tb") + ((f"tb/{name}",) if name else ()):
+        path = out / sub
+        if os.path.lexists(path) and (path.is_symlink() or not path.is_dir()):
+            raise NotADirectoryError(f"--out {out} holds {sub}, which is not a folder (this command keeps its "
+                                     f"runs and logs there); choose another --out")
+    page = _own_page(out / "README.md")
+    if page is False:
+        raise FileExistsError(f"--out {out} holds a README.md this command did not write (it never replaces one); "
+                              f"choose another --out")
+    figure = out / "curves.png"
+    if os.path.lexists(figure) and (page is not True or figure.is_symlink() or not figure.is_file()):
+        raise FileExistsError(f"--out {out} holds a curves.png this command did not write (no page of its own beside "
+                              f"it; it never replaces one); choose another --out")
+    if name is not None:
+        check_output_dir(out, [f"runs/{name}.json"], overwrite, hint="pass --overwrite to replace it")
+    return _load(out, skip=name)
 
 
 def _groups(runs: list[dict[str, Any]]) -> dict[tuple[str, str, str], list[dict[str, Any]]]:
@@ -201,6 +392,7 @@ def _groups(runs: list[dict[str, Any]]) -> dict[tuple[str, str, str], list[dict[
 
 
 def _mean_std(runs: list[dict[str, Any]], key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    runs = [r for r in runs if r["curve"]] or runs
     n = min(len(r["curve"]) for r in runs)
     steps = np.array([p["steps"] for p in runs[0]["curve"][:n]])
     values = np.array([[p[key] for p in r["curve"][:n]] for r in runs])
@@ -218,12 +410,14 @@ def write_results(out: str | Path, command: str) -> Path:
     backbone = any(r[0].get("backbone") for r in groups.values())
     title = ("a seq-JEPA glimpse encoder against a new one (same agent)" if backbone else
              "learned movement vs fixed movements (same learned head)")
-    lines = [f"# Active recognition: {title}\n",
+    lines = [f"{PAGE_TITLE}{title}\n",
              f"Command: `{command}`\n", "| env | movement | init | seeds | " +
              " | ".join(f"acc @ {c // 1000 if c % 1000 == 0 else c / 1000}k" for c in CHECKPOINTS) +
              " | final acc | wall s/run |", "|" + "---|" * (6 + len(CHECKPOINTS))]
     for (env, movement, init), runs in sorted(groups.items()):
         for ax, key in zip(axes, ("accuracy", "return")):
+            if not any(r["curve"] for r in runs):
+                continue  # no episode ended (a run kept by an earlier version): nothing to draw
             steps, mean, std = _mean_std(runs, key)
             label = f"{movement}, {init} encoder" if runs[0].get("backbone") else movement
             ax.plot(steps, mean, label=f"{label} ({len(runs)} seed{'s' if len(runs) > 1 else ''})")
@@ -234,9 +428,10 @@ def write_results(out: str | Path, command: str) -> Path:
         for c in CHECKPOINTS:
             vals = [r["at"][str(c)] for r in runs if str(c) in r["at"]]
             cells.append(f"{np.mean(vals):.3f} ± {np.std(vals):.3f}" if vals else "-")
-        final = [r["curve"][-1]["accuracy"] for r in runs]
+        final = [r["curve"][-1]["accuracy"] for r in runs if r["curve"]]
+        final_cell = f"{np.mean(final):.3f} ± {np.std(final):.3f}" if final else "-"
         lines.append(f"| {env} | {movement} | {init} | {len(runs)} | " + " | ".join(cells) +
-                     f" | {np.mean(final):.3f} ± {np.std(final):.3f} | {np.mean([r['wall_s'] for r in runs]):.0f} |")
+                     f" | {final_cell} | {np.mean([r.get('wall_s', 0) for r in runs]):.0f} |")
     for env in sorted({k[0] for k in groups}):
         for (name, values), marker in zip(APPLE.get(env, {}).items(), itertools.cycle("xDs^")):
             known = [(c, v) for c, v in zip(CHECKPOINTS, values) if v is not None]
@@ -245,14 +440,18 @@ def write_results(out: str | Path, command: str) -> Path:
                          " | ".join("-" if v is None else f"{v:.2f}" for v in values) + " | - | - |")
     axes[0].legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(out / "curves.png", dpi=100)
-    plt.close(fig)
     lines.append("\n![curves](curves.png)\n\nAccuracy: the final prediction's, over the training episodes that "
                  f"ended in each window of {WINDOW} env steps (the learned movement samples from its policy).")
     page = out / "README.md"
-    kept = page.read_text(encoding="utf-8").partition(ANALYSIS)[2] if page.is_file() else ""
+    own = _own_page(page)
+    if own is False or (os.path.lexists(out / "curves.png") and own is None):
+        plt.close(fig)
+        check_out(out)  # raises, naming the file this command did not write
+    kept = page.read_text(encoding="utf-8").partition(ANALYSIS)[2] if own else ""
     text = "\n".join(lines) + "\n" + (ANALYSIS + kept if kept else "")
-    atomic_write(page, lambda fh: fh.write(text.encode("utf-8")))
+    atomic_write(page, lambda fh: fh.write(text.encode("utf-8")))  # the page first: it marks the figure as ours
+    atomic_write(out / "curves.png", lambda fh: fig.savefig(fh, dpi=100, format="png"))
+    plt.close(fig)
     return page
 
 
@@ -293,18 +492,22 @@ def _parser(study: bool) -> argparse.ArgumentParser:
     return p
 
 
-def _check_args(args: argparse.Namespace, study: bool) -> str | None:
-    """Check every argument before any env, checkpoint or run is touched; the env id to run (None: the
-    backbone's world)."""
+def _check_args(args: argparse.Namespace, study: bool) -> tuple[str | None, dict[str, Any] | None]:
+    """Check every argument before any env, run or training: the env id to run (None: the backbone's world)
+    and the backbone's world (``check_backbone``; None without one)."""
     from checks import check_choice, check_int, check_seed
     from agents.active import MOVEMENTS
     check_int("--steps", args.steps, lo=1)
+    check_int("--steps", args.steps, 1, MAX_STEPS)
     check_int("--num-envs", args.num_envs, lo=1)
+    check_int("--num-envs", args.num_envs, 1, MAX_NUM_ENVS)
     check_int("--threads", args.threads, lo=1)
+    check_int("--threads", args.threads, 1, MAX_THREADS)
     seeds = args.seeds if study else [args.seed]
     movements = args.movements if study else [args.movement]
     for seed in seeds:
         check_seed(seed, "--seeds" if study else "--seed")
+        check_int("--seeds" if study else "--seed", seed, 0, MAX_SEED)
     for movement in movements:
         check_choice("--movements" if study else "--movement", movement, MOVEMENTS)
     env = args.env or (None if args.backbone else "CircleSquare-v0")
@@ -313,9 +516,17 @@ def _check_args(args: argparse.Namespace, study: bool) -> str | None:
         if not study and args.movement == "saliency" and not _saccade_world(env):
             raise ValueError(f"--movement saliency needs one of our saccade recognition ids (a saliency map), "
                              f"got --env {env}")
-    if args.backbone is not None and not Path(args.backbone).expanduser().is_file():
-        raise FileNotFoundError(f"--backbone {args.backbone} is not a checkpoint file")
-    return env
+    world = None
+    if args.backbone is not None:
+        if not Path(args.backbone).expanduser().is_file():
+            raise FileNotFoundError(f"--backbone {args.backbone} is not a checkpoint file")
+        world = check_backbone(args.backbone, args.env)
+        env = world["env"]
+    length = episode_steps(env, world["env_kwargs"] if world else None) or 1  # unknown: at least one step
+    if args.steps < length * args.num_envs:
+        raise ValueError(f"--steps {args.steps} ends no episode: {env}'s episodes last {length} steps on each of "
+                         f"--num-envs {args.num_envs} rows; give at least {length * args.num_envs}")
+    return env, world
 
 
 SAC_ONLY = ("gamma", "lr", "policy_updates")  # agent settings that only learned movement uses
@@ -342,56 +553,87 @@ def _agent_config(args: argparse.Namespace, env: str) -> dict[str, Any]:
     return {field: value for field, value in dataclasses.asdict(config).items() if field in AGENT_FLAGS}
 
 
-def _check_kept_runs(out: Path, agent_config: dict[str, Any]) -> None:
-    """ValueError if a run kept under ``out`` was trained with other ``agent_config`` values (a resumed
-    study must not mix settings on one page); SAC's settings are not compared for fixed movements."""
-    for run in _load(out):
+def _check_kept_runs(out: Path, agent_config: dict[str, Any], settings: dict[str, Any] | None = None,
+                     replacing: str | None = None, runs: list[dict[str, Any]] | None = None) -> None:
+    """ValueError if a run kept under ``out`` (other than ``replacing``) was trained with other settings: other
+    ``agent_config`` values, or (``settings``) another ``env``, ``steps``, ``num_envs`` or ``backbone_sha256``;
+    one page must not pool runs made differently. SAC's settings are not compared for fixed movements."""
+    for run in _load(out) if runs is None else runs:
+        if run["name"] == replacing:
+            continue
         kept = run.get("config", {})
         ignored = () if run.get("movement") == "learned" else SAC_ONLY  # a fixed movement never ran SAC
-        differ = {k: (kept[k], v) for k, v in agent_config.items()
+        differ = {_flag(k): (kept[k], v) for k, v in agent_config.items()
                   if k in kept and kept[k] != v and k not in ignored}
+        if settings is not None:
+            differ.update(_other_settings(run, settings))
         if differ:
             raise ValueError(f"--out {out} keeps {run['name']}, trained with " +
-                             ", ".join(f"{_flag(k)} {old} (asked: {new})" for k, (old, new) in differ.items())
+                             ", ".join(f"{flag} {old} (asked: {new})" for flag, (old, new) in differ.items())
                              + "; resume it with the same settings or choose another --out")
+
+
+def _other_settings(run: dict[str, Any], settings: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """The flags whose value ``run`` was trained with differs from ``settings`` (``env``, ``steps``,
+    ``num_envs``, ``backbone_sha256``); a run kept by an earlier version is compared on what it recorded."""
+    differ: dict[str, tuple[Any, Any]] = {}
+    if run["env"] != settings["env"]:
+        differ["--env"] = (run["env"], settings["env"])
+    asked, rows = settings["steps"], settings["num_envs"]
+    if "asked_steps" in run:
+        if run["asked_steps"] != asked:
+            differ["--steps"] = (run["asked_steps"], asked)
+    elif not asked <= run["steps"] < asked + rows:  # an earlier version kept the steps made (asked, rounded up)
+        differ["--steps"] = (run["steps"], asked)
+    if "num_envs" in run and run["num_envs"] != rows:
+        differ["--num-envs"] = (run["num_envs"], rows)
+    backbone = settings.get("backbone_sha256")
+    if "backbone_sha256" in run:
+        if run["backbone_sha256"] != backbone:
+            differ["--backbone"] = (_short(run["backbone_sha256"]), _short(backbone))
+    elif bool(run.get("backbone")) != bool(backbone):
+        differ["--backbone"] = (run.get("backbone"), "a checkpoint" if backbone else None)
+    return differ
+
+
+def _short(digest: str | None) -> str:
+    return "none" if digest is None else f"a checkpoint of SHA-256 {digest[:12]}"
 
 
 def main(argv: Sequence[str] | None = None, study: bool = False) -> int:
     """CLI of one run (``active``) or of the study (``active-study``); bad arguments exit 2 with one line."""
-    from experiments.outputs import USER_ERRORS, check_output_dir, exit_error
+    from experiments.outputs import USER_ERRORS, exit_error
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = _parser(study)
     args = parser.parse_args(argv)
     try:
-        env = _check_args(args, study)
+        env, world = _check_args(args, study)
         init = "random" if study else args.init
-        if args.backbone is not None and env is None:
-            env = _backbone(args.backbone, "frozen")[1]["env"]
-        if not study:  # one run: never replace a kept run unless asked
-            name = run_name(env, args.movement, args.seed, init if args.backbone else "random")
-            check_output_dir(Path(args.out), [f"runs/{name}.json"], args.overwrite)
-        else:
-            check_output_dir(Path(args.out), [], True)
+        name = None if study else run_name(env, args.movement, args.seed, init if args.backbone else "random")
+        kept = check_out(args.out, name, False if study else args.overwrite)
         agent_config = _agent_config(args, env)
-        if study:
-            _check_kept_runs(Path(args.out), agent_config)
+        settings = {"env": env, "steps": args.steps, "num_envs": args.num_envs,
+                    "backbone_sha256": world["sha256"] if world else None}
+        _check_kept_runs(Path(args.out), agent_config, settings, replacing=name, runs=kept)
     except USER_ERRORS as exc:
         exit_error(parser.prog, exc)
     common = dict(steps=args.steps, num_envs=args.num_envs, backbone=args.backbone, out=args.out,
                   threads=args.threads, agent_config=agent_config)
-    if not study:
-        result = train_run(env, args.movement, seed=args.seed, init=init, **common)
-        print(json.dumps({k: result[k] for k in ("name", "steps", "wall_s", "at")}))
-    else:
-        done = {p.stem for p in (Path(args.out) / "runs").glob("*.json")}
-        for seed in args.seeds:
-            for movement in args.movements:
-                for init in (args.inits if args.backbone is not None else ["random"]):
-                    if run_name(env, movement, seed, init) in done:
-                        continue  # resumable: a kept run is not trained again
-                    if movement == "saliency" and not _saccade_world(env):
-                        continue  # no priority map outside the saccade worlds
-                    train_run(env, movement, seed=seed, init=init, **common)
+    try:
+        if not study:
+            result = train_run(env, args.movement, seed=args.seed, init=init, **common)
+            print(json.dumps({k: result[k] for k in ("name", "steps", "wall_s", "at")}))
+        else:
+            done = {r["name"] for r in kept}
+            inits = args.inits if args.backbone is not None else ["random"]
+            for seed, movement, init in dict.fromkeys(itertools.product(args.seeds, args.movements, inits)):
+                if run_name(env, movement, seed, init) in done:
+                    continue  # resumable: a kept run is not trained again (a repeated seed or movement: once)
+                if movement == "saliency" and not _saccade_world(env):
+                    continue  # no priority map outside the saccade worlds
+                train_run(env, movement, seed=seed, init=init, **common)
+    except NoEpisodeError as exc:  # an episode longer than the registration says: nothing was kept
+        exit_error(parser.prog, exc)
     page = write_results(args.out, "python -m experiments.rl " + ("active-study " if study else "active ") +
                          shlex.join(argv))
     print(f"results: {page}")

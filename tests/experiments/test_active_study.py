@@ -56,13 +56,14 @@ def test_study_with_a_backbone_runs_every_init_on_its_world(tmp_path, monkeypatc
     assert calls == [("Saccade-Scenes-Classify-v0", i) for i in active.INITS]
 
 
-def _run(out: Path, movement: str, seed: int, acc: float) -> None:
+def _run(out: Path, movement: str, seed: int, acc: float, **fields) -> dict:
     curve = [{"steps": s, "accuracy": acc + 0.01 * seed, "return": -1.0} for s in (20_000, 61_000, 128_000)]
     run = {"name": active.run_name("CircleSquare-v0", movement, seed), "env": "CircleSquare-v0",
            "movement": movement, "seed": seed, "init": "random", "steps": 128_000, "wall_s": 10.0,
-           "curve": curve, "at": {str(c): active._at(curve, c) for c in active.CHECKPOINTS}}
+           "curve": curve, "at": {str(c): active._at(curve, c) for c in active.CHECKPOINTS}, **fields}
     (out / "runs").mkdir(parents=True, exist_ok=True)
     (out / "runs" / f"{run['name']}.json").write_text(json.dumps(run))
+    return run
 
 
 def test_results_page_has_the_table_apple_and_the_figure(tmp_path):
@@ -99,7 +100,7 @@ def test_study_skips_kept_runs_and_saliency_outside_saccade_worlds(tmp_path, mon
     _run(tmp_path, "learned", 0, 0.9)
     calls = []
     monkeypatch.setattr(active, "train_run", lambda env, movement, seed, init, **kw: calls.append((movement, seed)))
-    assert active.main(["--env", "CircleSquare-v0", "--seeds", "0", "1", "--out", str(tmp_path),
+    assert active.main(["--env", "CircleSquare-v0", "--seeds", "0", "1", "--out", str(tmp_path), "--steps", "128000",
                         "--movements", "learned", "saliency", "still"], study=True) == 0
     assert calls == [("still", 0), ("learned", 1), ("still", 1)]
     assert (tmp_path / "README.md").exists()
@@ -135,25 +136,23 @@ def test_cli_rejects_bad_arguments_in_one_line_before_any_env(tmp_path, monkeypa
 
 def test_resumed_study_refuses_to_mix_agent_settings(tmp_path, monkeypatch, capsys):
     from agents.active import AgentConfig
-    (tmp_path / "runs").mkdir()
-    (tmp_path / "runs" / "CircleSquare-v0_still_random_s0.json").write_text(json.dumps(
-        {"name": "CircleSquare-v0_still_random_s0", "config": {"batch_transitions": 100, "policy_updates": 1}}))
+    _run(tmp_path, "still", 0, 0.5, config={"batch_transitions": 100, "policy_updates": 1})
     monkeypatch.setattr(active, "train_run", lambda *a, **k: pytest.fail("trained before the settings were checked"))
     with pytest.raises(SystemExit) as exit_info:
-        active.main(["--env", "CircleSquare-v0", "--movements", "still", "--out", str(tmp_path)], study=True)
+        active.main(["--env", "CircleSquare-v0", "--movements", "still", "--out", str(tmp_path), "--steps", "128000"],
+                    study=True)
     err = capsys.readouterr().err
     asked = AgentConfig.for_env("CircleSquare-v0").batch_transitions  # the value tuned for the world
     assert exit_info.value.code == 2 and f"--batch-transitions 100 (asked: {asked})" in err
-    (tmp_path / "runs" / "CircleSquare-v0_still_random_s0.json").write_text(json.dumps(
-        {"name": "CircleSquare-v0_still_random_s0", "movement": "still",
-         "config": {"batch_transitions": 512, "gamma": 0.5}}))  # SAC's gamma: never used by a fixed movement
+    # SAC's gamma: never used by a fixed movement
+    _run(tmp_path, "still", 0, 0.5, config={"batch_transitions": 512, "gamma": 0.5})
     active._check_kept_runs(tmp_path, {"batch_transitions": 512, "gamma": 0.99})
-    (tmp_path / "runs" / "CircleSquare-v0_still_random_s0.json").write_text(json.dumps(
-        {"name": "CircleSquare-v0_learned_random_s0", "movement": "learned", "config": {"gamma": 0.5}}))
+    (tmp_path / "runs" / "CircleSquare-v0_still_random_s0.json").unlink()
+    _run(tmp_path, "learned", 0, 0.5, config={"gamma": 0.5})
     with pytest.raises(ValueError, match=r"--gamma 0.5 \(asked: 0.99\)"):
         active._check_kept_runs(tmp_path, {"batch_transitions": 512, "gamma": 0.99})
-    (tmp_path / "runs" / "CircleSquare-v0_still_random_s0.json").write_text(json.dumps(
-        {"name": "CircleSquare-v0_still_random_s0", "movement": "still", "config": {"updates_per_step": 1}}))
+    (tmp_path / "runs" / "CircleSquare-v0_learned_random_s0.json").unlink()
+    _run(tmp_path, "still", 0, 0.5, config={"updates_per_step": 1})
     with pytest.raises(ValueError, match=r"--updates-per-step 1 \(asked: 2\)"):  # the head's updates: every movement
         active._check_kept_runs(tmp_path, {"updates_per_step": 2})
 
