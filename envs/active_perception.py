@@ -36,26 +36,46 @@ __all__ = ["CrossEntropyLoss", "ActivePerceptionEnv", "ActivePerceptionVectorEnv
 
 
 class CrossEntropyLoss:
-    """Cross-entropy of class logits ``[..., K]`` against integer targets ``[...]`` (ap_gym's ``LossFn``)."""
+    """Cross-entropy of class logits ``[..., K]`` against integer targets ``[...]`` in ``[0, K)`` (ap_gym's
+    ``LossFn``). Logits are real numbers (not bool or complex); targets are integers (not floats, which would
+    be truncated, nor -1, which would index the last class); a wrong shape is a ValueError."""
 
     def __init__(self, num_classes: int) -> None:
-        self.num_classes = int(num_classes)
+        from checks import check_int
+        self.num_classes = check_int("num_classes", num_classes, 1)
+
+    def _check(self, shape: tuple[int, ...], target_shape: tuple[int, ...], kind: str, target_kind: str,
+               lo: Any, hi: Any) -> None:
+        """``kind``/``target_kind``: NumPy dtype kinds of the logits and targets; ``lo``/``hi``: the targets' range."""
+        if kind not in "fiu":
+            raise ValueError(f"prediction must hold real logits, got dtype kind {kind!r} (bool or complex are refused)")
+        if target_kind not in "iu":
+            raise ValueError(f"target must hold integer class indices, got dtype kind {target_kind!r}")
+        if len(shape) < 1 or shape[-1] != self.num_classes or tuple(shape[:-1]) != tuple(target_shape):
+            raise ValueError(f"prediction must have shape [..., {self.num_classes}] matching target "
+                             f"{tuple(target_shape)}, got {tuple(shape)}")
+        if lo is not None and (lo < 0 or hi >= self.num_classes):
+            raise ValueError(f"target must hold class indices in [0, {self.num_classes}), got values in [{lo}, {hi}]")
 
     def numpy(self, prediction: Any, target: Any, batch_shape: tuple[int, ...] = (), rng: Any = None) -> np.ndarray:
         """Loss as float64 NumPy, shape ``target.shape``."""
-        logits = np.asarray(prediction, np.float64)
-        target = np.asarray(target, np.int64)
-        if logits.shape[-1] != self.num_classes or logits.shape[:-1] != target.shape:
-            raise ValueError(f"prediction must have shape [..., {self.num_classes}] matching target {target.shape}, "
-                             f"got {logits.shape}")
-        logp = log_softmax(logits.reshape(-1, self.num_classes), axis=1)
-        return -logp[np.arange(logp.shape[0]), target.reshape(-1)].reshape(target.shape)
+        logits, target = np.asarray(prediction), np.asarray(target)
+        self._check(logits.shape, target.shape, logits.dtype.kind, target.dtype.kind,
+                    *((target.min(), target.max()) if target.size else (None, None)))
+        logp = log_softmax(logits.astype(np.float64).reshape(-1, self.num_classes), axis=1)
+        return -logp[np.arange(logp.shape[0]), target.astype(np.int64).reshape(-1)].reshape(target.shape)
 
     __call__ = numpy
 
     def torch(self, prediction: Any, target: Any, batch_shape: tuple[int, ...] = (), rng: Any = None) -> Any:
         """Differentiable loss (torch tensors), shape ``target.shape``."""
         import torch  # envs/ does not import torch unless asked for the torch loss
+        kind = "b" if prediction.dtype == torch.bool else "c" if prediction.is_complex() else \
+            "f" if prediction.is_floating_point() else "i"
+        target_kind = "b" if target.dtype == torch.bool else "f" if (target.is_floating_point() or target.is_complex()) \
+            else "i"
+        bounds = (int(target.min()), int(target.max())) if target.numel() and target_kind == "i" else (None, None)
+        self._check(tuple(prediction.shape), tuple(target.shape), kind, target_kind, *bounds)
         logp = torch.log_softmax(prediction, dim=-1)
         return -torch.take_along_dim(logp, target.long()[..., None], dim=-1)[..., 0]
 
@@ -82,17 +102,26 @@ def _split_spaces(inner_space: gym.spaces.Box, n_classes: int) -> gym.spaces.Dic
                             "prediction": gym.spaces.Box(-np.inf, np.inf, (n_classes,), np.float32)})
 
 
-def _box_action(action: Any, move_dim: int, n_classes: int, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(Box action [n, A + K] with zero scores, logits [n, K])`` from a Dict action."""
+def _box_action(action: Any, move_dim: int, n_classes: int, n: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """``(Box action [n, A + K] with zero scores, logits [n, K])`` from a Dict action of exactly the action
+    space's shapes: ``(A,)`` and ``(K,)`` for a single env (``n=None``), ``(n, A)`` and ``(n, K)`` for a vector
+    env (no reshaping: a transposed or flattened array is refused, never scored against scrambled rows)."""
     if not isinstance(action, dict) or set(action) != {"action", "prediction"}:
         raise TypeError("action must be a dict with keys 'action' (the move) and 'prediction' (class logits), "
                         f"got {type(action).__name__}")
-    move = np.asarray(action["action"], np.float32).reshape(n, -1)
-    logits = np.asarray(action["prediction"], np.float64).reshape(n, -1)
-    if move.shape[1] != move_dim or logits.shape[1] != n_classes or not np.isfinite(logits).all():
-        raise ValueError(f"action['action'] must hold {move_dim} and action['prediction'] {n_classes} finite "
-                         f"floats per row, got {move.shape[1]} and {logits.shape[1]}")
-    return np.concatenate([move, np.zeros((n, n_classes), np.float32)], axis=1), logits
+    rows = () if n is None else (n,)
+    parts = []
+    for key, size in (("action", move_dim), ("prediction", n_classes)):
+        value = np.asarray(action[key])
+        if value.dtype.kind not in "fiu":
+            raise ValueError(f"action[{key!r}] must hold real numbers, got dtype {value.dtype}")
+        if value.shape != (*rows, size):
+            raise ValueError(f"action[{key!r}] must have shape {(*rows, size)}, got {value.shape}")
+        parts.append(value.reshape(-1, size))
+    move, logits = parts[0].astype(np.float32), parts[1].astype(np.float64)
+    if not np.isfinite(logits).all():
+        raise ValueError(f"action['prediction'] must hold {n_classes} finite floats per row")
+    return np.concatenate([move, np.zeros((move.shape[0], n_classes), np.float32)], axis=1), logits
 
 
 class _Protocol:
@@ -134,11 +163,12 @@ class _Protocol:
         return base - loss, info
 
 
-class ActivePerceptionEnv(gym.Wrapper, _Protocol):
+class ActivePerceptionEnv(gym.Wrapper, gym.utils.RecordConstructorArgs, _Protocol):
     """A single recognition env in ap_gym's protocol (module docstring)."""
 
     def __init__(self, env: gym.Env) -> None:
-        super().__init__(env)
+        gym.utils.RecordConstructorArgs.__init__(self)  # its spec can be recreated (gym.make of the spec)
+        gym.Wrapper.__init__(self, env)
         k = int(env.get_wrapper_attr("n_classes"))
         self.action_space = self._setup(env.action_space, k)
         self.prediction_target_space = gym.spaces.Discrete(k)
@@ -151,7 +181,7 @@ class ActivePerceptionEnv(gym.Wrapper, _Protocol):
         return obs, info
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
-        box, logits = _box_action(action, self.inner_action_space.shape[0], self.n_classes, 1)
+        box, logits = _box_action(action, self.inner_action_space.shape[0], self.n_classes, None)
         obs, reward, terminated, truncated, info = self.env.step(box[0])
         done = np.array([terminated or truncated])
         r, info = self._convert(np.array([reward]), info, logits, np.ones(1, bool), done)
@@ -161,7 +191,7 @@ class ActivePerceptionEnv(gym.Wrapper, _Protocol):
         for key in ("predicted_class", "correct", "accuracy"):
             info[key] = info[key][0].item()
         if not done[0]:
-            info["accuracy"] = float("nan")  # the Box contract's single-env value before the last step
+            del info["accuracy"]  # the Box contract's single env reports it on the last step only
         return obs, float(r[0]), terminated, truncated, info
 
 
@@ -193,8 +223,13 @@ class ActivePerceptionVectorEnv(gym.vector.VectorWrapper, _Protocol):
         return self.single_action_space["action"]
 
     def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
-        obs, info = self.env.reset(**kwargs)
-        self._autoreset = np.zeros(self.num_envs, bool)
+        obs, info = self.env.reset(**kwargs)  # checks the options (reset_mask included) before anything changes
+        options = kwargs.get("options") or {}
+        mask = options.get("reset_mask") if isinstance(options, dict) else None
+        if mask is None:
+            self._autoreset = np.zeros(self.num_envs, bool)
+        else:  # a partial reset: the rows left alone keep their pending autoreset (scored 0 on the next step)
+            self._autoreset = self._autoreset & ~np.asarray(mask, bool).reshape(self.num_envs)
         info = dict(info)
         info.pop("_prediction", None)
         info["prediction"] = {"target": np.asarray(info["label"], np.int64)}
@@ -212,13 +247,26 @@ class ActivePerceptionVectorEnv(gym.vector.VectorWrapper, _Protocol):
 
 
 def active_perception(env: gym.Env | gym.vector.VectorEnv) -> ActivePerceptionEnv | ActivePerceptionVectorEnv:
-    """Wrap a recognition env (single or native vector) in ap_gym's protocol."""
+    """Wrap a recognition env (single or native vector) in ap_gym's protocol; an env already in it (one of
+    these wrappers, possibly under others) is returned as it is."""
+    if _already_wrapped(env):
+        return env
     if not hasattr(env, "n_classes") and not _has_wrapper_attr(env, "n_classes"):
         raise ValueError("env must be an active-recognition env (a *-Classify-v0 id, which has n_classes), "
                          f"got {getattr(env, 'spec', None) and env.spec.id or type(env).__name__}")
     if isinstance(env, gym.vector.VectorEnv):
         return ActivePerceptionVectorEnv(env)
     return ActivePerceptionEnv(env)
+
+
+def _already_wrapped(env: Any) -> bool:
+    """Whether ``env`` (or an env it wraps) is one of the protocol's wrappers."""
+    seen = 0
+    while env is not None and seen < 64:
+        if isinstance(env, (ActivePerceptionEnv, ActivePerceptionVectorEnv)):
+            return True
+        env, seen = getattr(env, "env", None), seen + 1
+    return False
 
 
 def _has_wrapper_attr(env: Any, name: str) -> bool:
