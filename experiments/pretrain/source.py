@@ -64,6 +64,9 @@ class SequenceSource(torch.utils.data.IterableDataset):
     seeded shuffle, split into ``world_size`` equal shards (``rank`` takes its own), cut into
     full batches. Batch ``b`` of epoch ``e`` depends only on ``(seed, e, b, rank)``: its episodes
     are reset with a seed drawn from those, so a resumed run continues with ``batches(e, start=b)``.
+    Under a ``torch.utils.data.DataLoader`` with ``num_workers=W`` (``batch_size=None``: the items are
+    batches), worker ``w`` makes batches ``start + w, start + w + W, ...``: the workers share the epoch,
+    each batch made once, and the loader's round-robin yields them in the same order as ``W = 0``.
 
     Args:
         env_id: a registered id; ``env_kwargs`` its keyword arguments (the episode length is set
@@ -157,7 +160,9 @@ class SequenceSource(torch.utils.data.IterableDataset):
         if not 0 <= start <= len(self):
             raise ValueError(f"start must be in [0, {len(self)}], got {start}")
         order = self.epoch_indices(epoch)
-        for b in range(start, len(self)):
+        worker = torch.utils.data.get_worker_info()  # under DataLoader workers: each yields its own share
+        first, step = (start, 1) if worker is None else (start + worker.id, worker.num_workers)
+        for b in range(first, len(self), step):
             episode_seed = int(np.random.SeedSequence([self.seed, int(epoch), b, self.rank]).generate_state(1)[0])
             yield self.make_batch(order[b * self.batch_size : (b + 1) * self.batch_size], episode_seed)
 
