@@ -6,7 +6,7 @@ from agents.batched import (SACCADE_POLICIES, SALIENCY_MODES, BatchedMixtureAgen
                             BatchedSaliencyAgent, BatchedUniformAgent, saccade_policy)
 from agents.defaults import default_agent
 from agents.random_agent import RandomAgent
-from agents.rotation_walk import RotationWalkAgent
+from agents.rotation_walk import ROTATION_POLICIES, RotationWalkAgent, UniformRotationAgent
 from agents.saliency_agent import SaliencyAgent
 from agents.trajectories import SmoothTrajectoryAgent
 
@@ -17,11 +17,13 @@ __all__ = [
     "BatchedSaliencyAgent",
     "BatchedUniformAgent",
     "RandomAgent",
+    "ROTATION_POLICIES",
     "RotationWalkAgent",
     "SACCADE_POLICIES",
     "SALIENCY_MODES",
     "SaliencyAgent",
     "SmoothTrajectoryAgent",
+    "UniformRotationAgent",
     "default_agent",
     "saccade_policy",
 ]

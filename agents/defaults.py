@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from agents.batched import saccade_policy
-from agents.rotation_walk import RotationWalkAgent
+from agents.rotation_walk import ROTATION_POLICIES, RotationWalkAgent, UniformRotationAgent
+from checks import check_choice
 from agents.trajectories import SmoothTrajectoryAgent
 
 __all__ = ["default_agent"]
@@ -21,7 +22,10 @@ def _path(world: Any, seed: int | None, **kwargs: Any) -> Any:
     return SmoothTrajectoryAgent(world.max_step, low, high, seed=seed, **kwargs)
 
 
-def _rotation(world: Any, seed: int | None, **kwargs: Any) -> Any:
+def _rotation(world: Any, seed: int | None, policy: str = "walk", **kwargs: Any) -> Any:
+    check_choice("policy", policy, ROTATION_POLICIES)
+    if policy == "uniform":
+        return UniformRotationAgent(world.max_angle, seed=seed, **kwargs)
     return RotationWalkAgent(seed=seed, **kwargs)
 
 
@@ -31,5 +35,6 @@ _BY_FAMILY = {"saccade": _saccade, "path": _path, "rotation": _rotation}
 def default_agent(world: Any, seed: int | None = None, **kwargs: Any) -> Any:
     """The batched agent of ``world``'s family (``world.family.name``): a saccade policy
     (``policy`` = ``saliency`` | ``uniform`` | ``mixture``, see :func:`agents.saccade_policy`),
-    smooth trajectories (path integration) or a rotation walk (3D rotation); ``kwargs`` go to it."""
+    smooth trajectories (path integration) or a rotation policy (``policy`` = ``walk`` | ``uniform``,
+    see :data:`agents.rotation_walk.ROTATION_POLICIES`); ``kwargs`` go to it."""
     return _BY_FAMILY[world.family.name](world, seed, **kwargs)

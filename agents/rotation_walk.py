@@ -1,4 +1,5 @@
-"""``RotationWalkAgent``: bounded random rotation walks for the 3D-rotation envs."""
+"""Pretraining policies of the 3D-rotation envs: bounded random rotation walks
+(``RotationWalkAgent``) and uniformly random relative rotations (``UniformRotationAgent``)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,12 @@ import numpy as np
 
 from agents.batched import SeededAgent, batch_size, restart_mask
 from checks import check_real
+from envs.so3 import random_quaternion, so3_log
 
-__all__ = ["RotationWalkAgent"]
+__all__ = ["RotationWalkAgent", "UniformRotationAgent", "ROTATION_POLICIES"]
+
+# Pretraining policies of the rotation family (agents.default_agent's ``policy`` keyword).
+ROTATION_POLICIES = ("walk", "uniform")
 
 
 class RotationWalkAgent(SeededAgent):
@@ -64,3 +69,36 @@ def _unit(v: np.ndarray) -> np.ndarray:
     """Rows of ``v [N, 3]`` scaled to unit norm (a standard normal row is 0 with probability 0)."""
     norm = np.linalg.norm(v, axis=1, keepdims=True)
     return v / np.maximum(norm, 1e-300)
+
+
+class UniformRotationAgent(SeededAgent):
+    """Per row, a relative rotation drawn uniformly (Haar measure) among those the env allows.
+
+    Each row's rotation is uniform on SO(3) restricted to angles ``<= max_angle`` (the env's
+    ``max_angle``, radians; drawn by rejection from uniform rotations). With ``max_angle = pi``
+    every rotation is allowed, and since a uniform rotation applied to any orientation gives a
+    uniform orientation, every view of an episode is then an independent uniformly random
+    orientation of the object (3DIEBench's sampling, the rotation analogue of uniform fixations).
+    The action is the rotation vector divided by ``max_angle``, float32 ``[N, 3]``, norm <= 1.
+
+    Arguments: ``max_angle`` in (0, pi] (the env's; read it from ``world.max_angle``), ``seed``.
+    Stateless: ``act`` needs only the batch size (from ``obs`` or ``info``).
+    """
+
+    def __init__(self, max_angle: float = math.pi, seed: int | None = None) -> None:
+        self.max_angle = check_real("max_angle", max_angle, 0.0, math.pi, lo_open=True)
+        super().__init__(seed)
+
+    def act(self, obs: dict[str, np.ndarray], info: dict[str, Any]) -> np.ndarray:
+        n = batch_size(obs, info, 3)
+        out = np.empty((n, 3), np.float64)
+        todo = np.arange(n)
+        while len(todo):
+            rotvec = so3_log(random_quaternion(self.rng, len(todo)))
+            ok = np.linalg.norm(rotvec, axis=1) <= self.max_angle
+            out[todo[ok]] = rotvec[ok]
+            todo = todo[~ok]
+        action = (out / self.max_angle).astype(np.float32)
+        over = np.linalg.norm(action.astype(np.float64), axis=1) > 1.0  # float32 rounding only
+        action[over] = (action[over] * np.float32(1.0 - 1e-6)).astype(np.float32)
+        return action

@@ -54,7 +54,10 @@ class Rotation3DEnv(ActiveVisionEnv):
     ``n_objects``, ``seed`` (object generation seed, not the episode seed), ``image_size`` (rendered
     side, default 64), ``glimpse_size`` (G, default ``image_size``), ``scales``, ``max_steps``, ``max_angle`` (radians per unit action, in (0, pi], default pi/2),
     ``projection`` ("perspective" | "orthographic"), ``background`` (RGB), ``supersample``
-    (anti-aliasing), ``render_mode`` ("rgb_array" | "human"), ``render_scale``.
+    (anti-aliasing), ``render_mode`` ("rgb_array" | "human"), ``render_scale``, ``colouring``
+    ("random": each object's face groups get their own random colours, the default; "body": every
+    face is coloured by its outward normal in the object's frame, one palette shared by all objects,
+    so pose is visible without a per-object constant; ignored when ``objects`` is given).
     """
 
     def __init__(self, objects: Sequence[Mesh] | None = None, render_mode: str | None = None, **kwargs: Any) -> None:
@@ -79,7 +82,7 @@ class Rotation3DEnv(ActiveVisionEnv):
 
 
 def check_kwargs(n: int, objects: Sequence[Mesh] | None = None, n_objects: int = 100, seed: int = 0,
-                 render_mode: str | None = None, **kwargs: Any) -> None:
+                 render_mode: str | None = None, colouring: str = "random", **kwargs: Any) -> None:
     """Every keyword of ``Rotation3D-Shapes-v0`` (``n`` rows) checked; one object is made, not ``n_objects``."""
     from envs.datasets.objects3d import make_objects
     from envs.rotation_world import MAX_OBJECTS, MAX_SEED
@@ -87,8 +90,8 @@ def check_kwargs(n: int, objects: Sequence[Mesh] | None = None, n_objects: int =
 
     if objects is None:
         check_positive_int("n_objects", n_objects, MAX_OBJECTS)
-        objects = make_objects(1, check_int_range("seed", seed, 0, MAX_SEED))
-    RotationWorld(n, objects, **kwargs)
+        objects = make_objects(1, check_int_range("seed", seed, 0, MAX_SEED), colouring)
+    RotationWorld(n, objects, colouring=colouring, **kwargs)
 
 
 make_vector = vector_entry(RotationWorld)

@@ -9,7 +9,7 @@ import numpy as np
 
 from envs.checks import check_real_vector, pick_index
 from envs.families import ROTATION
-from envs.datasets.objects3d import OBJECT_CLASSES, make_objects
+from envs.datasets.objects3d import COLOURINGS, OBJECT_CLASSES, make_objects
 from envs.render3d import PROJECTIONS, Mesh, MeshBank, Renderer
 from envs.so3 import (
     quat_canonical,
@@ -101,6 +101,9 @@ class RotationWorld(World):
     ``max_angle``               real in (0, pi] radians
     ``background``              three ints in [0, 255]
     ``render_scale``            int in [1, 32]
+    ``colouring``               one of ``envs.datasets.objects3d.COLOURINGS``
+                                ("random": per-object face colours; "body": one
+                                palette tied to the object frame, shared by all)
     ==========================  =====================================================
     """
 
@@ -126,8 +129,11 @@ class RotationWorld(World):
         background: tuple[int, int, int] = (0, 0, 0),
         supersample: int = 1,
         render_scale: int = 4,
+        colouring: str = "random",
     ) -> None:
         check_positive_int("num_envs", n, 65536)
+        if not isinstance(colouring, str) or colouring not in COLOURINGS:
+            raise ValueError(f"colouring must be one of {COLOURINGS}, got {colouring!r}")
         check_positive_int("max_steps", max_steps, MAX_STEPS)
         max_angle = check_unit_fraction("max_angle", max_angle, hi=np.pi)
         render_scale = check_positive_int("render_scale", render_scale, MAX_RENDER_SCALE)
@@ -144,7 +150,7 @@ class RotationWorld(World):
         check_retina_fits(retina, (image_size, image_size))
         if objects is None:
             objects = make_objects(check_positive_int("n_objects", n_objects, MAX_OBJECTS),
-                                   check_int_range("seed", seed, 0, MAX_SEED))
+                                   check_int_range("seed", seed, 0, MAX_SEED), colouring)
         objects = list(objects)
         if not objects or not all(isinstance(m, Mesh) for m in objects):
             raise ValueError("objects must be a non-empty sequence of envs.render3d.Mesh")

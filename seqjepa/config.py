@@ -9,7 +9,9 @@ from typing import Any, Mapping
 from checks import check_bool, check_choice, check_int, check_real
 from seqjepa.encoder import available_encoders
 
-__all__ = ["SeqJEPAConfig"]
+__all__ = ["SeqJEPAConfig", "PREDICTOR_CONTEXTS"]
+
+PREDICTOR_CONTEXTS = ("agg", "agg_last")  # SeqJEPAConfig.predictor_context
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,14 @@ class SeqJEPAConfig:
             channels of the target view, the others set to 0 (the normalised mean); 0 = all.
             With a scale-major retina stack, ``C`` (3 for RGB) makes the target the fovea alone
             while the context keeps the periphery.
+        predictor_context: what of the context reaches the predictor, one of
+            :data:`PREDICTOR_CONTEXTS`. ``"agg"`` (the paper's form): ``z_agg`` alone.
+            ``"agg_last"``: ``z_agg`` and the last observed view's online latent ``z_{M-1}``.
+            The aggregator has no positional embedding, so its [AGG] output is a pooled summary
+            in which the last view (the one the next action starts from) is marked only by its
+            zero action slot; where the next view is a transformation of the last one (3D
+            rotation, small moves) the predictor needs that view's pose, and ``"agg_last"``
+            hands it over directly.
     """
 
     in_channels: int = 3
@@ -51,6 +61,7 @@ class SeqJEPAConfig:
     condition_aggregator: bool = True
     condition_predictor: bool = True
     target_channels: int = 0
+    predictor_context: str = "agg"
 
     def __post_init__(self) -> None:
         def put(name: str, value: Any) -> None:  # the checked value, in its plain Python type
@@ -64,6 +75,7 @@ class SeqJEPAConfig:
             put(name, check_bool(f"SeqJEPAConfig.{name}", getattr(self, name)))
         put("dropout", check_real("SeqJEPAConfig.dropout", self.dropout, 0.0, 1.0, hi_open=True))
         check_choice("SeqJEPAConfig.encoder", self.encoder, available_encoders())
+        check_choice("SeqJEPAConfig.predictor_context", self.predictor_context, PREDICTOR_CONTEXTS)
         if self.encoder == "resnet18" and self.embed_dim != 512:
             raise ValueError(
                 f"SeqJEPAConfig.embed_dim must be 512 with encoder='resnet18', got {self.embed_dim}")
@@ -76,6 +88,13 @@ class SeqJEPAConfig:
     def agg_dim(self) -> int:
         """Aggregator width ``D + E`` (the size of ``z_agg``)."""
         return self.embed_dim + self.action_embed_dim
+
+    @property
+    def predictor_in_dim(self) -> int:
+        """Predictor input width: ``z_agg`` (``D + E``), the last view's latent (``D``, with
+        ``predictor_context="agg_last"``) and the embedded next action (``E``)."""
+        last = self.embed_dim if self.predictor_context == "agg_last" else 0
+        return self.agg_dim + last + self.action_embed_dim
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict of all fields (for YAML/JSON beside checkpoints)."""

@@ -86,8 +86,7 @@ class SeqJEPA(nn.Module):
         self.action_embed = ActionEmbedding(config.action_dim, config.action_embed_dim)
         self.aggregator = Aggregator(config.agg_dim, config.agg_heads, config.agg_layers,
                                      config.agg_ffn, float(config.dropout))
-        self.predictor = Predictor(config.agg_dim + config.action_embed_dim, config.embed_dim,
-                                   config.pred_hidden)
+        self.predictor = Predictor(config.predictor_in_dim, config.embed_dim, config.pred_hidden)
         self.target_encoder = copy.deepcopy(self.encoder)
         for p in self.target_encoder.parameters():
             p.requires_grad_(False)
@@ -213,10 +212,12 @@ class SeqJEPA(nn.Module):
         return self.aggregator(torch.cat([z, emb], dim=2), key_padding_mask)
 
     def predict(self, z_agg: torch.Tensor, next_action: torch.Tensor,
-                condition: bool | None = None) -> torch.Tensor:
+                condition: bool | None = None, z_last: torch.Tensor | None = None) -> torch.Tensor:
         """Predict the next view's latent: ``z_agg [B, D+E]``, ``next_action [B, A] -> [B, D]``.
 
         ``condition`` overrides ``config.condition_predictor``; False feeds a zero action slot.
+        ``z_last`` float ``[B, D]``: the last observed view's online latent, required with
+        ``config.predictor_context == "agg_last"`` and ignored otherwise.
         """
         agg = self.config.agg_dim
         if not isinstance(z_agg, torch.Tensor) or z_agg.dim() != 2 or z_agg.shape[1] != agg:
@@ -229,7 +230,15 @@ class SeqJEPA(nn.Module):
             emb = self.action_embed(next_action.to(z_agg.dtype))
         else:
             emb = z_agg.new_zeros(b, self.config.action_embed_dim)
-        return self.predictor(torch.cat([z_agg, emb], dim=1))
+        parts = [z_agg]
+        if self.config.predictor_context == "agg_last":
+            d = self.config.embed_dim
+            if not isinstance(z_last, torch.Tensor) or tuple(z_last.shape) != (b, d):
+                shape = tuple(z_last.shape) if isinstance(z_last, torch.Tensor) else type(z_last).__name__
+                raise ValueError(f"z_last must have shape [B, {d}] = [{b}, {d}] (the last observed view's latent) "
+                                 f"with predictor_context='agg_last', got {shape}")
+            parts.append(z_last.to(z_agg.dtype))
+        return self.predictor(torch.cat(parts + [emb], dim=1))
 
     def forward(self, glimpses: torch.Tensor, actions: torch.Tensor,
                 n_observed: int) -> SeqJEPAOutput:
@@ -249,7 +258,7 @@ class SeqJEPA(nn.Module):
         m = check_int("n_observed", n_observed, 1, t - 1)  # at most T - 1: one view is the target
         z_views = self.encode(glimpses[:, :m])
         z_agg = self.aggregate(z_views, actions[:, :m])
-        prediction = self.predict(z_agg, actions[:, m])
+        prediction = self.predict(z_agg, actions[:, m], z_last=z_views[:, m - 1])
         return SeqJEPAOutput(prediction=prediction, z_agg=z_agg, z_views=z_views)
 
     # ------------------------------------------------------------------ pretrained use

@@ -29,12 +29,17 @@ from envs.datasets.base import ImageDataset
 from envs.render3d import Mesh, MeshBank, Renderer, euler_xyz_to_quat, random_quaternion
 from envs.storage import CacheError, check_plain_name, regular_file_size
 
-__all__ = ["OBJECT_CLASSES", "RotationDataset", "JpegImages", "make_object", "make_objects", "render_views",
+__all__ = ["OBJECT_CLASSES", "COLOURINGS", "body_palette", "RotationDataset", "JpegImages", "make_object", "make_objects", "render_views",
            "load_3diebench", "scan_3diebench", "Folder3DIEBench"]
 
 OBJECT_CLASSES: tuple[str, ...] = ("cuboid", "tetrahedron", "octahedron", "icosahedron", "pyramid",
                                    "cylinder", "cone", "torus", "l_prism", "star_prism")
 _WELD = 1e-6  # vertices closer than this (per coordinate) are merged
+# How faces are coloured: "random" draws one colour per face group and object (pose is only
+# readable against that object's own colours: a per-object constant); "body" gives every face the
+# colour of its outward normal in the object's frame, one palette shared by all objects
+# (:func:`body_palette`), so the same view direction shows the same colours on every object.
+COLOURINGS = ("random", "body")
 
 
 # ------------------------------------------------------------------------------- mesh builders
@@ -183,9 +188,22 @@ def _random_colors(rng: np.random.Generator, n: int) -> np.ndarray:
     return cv2.cvtColor(hsv.astype(np.uint8)[None], cv2.COLOR_HSV2RGB)[0]
 
 
-def make_object(label: int, rng: np.random.Generator) -> Mesh:
-    """One random object of class ``OBJECT_CLASSES[label]``: a unit-radius :class:`Mesh`."""
+def body_palette(normals: np.ndarray) -> np.ndarray:
+    """The body-frame palette: unit outward normals float ``[F, 3]`` (object frame) -> uint8 RGB ``[F, 3]``.
+
+    Channel ``k`` is ``70 + 185 * (1 + n_k) / 2``: a bijection of the sphere into a bright colour cube
+    (every channel in [70, 255]), so opposite faces differ and no face is dark before shading.
+    """
+    n = np.asarray(normals, np.float64)
+    return np.clip(np.rint(70.0 + 92.5 * (1.0 + n)), 0, 255).astype(np.uint8)
+
+
+def make_object(label: int, rng: np.random.Generator, colouring: str = "random") -> Mesh:
+    """One random object of class ``OBJECT_CLASSES[label]``: a unit-radius :class:`Mesh`
+    (``colouring`` one of :data:`COLOURINGS`)."""
     label = check_int("label (an index into OBJECT_CLASSES)", label, 0, len(OBJECT_CLASSES) - 1)
+    if colouring not in COLOURINGS:
+        raise ValueError(f"colouring must be one of {COLOURINGS}, got {colouring!r}")
     name = OBJECT_CLASSES[int(label)]
     tris, outward, groups = _BUILDERS[name]()
     vertices, faces = _weld(tris, outward)
@@ -193,15 +211,22 @@ def make_object(label: int, rng: np.random.Generator) -> Mesh:
     vertices -= 0.5 * (vertices.min(axis=0) + vertices.max(axis=0))
     vertices /= np.linalg.norm(vertices, axis=1).max()
     _, group_index = np.unique(groups, return_inverse=True)
-    colors = _random_colors(rng, int(group_index.max()) + 1)[group_index]
+    colors = _random_colors(rng, int(group_index.max()) + 1)[group_index]  # drawn in both: same shapes
+    if colouring == "body":
+        tri = vertices[faces]
+        normals = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+        colors = body_palette(normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-300))
     return Mesh(vertices, faces, colors, label=int(label), name=name)
 
 
-def make_objects(n: int, seed: int = 0) -> list[Mesh]:
-    """``n`` objects, object ``i`` of class ``i % len(OBJECT_CLASSES)`` (balanced), from ``seed``."""
+def make_objects(n: int, seed: int = 0, colouring: str = "random") -> list[Mesh]:
+    """``n`` objects, object ``i`` of class ``i % len(OBJECT_CLASSES)`` (balanced), from ``seed``;
+    ``colouring`` one of :data:`COLOURINGS` (the same shapes and stretches in both)."""
     n, seed = check_int("n", n, 1), check_int("seed", seed, 0)
-    return [make_object(i % len(OBJECT_CLASSES), np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(i,))))
-            for i in range(int(n))]
+    if colouring not in COLOURINGS:
+        raise ValueError(f"colouring must be one of {COLOURINGS}, got {colouring!r}")
+    return [make_object(i % len(OBJECT_CLASSES), np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(i,))),
+                        colouring) for i in range(int(n))]
 
 
 # ------------------------------------------------------------------------------- datasets

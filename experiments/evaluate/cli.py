@@ -41,9 +41,11 @@ def main(paths: Sequence[str], out: str | Path, device: str = "cpu", m_val: Sequ
     meta["command"] = command or ("saccade-eval " + " ".join(sys.argv[1:]) if sys.argv[1:] else None)
     if ablation:
         abl, abl_meta = evaluate_runs(list(ablation), device=device, floors=False, overrides=overrides or None)
-        verdict = check_ablation(summarise(measurements), summarise(abl))
+        with_s, without_s = summarise(measurements), summarise(abl)
         meta["ablation_runs"] = abl_meta["runs"]
-        meta["ablation_claim"] = verdict
+        meta["ablation_claim"] = check_ablation(with_s, without_s)
+        if any(r["metric"] == "equiv_r2_mlp" for r in with_s):
+            meta["ablation_claim_mlp"] = check_ablation(with_s, without_s, "equiv_r2_mlp")
         for row in abl:
             row["subject"] = "no_action_model"
         measurements += [r for r in abl if r["metric"].startswith(("equiv_", "top1_z_agg"))]

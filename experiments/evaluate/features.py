@@ -230,9 +230,11 @@ def extract_split(model: SeqJEPA, batches: Iterable[Mapping[str, torch.Tensor]],
             nxt = actions[:, m_pred]
             shuffled = nxt[torch.randperm(nxt.shape[0], generator=gen).to(device)]
             goal = target[:, m_pred]
-            losses["true_action"].append(_cosine_loss(model.predict(z_agg, nxt), goal).cpu())
-            losses["shuffled_action"].append(_cosine_loss(model.predict(z_agg, shuffled), goal).cpu())
-            losses["zero_action"].append(_cosine_loss(model.predict(z_agg, nxt, condition=False), goal).cpu())
+            last = z[:, m_pred - 1]
+            losses["true_action"].append(_cosine_loss(model.predict(z_agg, nxt, z_last=last), goal).cpu())
+            losses["shuffled_action"].append(_cosine_loss(model.predict(z_agg, shuffled, z_last=last), goal).cpu())
+            losses["zero_action"].append(_cosine_loss(model.predict(z_agg, nxt, condition=False, z_last=last),
+                                                      goal).cpu())
             losses["copy_last"].append(_cosine_loss(target[:, m_pred - 1], goal).cpu())
             goals.append(goal.float().cpu())
             parts["z_views"].append(z.float().cpu())

@@ -11,7 +11,9 @@ Metrics (``m`` = number of observed views M_val):
 - ``equiv_r2_uniform`` / ``equiv_r2_global`` (m = 2): the true relative transformation between
   views 0 and 1 in action units (the displacement; for 3D rotation the relative rotation's
   rotation vector) from ``concat(z_0, z_1)`` (ridge); scikit-learn's per-dimension mean R^2 /
-  one global R^2.
+  one global R^2. ``equiv_r2_mlp``: the same target from the same features through an
+  early-stopped MLP probe (:func:`~experiments.evaluate.probes.fit_mlp`; SIE's protocol for
+  rotations, which no linear map of two views' latents decodes).
 - ``pathint_r2`` (+ ``_no_action``, ``_no_vision``): the true motion view 0 -> view ``m`` (the
   displacement of the positions; for 3D rotation the relative rotation ``q_m q_0^{-1}`` as a
   flattened 3 x 3 matrix) from ``concat(z_AGG(0..m-1), a_m)`` (ridge), as trained / with the
@@ -42,7 +44,7 @@ from typing import Any
 import torch
 
 from experiments.evaluate.features import SplitFeatures, rotation_matrices
-from experiments.evaluate.probes import fit_logistic, fit_ridge
+from experiments.evaluate.probes import fit_logistic, fit_mlp, fit_ridge
 
 __all__ = ["model_measurements", "floor_measurements", "Measurement"]
 
@@ -77,9 +79,12 @@ def _classify(subject: str, metric: str, train: SplitFeatures, test: SplitFeatur
 
 
 def _equivariance(subject: str, train: SplitFeatures, test: SplitFeatures, seed: int, features: Any) -> list[Measurement]:
-    res = _ridge(features(train), train.first_step, features(test), test.first_step, seed)
+    x_tr, x_te = features(train), features(test)
+    res = _ridge(x_tr, train.first_step, x_te, test.first_step, seed)
+    mlp = fit_mlp(x_tr.float(), train.first_step.double(), x_te.float(), test.first_step.double(), seed=seed)
     return [_row("equiv_r2_uniform", subject, 2, seed, res.r2_uniform),
-            _row("equiv_r2_global", subject, 2, seed, res.r2_global)]
+            _row("equiv_r2_global", subject, 2, seed, res.r2_global),
+            _row("equiv_r2_mlp", subject, 2, seed, mlp.r2_uniform)]
 
 
 def _absolute_rotation(subject: str, train: SplitFeatures, test: SplitFeatures, seed: int,

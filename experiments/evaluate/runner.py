@@ -251,6 +251,7 @@ def headline(summary: list[dict[str, Any]], m_tr: int, policy: str | None = None
         rows.append((f"encoder top-1 (mean of {m4} views)", "top1_encoder", m4))
     rows.append(("relative rotation R^2 (views 0 -> 1)" if rotation else "equivariance R^2 (views 0 -> 1)",
                  "equiv_r2_uniform", 2))
+    rows.append(("the same, MLP probe", "equiv_r2_mlp", 2))
     if rotation:
         rows.append(("absolute rotation R^2 (view 0)", "rot_r2_absolute", 1))
     name = "path integration (relative rotation) R^2" if rotation else "path integration R^2"

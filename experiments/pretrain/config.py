@@ -21,6 +21,7 @@ import yaml
 from omegaconf import OmegaConf
 from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
+from agents import ROTATION_POLICIES as _ROTATION_POLICIES
 from agents import SACCADE_POLICIES
 from checks import check_choice, check_int, check_real
 from experiments.pretrain.source import PERIPHERIES
@@ -38,6 +39,12 @@ GENERATED_DATASETS = ("worlds", "objects")  # generated from a seed: the test sp
 SPLITS = ("train", "test", "unlabeled", "train+unlabeled")
 POLICIES = SACCADE_POLICIES                     # the saccade pretraining policy (agents.saccade_policy)
 SACCADE_DATASETS = ("scenes", "stl10")          # the datasets whose sequences a saccade policy makes
+ROTATION_DATASETS = ("objects", "3diebench")     # the datasets whose sequences a rotation policy makes
+# Rotation pretraining policies (agents.ROTATION_POLICIES): "walk" (bounded rotation walks, the
+# default) or "uniform" (uniformly random relative rotations; with max_angle = pi every view is an
+# independent uniform orientation). "uniform" is shared with the saccade policies.
+ROTATION_POLICIES = _ROTATION_POLICIES
+ROTATION_ONLY_POLICIES = tuple(p for p in ROTATION_POLICIES if p not in SACCADE_POLICIES)
 TARGETS = ("all", "fovea")                      # what the EMA target encoder sees of the target view
 PRECISIONS = ("fp32", "bf16", "fp16")
 LABELED_SPLITS = ("train", "test")   # splits with a label for every image (frozen-encoder evaluation)
@@ -75,7 +82,8 @@ class DataConfig:
     ior_radius: float = 16.0             # IoR half-width in pixels
     ior_decay: float = 1.0               # 1 = permanent inhibition
     fixation_mode: str = "sample"        # first fixation and the saliency policy's draw (saliency.SCANPATH_MODES)
-    policy: str = "saliency"             # saccade pretraining policy, one of POLICIES (agents.saccade_policy)
+    policy: str = "saliency"             # pretraining policy: saccades one of POLICIES (agents.saccade_policy),
+                                         # rotation one of ROTATION_POLICIES ("saliency" = "walk" there)
     uniform_weight: float = 0.5          # policy "mixture": probability of a uniform fixation per row and step
     periphery: str = "colour"            # retina scales after the fovea in colour or grey, one of PERIPHERIES
     n_train: int | None = None           # limit the embedded dataset's train size (None = all)
@@ -104,6 +112,7 @@ class ModelConfig:
     pred_hidden: int = SeqJEPAConfig.pred_hidden
     condition_aggregator: bool = SeqJEPAConfig.condition_aggregator
     condition_predictor: bool = SeqJEPAConfig.condition_predictor
+    predictor_context: str = SeqJEPAConfig.predictor_context  # "agg" (the paper's) or "agg_last"
     target: str = "all"                  # the target encoder sees every retina scale ("all") or the fovea
 
 
@@ -175,11 +184,18 @@ class TrainConfig:
         check_choice("data.split", d.split, SPLITS)
         check_choice("eval.train_split", e.train_split, LABELED_SPLITS)  # the probe needs labels
         check_choice("eval.test_split", e.test_split, LABELED_SPLITS)
-        check_choice("data.policy", d.policy, POLICIES)
+        check_choice("data.policy", d.policy, POLICIES + ROTATION_ONLY_POLICIES)
         check_choice("data.periphery", d.periphery, PERIPHERIES)
         check_choice("model.target", self.model.target, TARGETS)
         check_real("data.uniform_weight", d.uniform_weight, 0.0, 1.0)
-        if d.policy != "saliency" and d.dataset not in SACCADE_DATASETS:
+        if d.dataset in ROTATION_DATASETS:
+            if d.policy not in ("saliency",) + ROTATION_POLICIES:
+                raise ValueError(f"data.policy for data.dataset={d.dataset!r} must be one of {ROTATION_POLICIES} "
+                                 f"(rotation policies; 'saliency', the default, means 'walk'), got {d.policy!r}")
+        elif d.policy in ROTATION_ONLY_POLICIES:
+            raise ValueError(f"data.policy={d.policy!r} is a rotation policy: it needs data.dataset 'objects' or "
+                             f"'3diebench', got {d.dataset!r}; saccade worlds take one of {POLICIES}")
+        elif d.policy != "saliency" and d.dataset not in SACCADE_DATASETS:
             raise ValueError(f"data.policy={d.policy!r} is a saccade policy: it needs data.dataset 'scenes' or "
                              f"'stl10', got {d.dataset!r} (other worlds have their own agent); use 'saliency' there")
         for name, value in (("optim.var_weight", o.var_weight), ("optim.cov_weight", o.cov_weight)):
@@ -280,13 +296,27 @@ def _check_data_and_paths(config: TrainConfig) -> None:
                 key = "data.n_train" if split == "train" else "data.n_test"
                 raise ValueError(f"{batch_key}={batch} exceeds the {size} scenes of the {split!r} split "
                                  f"({name}); lower {batch_key} or raise {key}")
-    if config.run_name is not None and (not config.run_name.strip() or config.run_name in (".", "..")
-                                        or any(c in config.run_name for c in "/\\\0")):
-        raise ValueError(f"run_name must be a plain folder name (no '/', '\\', not '.' or '..'), "
-                         f"got {config.run_name!r}")
+    from experiments.outputs import NAME_MAX, check_name_lengths
+
+    # the run folder's name: run_name, else "<timestamp>_<preset>" (a 15-character timestamp and "_")
+    for name, value, limit in (("run_name", config.run_name, NAME_MAX), ("preset", config.preset, NAME_MAX - 16)):
+        if value is not None and (not value.strip() or value in (".", "..") or any(c in value for c in "/\\\0")):
+            raise ValueError(f"{name} must be a plain folder name (no '/', '\\', not '.' or '..'), got {value!r:.80}")
+        if value is not None and len(value.encode("utf-8", "surrogateescape")) > limit:
+            raise ValueError(f"{name} must be at most {limit} bytes (it names the run folder), got {len(value.encode('utf-8', 'surrogateescape'))}")
     for name, value in (("out_dir", config.out_dir), ("data.root", d.root)):
+        if value is not None:
+            check_name_lengths(value, name)
         if value is not None and Path(value).expanduser().exists() and not Path(value).expanduser().is_dir():
             raise ValueError(f"{name} must be a folder, but {value!r} is a file")
+    if config.threads is not None:  # beyond this torch allocates per-thread state until memory runs out
+        check_int("threads", config.threads, 1, MAX_THREADS)
+    if d.epoch_size is not None:  # the epoch's order is allocated whole
+        check_int("data.epoch_size", d.epoch_size, 1, MAX_EPOCH_SIZE)
+
+
+MAX_THREADS = 1024           # torch CPU threads a run may ask for
+MAX_EPOCH_SIZE = 2 ** 31 - 1  # sequences per epoch (the shuffled order is held in memory)
 
 
 def _scene_split_size(d: DataConfig, split: str) -> int:
@@ -387,7 +417,12 @@ def apply_overrides(config: TrainConfig, overrides: Sequence[str]) -> TrainConfi
         except yaml.YAMLError as exc:
             problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
             raise ValueError(f"override {key.strip()!r}: cannot parse the value {raw!r} as YAML ({problem})") from None
-    return config_from_dict(values)
+        except RecursionError:
+            raise ValueError(f"override {key.strip()!r}: the value is nested too deeply") from None
+    try:
+        return config_from_dict(values)
+    except RecursionError:  # a YAML alias that holds itself, or nesting deeper than Python's stack
+        raise ValueError("config: a value is nested too deeply or holds itself (a recursive YAML alias)") from None
 
 
 def preset_path(name: str) -> Path:
@@ -429,17 +464,25 @@ def load_config(path: str | Path, overrides: Sequence[str] = ()) -> TrainConfig:
     line and the problem."""
     path = resolve_config_path(path)
     try:
-        with path.open() as fh:
+        with path.open(encoding="utf-8") as fh:
             values = yaml.safe_load(fh) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ValueError(f"{where}: invalid YAML: {problem}") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not a YAML text file (byte {exc.start} is not UTF-8)") from None
+    except RecursionError:
+        raise ValueError(f"{path}: invalid YAML: nested too deeply") from None
     if not isinstance(values, dict):
         raise ValueError(f"config file {path} must hold a mapping at top level, got {type(values).__name__}")
     values.setdefault("preset", path.stem)
-    return apply_overrides(config_from_dict(values), overrides)
+    try:
+        config = config_from_dict(values)
+    except RecursionError:  # a YAML alias that holds itself (``&x [*x]``), or nesting deeper than Python's stack
+        raise ValueError(f"{path}: a value is nested too deeply or holds itself (a recursive YAML alias)") from None
+    return apply_overrides(config, overrides)
 
 
 def dump_config(config: TrainConfig, path: str | Path) -> None:

@@ -14,7 +14,7 @@ from typing import Any, Iterator, Mapping, Protocol, Sequence
 
 import torch
 
-from experiments.pretrain.config import SACCADE_DATASETS, DataConfig
+from experiments.pretrain.config import ROTATION_DATASETS, SACCADE_DATASETS, DataConfig
 from seqjepa.preprocess import STL10_MEAN, STL10_STD, normalize_glimpses
 
 __all__ = ["SequenceSource", "make_source", "policy_kwargs", "describe_policy", "Prefetcher", "iterate_batches", "prepare_batch"]
@@ -62,6 +62,8 @@ def make_source(cfg: DataConfig, split: str | None = None, rank: int = 0, world_
 def policy_kwargs(cfg: DataConfig) -> dict[str, Any]:
     """The saccade pretraining policy of ``cfg`` as ``agents.saccade_policy`` keywords (also what the
     checkpoint's metadata records); empty for the worlds that are not saccade worlds."""
+    if cfg.dataset in ROTATION_DATASETS and cfg.policy == "uniform":
+        return {"policy": "uniform"}
     if cfg.dataset not in SACCADE_DATASETS:
         return {}
     out: dict[str, Any] = {"policy": cfg.policy, "mode": cfg.fixation_mode}
@@ -72,6 +74,8 @@ def policy_kwargs(cfg: DataConfig) -> dict[str, Any]:
 
 def describe_policy(cfg: DataConfig) -> str:
     """One line naming the agent that made ``cfg``'s sequences (for reports)."""
+    if cfg.dataset in ROTATION_DATASETS and cfg.policy == "uniform":
+        return "uniformly random relative rotations (agents.UniformRotationAgent)"
     if cfg.dataset not in SACCADE_DATASETS:
         return {"worlds": "smooth RatInABox-style trajectories (agents.SmoothTrajectoryAgent)"}.get(
             cfg.dataset, "bounded rotation walks (agents.RotationWalkAgent)")

@@ -320,7 +320,7 @@ class WorldModelMonitor:
         with torch.no_grad():
             z = self.model.encode(views)
             z_agg = self.model.aggregate(z, torch.from_numpy(actions)[None])
-            prediction = self.model.predict(z_agg, torch.from_numpy(action)[None])
+            prediction = self.model.predict(z_agg, torch.from_numpy(action)[None], z_last=z[:, -1])
             target = self.model.encode_target(target_view[None, None])[:, 0]
             cosine = float(F.cosine_similarity(prediction, target, dim=1)[0].clamp(-1.0, 1.0))
             sims = self.cache_latents @ F.normalize(prediction, dim=1)[0]

@@ -222,3 +222,44 @@ def test_bad_inputs_raise_clear_errors() -> None:
         fit_logistic(x, labels, x, labels, max_iter=0)
     with pytest.raises(ValueError, match="x_train must be a torch.Tensor or numpy.ndarray"):
         fit_logistic(x.tolist(), labels, x, labels)
+
+
+# --------------------------------------------------------------------------- MLP probe
+def _xor_like(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.rand(n, 4, generator=gen, dtype=torch.float64) * 2 - 1
+    y = torch.stack([x[:, 0] * x[:, 1], torch.sin(3 * x[:, 2]) * x[:, 3]], 1)
+    return x, y
+
+
+def test_mlp_decodes_what_ridge_cannot() -> None:
+    from experiments.evaluate.probes import fit_mlp
+
+    x, y = _xor_like(2000, 0)
+    xt, yt = _xor_like(800, 1)
+    mlp = fit_mlp(x, y, xt, yt, seed=0)
+    ridge = fit_ridge(x, y, xt, yt)
+    assert ridge.r2_uniform < 0.2 < 0.8 < mlp.r2_uniform
+    assert mlp.predictions.shape == yt.shape and 1 <= mlp.best_epoch <= len(mlp.val_mse)
+
+
+def test_mlp_is_deterministic_and_scores_noise_near_zero() -> None:
+    from experiments.evaluate.probes import fit_mlp
+
+    gen = torch.Generator().manual_seed(0)
+    x, y = torch.randn(600, 5, generator=gen), torch.randn(600, generator=gen)
+    xt, yt = torch.randn(300, 5, generator=gen), torch.randn(300, generator=gen)
+    a = fit_mlp(x, y, xt, yt, seed=2, epochs=20)
+    b = fit_mlp(x, y, xt, yt, seed=2, epochs=20)
+    assert a.r2_uniform == b.r2_uniform and a.predictions.shape == (300,)
+    assert a.r2_uniform < 0.05  # early stopping keeps an MLP from fitting noise
+
+
+@pytest.mark.parametrize("kwargs, name", [({"hidden": 0}, "hidden"), ({"epochs": 1.5}, "epochs"),
+                                          ({"lr": 0.0}, "lr"), ({"layers": True}, "layers")])
+def test_mlp_bad_settings_are_named(kwargs: dict, name: str) -> None:
+    from experiments.evaluate.probes import fit_mlp
+
+    x = torch.randn(20, 3)
+    with pytest.raises(ValueError, match=name):
+        fit_mlp(x, x[:, 0], x, x[:, 0], **kwargs)
