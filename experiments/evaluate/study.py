@@ -23,26 +23,49 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Sequence
 
-from experiments.pretrain.config import load_config, preset_path
+from experiments.outputs import NAME_MAX, USER_ERRORS, check_output_dir, exit_error
+from experiments.pretrain.config import load_config, resolve_config_path
 from experiments.evaluate.cli import main as evaluate
 
-__all__ = ["run_seed", "cli"]
+__all__ = ["run_seed", "check_name", "cli"]
+
+MAX_SEED = 2 ** 31 - 1  # the config's seed range
+MAX_JOBS = 64
+
+
+def _quoted(value: str) -> str:
+    """``value`` as a double-quoted YAML string for ``--set key=...`` ('#', '*x', 'null' stay text)."""
+    import yaml
+
+    return yaml.safe_dump(str(value), default_style='"', allow_unicode=True, width=1 << 30).strip()
+
+
+def check_name(name: str, seeds: Sequence[int]) -> str:
+    """``name`` if every run folder of the study (``<name>_s<seed>``, ``<name>_noaction_s<seed>``) is a plain
+    folder name within the 255 bytes a name may have; ValueError naming ``--name`` otherwise."""
+    if not isinstance(name, str) or not name.strip() or name in (".", "..") or any(c in name for c in "/\\\0"):
+        raise ValueError(f"--name must be a plain folder name (no '/', '\\', not '.' or '..'), got {name!r:.80}")
+    longest = f"{name}_noaction_s{max(seeds, default=0)}"
+    if len(longest.encode("utf-8", "surrogateescape")) > NAME_MAX:
+        raise ValueError(f"--name is {len(name.encode('utf-8', 'surrogateescape'))} bytes: its run folders "
+                         f"({longest[:20]}...) would be longer than the {NAME_MAX} bytes a folder name may have")
+    return name
 
 
 def run_seed(config: str, seed: int, run_name: str, out_dir: str, overrides: Sequence[str]) -> Path:
     """Pretrain one seed in a subprocess (reuse a finished run, resume an interrupted one)."""
+    from experiments.pretrain.runfolder import read_summary
+
     run_dir = Path(out_dir) / run_name
-    summary = run_dir / "summary.json"
-    if summary.is_file():
-        done = json.loads(summary.read_text())
-        if done.get("steps") == done.get("total_steps"):
-            return run_dir
+    done = read_summary(run_dir)  # a regular JSON object, else None (never opens a FIFO)
+    if done is not None and done.get("steps") == done.get("total_steps"):
+        return run_dir
     cmd = [sys.executable, "-m", "experiments.pretrain"]
     if (run_dir / "config.yaml").is_file() and any(run_dir.glob("ckpt_*.pt")):
         cmd += ["--run-dir", str(run_dir), "--resume"]
     else:
-        cmd += ["--config", config, "--set", f"seed={seed}", "--set", f"run_name={run_name}",
-                "--set", f"out_dir={out_dir}", "--set", "eval.enabled=false", "--set", "progress=false"]
+        cmd += ["--config", config, "--set", f"seed={seed}", "--set", f"run_name={_quoted(run_name)}",
+                "--set", f"out_dir={_quoted(str(out_dir))}", "--set", "eval.enabled=false", "--set", "progress=false"]
         for item in overrides:
             cmd += ["--set", item]
     log = Path(out_dir) / f"{run_name}.log"
@@ -86,10 +109,10 @@ def cli(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--m-val", type=int, nargs="+", help="numbers of observed views (default: the preset's)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing report in --out")
     args = parser.parse_args(argv)
-    path = args.config if Path(args.config).is_file() else str(preset_path(args.config))
-    config = load_config(path, args.overrides)  # fail fast on a bad config, before any training
-    name = args.name or config.preset
-    load_config(path, [*args.overrides, f"run_name={name}_s0"])  # the run names pass the config's own rule
+    try:  # every input, before any training: one line naming the flag, exit 2
+        path, name = _check_args(args)
+    except USER_ERRORS as exc:
+        exit_error(parser.prog, exc)
     jobs = [(s, f"{name}_s{s}", args.overrides, True) for s in args.seeds]
     if args.ablation:
         off = ["model.condition_aggregator=false", "model.condition_predictor=false"]
@@ -109,6 +132,31 @@ def cli(argv: Sequence[str] | None = None) -> None:
                      m_val=args.m_val, overwrite=args.overwrite, title=f"{name}: {len(args.seeds)} seeds",
                      command="python -m experiments.evaluate.study " + " ".join(sys.argv[1:] if argv is None else argv))
     print(Path(files["report"]).read_text())
+
+
+def _check_args(args: argparse.Namespace) -> tuple[str, str]:
+    """The config file and the run-name prefix, after checking every argument and output folder."""
+    from checks import check_int
+
+    if not args.seeds or len(set(args.seeds)) != len(args.seeds):
+        raise ValueError(f"--seeds must be distinct ints, got {args.seeds}")
+    for seed in args.seeds:
+        check_int("--seeds", seed, 0, MAX_SEED)
+    check_int("--jobs", args.jobs, 1, MAX_JOBS)
+    for m in args.m_val or ():
+        check_int("--m-val", m, 1, 1024)
+    try:
+        path = str(resolve_config_path(args.config))
+    except FileNotFoundError as exc:
+        raise FileNotFoundError(f"--config: {exc}") from None
+    config = load_config(path, args.overrides)  # the config and every --set
+    name = check_name(args.name if args.name is not None else config.preset, args.seeds)
+    check_output_dir(args.out_dir, [], True, flag="--out-dir")
+    for seed in args.seeds:  # every run's own config passes the config's rules (run_name, out_dir)
+        load_config(path, [*args.overrides, f"run_name={_quoted(f'{name}_noaction_s{seed}')}",
+                           f"out_dir={_quoted(str(args.out_dir))}"])
+    check_output_dir(args.out, ("results.json",), args.overwrite)  # the joint report, before any training
+    return path, name
 
 
 if __name__ == "__main__":

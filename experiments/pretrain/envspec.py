@@ -70,6 +70,16 @@ def env_spec(data: DataConfig) -> tuple[str, dict[str, Any]]:
     if unknown:
         raise ValueError(f"data.env_kwargs has keys {unknown} that {env_id} does not take; "
                          f"allowed: {sorted(accepted)}")
+    # a keyword a data field sets is set there only: through env_kwargs it would bypass the field's checks
+    # and reach the training source but not the evaluation (data.split, n_train, glimpse_size, ...)
+    owned = {RENAMED.get(f.name, f.name): f.name for f in dataclasses.fields(data) if f.name not in NOT_ENV}
+    for key in sorted(extra):
+        if key in owned:
+            raise ValueError(f"data.env_kwargs sets {key!r}, which data.{owned[key]} sets: set data.{owned[key]} "
+                             f"instead")
+        if key in {family.length_kwarg for family in envs.FAMILIES.values()}:
+            raise ValueError(f"data.env_kwargs sets {key!r}, the episode length, which data.seq_len sets "
+                             f"(episodes of seq_len - 1 steps): set data.seq_len instead")
     kwargs.update({k: tuple(v) if isinstance(v, list) else v for k, v in extra.items()})
     kwargs[envs.family_of(env_id).length_kwarg] = data.seq_len - 1
     if env_id in SPLIT_NAMES and "split" in kwargs:

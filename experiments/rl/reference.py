@@ -238,7 +238,7 @@ def plot_curves(results: dict[str, Any], path: Path) -> None:
 
 
 OUTPUTS = ("results.json", "README.md", "curves.png")  # what a study writes into its --out folder
-_FIELDS = ("tasks", "learners", "seeds", "steps", "eval_every", "eval_episodes", "n_envs")  # = the flags
+_FIELDS = ("tasks", "learners", "seeds", "steps", "eval_every", "eval_episodes", "n_envs", "root")  # = the flags
 
 
 def check_config(config: RLConfig, overwrite: bool = False) -> Path:
@@ -246,7 +246,7 @@ def check_config(config: RLConfig, overwrite: bool = False) -> Path:
 
     Raises:
         ValueError: an unknown task or learner, a seed that is not an int >= 0, a budget < 1.
-        NotADirectoryError: ``config.out`` is (or lies inside) a file.
+        NotADirectoryError: ``config.out`` is (or lies inside) a file; ``config.root`` is not a folder.
         FileExistsError: ``config.out`` holds an earlier study and ``overwrite`` is False.
         experiments.extras.MissingExtraError: stable-baselines3 (or sb3-contrib for
             ``recurrent_ppo``) is not installed (the ``rl`` extra).
@@ -262,6 +262,12 @@ def check_config(config: RLConfig, overwrite: bool = False) -> Path:
         value = getattr(config, name)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a positive int, got {value!r}")
+    if config.root is not None:  # the data root is read (and its cache written below it): never made here
+        from experiments.outputs import check_name_lengths
+        root = check_name_lengths(Path(config.root).expanduser(), "root")
+        if not root.is_dir():
+            raise NotADirectoryError(f"root {config.root} is not a folder (give the data folder that exists, or "
+                                     f"leave --root out for $SACCADE_DATA or ~/.cache/saccade)")
     check_extra("stable_baselines3", *(["sb3_contrib"] if "recurrent_ppo" in config.learners else []),
                 what="python -m experiments.rl (the reference agents)")
     return check_output_dir(config.out, OUTPUTS, overwrite,
