@@ -316,8 +316,26 @@ def check_scene_args(split: Any, seed: Any, n_train: Any, n_test: Any, image_siz
     n_test, image_size, max_objects)`` as ints; ValueError naming the first bad one."""
     check_choice("style", style, tuple(SCENE_STYLES))
     check_choice("split", split, SCENE_SPLITS)
-    return (check_int("seed", seed, 0), check_int("n_train", n_train, 1), check_int("n_test", n_test, 1),
-            check_int("image_size", image_size, 32, 4096), check_int("max_objects", max_objects, 1, _MAX_OBJECTS_LIMIT))
+    checked = (check_int("seed", seed, 0), check_int("n_train", n_train, 1), check_int("n_test", n_test, 1),
+               check_int("image_size", image_size, 32, 4096), check_int("max_objects", max_objects, 1, _MAX_OBJECTS_LIMIT))
+    _check_room(style, checked[3], checked[4])
+    return checked
+
+
+def _check_room(style: str, image_size: int, max_objects: int) -> None:
+    """ValueError naming ``max_objects`` when the objects every scene of ``style`` must hold do not fit: a
+    layout that places two or more objects needs two of its largest glyphs (and the gap between boxes) side by
+    side within the square their centres may use (the image less the style's margin on each side); else
+    :func:`render_scene` fails to place them while data is generated."""
+    st = SCENE_STYLES[style]
+    required = {"majority": max_objects // 2 + 1, "uniform": min(2, max_objects)}.get(st.layout, 1)
+    if required < 2:
+        return
+    largest = st.object_size[1] * image_size / 96.0
+    room = image_size - 2 * int(round(st.object_margin * image_size))
+    if 2 * (largest + _GAP) > room:
+        raise ValueError(f"max_objects must be 1 for style {style!r} (its glyphs of up to {largest:.0f} px leave room "
+                         f"for one object per {image_size} px scene), got {max_objects}")
 
 
 def load_scenes(
