@@ -2,6 +2,7 @@
 
     saccade-eval runs/qs_s0 runs/qs_s1 runs/qs_s2 --out eval/quickstart       # one setting, 3 seeds
     saccade-eval --compare eval/quickstart eval/no_action                      # side by side
+    saccade-eval runs/qs_s0 --policy saliency --out eval/qs_saliency           # on other scanpaths
 
 Each positional path is a run folder (its latest checkpoint) or a checkpoint file; the runs
 given together are treated as seeds of one setting (mean ± std). The output folder gets
@@ -24,8 +25,12 @@ __all__ = ["cli", "main"]
 
 def main(paths: Sequence[str], out: str | Path, device: str = "cpu", m_val: Sequence[int] | None = None,
          max_batches: int | None = None, floors: bool = True, overwrite: bool = False,
-         ablation: Sequence[str] = (), title: str | None = None, command: str | None = None) -> dict[str, Path]:
+         ablation: Sequence[str] = (), title: str | None = None, command: str | None = None,
+         policy: str | None = None) -> dict[str, Path]:
     """Evaluate ``paths`` (seeds of one setting) and write the report into ``out``.
+
+    ``policy``: make the evaluation sequences with this pretraining policy (``data.policy``, e.g.
+    ``saliency`` for the env's own saliency-IoR scanpaths) instead of each run's training policy.
 
     ``ablation``: run folders of the no-action ablation at the same seeds; its equivariance
     is compared with the main runs' (paired by seed) and the verdict added to the report.
@@ -37,10 +42,13 @@ def main(paths: Sequence[str], out: str | Path, device: str = "cpu", m_val: Sequ
         overrides["m_val"] = list(m_val)
     if max_batches is not None:
         overrides["max_batches"] = max_batches
-    measurements, meta = evaluate_runs(list(paths), device=device, floors=floors, overrides=overrides or None)
+    data = {"policy": policy} if policy is not None else None
+    measurements, meta = evaluate_runs(list(paths), device=device, floors=floors, overrides=overrides or None,
+                                       data_overrides=data)
     meta["command"] = command or ("saccade-eval " + " ".join(sys.argv[1:]) if sys.argv[1:] else None)
     if ablation:
-        abl, abl_meta = evaluate_runs(list(ablation), device=device, floors=False, overrides=overrides or None)
+        abl, abl_meta = evaluate_runs(list(ablation), device=device, floors=False, overrides=overrides or None,
+                                      data_overrides=data)
         with_s, without_s = summarise(measurements), summarise(abl)
         meta["ablation_runs"] = abl_meta["runs"]
         meta["ablation_claim"] = check_ablation(with_s, without_s)
@@ -63,6 +71,8 @@ def cli(argv: Sequence[str] | None = None) -> None:
                         help="no-action ablation runs at the same seeds (paired equivariance comparison)")
     parser.add_argument("--m-val", type=int, nargs="+", help="numbers of observed views (default: each run's eval.m_val)")
     parser.add_argument("--max-batches", type=int, help="cap the feature-extraction batches per split")
+    parser.add_argument("--policy", help="make the evaluation sequences with this data.policy (e.g. saliency: the "
+                                         "env's own saliency-IoR scanpaths) instead of each run's training policy")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
     parser.add_argument("--no-floors", action="store_true", help="skip random init and model-free floors")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing report in --out")
@@ -82,7 +92,8 @@ def cli(argv: Sequence[str] | None = None) -> None:
         parser.error(f"--m-val must be positive ints, got {args.m_val}")
     try:
         files = main(args.paths, args.out, device=args.device, m_val=args.m_val, max_batches=args.max_batches,
-                     floors=not args.no_floors, overwrite=args.overwrite, ablation=args.ablation, title=args.title)
+                     floors=not args.no_floors, overwrite=args.overwrite, ablation=args.ablation, title=args.title,
+                     policy=args.policy)
     except USER_ERRORS as exc:
         exit_error(parser.prog, exc)
     print(Path(files["report"]).read_text())

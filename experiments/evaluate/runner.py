@@ -31,10 +31,11 @@ from seqjepa import SeqJEPA
 from seqjepa.pretrained import META_KEY, pretrained_from_state
 from seqjepa.serialization import LEGACY_MAGIC, file_digest
 
-__all__ = ["evaluate_model", "load_run", "evaluate_runs", "end_of_training", "headline", "SourceFactory",
+__all__ = ["evaluate_model", "load_run", "evaluate_runs", "end_of_training", "headline", "SourceFactory", "EVAL_DATA_KEYS",
            "EVAL_CACHE_VERSION"]
 
-EVAL_CACHE_VERSION = 1  # bump when the measurements of a checkpoint change (new metrics, other probes)
+EVAL_CACHE_VERSION = 2  # bump when the measurements of a checkpoint change (new metrics, other probes)
+EVAL_DATA_KEYS = ("policy", "fixation_mode", "uniform_weight")  # data fields an evaluation may change
 
 
 def _m_pred(config: TrainConfig) -> int:
@@ -175,10 +176,13 @@ def _read_cache(file: Path, key: dict) -> list[Measurement] | None:
 
 def evaluate_runs(paths: list[str | Path], device: torch.device | str = "cpu", floors: bool = True,
                   progress: bool = True, overrides: dict[str, Any] | None = None,
-                  cache: bool = True) -> tuple[list[Measurement], dict]:
+                  cache: bool = True, data_overrides: dict[str, Any] | None = None) -> tuple[list[Measurement], dict]:
     """Evaluate several runs (usually one setting at several seeds): measurements and metadata.
 
-    ``overrides`` replaces fields of each run's ``eval`` section (e.g. ``{"m_val": [1, 2, 4]}``).
+    ``overrides`` replaces fields of each run's ``eval`` section (e.g. ``{"m_val": [1, 2, 4]}``);
+    ``data_overrides`` fields of how its evaluation sequences are made, among
+    :data:`EVAL_DATA_KEYS` (e.g. ``{"policy": "saliency"}``: the env's saliency-IoR scanpaths
+    instead of the training policy's); every run is checked with them before any is evaluated.
     ``cache``: keep each run's measurements in ``<run>/eval_cache/<key>.json`` (written atomically
     with a digest, keyed by the checkpoint's SHA-256, the data and eval settings and ``floors``)
     and reuse them when the same checkpoint is evaluated the same way again (a study that
@@ -187,14 +191,26 @@ def evaluate_runs(paths: list[str | Path], device: torch.device | str = "cpu", f
     from envs.storage import atomic_write_json
 
     device = torch.device(device)
+    unknown = sorted(set(data_overrides or {}) - set(EVAL_DATA_KEYS))
+    if unknown:
+        raise ValueError(f"data_overrides may set {EVAL_DATA_KEYS} only, got {unknown}")
+
+    def configured(config: TrainConfig) -> TrainConfig:
+        if not overrides and not data_overrides:
+            return config
+        values = config_to_dict(config)
+        values["eval"].update(overrides or {})
+        values["data"].update(data_overrides or {})
+        return config_from_dict(values).validate()
+
+    if data_overrides:  # every run's settings checked with them before the first is evaluated
+        for path in paths:
+            configured(load_run(path, "cpu")[1])
     measurements: list[Measurement] = []
     meta: dict[str, Any] = {"runs": [], "seeds": []}
     for path in paths:
         model, config, state = load_run(path, device)
-        if overrides:
-            values = config_to_dict(config)
-            values["eval"].update(overrides)
-            config = config_from_dict(values)
+        config = configured(config)
         planned = config.total_steps
         if planned is not None and state.get("step") != planned:
             _log(progress, f"warning: {path} is at step {state.get('step')} of its {planned}-step schedule "

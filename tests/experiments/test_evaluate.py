@@ -200,3 +200,27 @@ def test_evaluations_are_kept_per_checkpoint_and_reused(tmp_path: Path, monkeypa
     assert calls["n"] == 2 and fresh == again
     runner.evaluate_runs([run], floors=False, progress=False, overrides={"m_val": [1, 2]}, cache=False)
     assert calls["n"] == 3
+
+
+def test_evaluation_on_another_policys_sequences(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """``saccade-eval --policy``: the sequences come from that policy (recorded in the report and in
+    the cache key); a policy the world has not is a one-line error before any evaluation."""
+    from experiments.evaluate import runner
+
+    run = _scenes_run(tmp_path, 0, monkeypatch)
+    own, own_meta = runner.evaluate_runs([run], floors=False, progress=False, overrides={"m_val": [1, 2]})
+    uni, uni_meta = runner.evaluate_runs([run], floors=False, progress=False, overrides={"m_val": [1, 2]},
+                                         data_overrides={"policy": "uniform"})
+    assert "saliency" in own_meta["policy"] and "uniform" in uni_meta["policy"]
+    assert own != uni  # other scanpaths, other features
+    assert len(list((run / "eval_cache").glob("*.json"))) == 2
+    with pytest.raises(ValueError, match="data_overrides may set"):
+        runner.evaluate_runs([run], floors=False, progress=False, data_overrides={"split": "test"})
+    calls = {"n": 0}
+    monkeypatch.setattr(runner, "evaluate_model", lambda *a, **k: calls.__setitem__("n", 1) or [])
+    with pytest.raises(SystemExit) as exc:
+        cli([str(run), "--out", str(tmp_path / "bad"), "--policy", "walk"])
+    last = capsys.readouterr().err.strip().splitlines()[-1]  # (progress bars come before it)
+    assert exc.value.code == 2 and last.startswith("saccade-eval: ") and "rotation policy" in last
+    assert calls["n"] == 0 and not (tmp_path / "bad" / "results.json").exists()
