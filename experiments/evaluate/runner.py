@@ -160,16 +160,27 @@ def _digest(measurements: list[Measurement]) -> str:
 
 def _read_cache(file: Path, key: dict) -> list[Measurement] | None:
     """The cached measurements if ``file`` holds them for ``key`` and they verify; else None (with a
-    warning when a file is there but unusable)."""
-    if not file.is_file():
-        return None
+    warning naming ``file`` when something is there but unusable: a link, FIFO or folder is never
+    opened or followed, and JSON that is not an object, or whose measurements are not a list of
+    objects, is recomputed)."""
+    from experiments.outputs import read_json_object
+
     try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-        if data.get("key") == key and _digest(data["measurements"]) == data.get("sha256"):
-            return list(data["measurements"])
-        problem = "another checkpoint or evaluation" if data.get("key") != key else "a digest mismatch"
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        problem = f"unreadable ({exc})"
+        data = read_json_object(file, "an evaluation cache entry")
+    except FileNotFoundError:
+        return None
+    except ValueError as exc:
+        problem = " ".join(str(exc).split())
+    else:
+        rows = data.get("measurements")
+        if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+            problem = "its measurements are not a list of objects"
+        elif data.get("key") != key:
+            problem = "another checkpoint or evaluation"
+        elif _digest(rows) == data.get("sha256"):  # JSON objects have string keys: sortable
+            return list(rows)
+        else:
+            problem = "a digest mismatch"
     warnings.warn(f"ignoring the evaluation cache {file}: {problem}; evaluating afresh", stacklevel=3)
     return None
 

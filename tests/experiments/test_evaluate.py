@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -200,6 +201,74 @@ def test_evaluations_are_kept_per_checkpoint_and_reused(tmp_path: Path, monkeypa
     assert calls["n"] == 2 and fresh == again
     runner.evaluate_runs([run], floors=False, progress=False, overrides={"m_val": [1, 2]}, cache=False)
     assert calls["n"] == 3
+
+
+@pytest.mark.parametrize("entry", ["symlink", "fifo", "json_list", "truncated", "rows_not_objects"])
+def test_an_unusable_eval_cache_entry_is_recomputed_never_followed_or_opened(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, entry: str) -> None:
+    """``eval_cache/<key>.json`` is untrusted: a symbolic link (even to a valid entry), a FIFO, JSON
+    that is not an object, a truncated file or measurements that are not objects give a warning
+    naming the file and a fresh evaluation, which replaces the entry with a regular file."""
+    import re
+    import signal
+
+    from experiments.evaluate import runner
+
+    run = _scenes_run(tmp_path, 0, monkeypatch)
+    first, _ = runner.evaluate_runs([run], floors=False, progress=False, overrides={"m_val": [1, 2]})
+    (file,) = sorted((run / "eval_cache").glob("*.json"))
+    valid = file.read_text()
+    calls = {"n": 0}
+
+    def counting(*args, **kwargs):
+        calls["n"] += 1
+        return json.loads(json.dumps(first))
+
+    monkeypatch.setattr(runner, "evaluate_model", counting)
+    file.unlink()
+    if entry == "symlink":
+        target = tmp_path / "elsewhere.json"
+        target.write_text(valid)
+        file.symlink_to(target)
+    elif entry == "fifo":
+        os.mkfifo(file)
+    elif entry == "json_list":
+        file.write_text(json.dumps([json.loads(valid)]))
+    elif entry == "truncated":
+        file.write_text(valid[: len(valid) // 2])
+    else:
+        data = json.loads(valid)
+        data["measurements"] = [1, 2]
+        file.write_text(json.dumps(data))
+
+    def hung(*_):
+        raise TimeoutError("blocked: the FIFO was opened")
+
+    old = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(60)
+    try:
+        with pytest.warns(UserWarning, match=re.escape(str(file))):
+            again, _ = runner.evaluate_runs([run], floors=False, progress=False, overrides={"m_val": [1, 2]})
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+    assert calls["n"] == 1 and again == json.loads(json.dumps(first))
+    assert file.is_file() and not file.is_symlink() and json.loads(file.read_text())["measurements"] == again
+    if entry == "symlink":
+        assert (tmp_path / "elsewhere.json").read_text() == valid  # the link's target is left alone
+    runner.evaluate_runs([run], floors=False, progress=False, overrides={"m_val": [1, 2]})
+    assert calls["n"] == 1  # the rewritten entry is reused
+
+
+def test_a_missing_eval_cache_entry_is_none_without_a_warning(tmp_path: Path) -> None:
+    import warnings
+
+    from experiments.evaluate.runner import _read_cache
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert _read_cache(tmp_path / "eval_cache" / "nothing.json", {"k": 1}) is None
+        assert _read_cache(tmp_path / "nothing.json", {"k": 1}) is None
 
 
 def test_evaluation_on_another_policys_sequences(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
