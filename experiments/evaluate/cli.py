@@ -18,9 +18,22 @@ from typing import Sequence
 
 from experiments.evaluate.report import check_ablation, compare, summarise, write_report
 from experiments.evaluate.runner import check_runs, evaluate_runs
+from experiments.helpformat import HelpFormatter
 from experiments.outputs import USER_ERRORS, check_output_dir, exit_error
 
 __all__ = ["cli", "main"]
+
+DESCRIPTION = ("Evaluate pretrained runs on frozen features, beside their floors (a randomly initialised copy of "
+               "the model, raw pixels, colour histograms, dead reckoning, chance). Each path is a run folder (its "
+               "latest checkpoint is read) or a checkpoint file; the runs given together are seeds of one setting "
+               "and are reported as mean ± std. The output folder gets results.json, report.md and figures. "
+               "Measurements are kept in each run's eval_cache/ folder and reused when the same checkpoint is "
+               "evaluated the same way again.")
+EPILOG = """examples:
+  saccade-eval runs/qs_s0 runs/qs_s1 runs/qs_s2 --out eval/quickstart       # one setting, 3 seeds
+  saccade-eval --compare eval/quickstart eval/no_action                      # side by side
+  saccade-eval runs/qs_s0 --policy saliency --out eval/qs_saliency           # on other scanpaths
+"""
 
 
 def main(paths: Sequence[str], out: str | Path, device: str = "cpu", m_val: Sequence[int] | None = None,
@@ -62,21 +75,24 @@ def main(paths: Sequence[str], out: str | Path, device: str = "cpu", m_val: Sequ
 
 def cli(argv: Sequence[str] | None = None) -> None:
     """Console entry point ``saccade-eval`` (see the module docstring)."""
-    parser = argparse.ArgumentParser(prog="saccade-eval", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="saccade-eval", description=DESCRIPTION, epilog=EPILOG,
+                                     formatter_class=HelpFormatter)
     parser.add_argument("paths", nargs="*", help="run folders or checkpoint files (seeds of one setting)")
-    parser.add_argument("--out", help="output folder for results.json, report.md and figures")
+    parser.add_argument("--out", help="output folder for results.json, report.md and figures (required unless "
+                                      "--compare)")
     parser.add_argument("--compare", nargs="+", metavar="RESULTS",
                         help="print evaluated settings side by side (output folders or results.json files)")
     parser.add_argument("--ablation", nargs="+", default=[], metavar="RUN",
                         help="no-action ablation runs at the same seeds (paired equivariance comparison)")
     parser.add_argument("--m-val", type=int, nargs="+", help="numbers of observed views (default: each run's eval.m_val)")
-    parser.add_argument("--max-batches", type=int, help="cap the feature-extraction batches per split")
+    parser.add_argument("--max-batches", type=int, help="cap the feature-extraction batches per split (default: "
+                                                        "each run's eval.max_batches)")
     parser.add_argument("--policy", help="make the evaluation sequences with this data.policy (e.g. saliency: the "
-                                         "env's own saliency-IoR scanpaths) instead of each run's training policy")
-    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
+                                         "env's own saliency-IoR scanpaths; default: each run's training policy)")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     parser.add_argument("--no-floors", action="store_true", help="skip random init and model-free floors")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing report in --out")
-    parser.add_argument("--title", help="report title")
+    parser.add_argument("--title", help="title of report.md (default: Evaluation report)")
     args = parser.parse_args(argv)
     if args.compare:
         if args.paths:

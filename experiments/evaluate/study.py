@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Sequence
 
+from experiments.helpformat import HelpFormatter
 from experiments.outputs import NAME_MAX, USER_ERRORS, check_output_dir, exit_error
 from experiments.pretrain.config import load_config, resolve_config_path
 from experiments.evaluate.cli import main as evaluate
@@ -31,6 +32,19 @@ __all__ = ["run_seed", "check_name", "cli"]
 
 MAX_SEED = 2 ** 31 - 1  # the config's seed range
 MAX_JOBS = 64
+DESCRIPTION = ("Train several seeds of one preset (and, with --ablation, its no-action ablation), then write one "
+               "report: a claim over seeds. Each seed is an ordinary saccade-pretrain run in "
+               "<out-dir>/<name>_s<seed> (its own end-of-training evaluation switched off); a finished run is "
+               "reused, an interrupted one resumed. As soon as a run is trained it is evaluated in its own process "
+               "(--jobs at a time, beside the training of the others; the measurements are kept in the run's "
+               "eval_cache/, so a killed study redoes neither). Then saccade-eval scores all seeds together "
+               "(mean ± std) beside the floors, with the ablation paired by seed, and writes results.json, "
+               "report.md and figures into --out. Every argument is checked before any training.")
+EPILOG = """examples:
+  python -m experiments.evaluate.study --config scenes_cpu --seeds 0 1 2 --ablation \\
+      --out docs/results/quickstart --jobs 2
+  python -m experiments.evaluate.study --config scenes_cpu --set optim.lr=2e-3 --name lr2e-3 --out eval/lr2e-3
+"""
 
 
 def _quoted(value: str) -> str:
@@ -95,17 +109,20 @@ def evaluate_seed(run_dir: Path, floors: bool, m_val: Sequence[int] | None, thre
 
 
 def cli(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m experiments.evaluate.study", description=__doc__.split("\n")[0])
-    parser.add_argument("--config", default="scenes_cpu", help="preset name or YAML file (default scenes_cpu)")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    parser = argparse.ArgumentParser(prog="python -m experiments.evaluate.study", description=DESCRIPTION,
+                                     epilog=EPILOG, formatter_class=HelpFormatter)
+    parser.add_argument("--config", default="scenes_cpu", help="preset name (see saccade-pretrain --list-presets) "
+                                                              "or YAML file")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="distinct seeds, one run each")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config field of every run, e.g. --set optim.lr=1e-3 (repeatable)")
     parser.add_argument("--ablation", action="store_true",
                         help="also train the no-action ablation (model.condition_aggregator/predictor=false)")
     parser.add_argument("--name", help="run-name prefix (default: the preset's name); give each variant of a "
                                        "preset (other --set values) its own, or its runs would be reused")
-    parser.add_argument("--out", required=True, help="report folder")
-    parser.add_argument("--out-dir", default="runs", help="parent folder of the run folders (default runs)")
-    parser.add_argument("--jobs", type=int, default=1, help="seeds trained at once (each uses config.threads)")
+    parser.add_argument("--out", required=True, help="report folder (results.json, report.md and figures)")
+    parser.add_argument("--out-dir", default="runs", help="parent folder of the run folders")
+    parser.add_argument("--jobs", type=int, default=1, help="seeds trained at once, each with config.threads torch threads")
     parser.add_argument("--m-val", type=int, nargs="+", help="numbers of observed views (default: the preset's)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing report in --out")
     args = parser.parse_args(argv)

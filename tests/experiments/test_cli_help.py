@@ -49,12 +49,6 @@ COMMANDS: dict[str, tuple[str, str, tuple]] = {
     "python -m experiments.benchmarks.saliency_quality": ("experiments.benchmarks.saliency_quality", "cli", ([],)),
 }
 
-# commands whose files belong to other work in progress (issue 27): their parsers still need
-# formatter_class=experiments.helpformat.HelpFormatter and markup-free descriptions
-PENDING = {"plain": {"saccade-eval"},  # ``saccade-eval`` in its description
-           "flags": {"python -m experiments.rl active", "python -m experiments.rl active-study",
-                     "python -m experiments.evaluate.study"}}  # defaults not shown, flags without help
-
 DANGLING = re.compile(r"\b(the|a|an|of|is|are|and|or|to|with|for|in|on|by|from|as|its|their)\s*$", re.I)
 
 
@@ -72,11 +66,6 @@ def parser_of(command: str, monkeypatch: pytest.MonkeyPatch) -> argparse.Argumen
     return info.value.parser
 
 
-def _params(check: str):
-    return [pytest.param(c, marks=pytest.mark.xfail(reason="help of a file owned by other work (issue 27)",
-                                                    strict=False)) if c in PENDING[check] else c for c in COMMANDS]
-
-
 def _balanced(text: str) -> bool:
     """As many closing as opening brackets (a half-open interval [0, 1) counts as closed)."""
     return text.count("(") + text.count("[") == text.count(")") + text.count("]")
@@ -86,7 +75,7 @@ def test_every_console_script_is_checked():
     assert set(console_scripts()) <= set(COMMANDS)
 
 
-@pytest.mark.parametrize("command", _params("plain"))
+@pytest.mark.parametrize("command", COMMANDS)
 def test_help_is_plain_and_whole(command, monkeypatch):
     parser = parser_of(command, monkeypatch)
     text = parser.format_help()
@@ -99,7 +88,7 @@ def test_help_is_plain_and_whole(command, monkeypatch):
     assert not DANGLING.search(first), f"{command}: the description stops mid-sentence: {first!r}"
 
 
-@pytest.mark.parametrize("command", _params("flags"))
+@pytest.mark.parametrize("command", COMMANDS)
 def test_every_flag_has_help_and_shows_its_default(command, monkeypatch):
     parser = parser_of(command, monkeypatch)
     formatter = parser._get_formatter()
