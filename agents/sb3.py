@@ -13,9 +13,14 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import torch
-from stable_baselines3.common.preprocessing import is_image_space
-from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
+
+from experiments.extras import require
+
+# stable-baselines3 comes with the rl extra: without it, importing this module is one line naming the extra
+require("stable_baselines3", what="agents.sb3 (GlimpseExtractor)")
+from stable_baselines3.common.preprocessing import is_image_space  # noqa: E402
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor  # noqa: E402
 
 __all__ = ["GlimpseExtractor"]
 

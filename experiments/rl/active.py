@@ -65,18 +65,22 @@ def make_env(env_id: str, num_envs: int, env_kwargs: dict[str, Any] | None = Non
 def check_recognition_id(env_id: str, name: str = "env") -> None:
     """ValueError naming ``name`` unless ``env_id`` is a recognition id the agent can run: one of ours
     (``envs.CLASSIFY_IDS`` or a variant of one) whose family reports a glimpse position (``info["position"]``:
-    the saccade worlds), or an ap_gym classification id (ap_gym is imported to register its ids)."""
+    the saccade worlds), or an ap_gym classification id (ap_gym is imported to register its ids).
+
+    Raises:
+        experiments.extras.MissingExtraError: ``env_id`` is none of ours nor registered and ap_gym (or a
+            package it needs) is not installed: one line naming the ``rl`` extra.
+    """
     import gymnasium as gym
     import envs
+    from experiments.extras import require
     try:
         family = envs.family_of(env_id)
     except ValueError:
         family = None
     if family is None and isinstance(env_id, str) and env_id not in gym.registry:
-        try:
-            import ap_gym  # noqa: F401  (registers ap_gym's ids, e.g. CircleSquare-v0)
-        except ImportError:
-            pass
+        # registers ap_gym's ids, e.g. CircleSquare-v0
+        require("ap_gym", what=f"{name} {env_id:.80} (not one of this package's ids; an ap_gym id?)")
     runnable = [i for i in envs.CLASSIFY_IDS if envs.family_of(i).state_key == "position"]
     if family is not None:
         ok = envs.base_id(env_id) in envs.CLASSIFY_IDS and family.state_key == "position"
@@ -455,17 +459,44 @@ def write_results(out: str | Path, command: str) -> Path:
     return page
 
 
+_COMMON_HELP = ("Each step the agent moves its glimpse and predicts the class; the learned movement is trained "
+                "with SAC, the fixed movements (random, still, saliency) train the same recognition head without "
+                "it. ap_gym ids such as CircleSquare-v0 need the rl extra (pip install -c constraints.txt -e "
+                "\".[rl]\").")
+ACTIVE_DESCRIPTION = ("Train the active-recognition agent (agents.active) in ap_gym's protocol: one run, one movement "
+                      "and one seed. " + _COMMON_HELP + " The run is kept as <out>/runs/<name>.json (TensorBoard "
+                      "events in <out>/tb/<name>); then the results page <out>/README.md and <out>/curves.png are "
+                      "redrawn from every run kept in --out.")
+STUDY_DESCRIPTION = ("Run the active-recognition study: learned movement against fixed movements with the same "
+                     "learned head, over seeds; with --backbone, the encoder starts of --inits side by side. "
+                     + _COMMON_HELP + " Resumable: each finished run is kept as <out>/runs/<name>.json and skipped "
+                     "next time, and a kept run trained with other settings is refused. Then <out>/curves.png "
+                     "(accuracy and return against env steps, mean ± std over seeds) and <out>/README.md (accuracy "
+                     "at 25.6k / 61k / 128k steps beside APPLE's, and the command).")
+ACTIVE_EPILOG = """examples:
+  python -m experiments.rl active --env CircleSquare-v0 --movement learned --steps 25600 --seed 0
+  python -m experiments.rl active --env Saccade-Shapes-Classify-v0 --movement saliency --seed 1
+  python -m experiments.rl active --backbone runs/NAME/ckpt_last.pt --init frozen   # on the checkpoint's world
+"""
+STUDY_EPILOG = """examples:
+  python -m experiments.rl active-study --env Saccade-Shapes-Classify-v0 --seeds 0 1 2 --steps 128000
+  python -m experiments.rl active-study --backbone runs/NAME/ckpt_last.pt --movements learned random
+"""
+
+
 def _parser(study: bool) -> argparse.ArgumentParser:
+    from experiments.helpformat import HelpFormatter
     p = argparse.ArgumentParser(prog=f"python -m experiments.rl {'active-study' if study else 'active'}",
-                                description="Train the active-recognition agent (agents.active) in ap_gym's protocol"
-                                + (": learned movement against fixed movements with the same head, over seeds "
-                                   "(resumable), with curves and a results page." if study else ": one run."))
+                                description=STUDY_DESCRIPTION if study else ACTIVE_DESCRIPTION,
+                                epilog=STUDY_EPILOG if study else ACTIVE_EPILOG, formatter_class=HelpFormatter)
     p.add_argument("--env", default=None, help="recognition id (default: the backbone's world, else CircleSquare-v0)")
     p.add_argument("--steps", type=int, default=25_600, help="env transitions per run")
     p.add_argument("--num-envs", type=int, default=16, help="rows of the vector env")
     p.add_argument("--threads", type=int, default=1, help="torch threads per run")
-    p.add_argument("--out", default="runs/active", help="folder of runs/<name>.json, tb/, curves.png, README.md")
-    p.add_argument("--backbone", default=None, help="seq-JEPA checkpoint for the glimpse encoder")
+    p.add_argument("--out", default="runs/active", help="folder of runs/<name>.json, tb/, curves.png and README.md")
+    p.add_argument("--backbone", default=None,
+                   help="seq-JEPA checkpoint (a file saccade-pretrain wrote) whose encoder reads the glimpses; "
+                        "--env then defaults to the recognition variant of its training world")
     agent = p.add_argument_group("agent settings", "default: the value tuned for --env (agents.active.TUNED), "
                                  "else AgentConfig's; every run's JSON keeps its whole config")
     agent.add_argument("--updates-per-step", type=int, default=None,
@@ -478,16 +509,20 @@ def _parser(study: bool) -> argparse.ArgumentParser:
     agent.add_argument("--gamma", type=float, default=None, help="SAC's discount")
     agent.add_argument("--lr", type=float, default=None, help="SAC's learning rate (actor and critic)")
     if study:
-        p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-        p.add_argument("--movements", nargs="+", default=["learned", "random", "still", "saliency"])
+        p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
+                       help="seeds to run, each with every movement (and init)")
+        p.add_argument("--movements", nargs="+", default=["learned", "random", "still", "saliency"],
+                       help="movements to compare: learned (SAC), random, still, saliency (the saccade worlds' "
+                            "saliency-IoR scanpaths; skipped on other ids)")
         p.add_argument("--inits", nargs="+", default=list(INITS), choices=INITS,
                        help="with --backbone: encoder starts to compare (on the checkpoint's world)")
     else:
         p.add_argument("--init", default="finetuned", choices=INITS,
                        help="with --backbone: its encoder trained with the head (finetuned) or fixed (frozen), or "
                             "a new encoder of its architecture, trained (random) or fixed (random_frozen)")
-        p.add_argument("--movement", default="learned", help="learned, random, still or saliency")
-        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--movement", default="learned",
+                       help="learned (SAC), random, still or saliency (the saccade worlds' saliency-IoR scanpaths)")
+        p.add_argument("--seed", type=int, default=0, help="seed of the run (env, agent and torch)")
         p.add_argument("--overwrite", action="store_true", help="replace a kept run of the same name")
     return p
 
@@ -602,6 +637,7 @@ def _short(digest: str | None) -> str:
 
 def main(argv: Sequence[str] | None = None, study: bool = False) -> int:
     """CLI of one run (``active``) or of the study (``active-study``); bad arguments exit 2 with one line."""
+    from experiments.extras import MissingExtraError
     from experiments.outputs import USER_ERRORS, exit_error
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = _parser(study)
@@ -615,7 +651,7 @@ def main(argv: Sequence[str] | None = None, study: bool = False) -> int:
         settings = {"env": env, "steps": args.steps, "num_envs": args.num_envs,
                     "backbone_sha256": world["sha256"] if world else None}
         _check_kept_runs(Path(args.out), agent_config, settings, replacing=name, runs=kept)
-    except USER_ERRORS as exc:
+    except (*USER_ERRORS, MissingExtraError) as exc:
         exit_error(parser.prog, exc)
     common = dict(steps=args.steps, num_envs=args.num_envs, backbone=args.backbone, out=args.out,
                   threads=args.threads, agent_config=agent_config)

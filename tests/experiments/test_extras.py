@@ -97,3 +97,39 @@ def test_reference_agents_without_sb3_contrib(monkeypatch, capsys, tmp_path):
     monkeypatch.setitem(sys.modules, "sb3_contrib", None)
     err = _run_module(monkeypatch, capsys, ["--learners", "recurrent_ppo", "--out", str(tmp_path / "rl")])
     assert "sb3_contrib" in err and ".[rl]" in err
+
+
+def test_check_recognition_id_names_the_extra(monkeypatch, capsys, tmp_path):
+    """The check itself says ap_gym is missing (it no longer passes over a failed import and reports an
+    unknown id), so every caller (the CLI, make_env) gives the same line."""
+    import gymnasium as gym
+
+    from experiments.rl import active
+
+    monkeypatch.setitem(sys.modules, "ap_gym", None)
+    monkeypatch.delitem(gym.registry, "CircleSquare-v0", raising=False)
+    for env in ("CircleSquare-v0", "Nope-v0"):
+        with pytest.raises(MissingExtraError) as info:
+            active.check_recognition_id(env, "--env")
+        message = str(info.value)
+        assert message.startswith(f"--env {env} ") and "needs ap_gym" in message and ".[rl]" in message
+        assert "\n" not in message
+    with pytest.raises(ValueError, match="must be a recognition id"):  # registered, not ap_gym's: no extra helps
+        active.check_recognition_id("CartPole-v1", "--env")
+    active.check_recognition_id("Saccade-Shapes-Classify-v0", "--env")  # ours: no extra needed
+    with pytest.raises(SystemExit) as exit_info:  # the command, without experiments.rl.__main__'s help
+        active.main(["--env", "CircleSquare-v0", "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and err.count("\n") == 1 and ".[rl]" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_glimpse_extractor_without_sb3_names_the_extra(monkeypatch):
+    import importlib
+
+    monkeypatch.setitem(sys.modules, "stable_baselines3", None)
+    monkeypatch.delitem(sys.modules, "agents.sb3", raising=False)
+    with pytest.raises(MissingExtraError) as info:
+        importlib.import_module("agents.sb3")
+    message = str(info.value)
+    assert "\n" not in message and "needs stable_baselines3" in message and "'rl' extra" in message
