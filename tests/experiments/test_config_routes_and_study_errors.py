@@ -1,4 +1,4 @@
-"""Round three of the command lines' input checks (issue 28): the pretraining config routes, the study
+"""The command lines' input checks of issue 28: the pretraining config routes, the study
 runner, the reference-agent study's --root; every case one line on stderr naming the thing, exit 2, before
 any data, training or folder is made."""
 
@@ -19,7 +19,7 @@ from experiments.pretrain import cli as pretrain_cli
 from experiments.pretrain import train
 from experiments.pretrain.config import DataConfig, load_config
 from experiments.pretrain.envspec import NOT_ENV, RENAMED, env_parameters
-from tests.experiments.test_cli_errors_round2 import _error_line, _never, run_dir  # noqa: F401  (a fixture)
+from tests.experiments.test_cli_errors_checkpoints_and_outputs import _error_line, _never, run_dir  # noqa: F401  (a fixture)
 
 
 def _pretrain(capsys, monkeypatch, argv) -> str:

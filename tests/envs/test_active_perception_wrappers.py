@@ -1,4 +1,4 @@
-"""ap_gym's protocol wrappers, round three of hardening (issue 28): a partial reset keeps the other rows'
+"""ap_gym's protocol wrappers, hardened (issue 28): a partial reset keeps the other rows'
 pending autoreset, actions of any other shape are refused (never reshaped onto scrambled rows), the single
 env passes Gymnasium's check_env, wrapping twice is a no-op, and the loss refuses targets and logits it would
 misread."""

@@ -1,4 +1,4 @@
-"""``python -m experiments.rl active|active-study``, round three of hardening (issue 28): the command never
+"""``python -m experiments.rl active|active-study``, hardened (issue 28): the command never
 replaces files it did not write, never opens a FIFO, never pools runs made with other settings, and checks
 ids, checkpoints, numbers and output paths before any env (one line, exit 2, the flag named)."""
 
