@@ -493,3 +493,10 @@ def _restore_window(saved: torch.Tensor | None, d: Dist, device: torch.device, s
     else:
         rows = torch.zeros_like(saved[0])
     return [r.to(device) for r in rows][-size:]
+
+
+if __name__ == "__main__":  # this module is the training loop, not a command: say which command runs it
+    from experiments.outputs import exit_error
+
+    exit_error("python -m experiments.pretrain.train", "this module is the training loop, not a command; run "
+               "saccade-pretrain --config NAME (or python -m experiments.pretrain --config NAME)")

@@ -91,6 +91,24 @@ def test_unwritable_run_folder_fails_before_data(tmp_path, monkeypatch):
         train.main(TrainConfig(), run_dir=tmp_path / "ro" / "run", source_factory=no_data)
 
 
+def test_the_training_module_is_not_a_command_and_says_which_is(tmp_path):
+    """``python -m experiments.pretrain.train`` once exited 0 without training (issue 27): one line naming
+    the command that trains, exit 2, nothing made."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-m", "experiments.pretrain.train", "--config", "scenes_cpu"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(root)})
+    assert done.returncode == 2 and done.stdout == ""
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("python -m experiments.pretrain.train: error: ")
+    assert "saccade-pretrain --config NAME" in lines[0] and "python -m experiments.pretrain --config NAME" in lines[0]
+    assert list(tmp_path.iterdir()) == []
+
+
 # ---------------------------------------------------------------- the viewer
 def _viewer_error(capsys, argv):
     from experiments.viewer.cli import cli as view_cli
