@@ -12,12 +12,13 @@ def _rotation(*overrides: str):  # type: ignore[no-untyped-def]
     return apply_overrides(load_config(preset_path("rotation_cpu")), list(overrides)).validate()
 
 
-def test_rotation_preset_uses_uniform_views_body_palette_and_the_last_view() -> None:
+def test_rotation_preset_uses_walks_body_palette_and_the_last_view() -> None:
     cfg = _rotation()
-    assert cfg.data.policy == "uniform" and cfg.data.env_kwargs["colouring"] == "body"
+    assert cfg.data.policy == "walk" and cfg.data.env_kwargs["colouring"] == "body"
     assert cfg.model.predictor_context == "agg_last"
-    assert policy_kwargs(cfg.data) == {"policy": "uniform"}
-    assert "UniformRotationAgent" in describe_policy(cfg.data)
+    assert policy_kwargs(cfg.data) == {} and "RotationWalkAgent" in describe_policy(cfg.data)
+    uniform = _rotation("data.policy=uniform").data
+    assert policy_kwargs(uniform) == {"policy": "uniform"} and "UniformRotationAgent" in describe_policy(uniform)
     seq = cfg.seqjepa_config(in_channels=3, action_dim=3)
     assert seq.predictor_context == "agg_last" and seq.predictor_in_dim == 96 + 64 + 32
 
