@@ -63,6 +63,7 @@ _SIZE_MIN = 14.0
 _SECONDARY_RATIO = 0.8  # secondary objects are at most this fraction of the primary
 _GAP = 2  # pixels kept free between object boxes
 _COLOR_TRIES = 6
+_RESTARTS = 8  # whole-scene redraws when a scene's required objects find no room (then the corner layout)
 _MIN_CONTRAST = 90.0  # preferred RGB distance between object colour and local background
 _FILES = ("images", "labels", "boxes", "box_labels", "masks")
 
@@ -158,9 +159,11 @@ def _class_color(rng: np.random.Generator, class_index: int) -> np.ndarray:
 
 
 def _place(rng: np.random.Generator, alpha: np.ndarray, size: int, taken: list[np.ndarray],
-           margin: int = 0) -> np.ndarray | None:
+           margin: int = 0, corner: int | None = None) -> np.ndarray | None:
     """Top-left ``(r, c)`` of the patch so the glyph's box avoids ``taken`` boxes and its centre
-    keeps ``margin`` pixels from every border, or None."""
+    keeps ``margin`` pixels from every border, or None. ``corner`` (0..3): no random draw, the glyph
+    goes to that corner of the range its centre may use (0 top-left, 1 top-right, 2 bottom-left,
+    3 bottom-right), or None when that is taken."""
     rows, cols = np.nonzero(alpha >= 0.5)
     local = np.array([rows.min(), cols.min(), rows.max() + 1, cols.max() + 1])
     lo = -local[:2]
@@ -171,13 +174,30 @@ def _place(rng: np.random.Generator, alpha: np.ndarray, size: int, taken: list[n
         hi = np.minimum(hi, size - margin - centre)
         if (lo > hi).any():
             return None
+
+    def free(tl: np.ndarray) -> bool:
+        box = np.concatenate([tl, tl]) + local
+        return all(box[0] >= b[2] + _GAP or b[0] >= box[2] + _GAP or box[1] >= b[3] + _GAP
+                   or b[1] >= box[3] + _GAP for b in taken)
+
+    if corner is not None:
+        tl = np.where([corner & 2, corner & 1], hi, lo)
+        return tl if free(tl) else None
     for _ in range(100 if margin > 0 else 30):  # 30: the draws of the styles without a margin
         tl = np.array([rng.integers(lo[0], hi[0] + 1), rng.integers(lo[1], hi[1] + 1)])
-        box = np.concatenate([tl, tl]) + local
-        if all(box[0] >= b[2] + _GAP or b[0] >= box[2] + _GAP or box[1] >= b[3] + _GAP
-               or b[1] >= box[3] + _GAP for b in taken):
+        if free(tl):
             return tl
     return None
+
+
+class _NoRoom(RuntimeError):
+    """A scene's required objects did not all find room (an early glyph can take the middle)."""
+
+
+def required_objects(layout: str, max_objects: int) -> int:
+    """How many objects every scene of ``layout`` must hold: a majority's shared shape
+    (``max_objects // 2 + 1``), two of a uniform layout (one if ``max_objects`` is 1), a primary object."""
+    return {"majority": max_objects // 2 + 1, "uniform": min(2, max_objects)}.get(layout, 1)
 
 
 def render_scene(
@@ -192,7 +212,30 @@ def render_scene(
     Returns a :class:`Scene`. Layout "primary": 1..``max_objects`` objects, object 0 is the
     primary (largest) one and gives the label. Layout "majority": ``max_objects`` objects, the
     first ``max_objects // 2 + 1`` share the label's shape (see :class:`SceneStyle`).
+
+    Objects are placed one by one at random free places, so an early glyph near the middle can
+    leave no room for a later one: a scene whose :func:`required_objects` do not all fit is drawn
+    again from the same ``rng`` (at most ``_RESTARTS`` times; a scene that fits at once is unchanged
+    by this), and the last draw puts the required objects in the four corners of the square their
+    centres may use, which hold them whenever :func:`check_scene_args` accepts the arguments. So
+    accepted arguments never fail to place.
+
+    Raises:
+        RuntimeError: the required objects do not fit even in the corners (arguments that
+            :func:`check_scene_args` refuses).
     """
+    for _ in range(_RESTARTS):
+        try:
+            return _draw_scene(rng, backgrounds, image_size, max_objects, style, corners=False)
+        except _NoRoom:
+            pass
+    return _draw_scene(rng, backgrounds, image_size, max_objects, style, corners=True)  # _NoRoom: a RuntimeError
+
+
+def _draw_scene(rng: np.random.Generator, backgrounds: tuple[Background, ...] | None, image_size: int,
+                max_objects: int, style: SceneStyle, corners: bool) -> Scene:
+    """One draw of :func:`render_scene`; ``corners``: the first four required objects go to the corners
+    (no random place). Raises :class:`_NoRoom` when a required object finds no room."""
     s = int(image_size)
     scale = s / 96.0
     if style.background == "place_code":
@@ -228,12 +271,12 @@ def render_scene(
         else:
             angle = float(rng.uniform(-style.max_rotation, style.max_rotation))
         alpha = glyph_alpha(int(classes[k]), float(sizes[k]), angle)
-        tl = _place(rng, alpha, s, boxes, margin)
-        if tl is None:  # no free room left: leave the object out (never the first one, placed alone)
-            required = {"majority": n_obj // 2 + 1, "uniform": min(2, n_obj)}.get(style.layout, 1)
+        required = required_objects(style.layout, n_obj)
+        tl = _place(rng, alpha, s, boxes, margin, corner=k if corners and k < min(required, 4) else None)
+        if tl is None:  # no free room left: leave the object out (never a required one: the scene is redrawn)
             if k < required:
-                raise RuntimeError(f"could not place object {k} (size {sizes[k]:.1f} px) with margin "
-                                   f"{margin} px in a {s} px scene: style {style} needs {required} objects")
+                raise _NoRoom(f"could not place object {k} (size {sizes[k]:.1f} px) with margin "
+                              f"{margin} px in a {s} px scene: style {style} needs {required} objects")
             continue
         p = alpha.shape[0]
         # clip the patch to the image (only empty margins of the patch can fall outside)
@@ -326,9 +369,12 @@ def _check_room(style: str, image_size: int, max_objects: int) -> None:
     """ValueError naming ``max_objects`` when the objects every scene of ``style`` must hold do not fit: a
     layout that places two or more objects needs two of its largest glyphs (and the gap between boxes) side by
     side within the square their centres may use (the image less the style's margin on each side); else
-    :func:`render_scene` fails to place them while data is generated."""
+    :func:`render_scene` fails to place them while data is generated. The same condition keeps four such
+    glyphs at any rotation (a turned glyph's box is up to sqrt(2) times wider) apart in the four corners of
+    that square, where :func:`render_scene` puts the required objects (at most four: max_objects <= 6) when
+    random places leave no room, so accepted arguments always place their objects."""
     st = SCENE_STYLES[style]
-    required = {"majority": max_objects // 2 + 1, "uniform": min(2, max_objects)}.get(st.layout, 1)
+    required = required_objects(st.layout, max_objects)
     if required < 2:
         return
     largest = st.object_size[1] * image_size / 96.0
