@@ -418,14 +418,20 @@ def write_results(out: str | Path, command: str) -> Path:
              f"Command: `{command}`\n", "| env | movement | init | seeds | " +
              " | ".join(f"acc @ {c // 1000 if c % 1000 == 0 else c / 1000}k" for c in CHECKPOINTS) +
              " | final acc | wall s/run |", "|" + "---|" * (6 + len(CHECKPOINTS))]
+    single = False  # a curve of one point: a line through it draws nothing, so it gets a marker
     for (env, movement, init), runs in sorted(groups.items()):
         for ax, key in zip(axes, ("accuracy", "return")):
             if not any(r["curve"] for r in runs):
                 continue  # no episode ended (a run kept by an earlier version): nothing to draw
             steps, mean, std = _mean_std(runs, key)
             label = f"{movement}, {init} encoder" if runs[0].get("backbone") else movement
-            ax.plot(steps, mean, label=f"{label} ({len(runs)} seed{'s' if len(runs) > 1 else ''})")
-            ax.fill_between(steps, mean - std, mean + std, alpha=0.2)
+            single |= len(steps) == 1
+            (line,) = ax.plot(steps, mean, marker="o" if len(steps) == 1 else None,
+                              label=f"{label} ({len(runs)} seed{'s' if len(runs) > 1 else ''})")
+            if len(steps) == 1:
+                ax.errorbar(steps, mean, yerr=std, fmt="none", color=line.get_color(), capsize=4)
+            else:
+                ax.fill_between(steps, mean - std, mean + std, alpha=0.2)
             ax.set_xlabel("environment steps")
             ax.set_ylabel(f"{key} (mean ± std over seeds)")
         cells = []
@@ -445,7 +451,9 @@ def write_results(out: str | Path, command: str) -> Path:
     axes[0].legend(fontsize=8)
     fig.tight_layout()
     lines.append("\n![curves](curves.png)\n\nAccuracy: the final prediction's, over the training episodes that "
-                 f"ended in each window of {WINDOW} env steps (the learned movement samples from its policy).")
+                 f"ended in each window of {WINDOW} env steps (the learned movement samples from its policy)." +
+                 (" A curve of a single point (a run too short for a second window) is drawn as a marker with "
+                  "its ± std bar." if single else ""))
     page = out / "README.md"
     own = _own_page(page)
     if own is False or (os.path.lexists(out / "curves.png") and own is None):

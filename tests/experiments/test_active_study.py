@@ -242,3 +242,25 @@ def test_library_entry_points_check_before_any_env(tmp_path, monkeypatch):
         active.train_run("CircleSquare-v0", "fly", out=tmp_path, progress=False)
     with pytest.raises(ValueError, match=r"gamma must be a finite number in \[0, 1\], got 2.0"):
         active.train_run("CircleSquare-v0", "learned", out=tmp_path, progress=False, agent_config={"gamma": 2.0})
+
+
+def test_a_one_point_curve_is_drawn_as_a_marker_and_the_page_says_so(tmp_path, monkeypatch):
+    """A run too short for a second window has a curve of one point: a line through it draws nothing (the
+    empty curves.png of issue 27), so it is a marker with its std bar, and the page says why."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    curve = [{"steps": 2048, "accuracy": 0.5, "return": -1.0}]
+    _run(tmp_path, "learned", 0, 0.5, curve=curve, at={}, steps=2048)
+    figures = []
+    close = plt.close
+    monkeypatch.setattr(plt, "close", lambda fig=None: figures.append(fig) or close(fig))
+    page = active.write_results(tmp_path, "python -m experiments.rl active --steps 2048").read_text()
+    assert "drawn as a marker" in page
+    (fig,) = figures
+    for ax in fig.axes:
+        drawn = [line for line in ax.get_lines() if len(line.get_xdata()) == 1 and line.get_xdata()[0] == 2048]
+        assert drawn and all(line.get_marker() not in (None, "None", "", " ") for line in drawn)
+    _run(tmp_path, "learned", 0, 0.9)  # three points: lines, no note
+    assert "drawn as a marker" not in active.write_results(tmp_path, "cmd").read_text()
