@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from experiments.extras import require
+from checks.extras import require
 
 # stable-baselines3 comes with the rl extra: without it, importing this module is one line naming the extra
 require("stable_baselines3", what="agents.sb3 (GlimpseExtractor)")

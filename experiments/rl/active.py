@@ -68,12 +68,12 @@ def check_recognition_id(env_id: str, name: str = "env") -> None:
     the saccade worlds), or an ap_gym classification id (ap_gym is imported to register its ids).
 
     Raises:
-        experiments.extras.MissingExtraError: ``env_id`` is none of ours nor registered and ap_gym (or a
+        checks.extras.MissingExtraError: ``env_id`` is none of ours nor registered and ap_gym (or a
             package it needs) is not installed: one line naming the ``rl`` extra.
     """
     import gymnasium as gym
     import envs
-    from experiments.extras import require
+    from checks.extras import require
     try:
         family = envs.family_of(env_id)
     except ValueError:
@@ -645,7 +645,7 @@ def _short(digest: str | None) -> str:
 
 def main(argv: Sequence[str] | None = None, study: bool = False) -> int:
     """CLI of one run (``active``) or of the study (``active-study``); bad arguments exit 2 with one line."""
-    from experiments.extras import MissingExtraError
+    from checks.extras import MissingExtraError
     from experiments.outputs import USER_ERRORS, exit_error
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = _parser(study)

@@ -32,7 +32,7 @@ import gymnasium as gym
 import numpy as np
 
 from experiments.cliconfig import add_config_flags, config_from_flags
-from experiments.extras import MissingExtraError, check_extra, install_hint
+from checks.extras import MissingExtraError, check_extra, install_hint
 from experiments.helpformat import HelpFormatter
 from experiments.outputs import USER_ERRORS, check_output_dir, exit_error
 
@@ -248,7 +248,7 @@ def check_config(config: RLConfig, overwrite: bool = False) -> Path:
         ValueError: an unknown task or learner, a seed that is not an int >= 0, a budget < 1.
         NotADirectoryError: ``config.out`` is (or lies inside) a file; ``config.root`` is not a folder.
         FileExistsError: ``config.out`` holds an earlier study and ``overwrite`` is False.
-        experiments.extras.MissingExtraError: stable-baselines3 (or sb3-contrib for
+        checks.extras.MissingExtraError: stable-baselines3 (or sb3-contrib for
             ``recurrent_ppo``) is not installed (the ``rl`` extra).
     """
     for name, values, allowed in (("tasks", config.tasks, tuple(TASKS)), ("learners", config.learners, LEARNERS)):

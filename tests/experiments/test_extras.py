@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from experiments import extras
-from experiments.extras import EXTRAS, MissingExtraError, check_env_extra, check_extra, require
+from checks import extras
+from checks.extras import EXTRAS, MissingExtraError, check_extra, require
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -55,13 +55,6 @@ def test_present_packages_pass():
     assert extras.is_available("gymnasium") and not extras.is_available("no_such_package_xyz")
     with pytest.raises(KeyError):
         extras.extra_of("numpy")
-
-
-def test_check_env_extra(monkeypatch):
-    check_env_extra("Saccade-Shapes-Classify-v0")  # ours: no extra needed
-    monkeypatch.setitem(sys.modules, "ap_gym", None)
-    with pytest.raises(MissingExtraError, match=r"--env Nope-v0 .*needs ap_gym.*\[rl\]"):
-        check_env_extra("Nope-v0")
 
 
 def _run_module(monkeypatch, capsys, argv: list[str]) -> str:

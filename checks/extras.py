@@ -17,8 +17,7 @@ import importlib.util
 import sys
 from types import ModuleType
 
-__all__ = ["EXTRAS", "MissingExtraError", "extra_of", "install_hint", "is_available", "require", "check_extra",
-           "check_env_extra"]
+__all__ = ["EXTRAS", "MissingExtraError", "extra_of", "install_hint", "is_available", "require", "check_extra"]
 
 EXTRAS: dict[str, dict[str, str]] = {
     # extra -> {import name: distribution name}; keep in step with setup.cfg's [options.extras_require]
@@ -84,19 +83,3 @@ def require(module: str, what: str | None = None) -> ModuleType:
             raise MissingExtraError(_message(missing, what)) from None
         raise
 
-
-def check_env_extra(env_id: str, flag: str = "--env") -> None:
-    """:class:`MissingExtraError` when ``env_id`` is none of this package's ids nor registered, and
-    ap_gym (whose import registers ids such as ``CircleSquare-v0``) is not installed. Any other id
-    passes: its own checks say what is wrong with it."""
-    import gymnasium as gym
-
-    import envs
-
-    try:
-        envs.family_of(env_id)
-        return
-    except ValueError:
-        pass
-    if env_id not in gym.registry:
-        check_extra("ap_gym", what=f"{flag} {env_id} (not one of this package's ids; an ap_gym id?)")
