@@ -45,6 +45,11 @@ class SeqJEPAConfig:
             zero action slot; where the next view is a transformation of the last one (3D
             rotation, small moves) the predictor needs that view's pose, and ``"agg_last"``
             hands it over directly.
+        predictor_action_map: also add ``rho(a) z_{M-1}`` to the prediction, a ``D x D`` linear map
+            of the last view's latent generated from the embedded next action (a hypernetwork,
+            as SIE's equivariant predictor): the action acts on the latent multiplicatively, as a
+            group acts on a representation, which a concatenating MLP learns poorly. Needs
+            ``predictor_context="agg_last"``; with the action unconditioned the map is a constant.
     """
 
     in_channels: int = 3
@@ -62,6 +67,7 @@ class SeqJEPAConfig:
     condition_predictor: bool = True
     target_channels: int = 0
     predictor_context: str = "agg"
+    predictor_action_map: bool = False
 
     def __post_init__(self) -> None:
         def put(name: str, value: Any) -> None:  # the checked value, in its plain Python type
@@ -71,11 +77,14 @@ class SeqJEPAConfig:
                      "agg_heads", "agg_layers", "agg_ffn", "pred_hidden"):
             put(name, check_int(f"SeqJEPAConfig.{name}", getattr(self, name), 1))
         put("target_channels", check_int("SeqJEPAConfig.target_channels", self.target_channels, 0, self.in_channels))
-        for name in ("small_stem", "condition_aggregator", "condition_predictor"):
+        for name in ("small_stem", "condition_aggregator", "condition_predictor", "predictor_action_map"):
             put(name, check_bool(f"SeqJEPAConfig.{name}", getattr(self, name)))
         put("dropout", check_real("SeqJEPAConfig.dropout", self.dropout, 0.0, 1.0, hi_open=True))
         check_choice("SeqJEPAConfig.encoder", self.encoder, available_encoders())
         check_choice("SeqJEPAConfig.predictor_context", self.predictor_context, PREDICTOR_CONTEXTS)
+        if self.predictor_action_map and self.predictor_context != "agg_last":
+            raise ValueError("SeqJEPAConfig.predictor_action_map=True needs predictor_context='agg_last' (the map acts "
+                             f"on the last view's latent), got predictor_context={self.predictor_context!r}")
         if self.encoder == "resnet18" and self.embed_dim != 512:
             raise ValueError(
                 f"SeqJEPAConfig.embed_dim must be 512 with encoder='resnet18', got {self.embed_dim}")

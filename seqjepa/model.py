@@ -87,6 +87,10 @@ class SeqJEPA(nn.Module):
         self.aggregator = Aggregator(config.agg_dim, config.agg_heads, config.agg_layers,
                                      config.agg_ffn, float(config.dropout))
         self.predictor = Predictor(config.predictor_in_dim, config.embed_dim, config.pred_hidden)
+        if config.predictor_action_map:  # rho(a): embedded action -> a D x D map of the last latent
+            self.action_map = nn.Linear(config.action_embed_dim, config.embed_dim * config.embed_dim)
+            nn.init.normal_(self.action_map.weight, std=0.01)
+            nn.init.zeros_(self.action_map.bias)
         self.target_encoder = copy.deepcopy(self.encoder)
         for p in self.target_encoder.parameters():
             p.requires_grad_(False)
@@ -238,7 +242,12 @@ class SeqJEPA(nn.Module):
                 raise ValueError(f"z_last must have shape [B, {d}] = [{b}, {d}] (the last observed view's latent) "
                                  f"with predictor_context='agg_last', got {shape}")
             parts.append(z_last.to(z_agg.dtype))
-        return self.predictor(torch.cat(parts + [emb], dim=1))
+        out = self.predictor(torch.cat(parts + [emb], dim=1))
+        if self.config.predictor_action_map:
+            d = self.config.embed_dim
+            rho = self.action_map(emb).view(b, d, d)
+            out = out + torch.bmm(rho, z_last.to(z_agg.dtype).unsqueeze(2)).squeeze(2)
+        return out
 
     def forward(self, glimpses: torch.Tensor, actions: torch.Tensor,
                 n_observed: int) -> SeqJEPAOutput:

@@ -113,6 +113,7 @@ class ModelConfig:
     condition_aggregator: bool = SeqJEPAConfig.condition_aggregator
     condition_predictor: bool = SeqJEPAConfig.condition_predictor
     predictor_context: str = SeqJEPAConfig.predictor_context  # "agg" (the paper's) or "agg_last"
+    predictor_action_map: bool = SeqJEPAConfig.predictor_action_map  # + rho(a) z_last (needs agg_last)
     target: str = "all"                  # the target encoder sees every retina scale ("all") or the fovea
 
 

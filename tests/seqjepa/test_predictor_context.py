@@ -61,3 +61,35 @@ def test_agg_last_trains_and_round_trips_its_config() -> None:
     out.prediction.pow(2).mean().backward()
     grads = [p.grad for p in model.encoder.parameters() if p.grad is not None]
     assert grads and all(torch.isfinite(g).all() for g in grads)
+
+
+def test_action_map_needs_the_last_view() -> None:
+    with pytest.raises(ValueError, match="predictor_action_map=True needs predictor_context='agg_last'"):
+        tiny_config(predictor_action_map=True)
+
+
+def test_action_map_adds_an_action_generated_linear_map_of_the_last_latent() -> None:
+    model = tiny_model(predictor_context="agg_last", predictor_action_map=True).eval()
+    d = model.config.embed_dim
+    assert model.action_map.out_features == d * d
+    z_agg, z_last, a = torch.randn(3, model.config.agg_dim), torch.randn(3, d), torch.randn(3, 2)
+    with torch.no_grad():
+        full = model.predict(z_agg, a, z_last=z_last)
+        emb = model.action_embed(a)
+        rho = model.action_map(emb).view(3, d, d)
+        mlp = model.predictor(torch.cat([z_agg, z_last, emb], 1))
+        torch.testing.assert_close(full, mlp + torch.einsum("bij,bj->bi", rho, z_last))
+        # the map is linear in z_last for a fixed action
+        twice = model.predict(z_agg, a, z_last=2 * z_last) - model.predictor(torch.cat([z_agg, 2 * z_last, emb], 1))
+        torch.testing.assert_close(twice, 2 * (full - mlp))
+        # unconditioned: the map is the same constant for every action
+        off_a = model.predict(z_agg, a, condition=False, z_last=z_last)
+        off_b = model.predict(z_agg, -a, condition=False, z_last=z_last)
+        torch.testing.assert_close(off_a, off_b)
+
+
+def test_action_map_trains() -> None:
+    model = tiny_model(predictor_context="agg_last", predictor_action_map=True).train()
+    glimpses, actions = random_batch(b=4, t=4)
+    model(glimpses, actions, n_observed=3).prediction.pow(2).mean().backward()
+    assert model.action_map.weight.grad is not None and torch.isfinite(model.action_map.weight.grad).all()
