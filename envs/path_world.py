@@ -239,6 +239,14 @@ class PathWorld(World):
         """Position minus start position of every row, float32 ``[N, 2]`` (the exact sum of moves)."""
         return pixel_to_norm(self.current(), self.world_shape) - pixel_to_norm(self.path[:, 0], self.world_shape)
 
+    def image(self, row: int = 0) -> np.ndarray:
+        """The world image of row ``row``, uint8 ``[H, W, C]``."""
+        return self._stack[self.index[row]]
+
+    def scanpath(self, row: int = 0) -> np.ndarray:
+        """Fixations of row ``row``'s episode so far, int64 ``[K, 2]`` pixels (row, col)."""
+        return self.path[row, : self.n_positions[row]].copy()
+
     def glimpses(self) -> np.ndarray:
         return self.retina.gather(self._stack, self.index, self.current())
 

@@ -211,6 +211,18 @@ class RotationWorld(World):
             self.views[rows] = self.renderer.render_batch(self.bank, self.index[rows], q)
 
     # ------------------------------------------------------------------ views
+    def image(self, row: int = 0) -> np.ndarray:
+        """The rendered view of row ``row``, uint8 ``[image_size, image_size, 3]``."""
+        return self.views[row]
+
+    def orientation(self, row: int = 0) -> np.ndarray:
+        """The orientation of row ``row``, float64 ``[4]`` (canonical quaternion, object -> camera)."""
+        return self.q[row].copy()
+
+    def item_name(self, row: int = 0) -> str:
+        """The name of row ``row``'s object ("" when it has none)."""
+        return self.objects[self.index[row]].name or ""
+
     def glimpses(self) -> np.ndarray:
         return centre_glimpses(self.retina, self.views)
 

@@ -149,12 +149,14 @@ def _check_kws(env_id: str | None, kwargs: dict[str, Any]) -> None:
 
 
 def _check_saccade_family(env_id: str) -> None:
-    from experiments.viewer.adapters import adapter_class
+    import envs
+    from envs.families import SACCADE
 
-    family = adapter_class(EnvFactory(env_id=env_id).env_class).family
-    if family != "saccade":
+    EnvFactory(env_id=env_id)  # a registered id
+    family = envs.family_of(env_id)
+    if family != SACCADE:
         raise ValueError(f"--checkpoint needs a saccade env (the world model predicts saccade glimpses), "
-                         f"got {env_id!r} ({family})")
+                         f"got {env_id!r} ({family.name})")
 
 
 def make_viewer(args: argparse.Namespace) -> Viewer:
