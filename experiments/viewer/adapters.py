@@ -161,9 +161,14 @@ class Adapter:
 class SaccadeAdapter(Adapter):
     """Saccade envs (``SaccadeEnv``): scanpath on the image, priority and saliency maps, saliency agent."""
 
-    family, item, saliency_keys, supports_monitor = "saccade", "image", True, True
+    family, item, saliency_keys = "saccade", "image", True
     click_help = "click on the image: saccade there"
     space_help = "space: one saliency-agent saccade (next image at the end)"
+
+    @property
+    def supports_monitor(self) -> bool:  # type: ignore[override]
+        """The world-model panel applies to plain saccade envs (not to a recognition task's action)."""
+        return self.world.action_dim == self.world.transform_dim
 
     @property
     def image_shape(self) -> tuple[int, int]:

@@ -153,10 +153,10 @@ def _check_saccade_family(env_id: str) -> None:
     from envs.families import SACCADE
 
     EnvFactory(env_id=env_id)  # a registered id
-    family = envs.family_of(env_id)
-    if family != SACCADE:
+    record = envs.record_of(env_id)
+    if record.family != SACCADE or record.recognition:
         raise ValueError(f"--checkpoint needs a saccade env (the world model predicts saccade glimpses), "
-                         f"got {env_id!r} ({family.name})")
+                         f"got {env_id!r} ({record.family.name}{', recognition' if record.recognition else ''})")
 
 
 def make_viewer(args: argparse.Namespace) -> Viewer:
