@@ -1,15 +1,21 @@
-"""The batched agent that rolls a family's training sequences, chosen by the world's family."""
+"""The batched agent that rolls a family's training sequences, chosen by the world's family object.
+
+:data:`AGENTS` maps a :class:`envs.families.Family` to its agent builder ``(world, seed, **kwargs)``;
+a family with no entry gets uniform random actions (:class:`agents.batched.BatchedRandomAgent`), so a
+new world family can be pretrained before it has an agent of its own.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
-from agents.batched import saccade_policy
+from agents.batched import BatchedRandomAgent, saccade_policy
 from agents.rotation_walk import ROTATION_POLICIES, RotationWalkAgent, UniformRotationAgent
-from checks import check_choice
 from agents.trajectories import SmoothTrajectoryAgent
+from checks import check_choice
+from envs.families import PATH, ROTATION, SACCADE, Family
 
-__all__ = ["default_agent"]
+__all__ = ["default_agent", "AGENTS"]
 
 
 def _saccade(world: Any, seed: int | None, policy: str = "saliency", mode: str = "sample",
@@ -29,12 +35,17 @@ def _rotation(world: Any, seed: int | None, policy: str = "walk", **kwargs: Any)
     return RotationWalkAgent(seed=seed, **kwargs)
 
 
-_BY_FAMILY = {"saccade": _saccade, "path": _path, "rotation": _rotation}
+def _random(world: Any, seed: int | None, **kwargs: Any) -> Any:
+    return BatchedRandomAgent(world.action_dim, seed=seed, **kwargs)
+
+
+AGENTS: dict[Family, Callable[..., Any]] = {SACCADE: _saccade, PATH: _path, ROTATION: _rotation}
 
 
 def default_agent(world: Any, seed: int | None = None, **kwargs: Any) -> Any:
-    """The batched agent of ``world``'s family (``world.family.name``): a saccade policy
+    """The batched agent of ``world``'s family (``world.family``, :data:`AGENTS`): a saccade policy
     (``policy`` = ``saliency`` | ``uniform`` | ``mixture``, see :func:`agents.saccade_policy`),
     smooth trajectories (path integration) or a rotation policy (``policy`` = ``walk`` | ``uniform``,
-    see :data:`agents.rotation_walk.ROTATION_POLICIES`); ``kwargs`` go to it."""
-    return _BY_FAMILY[world.family.name](world, seed, **kwargs)
+    see :data:`agents.rotation_walk.ROTATION_POLICIES`); uniform random actions for a family with
+    no entry; ``kwargs`` go to it."""
+    return AGENTS.get(world.family, _random)(world, seed, **kwargs)

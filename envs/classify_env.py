@@ -65,8 +65,6 @@ def classify_objects_world(n: int, logit_scale: float = 5.0, **kwargs: Any) -> C
     return ClassifyWorld(RotationWorld(n, **kwargs), logit_scale)
 
 
-classify_objects_world.passes_kwargs_to = RotationWorld.__init__  # type: ignore[attr-defined]
-
 
 class SaccadeScenesClassifyEnv(ActiveVisionEnv):
     """Find out which class a scene shows by looking around (ap_gym's active classification).

@@ -69,12 +69,12 @@ class PathIntegrationEnv(ActiveVisionEnv):
     def world_image(self) -> np.ndarray:
         """The current world image, uint8 ``[H, W, C]``."""
         self._check_started()
-        return self.world._stack[self.world.index[0]]
+        return self.world.image(0)
 
     @property
     def path(self) -> np.ndarray:
         """Fixations of the episode so far, int64 ``[N, 2]`` pixels (row, col)."""
-        return self.world.path[0, : self.world.n_positions[0]].copy()
+        return self.world.scanpath(0)
 
 
 def check_kwargs(n: int, dataset: ImageDataset | None = None, n_worlds: int = 16, world_size: int = 256,

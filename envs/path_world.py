@@ -7,7 +7,7 @@ from typing import Any, Sequence
 import cv2
 import numpy as np
 
-from checks import check_bool, check_int
+from checks import check_bool, check_int, check_real
 from envs.checks import check_in_episode, check_real_vector, pick_index
 from envs.families import PATH
 from envs.coordinates import pixel_to_norm
@@ -18,9 +18,7 @@ from envs.world import (
     MAX_RENDER_SIZE,
     MAX_STEPS,
     World,
-    check_int_range,
     check_positive_int,
-    check_real_range,
     check_retina_fits,
     check_unit_fraction,
 )
@@ -64,10 +62,10 @@ def make_worlds(n: int = 16, size: int = 256, tiles: int = 2, seed: int = 0) -> 
 def check_world_args(n: Any, size: Any, tiles: Any, seed: Any,
                      names: tuple[str, str, str, str] = ("n_worlds", "world_size", "tiles", "seed")) -> None:
     """The ranges of :func:`make_worlds` (``names``: how the caller calls the four arguments)."""
-    n = check_int_range(names[0], n, 1, MAX_WORLDS)
-    size = check_int_range(names[1], size, *WORLD_SIZE_RANGE)
-    tiles = check_int_range(names[2], tiles, 1, size // MIN_TILE)
-    check_int_range(names[3], seed, 0, MAX_SEED)
+    n = check_int(names[0], n, 1, MAX_WORLDS)
+    size = check_int(names[1], size, *WORLD_SIZE_RANGE)
+    tiles = check_int(names[2], tiles, 1, size // MIN_TILE)
+    check_int(names[3], seed, 0, MAX_SEED)
     if size % tiles:
         raise ValueError(f"{names[1]} must be a multiple of {names[2]}, got {names[1]}={size}, {names[2]}={tiles}")
     if n * size * size > MAX_WORLD_PIXELS:
@@ -126,8 +124,8 @@ class PathWorld(World):
         check_positive_int("num_envs", n, 65536)
         max_step = check_unit_fraction("max_step", max_step)
         max_steps = check_positive_int("max_steps", max_steps, MAX_STEPS)
-        render_size = check_int_range("render_size", render_size, 16, MAX_RENDER_SIZE)
-        action_noise = check_real_range("action_noise", action_noise, 0.0, 1.0)
+        render_size = check_int("render_size", render_size, 16, MAX_RENDER_SIZE)
+        action_noise = check_real("action_noise", action_noise, 0.0, 1.0)
         if not isinstance(reward, str) or reward not in PATH_REWARDS:
             raise ValueError(f"reward must be one of {PATH_REWARDS}, got {reward!r}")
         if outbound_steps is None:
@@ -238,6 +236,14 @@ class PathWorld(World):
     def displacement(self) -> np.ndarray:
         """Position minus start position of every row, float32 ``[N, 2]`` (the exact sum of moves)."""
         return pixel_to_norm(self.current(), self.world_shape) - pixel_to_norm(self.path[:, 0], self.world_shape)
+
+    def image(self, row: int = 0) -> np.ndarray:
+        """The world image of row ``row``, uint8 ``[H, W, C]``."""
+        return self._stack[self.index[row]]
+
+    def scanpath(self, row: int = 0) -> np.ndarray:
+        """Fixations of row ``row``'s episode so far, int64 ``[K, 2]`` pixels (row, col)."""
+        return self.path[row, : self.n_positions[row]].copy()
 
     def glimpses(self) -> np.ndarray:
         return self.retina.gather(self._stack, self.index, self.current())

@@ -45,7 +45,7 @@ from envs.so3 import (  # noqa: F401  (re-exported: the renderer's public rotati
 )
 
 __all__ = [
-    "Mesh", "MeshBank", "Renderer", "render_mesh", "PROJECTIONS",
+    "Mesh", "MeshBank", "Renderer", "PROJECTIONS",
     "quat_multiply", "quat_conjugate", "quat_canonical", "quat_normalize", "quat_to_matrix",
     "so3_exp", "so3_log", "random_quaternion", "euler_xyz_to_quat", "rotation_angle",
 ]
@@ -383,8 +383,3 @@ class Renderer:
         kernel(vertices, normals, faces, colors, vertex_offsets, face_offsets, indices, quats, perspective,
                self.distance, scale, self.light, self.ambient, self._background, self.supersample, out)
         return out
-
-
-def render_mesh(mesh: Mesh, rotation: np.ndarray, size: int = 64, **kwargs: object) -> np.ndarray:
-    """One-off :meth:`Renderer.render` (``kwargs`` go to :class:`Renderer`): uint8 ``[size, size, 3]``."""
-    return Renderer(size, **kwargs).render(mesh, rotation)  # type: ignore[arg-type]

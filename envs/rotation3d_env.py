@@ -86,11 +86,12 @@ def check_kwargs(n: int, objects: Sequence[Mesh] | None = None, n_objects: int =
     """Every keyword of ``Rotation3D-Shapes-v0`` (``n`` rows) checked; one object is made, not ``n_objects``."""
     from envs.datasets.objects3d import make_objects
     from envs.rotation_world import MAX_OBJECTS, MAX_SEED
-    from envs.world import check_int_range, check_positive_int
+    from checks import check_int
+    from envs.world import check_positive_int
 
     if objects is None:
         check_positive_int("n_objects", n_objects, MAX_OBJECTS)
-        objects = make_objects(1, check_int_range("seed", seed, 0, MAX_SEED), colouring)
+        objects = make_objects(1, check_int("seed", seed, 0, MAX_SEED), colouring)
     RotationWorld(n, objects, colouring=colouring, **kwargs)
 
 

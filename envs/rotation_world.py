@@ -7,6 +7,7 @@ from typing import Any, Sequence
 import cv2
 import numpy as np
 
+from checks import check_int
 from envs.checks import check_real_vector, pick_index
 from envs.families import ROTATION
 from envs.datasets.objects3d import COLOURINGS, OBJECT_CLASSES, make_objects
@@ -26,7 +27,6 @@ from envs.world import (
     MAX_RENDER_SCALE,
     MAX_STEPS,
     World,
-    check_int_range,
     check_positive_int,
     check_retina_fits,
     check_unit_fraction,
@@ -139,7 +139,7 @@ class RotationWorld(World):
         render_scale = check_positive_int("render_scale", render_scale, MAX_RENDER_SCALE)
         if not isinstance(projection, str) or projection not in PROJECTIONS:
             raise ValueError(f"projection must be one of {PROJECTIONS}, got {projection!r}")
-        image_size = check_int_range("image_size", image_size, *IMAGE_SIZE_RANGE)
+        image_size = check_int("image_size", image_size, *IMAGE_SIZE_RANGE)
         supersample = check_positive_int("supersample", supersample, MAX_SUPERSAMPLE)
         if image_size * supersample > 4096:
             raise ValueError(f"image_size * supersample must be at most 4096, got {image_size} * {supersample}")
@@ -150,7 +150,7 @@ class RotationWorld(World):
         check_retina_fits(retina, (image_size, image_size))
         if objects is None:
             objects = make_objects(check_positive_int("n_objects", n_objects, MAX_OBJECTS),
-                                   check_int_range("seed", seed, 0, MAX_SEED), colouring)
+                                   check_int("seed", seed, 0, MAX_SEED), colouring)
         objects = list(objects)
         if not objects or not all(isinstance(m, Mesh) for m in objects):
             raise ValueError("objects must be a non-empty sequence of envs.render3d.Mesh")
@@ -211,6 +211,18 @@ class RotationWorld(World):
             self.views[rows] = self.renderer.render_batch(self.bank, self.index[rows], q)
 
     # ------------------------------------------------------------------ views
+    def image(self, row: int = 0) -> np.ndarray:
+        """The rendered view of row ``row``, uint8 ``[image_size, image_size, 3]``."""
+        return self.views[row]
+
+    def orientation(self, row: int = 0) -> np.ndarray:
+        """The orientation of row ``row``, float64 ``[4]`` (canonical quaternion, object -> camera)."""
+        return self.q[row].copy()
+
+    def item_name(self, row: int = 0) -> str:
+        """The name of row ``row``'s object ("" when it has none)."""
+        return self.objects[self.index[row]].name or ""
+
     def glimpses(self) -> np.ndarray:
         return centre_glimpses(self.retina, self.views)
 

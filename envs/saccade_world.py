@@ -9,6 +9,7 @@ import numpy as np
 
 from numba import njit
 
+from checks import check_int, check_real
 from envs.checks import check_in_episode, pick_index
 from envs.families import SACCADE
 from envs.coordinates import max_norm_position, pixel_to_norm
@@ -18,9 +19,7 @@ from envs.world import (
     MAX_RENDER_SCALE,
     MAX_STEPS,
     World,
-    check_int_range,
     check_positive_int,
-    check_real_range,
     check_retina_fits,
 )
 from saliency import DEFAULT_METHOD, IOR_MODES, METHODS, saliency_map
@@ -166,15 +165,15 @@ class SaccadeWorld(World):
                 raise ValueError(f"{name} must be one of {tuple(allowed)}, got {value!r}")
         if reward == "object" and getattr(dataset, "boxes", None) is None:
             raise ValueError("reward='object' needs a dataset with object boxes (e.g. Saccade-Scenes-v0)")
-        ior_radius = check_real_range("ior_radius", ior_radius, *IOR_RADIUS_RANGE)
-        ior_decay = check_real_range("ior_decay", ior_decay, 0.0, 1.0, lo_open=True)
+        ior_radius = check_real("ior_radius", ior_radius, *IOR_RADIUS_RANGE)
+        ior_decay = check_real("ior_decay", ior_decay, 0.0, 1.0, lo_open=True)
         if ior != "gaussian" and ior_decay != 1.0:
             raise ValueError(f"ior_decay < 1 needs ior='gaussian' (hard square/disc IoR does not decay), got ior={ior!r}")
         render_scale = check_positive_int("render_scale", render_scale, MAX_RENDER_SCALE)
         image_hw = tuple(int(d) for d in dataset.images.shape[1:3])
         if saliency_maps is not None:
             _check_saliency_maps(saliency_maps, (len(dataset), *image_hw))
-        saliency_cache_size = check_int_range("saliency_cache_size", saliency_cache_size, 0, MAX_SALIENCY_CACHE)
+        saliency_cache_size = check_int("saliency_cache_size", saliency_cache_size, 0, MAX_SALIENCY_CACHE)
         for name, flag in (("keep_inside", keep_inside), ("priority_info", priority_info)):
             if not isinstance(flag, (bool, np.bool_)):
                 raise ValueError(f"{name} must be True or False, got {flag!r}")

@@ -223,5 +223,4 @@ def vector_entry(build_world: Callable[..., World], **defaults: Any) -> Callable
         return ActiveVisionVectorEnv(build_world(num_envs, **{**defaults, **kwargs}), render_mode=render_mode)
 
     make.__doc__ = f"A native vector env of ``{getattr(build_world, '__name__', 'world')}`` (see envs.vector)."
-    make.build_world = build_world  # type: ignore[attr-defined]  (read by tools that list the keywords)
     return make

@@ -101,6 +101,19 @@ class ViewsWorld(World):
         applied = so3_log(quat_relative(q_new, q_old))
         return applied.astype(np.float32), np.zeros(len(rows), np.float64)
 
+    def image(self, row: int = 0) -> np.ndarray:
+        """The view shown in row ``row``, uint8 ``[image_size, image_size, 3]``."""
+        return np.asarray(self.bank.images[self.index[row], self.view[row]], np.uint8)
+
+    def orientation(self, row: int = 0) -> np.ndarray:
+        """The orientation of row ``row``'s view, float64 ``[4]`` (canonical quaternion)."""
+        return np.asarray(self.bank.rotations[self.index[row], self.view[row]], np.float64)
+
+    def item_name(self, row: int = 0) -> str:
+        """The name of row ``row``'s object (``"<class>/<object>"`` for 3DIEBench; "" when it has none)."""
+        index, names = int(self.index[row]), self.bank.object_names
+        return str(names[index]) if index < len(names) else ""
+
     def glimpses(self) -> np.ndarray:
         return centre_glimpses(self.retina, np.asarray(self.bank.images[self.index, self.view], np.uint8))
 

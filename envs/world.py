@@ -26,8 +26,7 @@ from envs.checks import check_index
 from envs.families import Family
 from envs.retina import Retina
 
-__all__ = ["World", "check_positive_int", "check_int_range", "check_unit_fraction", "check_real_range",
-           "check_retina_fits", "MAX_ROWS", "MAX_STEPS", "MAX_RENDER_SCALE", "MAX_RENDER_SIZE",
+__all__ = ["World", "check_positive_int", "check_unit_fraction", "check_retina_fits", "MAX_ROWS", "MAX_STEPS", "MAX_RENDER_SCALE", "MAX_RENDER_SIZE",
            "MAX_RETINA_TO_IMAGE"]
 
 # Upper bounds of the env keywords every family shares (documented in the env classes' docstrings).
@@ -36,10 +35,6 @@ MAX_STEPS = 10_000        # max_steps / max_saccades (episode length)
 MAX_RENDER_SCALE = 32     # render_scale (frame = image side x render_scale)
 MAX_RENDER_SIZE = 8192    # render_size (long side of a rendered frame, pixels)
 MAX_RETINA_TO_IMAGE = 8   # glimpse_size * max(scales) <= this x the image's longer side
-
-
-check_int_range = check_int    # (name, value, lo, hi=None) -> int in [lo, hi]
-check_real_range = check_real  # (name, value, lo, hi, lo_open=False) -> finite float in [lo, hi]
 
 
 def check_positive_int(name: str, value: Any, hi: int | None = None) -> int:

@@ -24,6 +24,8 @@ from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 from agents import ROTATION_POLICIES as _ROTATION_POLICIES
 from agents import SACCADE_POLICIES
 from checks import check_choice, check_int, check_real
+from envs import RECORDS as _RECORDS
+from envs.families import ROTATION, SACCADE
 from experiments.pretrain.source import PERIPHERIES
 from saliency import DEFAULT_METHOD
 from seqjepa.config import SeqJEPAConfig
@@ -38,8 +40,9 @@ DATASETS = ("scenes", "stl10", "worlds", "objects", "3diebench")  # saccades x 2
 GENERATED_DATASETS = ("worlds", "objects")  # generated from a seed: the test split is another seed
 SPLITS = ("train", "test", "unlabeled", "train+unlabeled")
 POLICIES = SACCADE_POLICIES                     # the saccade pretraining policy (agents.saccade_policy)
-SACCADE_DATASETS = ("scenes", "stl10")          # the datasets whose sequences a saccade policy makes
-ROTATION_DATASETS = ("objects", "3diebench")     # the datasets whose sequences a rotation policy makes
+# the datasets whose sequences a saccade / rotation policy makes: those of the ids of that family
+SACCADE_DATASETS = tuple(r.dataset for r in _RECORDS if r.dataset is not None and r.family is SACCADE)
+ROTATION_DATASETS = tuple(r.dataset for r in _RECORDS if r.dataset is not None and r.family is ROTATION)
 # Rotation pretraining policies (agents.ROTATION_POLICIES): "walk" (bounded rotation walks, the
 # default) or "uniform" (uniformly random relative rotations; with max_angle = pi every view is an
 # independent uniform orientation). "uniform" is shared with the saccade policies.

@@ -14,15 +14,16 @@ import dataclasses
 import inspect
 from typing import TYPE_CHECKING, Any
 
+import envs
+
 if TYPE_CHECKING:  # the config imports this module; no import back at run time
     from experiments.pretrain.config import DataConfig
 
 __all__ = ["env_spec", "ENV_IDS", "RENAMED", "env_parameters"]
 
-ENV_IDS = {"scenes": "Saccade-Scenes-v0", "stl10": "Saccade-STL10-v0",  # data.dataset -> registered id
-           "worlds": "PathIntegration-Scenes-v0", "objects": "Rotation3D-Shapes-v0",
-           "3diebench": "Rotation3D-3DIEBench-v0"}
-SPLIT_NAMES = {"Rotation3D-3DIEBench-v0": {"train": "train", "test": "val"}}  # data.split -> the env's split
+# data.dataset -> registered id, and data.split -> the env's split: read from the ids' records
+ENV_IDS = {r.dataset: r.id for r in envs.RECORDS if r.dataset is not None}
+SPLIT_NAMES = {r.id: dict(r.split_names) for r in envs.RECORDS if r.split_names}
 TEST_SEED_OFFSET = 1000  # generated worlds / objects: the test split is generated from seed + this
 RENAMED = {"scene_style": "style", "fixation_mode": "first_fixation"}   # DataConfig name -> env keyword
 # Fields that describe how batches are made, not the world: never forwarded.
@@ -32,15 +33,13 @@ NOT_ENV = ("dataset", "seq_len", "batch_size", "prefetch", "epoch_size", "env_kw
 
 def env_parameters(env_id: str) -> dict[str, inspect.Parameter]:
     """Keyword parameters the registered env ``env_id`` accepts (:func:`envs.env_keywords`)."""
-    import envs
-
     return envs.env_keywords(env_id)
 
 
 def env_spec(data: DataConfig) -> tuple[str, dict[str, Any]]:
     """``(env_id, kwargs)`` of the env whose episodes are the training sequences of ``data``.
 
-    ``data.dataset`` picks the id (:data:`ENV_IDS`); ``seq_len`` becomes the episode length
+    ``data.dataset`` picks the id (:data:`ENV_IDS`, the record whose ``dataset`` it is); ``seq_len`` becomes the episode length
     (``max_saccades`` or ``max_steps`` = ``seq_len - 1``); ``scene_style`` -> ``style`` and
     ``fixation_mode`` -> ``first_fixation``; other fields go by name where the env accepts them,
     then ``data.env_kwargs`` (each key must be one the env accepts). For generated worlds and
@@ -48,8 +47,6 @@ def env_spec(data: DataConfig) -> tuple[str, dict[str, Any]]:
     "the default" (e.g. ``n_train``) is left out where the env's own default is not None; lists
     become tuples (``scales``).
     """
-    import envs
-
     if data.dataset not in ENV_IDS:
         raise ValueError(f"data.dataset must be one of {tuple(ENV_IDS)}, got {data.dataset!r}")
     env_id = ENV_IDS[data.dataset]

@@ -64,7 +64,7 @@ def make_env(env_id: str, num_envs: int, env_kwargs: dict[str, Any] | None = Non
 
 def check_recognition_id(env_id: str, name: str = "env") -> None:
     """ValueError naming ``name`` unless ``env_id`` is a recognition id the agent can run: one of ours
-    (``envs.CLASSIFY_IDS`` or a variant of one) whose family reports a glimpse position (``info["position"]``:
+    (a record of ``envs.RECORDS`` with ``recognition`` set, or a variant of one) whose family reports a glimpse position (``info["position"]``:
     the saccade worlds), or an ap_gym classification id (ap_gym is imported to register its ids).
 
     Raises:
@@ -81,9 +81,9 @@ def check_recognition_id(env_id: str, name: str = "env") -> None:
     if family is None and isinstance(env_id, str) and env_id not in gym.registry:
         # registers ap_gym's ids, e.g. CircleSquare-v0
         require("ap_gym", what=f"{name} {env_id:.80} (not one of this package's ids; an ap_gym id?)")
-    runnable = [i for i in envs.CLASSIFY_IDS if envs.family_of(i).state_key == "position"]
+    runnable = [r.id for r in envs.RECORDS if r.recognition and r.family.state_key == "position"]
     if family is not None:
-        ok = envs.base_id(env_id) in envs.CLASSIFY_IDS and family.state_key == "position"
+        ok = envs.record_of(env_id).recognition and family.state_key == "position"
     else:
         ok = isinstance(env_id, str) and env_id in gym.registry and _ap_gym_classification(env_id)
     if not ok:

@@ -4,7 +4,12 @@ The :class:`~experiments.viewer.app.Viewer` is family-agnostic: it steps the env
 glimpse timeline and handles keys, and asks an :class:`Adapter` for everything that depends on
 the kind of environment -- the main picture, the two lower panels, what a click on the main
 picture does, which agent the space key runs, how many images/worlds/objects ``n``/``p`` cycle
-through, and the status line. :func:`make_adapter` picks the adapter from the env's class:
+through, and the status line. :func:`make_adapter` picks the adapter by the env's family object
+(``env.unwrapped.world.family``, :data:`ADAPTERS`), so every registered id opens, recognition ids
+included (the move comes from the click or agent; the class scores are zeros, a uniform prediction,
+and the status line shows the env's ``prediction``); a family with no adapter of its own gets
+:class:`FrameAdapter` (the env's rendered frame, an info readout, random actions). Adapters read the
+world through its per-row accessors (``image(row)``, ``scanpath(row)``, ``orientation(row)``, ...):
 
 =================  =========================  ==================================  ==============================
 family             main picture               lower panels                        click / space
@@ -12,6 +17,7 @@ family             main picture               lower panels                      
 saccade            image, scanpath, boxes     priority map, saliency map          saccade there / saliency agent
 path integration   world, path, start, boxes  displacement plot, readout          move toward it / random action
 rotation           rendered view, axes        orientation gizmo, readout          turn front toward it / random
+other              the env's rendered frame   glimpse, info readout               nothing / random action
 =================  =========================  ==================================  ==============================
 """
 
@@ -22,6 +28,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from envs.coordinates import pixel_to_norm
+from envs.families import PATH, ROTATION, SACCADE, Family
 from experiments.viewer.env import base_env
 from experiments.viewer.panels import (
     Layout,
@@ -32,13 +39,12 @@ from experiments.viewer.panels import (
     heat_panel,
     image_panel,
     orientation_panel,
+    picture_panel,
     view_panel,
 )
 
-__all__ = ["Adapter", "SaccadeAdapter", "PathIntegrationAdapter", "RotationAdapter", "RandomBoxPolicy",
-           "adapter_class", "make_adapter", "FAMILIES"]
-
-FAMILIES = ("saccade", "path integration", "rotation")
+__all__ = ["Adapter", "SaccadeAdapter", "PathIntegrationAdapter", "RotationAdapter", "FrameAdapter",
+           "RandomBoxPolicy", "ADAPTERS", "adapter_for", "make_adapter"]
 
 
 def _vec(v: np.ndarray, fmt: str = "+.3f") -> str:
@@ -70,7 +76,8 @@ class RandomBoxPolicy:
 class Adapter:
     """Family-specific parts of the viewer for one env (``env`` may be wrapped; ``base`` is unwrapped).
 
-    Subclasses set the class attributes and implement the drawing and action methods.
+    Subclasses set the class attributes and implement the drawing and action methods; ``world`` is
+    the env's :class:`envs.world.World` (a recognition task's world forwards to the world it classifies).
     """
 
     family = ""
@@ -82,12 +89,13 @@ class Adapter:
 
     def __init__(self, env: Any) -> None:
         self.env, self.base = env, base_env(env)
+        self.world = self.base.world
 
     # ------------------------------------------------------------------ facts
     @property
     def n_items(self) -> int:
         """How many images / worlds / objects the env holds (``n`` / ``p`` wrap around them)."""
-        return len(self.base.dataset)
+        return int(self.world.n_items)
 
     @property
     def image_shape(self) -> tuple[int, int]:
@@ -105,6 +113,13 @@ class Adapter:
     def make_agent(self, seed: int, mode: str) -> Any:
         """What the space key runs: an object with ``reset()`` and ``act(obs, info) -> action``."""
         return RandomBoxPolicy(self.base.action_space, seed)
+
+    def full_action(self, action: np.ndarray) -> np.ndarray:
+        """``action`` as the env's whole action: a move alone (a click, the saliency agent) gets zero
+        class scores appended in a recognition env (a uniform prediction); float32 ``[A]``."""
+        action = np.asarray(action, np.float32).ravel()
+        missing = int(self.base.action_space.shape[0]) - action.shape[0]
+        return np.concatenate([action, np.zeros(missing, np.float32)]) if missing > 0 else action
 
     # ------------------------------------------------------------------ drawing
     def main_title(self) -> str:
@@ -128,7 +143,8 @@ class Adapter:
         """Status line pieces: item, label, step (the viewer adds the env name and modes)."""
         item = f"{self.item} {index + 1}/{self.n_items}" + (f" {files[index]}" if files else "")
         step = f"step {int(info['step'])}/{self.max_steps}" + (" (end)" if truncated else "")
-        return [item, *self._label_parts(info), step, *self._extra_parts(info)]
+        guess = [f"prediction {int(info['prediction'])}"] if "prediction" in info else []  # a recognition env
+        return [item, *self._label_parts(info), step, *guess, *self._extra_parts(info)]
 
     def _label_parts(self, info: dict[str, Any]) -> list[str]:
         return []
@@ -145,9 +161,14 @@ class Adapter:
 class SaccadeAdapter(Adapter):
     """Saccade envs (``SaccadeEnv``): scanpath on the image, priority and saliency maps, saliency agent."""
 
-    family, item, saliency_keys, supports_monitor = "saccade", "image", True, True
+    family, item, saliency_keys = "saccade", "image", True
     click_help = "click on the image: saccade there"
     space_help = "space: one saliency-agent saccade (next image at the end)"
+
+    @property
+    def supports_monitor(self) -> bool:  # type: ignore[override]
+        """The world-model panel applies to plain saccade envs (not to a recognition task's action)."""
+        return self.world.action_dim == self.world.transform_dim
 
     @property
     def image_shape(self) -> tuple[int, int]:
@@ -164,20 +185,20 @@ class SaccadeAdapter(Adapter):
 
     def main_title(self) -> str:
         h, w = self.image_shape
-        return f"image {h}x{w}: scanpath of {len(self.base.scanpath)} fixations"
+        return f"image {h}x{w}: scanpath of {len(self.world.scanpath(0))} fixations"
 
     def main_panel(self, w: int, h: int) -> np.ndarray:
-        b = self.base
-        return image_panel(b.image, b.scanpath, b.retina.glimpse_size, b.retina.scales, w, h)
+        b = self.world
+        return image_panel(b.image(0), b.scanpath(0), b.retina.glimpse_size, b.retina.scales, w, h)
 
     def panels(self, layout: Layout, obs: dict[str, np.ndarray], info: dict[str, Any]) -> tuple[Panel, Panel]:
-        b, p, side = self.base, layout.priority, layout.side
+        b, p, side = self.world, layout.priority, layout.side
         s = fit_rect(side, self.image_shape)
         s = Rect(side.x, side.y, s.w, s.h)  # top-aligned with the priority map
-        return (Panel("priority", f"priority (saliency x IoR {b.ior})", p, lambda: heat_panel(b.priority, p.w, p.h),
-                      title_width=p.w + 10),
-                Panel("saliency", f"saliency ({b.saliency_method})", s, lambda: heat_panel(b.saliency, s.w, s.h),
-                      title_width=side.w))
+        return (Panel("priority", f"priority (saliency x IoR {b.ior})", p,
+                      lambda: heat_panel(b.priority_maps(np.zeros(1, np.int64))[0], p.w, p.h), title_width=p.w + 10),
+                Panel("saliency", f"saliency ({b.saliency_method})", s,
+                      lambda: heat_panel(b.priority.saliency[0].copy(), s.w, s.h), title_width=side.w))
 
     def caption(self, info: dict[str, Any]) -> str:
         r, c = info["fixation"]
@@ -185,7 +206,7 @@ class SaccadeAdapter(Adapter):
 
     def _label_parts(self, info: dict[str, Any]) -> list[str]:
         label = int(info["label"])
-        names = tuple(getattr(self.base.dataset, "class_names", ()))
+        names = tuple(getattr(self.world.dataset, "class_names", ()))
         text = "unlabeled" if label < 0 else f"label {label}"
         return [text + (f" ({names[label]})" if 0 <= label < len(names) else "")]
 
@@ -212,15 +233,15 @@ class PathIntegrationAdapter(Adapter):
 
     def main_title(self) -> str:
         h, w = self.image_shape
-        return f"world {h}x{w}: path of {len(self.base.path)} fixations (start ring magenta)"
+        return f"world {h}x{w}: path of {len(self.world.scanpath(0))} fixations (start ring magenta)"
 
     def main_panel(self, w: int, h: int) -> np.ndarray:
-        b = self.base
-        return image_panel(b.world_image, b.path, b.retina.glimpse_size, b.retina.scales, w, h, mark_start=True)
+        b = self.world
+        return image_panel(b.image(0), b.scanpath(0), b.retina.glimpse_size, b.retina.scales, w, h, mark_start=True)
 
     def offsets(self) -> np.ndarray:
         """Positions of the path minus its start, float32 ``[N, 2]`` normalised (row, col)."""
-        positions = pixel_to_norm(self.base.path, self.image_shape)
+        positions = pixel_to_norm(self.world.scanpath(0), self.image_shape)
         return positions - positions[0]
 
     def panels(self, layout: Layout, obs: dict[str, np.ndarray], info: dict[str, Any]) -> tuple[Panel, Panel]:
@@ -228,7 +249,7 @@ class PathIntegrationAdapter(Adapter):
         offsets = self.offsets()
         d, a = np.asarray(info["displacement"]), np.asarray(obs["last_action"])
         steps = np.linalg.norm(np.diff(offsets, axis=0), axis=1) if len(offsets) > 1 else np.zeros(0)
-        lines = (f"start     {_vec(info['start_position'])}  px {tuple(int(v) for v in self.base.path[0])}",
+        lines = (f"start     {_vec(info['start_position'])}  px {tuple(int(v) for v in self.world.scanpath(0)[0])}",
                  f"position  {_vec(info['position'])}  px {tuple(int(v) for v in info['fixation'])}",
                  f"displacement (target) {_vec(d)}",
                  f"  |d| = {float(np.linalg.norm(d)):.3f}   path length {float(steps.sum()):.3f}",
@@ -258,7 +279,8 @@ class PathIntegrationAdapter(Adapter):
 
 
 class RotationAdapter(Adapter):
-    """``Rotation3DEnv``: the rendered view with its axes, the orientation, random rotations."""
+    """Rotation worlds (``Rotation3DEnv``, ``RotationViewsEnv``): the view with its axes, the orientation,
+    random rotations."""
 
     family, item = "rotation", "object"
     click_help = "click on the view: turn the object's front toward that point (centre: nothing)"
@@ -266,21 +288,17 @@ class RotationAdapter(Adapter):
     max_click_angle = np.pi / 2  # a click on the view's edge turns by this angle (rad)
 
     @property
-    def n_items(self) -> int:
-        return len(self.base.objects)
-
-    @property
     def image_shape(self) -> tuple[int, int]:
-        return int(self.base.image_size), int(self.base.image_size)
+        return int(self.world.image_size), int(self.world.image_size)
 
     def main_title(self) -> str:
         n = self.image_shape[0]
-        return f"view {n}x{n}: {self.base.object.name or 'object'}  (axes x/y/z red/green/blue)"
+        return f"view {n}x{n}: {self.world.item_name(0) or 'object'}  (axes x/y/z red/green/blue)"
 
     def main_panel(self, w: int, h: int) -> np.ndarray:
         from envs.render3d import quat_to_matrix
 
-        return view_panel(self.base.view, quat_to_matrix(self.base.rotation), w, h)
+        return view_panel(self.world.image(0), quat_to_matrix(self.world.orientation(0)), w, h)
 
     def panels(self, layout: Layout, obs: dict[str, np.ndarray], info: dict[str, Any]) -> tuple[Panel, Panel]:
         from envs.render3d import quat_to_matrix, so3_log
@@ -291,7 +309,7 @@ class RotationAdapter(Adapter):
         last = np.asarray(obs["last_action"], np.float64)
         p = fit_rect(layout.priority, (1, 1))
         p = Rect(layout.priority.x, layout.priority.y, p.w, p.h)
-        lines = (f"object {int(info['index']) + 1}/{self.n_items}: {self.base.object.name or '?'} "
+        lines = (f"object {int(info['index']) + 1}/{self.n_items}: {self.world.item_name(0) or '?'} "
                  f"(label {int(info['label'])})",
                  f"q (w, x, y, z) = {_vec(q)}",
                  f"from the first view: {_angle_axis(rel_vec)}",
@@ -318,7 +336,7 @@ class RotationAdapter(Adapter):
         return f"{float(np.degrees(rotation_angle(np.asarray(info['relative_rotation'])))):.0f} deg"
 
     def _label_parts(self, info: dict[str, Any]) -> list[str]:
-        return [f"{self.base.object.name or 'label'} ({int(info['label'])})"]
+        return [f"{self.world.item_name(0) or 'label'} ({int(info['label'])})"]
 
     def _extra_parts(self, info: dict[str, Any]) -> list[str]:
         from envs.render3d import rotation_angle
@@ -336,8 +354,8 @@ class RotationAdapter(Adapter):
             return None
         # front point (0, 0, -1) moves along +(d_col, d_row): rotate about (d_row, -d_col, 0)
         axis = np.array([d_row, -d_col, 0.0]) / r
-        angle = min(self.max_click_angle * min(r, 1.0), self.base.max_angle)
-        return (axis * angle / self.base.max_angle).astype(np.float32)  # the env's normalised action
+        angle = min(self.max_click_angle * min(r, 1.0), self.world.max_angle)
+        return (axis * angle / self.world.max_angle).astype(np.float32)  # the env's normalised action
 
 
 def _angle_axis(rotvec: np.ndarray) -> str:
@@ -347,24 +365,51 @@ def _angle_axis(rotvec: np.ndarray) -> str:
     return f"{np.degrees(angle):.1f} deg about {_vec(np.asarray(rotvec) / angle, '+.2f')}"
 
 
-def adapter_class(env_class: type) -> type[Adapter]:
-    """The adapter for an environment class (subclasses included).
+class FrameAdapter(Adapter):
+    """Any other family: the env's rendered frame, the current glimpse and an info readout, random actions."""
+
+    family, item = "other", "item"
+
+    @property
+    def image_shape(self) -> tuple[int, int]:
+        return tuple(int(v) for v in self.world.render_frame(0).shape[:2])
+
+    def main_title(self) -> str:
+        return f"{type(self.world).__name__}: the env's rendered frame"
+
+    def main_panel(self, w: int, h: int) -> np.ndarray:
+        return picture_panel(self.world.render_frame(0), w, h)
+
+    def panels(self, layout: Layout, obs: dict[str, np.ndarray], info: dict[str, Any]) -> tuple[Panel, Panel]:
+        p = fit_rect(layout.priority, (1, 1))
+        p = Rect(layout.priority.x, layout.priority.y, p.w, p.h)
+        fovea = np.asarray(obs["glimpse"])[0]
+        lines = tuple(f"{k}: {_vec(v, '+.3f') if np.ndim(v) else v}" for k, v in info.items() if np.ndim(v) <= 1)
+        return (Panel("glimpse", "glimpse (fovea)", p, lambda: picture_panel(fovea, p.w, p.h),
+                      title_width=layout.priority.w + 10),
+                Panel("readout", "info", layout.side, lines=lines))
+
+
+# The adapter of each family object; a family with none gets FrameAdapter.
+ADAPTERS: dict[Family, type[Adapter]] = {SACCADE: SaccadeAdapter, PATH: PathIntegrationAdapter,
+                                         ROTATION: RotationAdapter}
+
+
+def adapter_for(family: Family) -> type[Adapter]:
+    """The adapter class of an env family (:data:`ADAPTERS`; :class:`FrameAdapter` for one without its own).
 
     Raises:
-        ValueError: ``env_class`` is not a saccade, path-integration or 3D-rotation env.
+        ValueError: ``family`` is not an :class:`envs.families.Family`.
     """
-    from envs.path_integration_env import PathIntegrationEnv
-    from envs.rotation3d_env import Rotation3DEnv
-    from envs.saccade_env import SaccadeEnv
-
-    for cls, adapter in ((SaccadeEnv, SaccadeAdapter), (PathIntegrationEnv, PathIntegrationAdapter),
-                         (Rotation3DEnv, RotationAdapter)):
-        if isinstance(env_class, type) and issubclass(env_class, cls):
-            return adapter
-    raise ValueError(f"env must be one of the families {FAMILIES} (SaccadeEnv, PathIntegrationEnv, Rotation3DEnv), "
-                     f"got {getattr(env_class, '__name__', env_class)!r}")
+    if not isinstance(family, Family):
+        raise ValueError(f"family must be an envs.families.Family (the env families), got {family!r:.80}")
+    return ADAPTERS.get(family, FrameAdapter)
 
 
 def make_adapter(env: Any) -> Adapter:
-    """The adapter for ``env`` (Gymnasium wrappers allowed), chosen by its unwrapped class."""
-    return adapter_class(type(base_env(env)))(env)
+    """The adapter for ``env`` (Gymnasium wrappers allowed), chosen by its world's family."""
+    world = getattr(base_env(env), "world", None)
+    if world is None:
+        raise ValueError(f"env must be one of this package's envs (an ActiveVisionEnv with a world), "
+                         f"got {type(base_env(env)).__name__!r}")
+    return adapter_for(world.family)(env)

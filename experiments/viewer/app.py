@@ -96,7 +96,7 @@ class Viewer:
     # ------------------------------------------------------------------ state
     @property
     def base(self) -> Any:
-        """The unwrapped env (``SaccadeEnv``, ``PathIntegrationEnv`` or ``Rotation3DEnv``)."""
+        """The unwrapped env (an ``envs.base.ActiveVisionEnv``: ``SaccadeEnv``, ``Rotation3DEnv``, ...)."""
         return base_env(self.env)
 
     @property
@@ -150,7 +150,7 @@ class Viewer:
         if self.truncated:
             self.notify("the episode has ended: space for the next one, r to restart it", 3.0)
             return
-        self.obs, _, _, truncated, self.info = self.env.step(np.asarray(action, np.float32))
+        self.obs, _, _, truncated, self.info = self.env.step(self.adapter.full_action(action))
         self.truncated = self.truncated or bool(truncated)
         self.glimpses.append(self.obs["glimpse"])
         self.infos.append(self.info)

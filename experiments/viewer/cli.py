@@ -149,12 +149,14 @@ def _check_kws(env_id: str | None, kwargs: dict[str, Any]) -> None:
 
 
 def _check_saccade_family(env_id: str) -> None:
-    from experiments.viewer.adapters import adapter_class
+    import envs
+    from envs.families import SACCADE
 
-    family = adapter_class(EnvFactory(env_id=env_id).env_class).family
-    if family != "saccade":
+    EnvFactory(env_id=env_id)  # a registered id
+    record = envs.record_of(env_id)
+    if record.family != SACCADE or record.recognition:
         raise ValueError(f"--checkpoint needs a saccade env (the world model predicts saccade glimpses), "
-                         f"got {env_id!r} ({family})")
+                         f"got {env_id!r} ({record.family.name}{', recognition' if record.recognition else ''})")
 
 
 def make_viewer(args: argparse.Namespace) -> Viewer:

@@ -152,19 +152,6 @@ class EnvFactory:
         """What the status line calls the environment."""
         return self.env_id if self.env_id is not None else str(self.dataset.name)
 
-    @property
-    def env_class(self) -> type:
-        """The class the factory builds (read from the registry; no env is built)."""
-        if self.env_id is None:
-            from envs.saccade_env import SaccadeEnv
-
-            return SaccadeEnv
-        import gymnasium as gym
-        from gymnasium.envs.registration import load_env_creator
-
-        entry = gym.spec(self.env_id).entry_point
-        return load_env_creator(entry) if isinstance(entry, str) else entry
-
     def make(self, **changes: Any) -> Any:
         """A new environment with ``self.kwargs`` updated by ``changes`` (the update is kept)."""
         kwargs = {**self.kwargs, **changes}

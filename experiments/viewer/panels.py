@@ -26,7 +26,7 @@ from envs.rendering import (
 )
 
 __all__ = ["Rect", "Layout", "Panel", "compute_layout", "fit_rect", "image_panel", "heat_panel", "tile",
-           "displacement_panel", "orientation_panel", "view_panel", "screen_to_pixel", "pixel_to_screen",
+           "displacement_panel", "orientation_panel", "view_panel", "picture_panel", "screen_to_pixel", "pixel_to_screen",
            "PAD", "STATUS_H", "TITLE_H", "MIN_SIZE", "START_COLOR", "AXIS_COLORS"]
 
 PAD = 10          # gap between panels, px
@@ -156,6 +156,12 @@ def _resize(image: np.ndarray, w: int, h: int, smooth: bool) -> np.ndarray:
     shrink = w < image.shape[1]
     interp = cv2.INTER_AREA if smooth and shrink else cv2.INTER_NEAREST
     return cv2.resize(image, (w, h), interpolation=interp)
+
+
+def picture_panel(image: np.ndarray, w: int, h: int) -> np.ndarray:
+    """uint8 RGB ``[h, w, 3]``: ``image`` ``[H, W, C]`` enlarged by an integer factor, fitted to ``w x h``."""
+    hi, wi = image.shape[:2]
+    return _resize(upscale(image, max(1, math.ceil(max(w / wi, h / hi)))), w, h, smooth=True)
 
 
 def image_panel(image: np.ndarray, scanpath: np.ndarray, glimpse_size: int, scales: tuple[int, ...],

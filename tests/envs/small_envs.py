@@ -7,7 +7,7 @@ from pathlib import Path
 import gymnasium as gym
 
 import envs  # noqa: F401  (registers the ids)
-from envs import base_id
+from envs import record_of
 
 SMALL = {"glimpse_size": 16, "scales": (1, 2), "ior_radius": 8}
 PROJECT_IDS = tuple(sorted(i for i, spec in gym.registry.items()
@@ -16,7 +16,8 @@ PROJECT_IDS = tuple(sorted(i for i, spec in gym.registry.items()
 
 def small_kwargs(env_id: str, root: Path) -> dict:
     """Keywords that build ``env_id`` small, from data under ``root`` (see :func:`make_data_root`)."""
-    base = base_id(env_id).replace("-Classify", "")  # active recognition takes its base id's keywords
+    record = record_of(env_id)
+    base = record.recognition_of or record.id  # active recognition takes the keywords of the id it classifies
     if base == "Saccade-STL10-v0":
         return dict(root=root, split="train", max_saccades=3, **SMALL)
     if base == "Saccade-Scenes-v0":

@@ -26,7 +26,7 @@ from experiments.viewer.adapters import (  # noqa: E402
     RandomBoxPolicy,
     RotationAdapter,
     SaccadeAdapter,
-    adapter_class,
+    adapter_for,
 )
 from experiments.viewer.env import EnvFactory  # noqa: E402
 from experiments.viewer.panels import START_COLOR, displacement_panel, pixel_to_screen  # noqa: E402
@@ -255,11 +255,14 @@ def test_rotation_panels_recover_the_first_view(rot: Viewer) -> None:
 
 # ---------------------------------------------------------------------- construction, CLI
 def test_adapters_and_the_random_policy_check_their_input() -> None:
-    from envs.saccade_scenes import SaccadeScenesEnv
+    from envs.families import PATH, ROTATION, SACCADE, Family
+    from experiments.viewer.adapters import FrameAdapter
 
-    assert adapter_class(SaccadeScenesEnv) is SaccadeAdapter
+    assert adapter_for(SACCADE) is SaccadeAdapter and adapter_for(PATH) is PathIntegrationAdapter
+    assert adapter_for(ROTATION) is RotationAdapter
+    assert adapter_for(Family("toy", "max_steps", "position", "positions", 2)) is FrameAdapter
     with pytest.raises(ValueError, match="families"):
-        adapter_class(dict)
+        adapter_for(dict)
     box = spaces.Box(-0.5, 0.25, (2,), np.float32)
     draws = np.stack([RandomBoxPolicy(box, seed=0).act({}, {}) for _ in range(2)])
     assert np.array_equal(draws[0], draws[1])
