@@ -442,6 +442,13 @@ def check_claims(summary: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         if other is not None:
             out.append(_margin_claim(f"prediction loss with the true action below the {name} loss (trained; "
                                      f"margin > 2× the larger std)", other, true_loss, name, "true action"))
+    for worse, name, at_least in (("pred_loss_shuffled_action", "shuffled action", 0.2),
+                                  ("pred_loss_copy_last", "copy-last", 0.0)):
+        if _get(idx, worse, "trained", None) is None or true_loss is None:
+            continue
+        out.append(_relative_claim(f"prediction loss with the true action lower than with the {name} in every seed "
+                                   f"(by more than {at_least:.0%}; paired, mean > 2× std)",
+                                   _get(idx, worse, "trained", None), true_loss, at_least))
     out.append(_per_m_claim("pathint_r2 > pathint_r2_no_action at every M (trained)", idx,
                             "pathint_r2", "pathint_r2_no_action", lower_is_better=False))
     if labeled:
@@ -463,6 +470,20 @@ def check_claims(summary: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     if dead is not None:
         out.append(dead)
     return out
+
+
+def _relative_claim(text: str, worse: Mapping | None, better: Mapping | None, at_least: float) -> dict[str, Any]:
+    """Paired by seed: holds iff ``1 - better / worse`` is > ``at_least`` in every seed and its mean is > 2×
+    its std (a scale-free test: the loss scale of a latent space differs between seeds)."""
+    if worse is None or better is None or not _paired(worse, better):
+        return _claim(text, None, "needs the same seeds in both rows")
+    vw, vb = dict(zip(worse["seeds"], worse["values"])), dict(zip(better["seeds"], better["values"]))
+    rel = np.array([1.0 - vb[k] / vw[k] if vw[k] else np.nan for k in sorted(vw)], dtype=float)
+    if len(rel) < 2 or not np.isfinite(rel).all():
+        return _claim(text, None, f"{len(rel)} seed(s) or non-finite ratios: one seed decides nothing")
+    mean, std = float(rel.mean()), float(rel.std(ddof=1))
+    holds = bool((rel > at_least).all() and mean > 2 * std)
+    return _claim(text, holds, f"per seed {', '.join(f'{r:.0%}' for r in rel)} lower; mean {mean:.1%} ± {std:.1%}")
 
 
 def _paired(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:

@@ -258,3 +258,26 @@ def test_format_claims_marks() -> None:
     text = format_claims([{"claim": "a", "holds": True, "detail": "x"}, {"claim": "b", "holds": False, "detail": "y"},
                           {"claim": "c", "holds": None, "detail": "z"}])
     assert text.splitlines() == ["- ✓ a — x", "- ✗ b — y", "- – c — z"]
+
+
+def test_relative_loss_claims_are_paired_by_seed() -> None:
+    """True-action loss vs shuffled / copy-last: per-seed relative reductions, scale-free."""
+    def rows(metric: str, values: list[float]) -> list[dict]:
+        return [{"metric": metric, "subject": "trained", "m": None, "seed": s, "value": v} for s, v in enumerate(values)]
+
+    # losses whose scale differs threefold between seeds, the true action always ~58% below shuffled
+    meas = (rows("pred_loss_true_action", [0.019, 0.056, 0.035]) + rows("pred_loss_shuffled_action", [0.043, 0.132, 0.092])
+            + rows("pred_loss_copy_last", [0.024, 0.074, 0.051]))
+    claims = {c["claim"]: c for c in check_claims(summarise(meas))}
+    shuffled = next(c for k, c in claims.items() if "lower than with the shuffled action in every seed" in k)
+    copy = next(c for k, c in claims.items() if "lower than with the copy-last in every seed" in k)
+    assert shuffled["holds"] is True and "56%" in shuffled["detail"]
+    assert copy["holds"] is True
+    unpaired = next(c for k, c in claims.items() if k.startswith("prediction loss with the true action below the shuffled"))
+    assert unpaired["holds"] is False  # the unpaired 2-std rule cannot see it
+    worse = rows("pred_loss_true_action", [0.019, 0.056, 0.035]) + rows("pred_loss_shuffled_action", [0.043, 0.060, 0.092])
+    claim = next(c for c in check_claims(summarise(worse)) if "shuffled action in every seed" in c["claim"])
+    assert claim["holds"] is False  # one seed only 7% lower
+    one = rows("pred_loss_true_action", [0.02]) + rows("pred_loss_shuffled_action", [0.04])
+    claim = next(c for c in check_claims(summarise(one)) if "shuffled action in every seed" in c["claim"])
+    assert claim["holds"] is None
