@@ -58,11 +58,16 @@ class RotationWalkAgent(SeededAgent):
         axis[~degenerate] /= norm[~degenerate, None]
         axis[degenerate | restart] = fresh[degenerate | restart]
         self.axis = axis
-        action = (axis * angle[:, None]).astype(np.float32)
-        # float32 rounding may lift a norm a hair over the fraction; keep norms <= 1 exactly
-        over = np.linalg.norm(action.astype(np.float64), axis=1) > 1.0
-        action[over] = (action[over] * np.float32(1.0 - 1e-6)).astype(np.float32)
-        return action
+        return _inside_unit_ball(axis * angle[:, None])
+
+
+def _inside_unit_ball(action: np.ndarray) -> np.ndarray:
+    """float64 actions ``[N, 3]`` of norm <= 1 as float32, norms kept <= 1 exactly (float32 rounding may
+    lift a norm a hair over 1)."""
+    out = action.astype(np.float32)
+    over = np.linalg.norm(out.astype(np.float64), axis=1) > 1.0
+    out[over] = (out[over] * np.float32(1.0 - 1e-6)).astype(np.float32)
+    return out
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -98,7 +103,4 @@ class UniformRotationAgent(SeededAgent):
             ok = np.linalg.norm(rotvec, axis=1) <= self.max_angle
             out[todo[ok]] = rotvec[ok]
             todo = todo[~ok]
-        action = (out / self.max_angle).astype(np.float32)
-        over = np.linalg.norm(action.astype(np.float64), axis=1) > 1.0  # float32 rounding only
-        action[over] = (action[over] * np.float32(1.0 - 1e-6)).astype(np.float32)
-        return action
+        return _inside_unit_ball(out / self.max_angle)

@@ -7,7 +7,7 @@ from typing import Any, Sequence
 import cv2
 import numpy as np
 
-from checks import check_int
+from checks import check_choice, check_int
 from envs.checks import check_real_vector, pick_index
 from envs.families import ROTATION
 from envs.datasets.objects3d import COLOURINGS, OBJECT_CLASSES, make_objects
@@ -132,8 +132,7 @@ class RotationWorld(World):
         colouring: str = "random",
     ) -> None:
         check_positive_int("num_envs", n, 65536)
-        if not isinstance(colouring, str) or colouring not in COLOURINGS:
-            raise ValueError(f"colouring must be one of {COLOURINGS}, got {colouring!r}")
+        check_choice("colouring", colouring, COLOURINGS)
         check_positive_int("max_steps", max_steps, MAX_STEPS)
         max_angle = check_unit_fraction("max_angle", max_angle, hi=np.pi)
         render_scale = check_positive_int("render_scale", render_scale, MAX_RENDER_SCALE)

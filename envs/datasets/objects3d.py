@@ -24,7 +24,7 @@ from typing import Any, Sequence
 import cv2
 import numpy as np
 
-from checks import check_int
+from checks import check_choice, check_int
 from envs.datasets.base import ImageDataset
 from envs.render3d import Mesh, MeshBank, Renderer, euler_xyz_to_quat, random_quaternion
 from envs.storage import CacheError, check_plain_name, regular_file_size
@@ -202,8 +202,7 @@ def make_object(label: int, rng: np.random.Generator, colouring: str = "random")
     """One random object of class ``OBJECT_CLASSES[label]``: a unit-radius :class:`Mesh`
     (``colouring`` one of :data:`COLOURINGS`)."""
     label = check_int("label (an index into OBJECT_CLASSES)", label, 0, len(OBJECT_CLASSES) - 1)
-    if colouring not in COLOURINGS:
-        raise ValueError(f"colouring must be one of {COLOURINGS}, got {colouring!r}")
+    check_choice("colouring", colouring, COLOURINGS)
     name = OBJECT_CLASSES[int(label)]
     tris, outward, groups = _BUILDERS[name]()
     vertices, faces = _weld(tris, outward)
@@ -212,19 +211,16 @@ def make_object(label: int, rng: np.random.Generator, colouring: str = "random")
     vertices /= np.linalg.norm(vertices, axis=1).max()
     _, group_index = np.unique(groups, return_inverse=True)
     colors = _random_colors(rng, int(group_index.max()) + 1)[group_index]  # drawn in both: same shapes
-    if colouring == "body":
-        tri = vertices[faces]
-        normals = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
-        colors = body_palette(normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-300))
-    return Mesh(vertices, faces, colors, label=int(label), name=name)
+    mesh = Mesh(vertices, faces, colors, label=int(label), name=name)
+    if colouring == "body":  # the Mesh's own unit outward normals choose the colours
+        mesh = Mesh(mesh.vertices, mesh.faces, body_palette(mesh.normals), label=mesh.label, name=name)
+    return mesh
 
 
 def make_objects(n: int, seed: int = 0, colouring: str = "random") -> list[Mesh]:
     """``n`` objects, object ``i`` of class ``i % len(OBJECT_CLASSES)`` (balanced), from ``seed``;
     ``colouring`` one of :data:`COLOURINGS` (the same shapes and stretches in both)."""
     n, seed = check_int("n", n, 1), check_int("seed", seed, 0)
-    if colouring not in COLOURINGS:
-        raise ValueError(f"colouring must be one of {COLOURINGS}, got {colouring!r}")
     return [make_object(i % len(OBJECT_CLASSES), np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(i,))),
                         colouring) for i in range(int(n))]
 

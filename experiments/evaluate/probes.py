@@ -18,6 +18,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from checks import check_int, check_real
 from seqjepa.probes import r2_score
 
 __all__ = ["RidgeResult", "ClassifierResult", "MLPResult", "fit_ridge", "fit_logistic", "fit_mlp", "r2_scores",
@@ -416,12 +417,10 @@ def fit_mlp(x_train: ArrayLike, y_train: ArrayLike, x_test: ArrayLike, y_test: A
     _check_rows("y_test", yte, xte.shape[0], "x_test")
     if xte.shape[0] < 2:
         raise ValueError(f"x_test needs at least 2 rows for R^2, got {xte.shape[0]}")
-    for name, value in (("hidden", hidden), ("layers", layers), ("epochs", epochs), ("batch_size", batch_size),
-                        ("patience", patience)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be an int >= 1, got {value!r}")
-    if not (math.isfinite(lr) and lr > 0 and math.isfinite(weight_decay) and weight_decay >= 0):
-        raise ValueError(f"lr must be > 0 and weight_decay >= 0 (finite), got {lr!r}, {weight_decay!r}")
+    hidden, layers, epochs, batch_size, patience = (check_int(name, value, 1) for name, value in (
+        ("hidden", hidden), ("layers", layers), ("epochs", epochs), ("batch_size", batch_size), ("patience", patience)))
+    lr = check_real("lr", lr, 0.0, lo_open=True)
+    weight_decay = check_real("weight_decay", weight_decay, 0.0)
     _check_val_fraction(val_fraction, 2)
     fit_idx, val_idx = _split(xtr.shape[0], val_fraction, seed)
     xf, xv, xt = (t.float() for t in _standardise(xtr[fit_idx], xtr[val_idx], xte))

@@ -212,7 +212,7 @@ def evaluate_runs(paths: list[str | Path], device: torch.device | str = "cpu", f
         values = config_to_dict(config)
         values["eval"].update(overrides or {})
         values["data"].update(data_overrides or {})
-        return config_from_dict(values).validate()
+        return config_from_dict(values)  # validated there
 
     if data_overrides:  # every run's settings checked with them before the first is evaluated
         for path in paths:

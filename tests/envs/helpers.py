@@ -41,3 +41,11 @@ def write_3diebench(root, objects=2, views=3, size=20, seed=0):
                 np.save(folder / f"latent_{v}.npy", latent)
                 records[(f"{c}/obj{o}", v)] = (colour, latent)
     return records
+
+
+def random_active_action(space, seed: int = 0) -> dict[str, np.ndarray]:
+    """A random action of an active-perception env's Dict space ``{"action", "prediction"}``: moves
+    uniform in [-1, 1], class scores normal with std 3 (float32, the space's shapes)."""
+    rng = np.random.default_rng(seed)
+    return {"action": rng.uniform(-1, 1, space["action"].shape).astype(np.float32),
+            "prediction": rng.normal(0, 3, space["prediction"].shape).astype(np.float32)}

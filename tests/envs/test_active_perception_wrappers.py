@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 import envs  # noqa: F401
 from envs.active_perception import CrossEntropyLoss, active_perception, make_active
+from tests.envs.helpers import random_active_action
 
 ENV_ID = "Saccade-Shapes-Classify-v0"
 
@@ -25,9 +26,7 @@ def venv():
 
 
 def _action(venv, seed=0):
-    rng = np.random.default_rng(seed)
-    return {"action": rng.uniform(-1, 1, venv.action_space["action"].shape).astype(np.float32),
-            "prediction": rng.normal(0, 3, venv.action_space["prediction"].shape).astype(np.float32)}
+    return random_active_action(venv.action_space, seed)
 
 
 # ---------------------------------------------------------------- 3. partial reset

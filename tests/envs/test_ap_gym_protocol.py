@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 import envs  # noqa: F401
 from envs.active_perception import CrossEntropyLoss, active_perception, make_active
+from tests.envs.helpers import random_active_action
 
 ENV_ID = "Saccade-Shapes-Classify-v0"
 
@@ -19,11 +20,8 @@ def venv():
     v.close()
 
 
-def _action(space, n=None, seed=0):
-    rng = np.random.default_rng(seed)
-    shape = (lambda s: s.shape) if n is None else (lambda s: s.shape)
-    return {"action": rng.uniform(-1, 1, shape(space["action"])).astype(np.float32),
-            "prediction": rng.normal(0, 3, shape(space["prediction"])).astype(np.float32)}
+def _action(space, seed=0):
+    return random_active_action(space, seed)
 
 
 @settings(max_examples=40, deadline=None)
