@@ -12,6 +12,7 @@ from agents.trajectories import SmoothTrajectoryAgent
 
 __all__ = [
     "Agent",
+    "BatchedWorldModelAgent",
     "BatchedMixtureAgent",
     "BatchedRandomAgent",
     "BatchedSaliencyAgent",
@@ -24,6 +25,15 @@ __all__ = [
     "SaliencyAgent",
     "SmoothTrajectoryAgent",
     "UniformRotationAgent",
+    "WorldModelAgent",
     "default_agent",
     "saccade_policy",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """The world-model agents, imported on first use (they need torch; ``import agents`` does not)."""
+    if name in ("WorldModelAgent", "BatchedWorldModelAgent"):
+        from agents import world_model
+        return getattr(world_model, name)
+    raise AttributeError(f"module 'agents' has no attribute {name!r}")

@@ -19,7 +19,7 @@ ALLOWED = {
     "checks": set(),
     "saliency": {"checks"},
     "envs": {"checks", "saliency"},
-    "agents": {"checks", "envs", "saliency"},
+    "agents": {"checks", "envs", "saliency", "seqjepa"},  # the world-model agent (agents/world_model) runs a checkpoint
     "seqjepa": {"checks"},
     "experiments": {"checks", "agents", "envs", "saliency", "seqjepa"},
 }
