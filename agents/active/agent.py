@@ -5,7 +5,9 @@ row's finished episode in a replay buffer, and makes ``updates_per_step`` update
 whole episodes: the perception model (encoder + GRU + head) is trained on the env's
 ``loss_fn.torch`` at every step; with ``movement="learned"``, SAC learns the move on the GRU
 state (detached) with reward ``base_reward - loss_fn(head's logits, target)``: the env's reward,
-re-scored with the current head (the stored logits of an older head would make it stale).
+re-scored with the current head (the stored logits of an older head would make it stale), plus
+``intrinsic_scale`` x a seq-JEPA world model's prediction error of the glimpse each move reached, where
+asked. ``movement="world_model"`` lets that world model choose the saccades (``agents.world_model``).
 Episodes end with the env's time limit, which is part of the task (no bootstrap past it).
 """
 
@@ -27,7 +29,10 @@ from envs.retina import grey_periphery
 
 __all__ = ["ActiveAgent", "AgentConfig", "MOVEMENTS", "TUNED", "EpisodeBuffer"]
 
-MOVEMENTS = ("learned", "random", "still", "saliency")
+MOVEMENTS = ("learned", "random", "still", "saliency", "world_model")
+# world_model: a seq-JEPA checkpoint chooses each saccade (agents.world_model); scores it can use without a class
+# head on z_AGG (the active agent's head reads its own GRU state)
+WM_SCORES = ("novelty", "disagreement")
 # AgentConfig values measured to work best per world (studies and pilots in docs/results/rl/), used by
 # AgentConfig.for_env and the CLI unless a flag says otherwise
 TUNED: dict[str, dict[str, Any]] = {
@@ -66,6 +71,11 @@ class AgentConfig:
     learning_starts: int = 2000  # env transitions of random moves before the actor acts
     updates_per_step: int = 1  # updates (perception and SAC, each on a fresh batch) per vector step
     policy_updates: int = 1  # SAC updates per perception update, on minibatches of its (detached) states
+    wm_score: str = "novelty"  # movement world_model: how candidates are scored (WM_SCORES)
+    wm_candidates: int = 16  # movement world_model: K candidate saccades per step
+    wm_layout: str = "grid"  # movement world_model: "grid" or "sample" candidates
+    intrinsic_scale: float = 0.0  # learned movement: SAC's reward + this x the world model's prediction error of
+    # the glimpse reached (0: none)
 
     @classmethod
     def for_env(cls, env_id: str | None, **fields: Any) -> "AgentConfig":
@@ -84,12 +94,19 @@ class AgentConfig:
             check_real(name, getattr(self, name), lo=0.0, lo_open=True)
         for name in ("gamma", "tau"):
             check_real(name, getattr(self, name), lo=0.0, hi=1.0)
+        check_choice("wm_score", self.wm_score, WM_SCORES)
+        check_int("wm_candidates", self.wm_candidates, 1, 4096)
+        check_choice("wm_layout", self.wm_layout, ("grid", "sample"))
+        check_real("intrinsic_scale", self.intrinsic_scale, 0.0, 1e6)
+        if self.intrinsic_scale > 0 and self.movement != "learned":
+            raise ValueError(f"intrinsic_scale: the world model's intrinsic reward is for the learned movement, "
+                             f"got movement={self.movement!r}")
 
 
 class EpisodeBuffer:
     """Whole episodes of a fixed length ``T`` (ring buffer of ``capacity`` episodes)."""
 
-    KEYS = ("glimpse", "pos", "time", "move", "base", "target")
+    KEYS = ("glimpse", "pos", "time", "move", "base", "bonus", "target")
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
@@ -136,10 +153,13 @@ class ActiveAgent:
         freeze_encoder: keep ``encoder``'s weights fixed.
         mean, std: per-channel input statistics (a checkpoint's); default 0.5 / 0.25.
         periphery: ``"grey"`` turns the scales after the fovea grey (a checkpoint trained that way).
+        world_model: a seq-JEPA checkpoint of ``venv``'s world (path, or ``(model, meta)`` from
+            ``seqjepa.load_pretrained``): the movement ``world_model`` and the intrinsic reward need it.
     """
 
     def __init__(self, venv: Any, config: AgentConfig | None = None, seed: int = 0, encoder: nn.Module | None = None,
-                 freeze_encoder: bool = False, mean: Any = None, std: Any = None, periphery: str = "colour") -> None:
+                 freeze_encoder: bool = False, mean: Any = None, std: Any = None, periphery: str = "colour",
+                 world_model: Any = None) -> None:
         self.config = config = config or AgentConfig()
         self.venv = venv
         self.n = venv.num_envs
@@ -168,6 +188,7 @@ class ActiveAgent:
         self.opt_alpha = torch.optim.Adam([self.log_alpha], lr=config.alpha_lr)
         self.buffer = EpisodeBuffer(config.buffer_episodes)
         self.saliency = self._saliency_agent(info, seed) if config.movement == "saliency" else None
+        self.wm = self._world_model_agent(world_model, seed)
         self._start(obs, info)
         self.steps = 0  # env transitions (rows that acted; autoreset steps excluded)
 
@@ -180,6 +201,19 @@ class ActiveAgent:
             raise ValueError("movement='saliency' needs a saccade recognition env (its info['priority'] or its "
                              "world's saliency with IoR); choose 'learned', 'random' or 'still'")
         return BatchedSaliencyAgent(mode="sample", seed=seed, world=None if "priority" in info else world)
+
+    def _world_model_agent(self, world_model: Any, seed: int) -> Any:
+        """The world-model agent of the ``world_model`` movement and of the intrinsic reward (None if neither)."""
+        c = self.config
+        if c.movement != "world_model" and c.intrinsic_scale == 0:
+            return None
+        if world_model is None:
+            raise ValueError("world_model: movement='world_model' and intrinsic_scale > 0 need a seq-JEPA checkpoint "
+                             "of this world")
+        from agents.world_model import BatchedWorldModelAgent
+        model, meta = world_model if isinstance(world_model, tuple) else (world_model, None)
+        return BatchedWorldModelAgent(model, self.venv, k=c.wm_candidates, candidates=c.wm_layout, score=c.wm_score,
+                                      seed=seed, meta=meta, prediction_errors=c.intrinsic_scale > 0)
 
     def _see(self, obs: dict[str, Any], info: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if self.periphery == "grey" and "glimpse_pos" not in obs:
@@ -198,6 +232,8 @@ class ActiveAgent:
             return np.zeros((self.n, self.move_dim), np.float32)
         if movement == "saliency":
             return self.saliency.act(self.obs, self.info)
+        if movement == "world_model":
+            return self.wm.act(self.obs, self.info)
         if movement == "random" or self.steps < self.config.learning_starts:
             return self.rng.uniform(-1.0, 1.0, (self.n, self.move_dim)).astype(np.float32)
         with torch.no_grad():
@@ -206,6 +242,8 @@ class ActiveAgent:
     def act(self) -> tuple[dict[str, np.ndarray], tuple[np.ndarray, ...]]:
         """The Dict action for the current observation, and what was seen (for :meth:`record`)."""
         seen = self._see(self.obs, self.info)
+        if self.wm is not None:
+            self.wm.observe(self.obs, self.info)  # its memory follows every view (the intrinsic reward's context)
         g, p, t = (torch.from_numpy(x) for x in seen)
         with torch.no_grad():
             self.h = self.perception.step(g, p, t, self.h)
@@ -219,10 +257,15 @@ class ActiveAgent:
         base = np.asarray(info["base_reward"], np.float64)
         target = np.asarray(info["prediction"]["target"])
         loss = np.asarray(info["prediction"]["loss"], np.float64)
+        bonus = np.zeros(self.n)
+        if self.config.intrinsic_scale > 0:  # the world model's error on the glimpse each move reached
+            self.wm.observe(obs, info)
+            bonus = self.config.intrinsic_scale * np.nan_to_num(self.wm.errors, nan=0.0)
         finished = []
         for i in np.flatnonzero(~self.skip):
             self.episodes[i].append({"glimpse": seen[0][i], "pos": seen[1][i], "time": seen[2][i],
-                                     "move": action["action"][i], "base": base[i], "target": target[i],
+                                     "move": action["action"][i], "base": base[i], "bonus": bonus[i],
+                                     "target": target[i],
                                      "reward": base[i] - loss[i],
                                      "correct": float(np.argmax(action["prediction"][i]) == target[i])})
             self.steps += 1
@@ -252,7 +295,7 @@ class ActiveAgent:
         self.opt_head.step()
         stats = {"head_loss": float(head_loss.detach())}
         if self.config.movement == "learned":
-            reward = batch["base"].float() - loss.detach().float()
+            reward = batch["base"].float() + batch["bonus"].float() - loss.detach().float()
             s, a = h.detach(), batch["move"]
             for part in np.array_split(self.rng.permutation(b), min(self.config.policy_updates, b)):
                 stats.update(self._sac(s[part], a[part], reward[part]))

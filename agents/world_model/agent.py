@@ -61,7 +61,8 @@ class WorldModelPlan:
 def world_of(env: Any) -> tuple[Any, str | None]:
     """``(world, env id or None)`` of a single env, a vector env (also wrapped) or a world itself."""
     for owner in (env, getattr(env, "unwrapped", None)):
-        world = owner if hasattr(owner, "glimpse_shape") and hasattr(owner, "family") else getattr(owner, "world", None)
+        world = getattr(owner, "world", None)
+        world = owner if world is None and hasattr(owner, "glimpse_shape") and hasattr(owner, "family") else world
         if world is not None and hasattr(world, "glimpse_shape") and hasattr(world, "transform_dim"):
             spec = getattr(env, "spec", None)
             return world, getattr(spec, "id", None)

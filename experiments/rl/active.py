@@ -13,7 +13,15 @@ then ``<out>/curves.png`` (accuracy and return against env steps, mean ± std ov
 ``<out>/README.md`` (accuracy at 25.6k / 61k / 128k steps beside APPLE's, the command).
 ``--backbone CKPT`` starts the encoder from a seq-JEPA checkpoint (``--init frozen``, ``finetuned``, or
 ``random`` / ``random_frozen`` for a new encoder), on the recognition variant of the world it was trained on
-unless ``--env`` says otherwise; the study runs ``--inits random frozen finetuned`` side by side.
+unless ``--env`` says otherwise; the study runs ``--inits random frozen finetuned`` side by side. The same
+checkpoint is the world model of the movement ``world_model`` (it scores ``--wm-candidates`` saccades by
+``--wm-score`` and takes the best) and of ``--intrinsic-reward world_model`` (SAC's reward of the learned
+movement plus ``--intrinsic-scale`` x its prediction error of the glimpse reached; those runs are named
+``learned+wm<scale>``)::
+
+    python -m experiments.rl active-study --backbone CKPT --inits random --movements world_model random saliency learned
+    python -m experiments.rl active-study --backbone CKPT --inits random --movements learned \
+        --intrinsic-reward world_model --intrinsic-scale 0.1
 """
 
 from __future__ import annotations
@@ -33,7 +41,7 @@ import numpy as np
 
 from envs.storage import atomic_write, atomic_write_json
 
-__all__ = ["INITS", "train_run", "run_name", "make_env", "check_recognition_id", "check_backbone", "check_out",
+__all__ = ["INITS", "train_run", "run_name", "movement_label", "make_env", "check_recognition_id", "check_backbone", "check_out",
            "episode_steps", "write_results", "main", "CHECKPOINTS", "APPLE", "NoEpisodeError"]
 
 CHECKPOINTS = (25_600, 61_000, 128_000)
@@ -204,6 +212,12 @@ def run_name(env: str, movement: str, seed: int, init: str = "random") -> str:
     return f"{env}_{movement}_{init}_s{seed}"
 
 
+def movement_label(movement: str, intrinsic_scale: float = 0.0) -> str:
+    """The movement a run is kept and drawn under: ``learned+wm<scale>`` for learned movement with the world
+    model's intrinsic reward, else the movement."""
+    return f"learned+wm{intrinsic_scale:g}" if movement == "learned" and intrinsic_scale > 0 else movement
+
+
 def _clear_events(folder: Path) -> None:
     """Remove TensorBoard event files left in ``folder`` by an attempt that did not finish (killed): a run is
     trained afresh, so its curves must not be drawn over the earlier attempt's. Nothing else is touched."""
@@ -216,7 +230,7 @@ def _clear_events(folder: Path) -> None:
 def train_run(env: str, movement: str = "learned", steps: int = 25_600, seed: int = 0, num_envs: int = 16,
               backbone: str | None = None, init: str = "finetuned", out: str | Path = "runs/active",
               threads: int = 1, progress: bool = True, tensorboard: bool = True,
-              agent_config: dict[str, Any] | None = None) -> dict[str, Any]:
+              agent_config: dict[str, Any] | None = None, intrinsic_scale: float = 0.0) -> dict[str, Any]:
     """Train one agent; returns (and writes to ``<out>/runs/<name>.json``) its curve and accuracy at CHECKPOINTS.
 
     With ``backbone`` (a seq-JEPA checkpoint), ``env`` defaults to the recognition variant of its world
@@ -225,12 +239,19 @@ def train_run(env: str, movement: str = "learned", steps: int = 25_600, seed: in
     ``"random_frozen"`` (a new encoder kept fixed: the floor of ``"frozen"``).
     ``agent_config``: :class:`agents.active.AgentConfig` fields other than ``movement``, over the values
     tuned for ``env`` (``AgentConfig.for_env``); the whole config is kept in the run's JSON.
+    ``movement="world_model"`` and ``intrinsic_scale > 0`` (learned movement only; the run is kept as
+    ``learned+wm<scale>``) use ``backbone`` as the world model.
     """
     import dataclasses
     import torch
     from agents.active import ActiveAgent, AgentConfig
     fields = {**(agent_config or {}), "movement": movement}
+    if movement == "learned" and intrinsic_scale > 0:
+        fields["intrinsic_scale"] = intrinsic_scale
     AgentConfig(**fields)  # checked before any checkpoint or env is opened
+    if (movement == "world_model" or fields.get("intrinsic_scale", 0) > 0) and backbone is None:
+        raise ValueError(f"movement {movement_label(movement, intrinsic_scale)} needs a world model: give backbone "
+                         f"(--backbone CKPT)")
     torch.set_num_threads(threads)
     agent_kwargs: dict[str, Any] = {}
     env_kwargs: dict[str, Any] = {}
@@ -243,11 +264,13 @@ def train_run(env: str, movement: str = "learned", steps: int = 25_600, seed: in
         env = env or world["env"]
         env_kwargs = world["env_kwargs"] if env == world["env"] else {}
     config = AgentConfig.for_env(env, **fields)
-    name = run_name(env, movement, seed, init)
+    label = movement_label(movement, config.intrinsic_scale)
+    name = run_name(env, label, seed, init)
     out = Path(out)
     (out / "runs").mkdir(parents=True, exist_ok=True)
     venv = make_env(env, num_envs, env_kwargs)
-    agent = ActiveAgent(venv, config, seed=seed, **agent_kwargs)
+    wm = backbone if movement == "world_model" or config.intrinsic_scale > 0 else None
+    agent = ActiveAgent(venv, config, seed=seed, world_model=wm, **agent_kwargs)
     if tensorboard:
         _clear_events(out / "tb" / name)  # a run is kept only when it finished: these are a killed attempt's
     writer = _writer(out / "tb" / name) if tensorboard else None
@@ -280,7 +303,7 @@ def train_run(env: str, movement: str = "learned", steps: int = 25_600, seed: in
         raise NoEpisodeError(f"--steps {steps} ended no episode of {env} over {num_envs} rows: nothing to keep; "
                          f"raise --steps")
     from envs.storage import file_sha256
-    result = {"name": name, "env": env, "movement": movement, "seed": seed, "init": init, "steps": agent.steps,
+    result = {"name": name, "env": env, "movement": label, "seed": seed, "init": init, "steps": agent.steps,
               "asked_steps": steps, "num_envs": num_envs, "backbone": backbone,
               "backbone_sha256": file_sha256(backbone) if backbone is not None else None,
               "config": dataclasses.asdict(config), "wall_s": round(time.time() - start, 1),
@@ -468,8 +491,8 @@ def write_results(out: str | Path, command: str) -> Path:
 
 
 _COMMON_HELP = ("Each step the agent moves its glimpse and predicts the class; the learned movement is trained "
-                "with SAC, the fixed movements (random, still, saliency) train the same recognition head without "
-                "it. ap_gym ids such as CircleSquare-v0 need the rl extra (pip install -c constraints.txt -e "
+                "with SAC, the fixed movements (random, still, saliency, world_model) train the same recognition head "
+                "without it. ap_gym ids such as CircleSquare-v0 need the rl extra (pip install -c constraints.txt -e "
                 "\".[rl]\").")
 ACTIVE_DESCRIPTION = ("Train the active-recognition agent (agents.active) in ap_gym's protocol: one run, one movement "
                       "and one seed. " + _COMMON_HELP + " The run is kept as <out>/runs/<name>.json (TensorBoard "
@@ -489,10 +512,13 @@ ACTIVE_EPILOG = """examples:
 STUDY_EPILOG = """examples:
   python -m experiments.rl active-study --env Saccade-Shapes-Classify-v0 --seeds 0 1 2 --steps 128000
   python -m experiments.rl active-study --backbone runs/NAME/ckpt_last.pt --movements learned random
+  python -m experiments.rl active-study --backbone runs/NAME/ckpt_last.pt --inits random --movements world_model random saliency
+  python -m experiments.rl active-study --backbone runs/NAME/ckpt_last.pt --inits random --movements learned --intrinsic-reward world_model
 """
 
 
 def _parser(study: bool) -> argparse.ArgumentParser:
+    from agents.active.agent import WM_SCORES
     from experiments.helpformat import HelpFormatter
     p = argparse.ArgumentParser(prog=f"python -m experiments.rl {'active-study' if study else 'active'}",
                                 description=STUDY_DESCRIPTION if study else ACTIVE_DESCRIPTION,
@@ -504,7 +530,8 @@ def _parser(study: bool) -> argparse.ArgumentParser:
     p.add_argument("--out", default="runs/active", help="folder of runs/<name>.json, tb/, curves.png and README.md")
     p.add_argument("--backbone", default=None,
                    help="seq-JEPA checkpoint (a file saccade-pretrain wrote) whose encoder reads the glimpses; "
-                        "--env then defaults to the recognition variant of its training world")
+                        "--env then defaults to the recognition variant of its training world; also the world model "
+                        "of the movement world_model and of --intrinsic-reward")
     agent = p.add_argument_group("agent settings", "default: the value tuned for --env (agents.active.TUNED), "
                                  "else AgentConfig's; every run's JSON keeps its whole config")
     agent.add_argument("--updates-per-step", type=int, default=None,
@@ -516,12 +543,28 @@ def _parser(study: bool) -> argparse.ArgumentParser:
                        help="SAC updates per perception update (learned movement; cheap: the states are reused)")
     agent.add_argument("--gamma", type=float, default=None, help="SAC's discount")
     agent.add_argument("--lr", type=float, default=None, help="SAC's learning rate (actor and critic)")
+    wm = p.add_argument_group("world model", "the --backbone checkpoint as a policy (movement world_model, "
+                              "agents.world_model) and as an intrinsic reward for the learned movement")
+    wm.add_argument("--wm-score", default=None, choices=WM_SCORES,
+                    help="movement world_model: novelty (distance of the predicted next latent from the nearest seen) "
+                         "or disagreement (its spread over MC-dropout passes); default novelty")
+    wm.add_argument("--wm-candidates", type=int, default=None,
+                    help="movement world_model: K candidate saccades per step; default 16")
+    wm.add_argument("--wm-layout", default=None, choices=("grid", "sample"),
+                    help="movement world_model: a grid of landing points inside the fixation bounds or K uniform "
+                         "draws; default grid")
+    wm.add_argument("--intrinsic-reward", default="none", choices=("none", "world_model"),
+                    help="learned movement: add the world model's prediction error of the glimpse each move reached "
+                         "to SAC's reward (runs kept as learned+wm<scale>)")
+    wm.add_argument("--intrinsic-scale", type=float, default=0.1,
+                    help="weight of that error (1 - cosine, in [0, 2]) in SAC's reward")
     if study:
         p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
                        help="seeds to run, each with every movement (and init)")
         p.add_argument("--movements", nargs="+", default=["learned", "random", "still", "saliency"],
                        help="movements to compare: learned (SAC), random, still, saliency (the saccade worlds' "
-                            "saliency-IoR scanpaths; skipped on other ids)")
+                            "saliency-IoR scanpaths; skipped on other ids), world_model (the --backbone checkpoint "
+                            "chooses the saccades)")
         p.add_argument("--inits", nargs="+", default=list(INITS), choices=INITS,
                        help="with --backbone: encoder starts to compare (on the checkpoint's world)")
     else:
@@ -529,7 +572,8 @@ def _parser(study: bool) -> argparse.ArgumentParser:
                        help="with --backbone: its encoder trained with the head (finetuned) or fixed (frozen), or "
                             "a new encoder of its architecture, trained (random) or fixed (random_frozen)")
         p.add_argument("--movement", default="learned",
-                       help="learned (SAC), random, still or saliency (the saccade worlds' saliency-IoR scanpaths)")
+                       help="learned (SAC), random, still, saliency (the saccade worlds' saliency-IoR scanpaths) or "
+                            "world_model (the --backbone checkpoint chooses the saccades)")
         p.add_argument("--seed", type=int, default=0, help="seed of the run (env, agent and torch)")
         p.add_argument("--overwrite", action="store_true", help="replace a kept run of the same name")
     return p
@@ -538,7 +582,7 @@ def _parser(study: bool) -> argparse.ArgumentParser:
 def _check_args(args: argparse.Namespace, study: bool) -> tuple[str | None, dict[str, Any] | None]:
     """Check every argument before any env, run or training: the env id to run (None: the backbone's world)
     and the backbone's world (``check_backbone``; None without one)."""
-    from checks import check_choice, check_int, check_seed
+    from checks import check_choice, check_int, check_real, check_seed
     from agents.active import MOVEMENTS
     check_int("--steps", args.steps, lo=1)
     check_int("--steps", args.steps, 1, MAX_STEPS)
@@ -553,6 +597,17 @@ def _check_args(args: argparse.Namespace, study: bool) -> tuple[str | None, dict
         check_int("--seeds" if study else "--seed", seed, 0, MAX_SEED)
     for movement in movements:
         check_choice("--movements" if study else "--movement", movement, MOVEMENTS)
+    flag = "--movements" if study else "--movement"
+    if "world_model" in movements and args.backbone is None:
+        raise ValueError(f"{flag} world_model needs --backbone CKPT (the seq-JEPA checkpoint that chooses the "
+                         f"saccades, on the recognition variant of its world)")
+    if args.intrinsic_reward != "none":
+        check_real("--intrinsic-scale", args.intrinsic_scale, 0.0, 1e6, lo_open=True)
+        if args.backbone is None:
+            raise ValueError("--intrinsic-reward world_model needs --backbone CKPT (the world model whose prediction "
+                             "error is the reward)")
+        if "learned" not in movements:
+            raise ValueError(f"--intrinsic-reward world_model rewards the learned movement: add learned to {flag}")
     env = args.env or (None if args.backbone else "CircleSquare-v0")
     if env is not None:
         check_recognition_id(env, "--env")
@@ -573,6 +628,7 @@ def _check_args(args: argparse.Namespace, study: bool) -> tuple[str | None, dict
 
 
 SAC_ONLY = ("gamma", "lr", "policy_updates")  # agent settings that only learned movement uses
+WM_ONLY = ("wm_score", "wm_candidates", "wm_layout")  # agent settings that only the world_model movement uses
 # the AgentConfig fields the CLI sets
 AGENT_FLAGS = ("policy_updates", "updates_per_step", "batch_transitions", "gamma", "lr")
 
@@ -587,13 +643,18 @@ def _agent_config(args: argparse.Namespace, env: str) -> dict[str, Any]:
     else the defaults; checked by ``AgentConfig`` itself (errors name the flag)."""
     import dataclasses
     from agents.active import AgentConfig
-    given = {field: getattr(args, field) for field in AGENT_FLAGS if getattr(args, field) is not None}
+    movements = args.movements if hasattr(args, "movements") else [args.movement]
+    flags = AGENT_FLAGS + (WM_ONLY if "world_model" in movements else ())  # the world model's: only where it moves
+    unused = [_flag(f) for f in WM_ONLY if f not in flags and getattr(args, f) is not None]
+    if unused:
+        raise ValueError(f"{unused[0]} sets the movement world_model, which is not asked for")
+    given = {field: getattr(args, field) for field in flags if getattr(args, field) is not None}
     try:
         config = AgentConfig.for_env(env, **given)
     except ValueError as exc:  # CheckTypeError is a ValueError too
         field, _, rest = str(exc).partition(" ")
-        raise type(exc)(f"{_flag(field)} {rest}" if field in AGENT_FLAGS else str(exc)) from None
-    return {field: value for field, value in dataclasses.asdict(config).items() if field in AGENT_FLAGS}
+        raise type(exc)(f"{_flag(field)} {rest}" if field in flags else str(exc)) from None
+    return {field: value for field, value in dataclasses.asdict(config).items() if field in flags}
 
 
 def _check_kept_runs(out: Path, agent_config: dict[str, Any], settings: dict[str, Any] | None = None,
@@ -605,7 +666,9 @@ def _check_kept_runs(out: Path, agent_config: dict[str, Any], settings: dict[str
         if run["name"] == replacing:
             continue
         kept = run.get("config", {})
-        ignored = () if run.get("movement") == "learned" else SAC_ONLY  # a fixed movement never ran SAC
+        movement = str(run.get("movement"))
+        ignored = (() if movement.startswith("learned") else SAC_ONLY) + \
+            (() if movement == "world_model" else WM_ONLY)  # a fixed movement never ran SAC, nor the world model
         differ = {_flag(k): (kept[k], v) for k, v in agent_config.items()
                   if k in kept and kept[k] != v and k not in ignored}
         if settings is not None:
@@ -653,7 +716,9 @@ def main(argv: Sequence[str] | None = None, study: bool = False) -> int:
     try:
         env, world = _check_args(args, study)
         init = "random" if study else args.init
-        name = None if study else run_name(env, args.movement, args.seed, init if args.backbone else "random")
+        intrinsic = args.intrinsic_scale if args.intrinsic_reward == "world_model" else 0.0
+        name = None if study else run_name(env, movement_label(args.movement, intrinsic), args.seed,
+                                           init if args.backbone else "random")
         kept = check_out(args.out, name, False if study else args.overwrite)
         agent_config = _agent_config(args, env)
         settings = {"env": env, "steps": args.steps, "num_envs": args.num_envs,
@@ -662,7 +727,7 @@ def main(argv: Sequence[str] | None = None, study: bool = False) -> int:
     except (*USER_ERRORS, MissingExtraError) as exc:
         exit_error(parser.prog, exc)
     common = dict(steps=args.steps, num_envs=args.num_envs, backbone=args.backbone, out=args.out,
-                  threads=args.threads, agent_config=agent_config)
+                  threads=args.threads, agent_config=agent_config, intrinsic_scale=intrinsic)
     try:
         if not study:
             result = train_run(env, args.movement, seed=args.seed, init=init, **common)
@@ -671,7 +736,7 @@ def main(argv: Sequence[str] | None = None, study: bool = False) -> int:
             done = {r["name"] for r in kept}
             inits = args.inits if args.backbone is not None else ["random"]
             for seed, movement, init in dict.fromkeys(itertools.product(args.seeds, args.movements, inits)):
-                if run_name(env, movement, seed, init) in done:
+                if run_name(env, movement_label(movement, intrinsic), seed, init) in done:
                     continue  # resumable: a kept run is not trained again (a repeated seed or movement: once)
                 if movement == "saliency" and not _saccade_world(env):
                     continue  # no priority map outside the saccade worlds

@@ -44,7 +44,7 @@ def test_observe_ap_gym_layout_and_bad_input():
 
 
 @pytest.mark.parametrize("kwargs, named", [
-    ({"movement": "teleport"}, "movement must be one of ('learned', 'random', 'still', 'saliency'), got 'teleport'"),
+    ({"movement": "teleport"}, "movement must be one of ('learned', 'random', 'still', 'saliency', 'world_model'), got 'teleport'"),
     ({"policy_updates": 0}, "policy_updates must be an int >= 1, got 0"),
     ({"batch_transitions": 2.5}, "batch_transitions must be an int >= 1, got 2.5"),
     ({"learning_starts": -1}, "learning_starts must be an int >= 0"),

@@ -113,7 +113,7 @@ def test_study_skips_kept_runs_and_saliency_outside_saccade_worlds(tmp_path, mon
     (["--updates-per-step", "-1"], True, "--updates-per-step must be an int >= 0, got -1"),
     (["--gamma", "1.5"], True, "--gamma must be a finite number in [0, 1], got 1.5"),
     (["--lr", "0"], False, "--lr must be a finite number > 0"),
-    (["--movement", "fly"], False, "--movement must be one of ('learned', 'random', 'still', 'saliency'), got 'fly'"),
+    (["--movement", "fly"], False, "--movement must be one of ('learned', 'random', 'still', 'saliency', 'world_model'), got 'fly'"),
     (["--movements", "learned", "fly"], True, "--movements must be one of"),
     (["--seed", "-1"], False, "--seed must be None or an int >= 0, got -1"),
     (["--seeds", "0", "-3"], True, "--seeds must be None or an int >= 0, got -3"),
