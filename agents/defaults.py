@@ -19,7 +19,12 @@ __all__ = ["default_agent", "AGENTS"]
 
 
 def _saccade(world: Any, seed: int | None, policy: str = "saliency", mode: str = "sample",
-             uniform_weight: float = 0.5) -> Any:
+             uniform_weight: float = 0.5, checkpoint: Any = None) -> Any:
+    if policy == "world_model":  # a checkpoint chooses: 16 candidates drawn inside the bounds, the most novel wins
+        if checkpoint is None:
+            raise ValueError("checkpoint: policy 'world_model' needs a seq-JEPA checkpoint of this world")
+        from agents.world_model import BatchedWorldModelAgent
+        return BatchedWorldModelAgent(checkpoint, world, k=16, candidates="sample", score="novelty", seed=seed)
     return saccade_policy(policy, world, seed, mode=mode, uniform_weight=uniform_weight)
 
 
@@ -44,7 +49,8 @@ AGENTS: dict[Family, Callable[..., Any]] = {SACCADE: _saccade, PATH: _path, ROTA
 
 def default_agent(world: Any, seed: int | None = None, **kwargs: Any) -> Any:
     """The batched agent of ``world``'s family (``world.family``, :data:`AGENTS`): a saccade policy
-    (``policy`` = ``saliency`` | ``uniform`` | ``mixture``, see :func:`agents.saccade_policy`),
+    (``policy`` = ``saliency`` | ``uniform`` | ``mixture``, see :func:`agents.saccade_policy`; or
+    ``world_model`` with ``checkpoint``: :class:`agents.world_model.BatchedWorldModelAgent`),
     smooth trajectories (path integration) or a rotation policy (``policy`` = ``walk`` | ``uniform``,
     see :data:`agents.rotation_walk.ROTATION_POLICIES`); uniform random actions for a family with
     no entry; ``kwargs`` go to it."""

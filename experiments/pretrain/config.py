@@ -39,7 +39,8 @@ PRESETS_DIR = Path(__file__).resolve().parent / "configs"
 DATASETS = ("scenes", "stl10", "worlds", "objects", "3diebench")  # saccades x 2, path integration, 3D rotation x 2
 GENERATED_DATASETS = ("worlds", "objects")  # generated from a seed: the test split is another seed
 SPLITS = ("train", "test", "unlabeled", "train+unlabeled")
-POLICIES = SACCADE_POLICIES                     # the saccade pretraining policy (agents.saccade_policy)
+POLICIES = SACCADE_POLICIES + ("world_model",)  # the saccade pretraining policy (agents.saccade_policy, or a
+                                                # checkpoint's own choice: agents.world_model, data.policy_checkpoint)
 # the datasets whose sequences a saccade / rotation policy makes: those of the ids of that family
 SACCADE_DATASETS = tuple(r.dataset for r in _RECORDS if r.dataset is not None and r.family is SACCADE)
 ROTATION_DATASETS = tuple(r.dataset for r in _RECORDS if r.dataset is not None and r.family is ROTATION)
@@ -88,6 +89,8 @@ class DataConfig:
     policy: str = "saliency"             # pretraining policy: saccades one of POLICIES (agents.saccade_policy),
                                          # rotation one of ROTATION_POLICIES ("saliency" = "walk" there)
     uniform_weight: float = 0.5          # policy "mixture": probability of a uniform fixation per row and step
+    policy_checkpoint: str | None = None  # policy "world_model": the seq-JEPA checkpoint (of this world) choosing
+                                          # the saccades (a second round of pretraining on its scanpaths)
     periphery: str = "colour"            # retina scales after the fovea in colour or grey, one of PERIPHERIES
     n_train: int | None = None           # limit the embedded dataset's train size (None = all)
     n_test: int | None = None            # limit the embedded dataset's test size (None = all)
@@ -192,6 +195,14 @@ class TrainConfig:
         check_choice("data.periphery", d.periphery, PERIPHERIES)
         check_choice("model.target", self.model.target, TARGETS)
         check_real("data.uniform_weight", d.uniform_weight, 0.0, 1.0)
+        if d.policy == "world_model" and not d.policy_checkpoint:
+            raise ValueError("data.policy_checkpoint: data.policy 'world_model' needs the path of a seq-JEPA checkpoint "
+                             "of this world (its model chooses the saccades)")
+        if d.policy_checkpoint is not None and d.policy != "world_model":
+            raise ValueError(f"data.policy_checkpoint is read by data.policy 'world_model' only, got data.policy="
+                             f"{d.policy!r}")
+        if d.policy_checkpoint is not None and not Path(str(d.policy_checkpoint)).expanduser().is_file():
+            raise ValueError(f"data.policy_checkpoint {str(d.policy_checkpoint)!r:.200} is not a checkpoint file")
         if d.dataset in ROTATION_DATASETS:
             if d.policy not in ("saliency",) + ROTATION_POLICIES:
                 raise ValueError(f"data.policy for data.dataset={d.dataset!r} must be one of {ROTATION_POLICIES} "

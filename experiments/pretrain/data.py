@@ -17,7 +17,7 @@ import torch
 from experiments.pretrain.config import ROTATION_DATASETS, SACCADE_DATASETS, DataConfig
 from seqjepa.preprocess import STL10_MEAN, STL10_STD, normalize_glimpses
 
-__all__ = ["SequenceSource", "make_source", "policy_kwargs", "describe_policy", "Prefetcher", "iterate_batches", "prepare_batch"]
+__all__ = ["SequenceSource", "make_source", "policy_kwargs", "describe_policy", "check_policy_checkpoint", "Prefetcher", "iterate_batches", "prepare_batch"]
 
 
 class SequenceSource(Protocol):
@@ -53,6 +53,8 @@ def make_source(cfg: DataConfig, split: str | None = None, rank: int = 0, world_
     seq_len = seq_len or cfg.seq_len
     env_id, kwargs = spec or env_spec(dataclasses.replace(cfg, split=split or cfg.split, seq_len=seq_len))
     agent_kwargs = policy_kwargs(cfg)
+    if cfg.policy == "world_model":
+        check_policy_checkpoint(cfg.policy_checkpoint, env_id, kwargs)  # before the env is built
     stats = (STL10_MEAN, STL10_STD) if cfg.dataset == "stl10" else (None, None)
     return Source(env_id, kwargs, seq_len=seq_len, batch_size=cfg.batch_size, seed=seed, rank=rank,
                   world_size=world_size, epoch_size=cfg.epoch_size, agent_kwargs=agent_kwargs,
@@ -67,6 +69,8 @@ def policy_kwargs(cfg: DataConfig) -> dict[str, Any]:
     if cfg.dataset not in SACCADE_DATASETS:
         return {}
     out: dict[str, Any] = {"policy": cfg.policy, "mode": cfg.fixation_mode}
+    if cfg.policy == "world_model":
+        out["checkpoint"] = str(cfg.policy_checkpoint)
     if cfg.policy == "mixture":
         out["uniform_weight"] = float(cfg.uniform_weight)
     return out
@@ -81,10 +85,28 @@ def describe_policy(cfg: DataConfig) -> str:
             cfg.dataset, "bounded rotation walks (agents.RotationWalkAgent)")
     if cfg.policy == "uniform":
         return "uniform fixations inside the allowed bounds (agents.BatchedUniformAgent)"
+    if cfg.policy == "world_model":
+        return f"a world model's saccades (agents.BatchedWorldModelAgent, checkpoint {cfg.policy_checkpoint})"
     saliency = f"saliency-IoR ({cfg.fixation_mode})"
     if cfg.policy == "mixture":
         return f"mixture: uniform with p={cfg.uniform_weight:g}, else {saliency}"
     return saliency
+
+
+def check_policy_checkpoint(path: str | None, env_id: str, env_kwargs: Mapping[str, Any]) -> None:
+    """ValueError naming ``data.policy_checkpoint`` unless ``path`` is a seq-JEPA checkpoint of the world
+    ``gym.make(env_id, **env_kwargs)`` (base world, family, retina geometry; loaded on CPU, nothing built)."""
+    from agents.world_model import check_checkpoint_world, signature_of_id
+    from seqjepa import load_pretrained
+    name = "data.policy_checkpoint"
+    if not path:
+        raise ValueError(f"{name}: data.policy 'world_model' needs the path of a seq-JEPA checkpoint of this world")
+    try:
+        model, meta = load_pretrained(path)
+    except Exception as exc:  # FileNotFoundError, CheckpointError, whatever torch raises on a file that is none
+        raise ValueError(f"{name} {path} is not a seq-JEPA checkpoint ({' '.join(str(exc).split())[:200]})") from None
+    check_checkpoint_world(meta, model.config.in_channels, model.config.action_dim,
+                           signature_of_id(env_id, env_kwargs), name)
 
 
 class Prefetcher:
