@@ -46,6 +46,8 @@ COMMANDS: dict[str, tuple[str, str, tuple]] = {
     "python -m experiments.benchmarks.bench_saliency": ("experiments.benchmarks.bench_saliency", "cli", ()),
     "python -m experiments.benchmarks.bench_train": ("experiments.benchmarks.bench_train", "cli", ([],)),
     "python -m experiments.benchmarks.bench_vector": ("experiments.benchmarks.bench_vector", "main", ([],)),
+    "python -m experiments.benchmarks.bench_world_model_agent": ("experiments.benchmarks.bench_world_model_agent", "cli",
+                                                                 ([],)),
     "python -m experiments.benchmarks.saliency_quality": ("experiments.benchmarks.saliency_quality", "cli", ([],)),
 }
 
