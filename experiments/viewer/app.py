@@ -53,6 +53,8 @@ class Viewer:
         cache_dir: where the monitor keeps that cache's latents between runs (None = nowhere).
         progress: show a progress bar while the cache is built.
         index: first image index (default 0).
+        candidates: optional ``experiments.viewer.candidates.CandidateScores`` (the world model's scores of
+            candidate saccades, key c); ``show_candidates`` shows them from the start.
 
     Raises:
         ValueError: bad ``fps``/``record_format``/``size``, an env family without an adapter,
@@ -62,7 +64,7 @@ class Viewer:
     def __init__(self, factory: EnvFactory, size: tuple[int, int] = (1160, 760), fps: float = 2.0, seed: int = 0,
                  agent_mode: str = "sample", out_dir: str | Path = "viewer_out", record_format: str = "gif",
                  monitor: Any = None, n_cache: int = 2000, index: int = 0, cache_dir: str | Path | None = None,
-                 progress: bool = False) -> None:
+                 progress: bool = False, candidates: Any = None, show_candidates: bool = False) -> None:
         if not fps > 0:
             raise ValueError(f"fps must be > 0, got {fps}")
         if record_format not in RECORD_FORMATS:
@@ -91,6 +93,11 @@ class Viewer:
         self.agent = self.adapter.make_agent(seed, agent_mode)
         self._seeded, self._gaussian_decay = False, None
         self._attach_monitor()
+        self.candidates, self.show_candidates, self._candidate_view = candidates, False, (-1, None)
+        if candidates is not None and not candidates.attach(self.env) and show_candidates:
+            self.env.close()
+            raise ValueError(f"--candidates: {candidates.error}")
+        self.show_candidates = bool(show_candidates and candidates is not None)
         self.reset(index)
 
     # ------------------------------------------------------------------ state
@@ -142,6 +149,8 @@ class Viewer:
         self.predictions: list[Any] = []
         if self.monitor is not None:
             self.monitor.start(self.obs["glimpse"])
+        if self.candidates is not None:
+            self.candidates.restart(self.obs, self.info)
         self._changed()
 
     def step(self, action: np.ndarray) -> None:
@@ -156,6 +165,8 @@ class Viewer:
         self.infos.append(self.info)
         if self.monitor is not None:
             self.predictions.append(self.monitor.observe(self.obs["glimpse"], self.obs["last_action"]))
+        if self.candidates is not None:
+            self.candidates.observe(self.obs, self.info)
         self._changed()
 
     def click(self, pixel: np.ndarray) -> None:
@@ -168,11 +179,31 @@ class Viewer:
             self.step(action)
 
     def agent_step(self) -> None:
-        """One agent action (saliency agent / random); after the last step of an episode, go to the next item."""
+        """One agent action (saliency agent / random; the world model's choice while its candidate scores are
+        shown); after the last step of an episode, go to the next item."""
         if self.truncated:
             self.reset(self.index + 1)
+        elif self.show_candidates and self.candidate_view() is not None:
+            self.step(self.candidate_view().action)
         else:
             self.step(self.agent.act(self.obs, self.info))
+
+    def candidate_view(self) -> Any:
+        """The world model's candidate scores of the current state (computed once per state), or None."""
+        if self.candidates is None:
+            return None
+        if self._candidate_view[0] != self.version:
+            self._candidate_view = (self.version, self.candidates.view(self.obs, self.info))
+        return self._candidate_view[1]
+
+    def toggle_candidates(self) -> None:
+        """Key c: show / hide the world model's candidate scores (needs --checkpoint)."""
+        if self.candidates is None or self.candidates.agent is None:
+            why = self.candidates.error if self.candidates is not None else "they need --checkpoint"
+            self.notify(f"candidate scores: {why}", 6.0)
+            return
+        self.show_candidates = not self.show_candidates
+        self.version += 1
 
     def rebuild(self, **changes: Any) -> None:
         """Rebuild the env with changed keyword arguments and restart on the same image."""
@@ -181,6 +212,8 @@ class Viewer:
             self.env, self._seeded = self.factory.make(**changes), False
             self.adapter = make_adapter(self.env)
             self._attach_monitor()
+            if self.candidates is not None and not self.candidates.attach(self.env):
+                self.show_candidates = False
             self.reset(self.index)
         except (ValueError, TypeError) as exc:  # keep showing the old env, say why
             self.env, self.factory.kwargs, self._seeded = old_env, old_kwargs, True
@@ -267,6 +300,8 @@ class Viewer:
             self.save_screenshot()
         elif key == pygame.K_g:
             self.toggle_recording()
+        elif key == pygame.K_c:
+            self.toggle_candidates()
         elif pygame.K_1 <= key <= pygame.K_9 and not self.adapter.saliency_keys:
             self.notify(f"keys 1-9 (saliency method / IoR) apply to saccade envs only, not {self.adapter.family}")
         elif pygame.K_1 <= key <= pygame.K_9 and key - pygame.K_1 < len(self.bindings):
@@ -314,6 +349,8 @@ class Viewer:
             lines += [f"{k + 1}: {'saliency method' if kind == 'method' else 'IoR mode'} {value}"
                       + ("   (active)" if active[kind] == value else "")
                       for k, (kind, value) in enumerate(self.bindings)]
+        if self.candidates is not None:
+            lines.append("c: the world model's candidate saccades on/off (space then makes its choice)")
         lines += [f"s: screenshot (PNG)    g: start/stop recording ({self.record_format.upper()})",
                   "h: this help    q / Esc: quit"]
         return lines

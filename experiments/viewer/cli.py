@@ -6,6 +6,7 @@
     saccade-view --env Rotation3D-Shapes-v0 --kw n_objects=10      # turning 3D objects
     saccade-view --images ~/photos --image-size 128           # your own images (unlabeled)
     saccade-view --checkpoint runs/NAME/ckpt_last.pt          # the model's training env + its predictions
+    saccade-view --checkpoint runs/NAME/ckpt_last.pt --candidates   # + its scores of candidate saccades
     saccade-view --headless --frames 20 --out frames/         # write frames, no window
     saccade-view --screenshot docs/viewer.png --steps 4       # a few agent steps, one PNG
 
@@ -20,7 +21,9 @@ Keys: click = saccade there (path integration: move toward it, rotation: turn th
 it), space = one agent step (saliency agent; random actions for the other families),
 a = autoplay, r = restart the image, n/p (or right/left arrow) = next / previous image,
 1 / 2 = saliency method spectral residual / Itti-Koch and 3 / 4 / 5 = IoR mode square / disc /
-gaussian (saccade envs), s = screenshot, g = start/stop recording, h = help,
+gaussian (saccade envs), c = the world model's scores of candidate saccades as a heat map over the
+image, its choice marked (with --checkpoint; space then makes that saccade), s = screenshot,
+g = start/stop recording, h = help,
 q/Esc = quit. :class:`Viewer` owns all state and is driven by pygame events, so tests (and
 scripts) can run it without a window.
 """
@@ -68,6 +71,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--checkpoint",
                         help="seq-JEPA pretraining checkpoint: show the world model's predictions in the env it "
                              "was trained on (--env / --kw that differ from it are warned about)")
+    parser.add_argument("--candidates", action="store_true",
+                        help="with --checkpoint: start with the world model's scores of a grid of candidate saccades "
+                             "drawn over the image and its choice marked (key c toggles them)")
+    parser.add_argument("--candidate-grid", type=int, default=12,
+                        help="candidates per side of that grid, inside the fixation bounds (2..64)")
+    parser.add_argument("--candidate-score", default="novelty", choices=("novelty", "disagreement"),
+                        help="how the world model scores a candidate (agents.world_model)")
     parser.add_argument("--n-cache", type=int, default=2000,
                         help="glimpses in the nearest-glimpse cache (latents kept in <out>/cache)")
     parser.add_argument("--record-format", default="gif", choices=RECORD_FORMATS,
@@ -95,9 +105,12 @@ def _check_args(args: argparse.Namespace) -> None:
     (ValueError naming the option, reported as a usage error)."""
     for name, value, lo, hi in (("--image-size", args.image_size, 8, 4096), ("--index", args.index, 0, 2 ** 31),
                                 ("--seed", args.seed, 0, 2 ** 63 - 1), ("--n-cache", args.n_cache, 0, 1_000_000),
-                                ("--frames", args.frames, 1, 100_000), ("--steps", args.steps, 0, 100_000)):
+                                ("--frames", args.frames, 1, 100_000), ("--steps", args.steps, 0, 100_000),
+                                ("--candidate-grid", args.candidate_grid, 2, 64)):
         if not lo <= value <= hi:
             raise ValueError(f"{name} must be an int in [{lo}, {hi}], got {value}")
+    if args.candidates and not args.checkpoint:
+        raise ValueError("--candidates needs --checkpoint (the world model that scores them)")
     if not (0.0 < args.fps <= 120.0):  # also rejects NaN
         raise ValueError(f"--fps must be a number in (0, 120], got {args.fps}")
     w, h = _parse_size(args.size)
@@ -185,9 +198,18 @@ def make_viewer(args: argparse.Namespace) -> Viewer:
         factory = EnvFactory(dataset=dataset, kwargs=kwargs, files=files)
     else:
         factory = EnvFactory(env_id=env_id, kwargs=kwargs)
+    candidates = None
+    if args.checkpoint:  # the world-model agent's candidate scores (key c); an older checkpoint has none
+        from experiments.viewer.candidates import CandidateScores
+        try:
+            candidates = CandidateScores(args.checkpoint, args.candidate_grid, args.candidate_score)
+        except ValueError:
+            if args.candidates:
+                raise
     return Viewer(factory, size=_parse_size(args.size), fps=args.fps, seed=args.seed, agent_mode=args.agent,
                   out_dir=args.out, record_format=args.record_format, monitor=monitor, n_cache=args.n_cache,
-                  index=args.index, cache_dir=Path(args.out) / "cache", progress=True)
+                  index=args.index, cache_dir=Path(args.out) / "cache", progress=True, candidates=candidates,
+                  show_candidates=args.candidates)
 
 
 def main(args: argparse.Namespace) -> Viewer:

@@ -42,6 +42,14 @@ def cosine_color(c: float) -> tuple[int, int, int]:
     return int(200 + 55 * -c), int(200 - 130 * -c), int(200 - 130 * -c)
 
 
+def _candidate_panel(viewer: Any, rect: Rect, view: Any) -> Panel:
+    from experiments.viewer.candidates import candidate_panel
+    c = viewer.candidates
+    image = viewer.base.world.image(0)
+    title = f"{c.score} of {c.grid}x{c.grid} saccades (green: choice)"
+    return Panel("candidates", title, rect, lambda: candidate_panel(image, view, rect.w, rect.h), title_width=rect.w + 10)
+
+
 class Painter:
     """Draws the viewer; owns the fonts and the panel cache."""
 
@@ -102,6 +110,9 @@ class Painter:
                 viewer.obs["glimpse"][k], rect.w, scale_color(k))), (rect.x, rect.y))
 
         first, second = adapter.panels(layout, viewer.obs, viewer.info)
+        view = viewer.candidate_view() if getattr(viewer, "show_candidates", False) else None
+        if view is not None:  # the world model's candidate scores take the priority map's place
+            first = _candidate_panel(viewer, first.rect, view)
         self.draw_panel(surface, first)
         if viewer.monitor is None:
             self.draw_panel(surface, second)
