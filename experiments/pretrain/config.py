@@ -198,10 +198,8 @@ class TrainConfig:
         if d.policy == "world_model" and not d.policy_checkpoint:
             raise ValueError("data.policy_checkpoint: data.policy 'world_model' needs the path of a seq-JEPA checkpoint "
                              "of this world (its model chooses the saccades)")
-        if d.policy_checkpoint is not None and d.policy != "world_model":
-            raise ValueError(f"data.policy_checkpoint is read by data.policy 'world_model' only, got data.policy="
-                             f"{d.policy!r}")
-        if d.policy_checkpoint is not None and not Path(str(d.policy_checkpoint)).expanduser().is_file():
+        # (ignored by the other policies: an evaluation may look at a world-model run on saliency scanpaths)
+        if d.policy == "world_model" and not Path(str(d.policy_checkpoint)).expanduser().is_file():
             raise ValueError(f"data.policy_checkpoint {str(d.policy_checkpoint)!r:.200} is not a checkpoint file")
         if d.dataset in ROTATION_DATASETS:
             if d.policy not in ("saliency",) + ROTATION_POLICIES:

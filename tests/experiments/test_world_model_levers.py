@@ -25,7 +25,7 @@ from tests.experiments.test_pretrain import FakeSource, tiny_config
 
 # ------------------------------------------------------------------ config
 @pytest.mark.parametrize("field,value,match", [
-    ("data.policy", "random", r"data.policy must be one of \('saliency', 'uniform', 'mixture', 'walk'\)"),
+    ("data.policy", "random", r"data.policy must be one of \('saliency', 'uniform', 'mixture', 'world_model', 'walk'\)"),
     ("data.periphery", "blue", r"data.periphery must be one of \('colour', 'grey'\)"),
     ("model.target", "periphery", r"model.target must be one of \('all', 'fovea'\)"),
     ("data.uniform_weight", 1.5, r"data.uniform_weight must be a finite number in \[0, 1\]"),
