@@ -19,7 +19,7 @@ import torch
 from envs.so3 import quat_relative, quat_to_matrix, so3_log
 from seqjepa import SeqJEPA
 
-__all__ = ["SplitFeatures", "extract_split", "random_init_copy", "colour_histograms", "raw_pixels", "HUE_BINS",
+__all__ = ["SplitFeatures", "extract_split", "extract_data", "random_init_copy", "colour_histograms", "raw_pixels", "HUE_BINS",
            "VALUE_BINS", "PIXEL_SIDE", "rotation_matrices", "relative_motion", "relative_transform"]
 
 HUE_BINS = 36     # saturation-weighted hue histogram (the colour shortcut detector)
@@ -76,7 +76,8 @@ class SplitFeatures:
 
     Attributes:
         z_views: float ``[N, T, D]`` online-encoder latents of every view.
-        z_agg: ``M -> [N, D+E]`` aggregate of views ``0..M-1`` (actions as trained).
+        z_agg: ``M -> [N, D+E]`` aggregate of views ``0..M-1`` (actions as trained), for the
+            extracted numbers of views ``M`` (see :func:`extract_split`'s ``ms``).
         z_agg_no_action: ``M -> [N, D+E]`` with every action slot of the aggregator zeroed.
         z_agg_no_vision: ``M -> [N, D+E]`` with the visual latents zeroed (actions kept).
         actions: float ``[N, T, A]`` incoming actions (``actions[:, 0] = 0``).
@@ -177,6 +178,60 @@ def raw_pixels(glimpses: torch.Tensor) -> torch.Tensor:
     return x.reshape(b, t, -1)
 
 
+def _data_batch(batch: Mapping[str, torch.Tensor], m_max: int) -> torch.Tensor:
+    """A source batch's uint8 glimpses cut to views ``0..m_max`` (ValueError when too short)."""
+    raw = batch["glimpses"]
+    if raw.dim() != 5 or raw.shape[1] < m_max + 1:
+        raise ValueError(f"batches must hold uint8 [B, T, C, G, G] glimpses with T >= m_max + 1 = "
+                         f"{m_max + 1}, got {tuple(raw.shape)}")
+    return raw[:, : m_max + 1]
+
+
+def _append_data(parts: dict[str, list], states: list[torch.Tensor], batch: Mapping[str, torch.Tensor],
+                 raw: torch.Tensor, m_max: int, data_floors: bool) -> None:
+    """Append one batch's model-free parts (actions, labels, states; pixels and colour histograms
+    when ``data_floors``, else empty ``[B, T, 0]``) to ``parts`` / ``states``."""
+    parts["actions"].append(batch["actions"][:, : m_max + 1].to("cpu", torch.float32))
+    parts["labels"].append(batch["labels"].to(torch.int64))
+    if "states" in batch:
+        states.append(batch["states"][:, : m_max + 1].to("cpu", torch.float32))
+    raw = raw.cpu()
+    if data_floors:
+        parts["pixels"].append(raw_pixels(raw))
+        parts["colour"].append(torch.from_numpy(colour_histograms(raw.numpy())))
+    else:
+        parts["pixels"].append(torch.zeros(*raw.shape[:2], 0))
+        parts["colour"].append(torch.zeros(*raw.shape[:2], 0))
+
+
+def _check_parts(parts: dict[str, list], states: list[torch.Tensor]) -> None:
+    if not parts["labels"]:
+        raise ValueError("no batches to extract features from")
+    if states and len(states) != len(parts["labels"]):
+        raise ValueError("some batches carry 'states' and some do not")
+
+
+def extract_data(batches: Iterable[Mapping[str, torch.Tensor]], m_max: int,
+                 max_batches: int | None = None) -> SplitFeatures:
+    """The model-free part of :func:`extract_split` (what the floors read), without a model.
+
+    The same batches give the same ``actions``, ``labels``, ``states``, ``pixels`` and ``colour``
+    as :func:`extract_split`; the model's fields are empty (``z_views`` ``[N, T, 0]``, no
+    aggregates, no prediction losses).
+    """
+    parts: dict[str, list] = {k: [] for k in ("actions", "labels", "pixels", "colour")}
+    states: list[torch.Tensor] = []
+    for i, batch in enumerate(batches):
+        if max_batches is not None and i >= max_batches:
+            break
+        raw = _data_batch(batch, m_max)
+        _append_data(parts, states, batch, raw, m_max, True)
+    _check_parts(parts, states)
+    cat = {k: torch.cat(v) for k, v in parts.items()}
+    return SplitFeatures(z_views=torch.zeros(*cat["actions"].shape[:2], 0), z_agg={}, z_agg_no_action={},
+                         z_agg_no_vision={}, states=torch.cat(states) if states else None, **cat)
+
+
 def _cosine_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return 1.0 - torch.nn.functional.cosine_similarity(pred.float(), target.float(), dim=-1)
 
@@ -184,7 +239,8 @@ def _cosine_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 @torch.no_grad()
 def extract_split(model: SeqJEPA, batches: Iterable[Mapping[str, torch.Tensor]], m_max: int, m_pred: int,
                   preprocess: Callable[[torch.Tensor], torch.Tensor], device: torch.device,
-                  max_batches: int | None = None, seed: int = 0) -> SplitFeatures:
+                  max_batches: int | None = None, seed: int = 0, data_floors: bool = True,
+                  ms: Iterable[int] | None = None) -> SplitFeatures:
     """Run the frozen ``model`` over ``batches`` (source batches with ``T >= m_max + 1`` views).
 
     Args:
@@ -196,15 +252,22 @@ def extract_split(model: SeqJEPA, batches: Iterable[Mapping[str, torch.Tensor]],
         preprocess: uint8 glimpses on ``device`` -> normalised float.
         max_batches: stop after this many batches (None = all).
         seed: seeds the shuffling of the "shuffled action" diagnostic.
+        data_floors: also the raw-pixel and colour-histogram features (else empty ``[N, T, 0]``:
+            the floors that read them come from elsewhere, e.g. the floor cache).
+        ms: the numbers of observed views whose aggregates are kept (``m_pred`` is always added;
+            default: every ``1..m_max``). The aggregates are most of the pass's cost.
     """
     if not 1 <= m_pred <= m_max:
         raise ValueError(f"m_pred must lie in [1, m_max={m_max}], got {m_pred}")
+    agg_ms = sorted(set(range(1, m_max + 1) if ms is None else (int(m) for m in ms)) | {m_pred})
+    if agg_ms[0] < 1 or agg_ms[-1] > m_max:
+        raise ValueError(f"ms must lie in [1, m_max={m_max}], got {sorted(set(ms or ()))}")
     gen = torch.Generator().manual_seed(seed)
     was_training = model.training
     model.eval()
     keys = ("z_views", "actions", "labels", "pixels", "colour")
     parts: dict[str, list] = {k: [] for k in keys}
-    aggs: dict[str, dict[int, list]] = {k: {m: [] for m in range(1, m_max + 1)}
+    aggs: dict[str, dict[int, list]] = {k: {m: [] for m in agg_ms}
                                         for k in ("z_agg", "z_agg_no_action", "z_agg_no_vision")}
     losses: dict[str, list] = {k: [] for k in ("true_action", "shuffled_action", "zero_action", "copy_last")}
     states: list[torch.Tensor] = []
@@ -213,20 +276,18 @@ def extract_split(model: SeqJEPA, batches: Iterable[Mapping[str, torch.Tensor]],
         for i, batch in enumerate(batches):
             if max_batches is not None and i >= max_batches:
                 break
-            raw = batch["glimpses"]
-            if raw.dim() != 5 or raw.shape[1] < m_max + 1:
-                raise ValueError(f"batches must hold uint8 [B, T, C, G, G] glimpses with T >= m_max + 1 = "
-                                 f"{m_max + 1}, got {tuple(raw.shape)}")
-            raw = raw[:, : m_max + 1]
+            raw = _data_batch(batch, m_max)
             x = preprocess(raw.to(device))
             actions = batch["actions"][:, : m_max + 1].to(device, torch.float32)
             z = model.encode(x)                                   # [B, T, D]
             target = model.encode_target(x[:, : m_pred + 1])      # [B, m_pred + 1, D]
-            for m in range(1, m_max + 1):
-                aggs["z_agg"][m].append(model.aggregate(z[:, :m], actions[:, :m]).cpu())
+            for m in agg_ms:
+                agg = model.aggregate(z[:, :m], actions[:, :m])
+                if m == m_pred:
+                    z_agg = agg  # the context of the action-use diagnostic below
+                aggs["z_agg"][m].append(agg.cpu())
                 aggs["z_agg_no_action"][m].append(model.aggregate(z[:, :m], actions[:, :m], condition=False).cpu())
                 aggs["z_agg_no_vision"][m].append(model.aggregate(torch.zeros_like(z[:, :m]), actions[:, :m]).cpu())
-            z_agg = model.aggregate(z[:, :m_pred], actions[:, :m_pred])
             nxt = actions[:, m_pred]
             shuffled = nxt[torch.randperm(nxt.shape[0], generator=gen).to(device)]
             goal = target[:, m_pred]
@@ -238,18 +299,10 @@ def extract_split(model: SeqJEPA, batches: Iterable[Mapping[str, torch.Tensor]],
             losses["copy_last"].append(_cosine_loss(target[:, m_pred - 1], goal).cpu())
             goals.append(goal.float().cpu())
             parts["z_views"].append(z.float().cpu())
-            parts["actions"].append(actions.cpu())
-            parts["labels"].append(batch["labels"].to(torch.int64))
-            if "states" in batch:
-                states.append(batch["states"][:, : m_max + 1].to("cpu", torch.float32))
-            parts["pixels"].append(raw_pixels(raw.cpu()))
-            parts["colour"].append(torch.from_numpy(colour_histograms(raw.cpu().numpy())))
+            _append_data(parts, states, batch, raw, m_max, data_floors)
     finally:
         model.train(was_training)
-    if not parts["labels"]:
-        raise ValueError("no batches to extract features from")
-    if states and len(states) != len(parts["labels"]):
-        raise ValueError("some batches carry 'states' and some do not")
+    _check_parts(parts, states)
     cat = {k: torch.cat(v) for k, v in parts.items()}
     return SplitFeatures(
         z_views=cat["z_views"], actions=cat["actions"], labels=cat["labels"], pixels=cat["pixels"],

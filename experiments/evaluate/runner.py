@@ -9,7 +9,6 @@ trained model, a randomly initialised copy of it and the model-free floors
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import time
@@ -21,10 +20,11 @@ import torch
 
 from experiments.pretrain.checkpoint import LAST_NAME, latest_checkpoint, load_checkpoint
 from experiments.pretrain.config import TrainConfig, config_from_dict, config_to_dict, load_config
-from experiments.pretrain.data import SequenceSource, describe_policy, make_source
+from experiments.pretrain.data import describe_policy
 from seqjepa.preprocess import normalize_glimpses
 from experiments.evaluate.features import extract_split, random_init_copy
-from experiments.evaluate.metrics import Measurement, floor_measurements, model_measurements
+from experiments.evaluate.floor_cache import FloorPlan, default_sources
+from experiments.evaluate.metrics import Measurement, model_measurements
 from experiments.evaluate.report import is_rotation, summarise, write_report
 from experiments.pretrain.probing import SourceFactory
 from seqjepa import SeqJEPA
@@ -63,23 +63,22 @@ def evaluate_model(model: SeqJEPA, config: TrainConfig, device: torch.device,
     ms = sorted(set(int(m) for m in e.m_val))
     m_max, m_pred, seed = ms[-1], _m_pred(config), config.seed
     if source_factory is None:
-        data = dataclasses.replace(config.data, batch_size=e.batch_size)
-
-        def source_factory(split: str, rank: int, world: int, seq_len: int) -> SequenceSource:
-            return make_source(data, split, rank, world, seq_len=seq_len, seed=config.seed)
-    train_src, test_src = (source_factory(split, 0, 1, m_max + 1) for split in (e.train_split, e.test_split))
+        train_src, test_src = default_sources(config)
+    else:
+        train_src, test_src = (source_factory(split, 0, 1, m_max + 1) for split in (e.train_split, e.test_split))
+    plan = FloorPlan(config, train_src, test_src, cacheable=source_factory is None) if floors else None
     mean = torch.tensor(train_src.mean, dtype=torch.float32, device=device)
     std = torch.tensor(train_src.std, dtype=torch.float32, device=device)
 
     def preprocess(g: torch.Tensor) -> torch.Tensor:
         return normalize_glimpses(g, mean, std)
 
-    def features(net: SeqJEPA) -> tuple[Any, Any]:
-        return tuple(extract_split(net, src.batches(0), m_max, m_pred, preprocess, device, e.max_batches, seed)
-                     for src in (train_src, test_src))
+    def features(net: SeqJEPA, data_floors: bool = False) -> tuple[Any, Any]:
+        return tuple(extract_split(net, src.batches(0), m_max, m_pred, preprocess, device, e.max_batches, seed,
+                                   data_floors, ms) for src in (train_src, test_src))
 
     t0 = time.perf_counter()
-    train, test = features(model)
+    train, test = features(model, plan is not None and plan.needs_features)
     _log(progress, f"features of the trained model: {len(train.labels)} train / {len(test.labels)} test "
                    f"sequences of {m_max + 1} views ({time.perf_counter() - t0:.0f} s)")
     out = model_measurements("trained", train, test, ms, seed, m_tr=m_pred)
@@ -87,7 +86,8 @@ def evaluate_model(model: SeqJEPA, config: TrainConfig, device: torch.device,
         fresh = random_init_copy(model, seed + 7919, train_src.batches(1), preprocess, device)
         rand_train, rand_test = features(fresh)
         out += model_measurements("random_init", rand_train, rand_test, ms, seed, m_tr=m_pred)
-        out += floor_measurements(train, test, ms, seed)
+        out += plan.rows(train, test, ms, seed)  # kept with the data, from a background job or computed
+        _log(progress, f"model-free floors {plan.origin}")
     _log(progress, f"probes done ({time.perf_counter() - t0:.0f} s)")
     return out
 

@@ -51,6 +51,14 @@ def _glimpse_stats(venv: Any, agent: Any, steps: int, seed: int) -> tuple[tuple[
     return tuple(x.mean(axis=(0, 1, 2, 3)).tolist()), tuple(np.maximum(x.std(axis=(0, 1, 2, 3)), 1e-3).tolist())
 
 
+def _keep_torch_threads(threads: int) -> None:
+    """Set torch's thread count back to ``threads`` if the env changed it: a Numba parallel region (OpenMP
+    threading layer) resets the calling thread's OpenMP thread count, which torch shares, so a process
+    pinned to one torch thread ran its model and probes on every core after a batch."""
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+
+
 class SequenceSource(torch.utils.data.IterableDataset):
     """Batches of ``seq_len``-view episodes of ``env_id`` (any registered family).
 
@@ -84,6 +92,7 @@ class SequenceSource(torch.utils.data.IterableDataset):
                  mean: tuple[float, ...] | None = None, std: tuple[float, ...] | None = None,
                  periphery: str = "colour") -> None:
         super().__init__()
+        threads = torch.get_num_threads()  # kept: the first gym.make may run Numba kernels here
         import gymnasium as gym
 
 
@@ -134,6 +143,7 @@ class SequenceSource(torch.utils.data.IterableDataset):
         self.mean = tuple(float(m) for m in mean)
         self.std = tuple(float(v) for v in std)
         self.epoch = 0
+        _keep_torch_threads(threads)
 
     def __len__(self) -> int:
         """Full batches per epoch for this rank."""
@@ -171,6 +181,7 @@ class SequenceSource(torch.utils.data.IterableDataset):
         indices = np.asarray(indices, dtype=np.int64)
         if indices.shape != (self.batch_size,):
             raise ValueError(f"indices must have shape ({self.batch_size},) (one item per row), got {indices.shape}")
+        threads = torch.get_num_threads()  # kept: the env's Numba kernels may reset it
         obs, info = self.env.reset(seed=seed, options={"index": indices})
         self.agent.reset(seed=seed)
         glimpses, actions, states = [obs["glimpse"]], [obs["last_action"]], [info[self.family.state_key]]
@@ -185,6 +196,7 @@ class SequenceSource(torch.utils.data.IterableDataset):
         b, t, s, g, _, c = x.shape
         x = np.ascontiguousarray(x.transpose(0, 1, 2, 5, 3, 4).reshape(b, t, s * c, g, g))
         state = torch.from_numpy(np.stack(states, axis=1).astype(np.float32))
+        _keep_torch_threads(threads)
         return {
             "glimpses": torch.from_numpy(x),
             "actions": torch.from_numpy(np.stack(actions, axis=1).astype(np.float32)),

@@ -60,6 +60,7 @@ from experiments.pretrain.probing import (
     random_pairs,
     window_figures,
 )
+from experiments.evaluate.floor_cache import start_floor_job
 from experiments.evaluate.runner import end_of_training
 from experiments.pretrain.runfolder import TB_NAME, claim_run_dir, kept_summary, write_summary
 from seqjepa import SeqJEPA
@@ -401,6 +402,9 @@ def main(config: TrainConfig, run_dir: str | Path | None = None, resume: bool = 
         torch.manual_seed(config.seed + d.rank)  # dropout differs across ranks
     meta = pretrained_meta(state.model.config, source.mean, source.std, *env_spec(config.data),
                            policy=policy_kwargs(config.data), periphery=config.data.periphery)
+    # the model-free floors on a spare core while training runs (the evaluation joins them; None: off)
+    floor_job = start_floor_job(config, d.world_size, eval_factory is not None) \
+        if d.main and state.step < sched.end == sched.total else None
     writer, bar = open_logs(config, run_dir, resume, state.step, sched.end, d)
     check_every = 1 if device.type == "cpu" else config.log_every  # a host sync on GPU
     state.model.train(), state.probes.train()
@@ -436,6 +440,8 @@ def main(config: TrainConfig, run_dir: str | Path | None = None, resume: bool = 
         if d.main:
             summary["eval"] = end_of_training(state.model, config, device, eval_factory, run_dir, writer)
         barrier(d)
+    if floor_job is not None:
+        floor_job.close()  # read by the evaluation, or not needed
     if writer is not None:
         writer.close()
         write_summary(run_dir, summary)
