@@ -5,16 +5,19 @@ histograms, dead reckoning, chance) read the evaluation sequences only, never th
 are kept in the cache folder beside the generated data (``$SACCADE_CACHE``, see
 :func:`envs.datasets.resolve_cache_root`) as ``<cache root>/floors/<key digest>.json``, keyed by
 everything they depend on (:func:`floor_key`: the datasets' fingerprints, the env and policy the
-sequences come from, the evaluation settings, the seed and the probe settings), written
-atomically with the SHA-256 of the measurements and verified when read. An entry that is
-unusable (corrupt, another key, not a regular file) is recomputed with a warning; an
-unwritable cache folder is warned about once and the floors are kept in memory.
+sequences come from and a digest of their first batch, the evaluation settings, the seed, the
+probe settings and a digest of the code that computes them), written atomically with the SHA-256
+of the measurements and verified when read. An entry that is unusable (corrupt, another key,
+not a regular file, rows that are not measurements) is recomputed with a warning; an unwritable
+cache folder is warned about once and the floors are kept in memory.
 
-:class:`FloorJob` computes them in a spawned background process (its own torch and Numba
-threads) started when training starts; the end-of-training evaluation joins it
-(:class:`FloorPlan`). A failure inside it is reported as a :class:`FloorJobError` and the floors
-are then computed in the evaluation itself; the process ends with its parent (it watches its
-parent's pid), is terminated when the run stops early and is always joined (no zombies).
+:class:`FloorJob` computes them in a child process (a fresh interpreter with its own torch, Numba
+and OpenMP threads) that ``saccade-pretrain`` starts when training starts
+(:func:`start_floor_job`); the end-of-training evaluation takes them from it (:class:`FloorPlan`).
+A failure inside it comes back as a :class:`FloorJobError` (type, message, traceback), which the
+evaluation reports before computing the floors itself. The child ends itself when its parent
+dies (it watches its parent's pid), is terminated when the run ends without reading it, and is
+always waited for (no zombies).
 """
 
 from __future__ import annotations
@@ -137,10 +140,18 @@ def _digest(rows: list[Measurement]) -> str:
     return hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()
 
 
+def _is_measurement(row: Any) -> bool:
+    """``row`` is a measurement: ``{"metric": str, "subject": str, "m": int | None, "seed": int, "value": float}``."""
+    return (isinstance(row, dict) and set(row) == {"metric", "subject", "m", "seed", "value"}
+            and isinstance(row["metric"], str) and isinstance(row["subject"], str)
+            and (row["m"] is None or type(row["m"]) is int) and type(row["seed"]) is int
+            and type(row["value"]) in (int, float))
+
+
 def read_floors(file: Path, key: dict[str, Any]) -> list[Measurement] | None:
     """The floors kept in ``file`` for ``key`` if they verify; None when there is no entry, or (with a
     warning naming ``file`` and the reason) when the entry is unusable: not a regular file, not a JSON
-    object, another key, or measurements that do not match their digest."""
+    object, rows that are not measurements, another key, or measurements that do not match their digest."""
     from experiments.outputs import read_json_object
 
     try:
@@ -151,8 +162,8 @@ def read_floors(file: Path, key: dict[str, Any]) -> list[Measurement] | None:
         problem = " ".join(str(exc).split())
     else:
         rows = data.get("measurements")
-        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-            problem = "its measurements are not a list of objects"
+        if not isinstance(rows, list) or not all(_is_measurement(r) for r in rows):
+            problem = "its measurements are not a list of measurements"
         elif data.get("key") != key:
             problem = "floors of other data or settings"
         elif data.get("sha256") != _digest(rows):
@@ -395,10 +406,14 @@ class FloorPlan:
         self.file = floor_file(config, self.key) if self.key is not None else None
         self.cached = read_floors(self.file, self.key) if self.file is not None else None
         self.job = None
-        self.origin = f"read from the cache ({self.file})" if self.cached is not None else ""
-        if self.cached is None and self.key is not None:
+        if self.key is not None:
             settings = _settings(config)
             self.job = next((job for job in pending_jobs() if job.settings == settings), None)
+        during = self.job is not None and self.job.done()  # it answered (and kept them) during training
+        self.origin = ("" if self.cached is None else f"computed in a background process during training (kept in "
+                       f"{self.file})" if during else f"read from the cache ({self.file})")
+        if self.cached is not None:
+            self.job = None
 
     @property
     def needs_features(self) -> bool:

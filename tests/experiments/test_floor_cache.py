@@ -101,7 +101,7 @@ def test_a_kept_entry_is_read_back_and_another_key_misses(tmp_path: Path, monkey
         assert read_floors(file, other) is None
 
 
-@pytest.mark.parametrize("damage", ["value", "truncated", "not_json_object", "symlink"])
+@pytest.mark.parametrize("damage", ["value", "truncated", "not_json_object", "symlink", "not_a_measurement"])
 def test_a_corrupt_entry_is_recomputed_with_a_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                       damage: str) -> None:
     monkeypatch.setenv("SACCADE_CACHE", str(tmp_path / "cache"))
@@ -122,6 +122,10 @@ def test_a_corrupt_entry_is_recomputed_with_a_warning(tmp_path: Path, monkeypatc
         file.write_text(json.dumps(data)[:50])
     elif damage == "not_json_object":
         file.write_text("[1, 2]")
+    elif damage == "not_a_measurement":
+        data["measurements"][0]["value"] = "0.5"
+        data["sha256"] = floor_cache._digest(data["measurements"])  # a consistent digest does not make it valid
+        file.write_text(json.dumps(data))
     else:
         (tmp_path / "elsewhere.json").write_text(json.dumps(data))
         file.unlink()
