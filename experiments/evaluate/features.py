@@ -20,8 +20,7 @@ from envs.so3 import quat_relative, quat_to_matrix, so3_log
 from seqjepa import SeqJEPA
 
 __all__ = ["SplitFeatures", "extract_split", "extract_data", "random_init_copy", "colour_histograms", "raw_pixels",
-           "HUE_BINS",
-           "VALUE_BINS", "PIXEL_SIDE", "rotation_matrices", "relative_motion", "relative_transform"]
+           "HUE_BINS", "VALUE_BINS", "PIXEL_SIDE", "rotation_matrices", "relative_motion", "relative_transform"]
 
 HUE_BINS = 36     # saturation-weighted hue histogram (the colour shortcut detector)
 PIXEL_SIDE = 8    # raw-pixel floor: each glimpse area-averaged to at most 8 x 8 (tractable probes)
