@@ -17,7 +17,7 @@ ENV_IDS = tuple(r.id for r in RECORDS)  # base ids; VARIANTS below adds ids made
 # Registered variants: variant id -> (the base id it is made from, the keywords it sets).
 VARIANTS = {v: (r.id, dict(kwargs)) for r in RECORDS for v, kwargs in r.variants.items()}
 
-_NOT_KEYWORDS = ("self", "n", "dataset", "objects", "bank", "render_mode")
+_NOT_KEYWORDS = ("self", "n", "dataset", "objects", "bank", "inner", "render_mode")
 
 
 def base_id(env_id: str) -> str:
@@ -31,10 +31,10 @@ def family_of(env_id: str) -> Family:
 
 
 def _keyword_sources(record: EnvRecord) -> tuple[str, ...]:
-    """The callables declaring ``record``'s keywords: its check, its own sources, then (a recognition
-    task) those of the id it is built on."""
+    """The callables declaring ``record``'s keywords: its own sources, then (a recognition task)
+    those of the id it is built on."""
     inner = _keyword_sources(record_of(record.recognition_of)) if record.recognition else ()
-    return (record.check_kwargs, *record.keyword_sources, *inner)
+    return (*record.keyword_sources, *inner)
 
 
 def env_keywords(env_id: str) -> dict[str, Any]:

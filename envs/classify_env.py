@@ -7,6 +7,7 @@ from typing import Any
 
 from envs.base import ActiveVisionEnv
 from envs.classify_world import ClassifyWorld
+from envs.keywords import keyword_defaults
 from envs.rotation_world import RotationWorld
 from envs.rotation3d_env import check_kwargs as objects_check_kwargs
 from envs.saccade_scenes import check_kwargs as scenes_check_kwargs
@@ -14,7 +15,6 @@ from envs.saccade_scenes import scenes_world
 from envs.saccade_stl10 import check_kwargs as stl10_check_kwargs
 from envs.saccade_stl10 import stl10_world
 from envs.vector import vector_entry
-from envs.world import check_unit_fraction
 
 LABELED_STL10_SPLITS = ("train", "test")
 
@@ -23,47 +23,45 @@ __all__ = ["SaccadeScenesClassifyEnv", "SaccadeSTL10ClassifyEnv", "Rotation3DCla
            "make_objects_vector", "check_scenes_kwargs", "check_stl10_kwargs", "check_objects_kwargs"]
 
 
-def check_scenes_kwargs(n: int, logit_scale: float = 5.0, **kwargs: Any) -> None:
+def check_scenes_kwargs(n: int, **kwargs: Any) -> None:
     """Every keyword of ``Saccade-Scenes-Classify-v0`` checked; nothing generated."""
-    check_unit_fraction("logit_scale", logit_scale, hi=100.0)
-    scenes_check_kwargs(n, **kwargs)
+    scenes_check_kwargs(n, **ClassifyWorld.split_keywords(kwargs)[1])
 
 
-def check_stl10_kwargs(n: int, logit_scale: float = 5.0, **kwargs: Any) -> None:
+def check_stl10_kwargs(n: int, **kwargs: Any) -> None:
     """Every keyword of ``Saccade-STL10-Classify-v0`` checked (a labelled ``split``); STL-10 is not opened."""
-    split = kwargs.get("split", "train")
+    split = kwargs.get("split", keyword_defaults(stl10_world)["split"])
     if split not in LABELED_STL10_SPLITS:
         raise ValueError(f"split must be one of {LABELED_STL10_SPLITS} (active recognition needs a labelled "
                          f"split), got {split!r}")
-    check_unit_fraction("logit_scale", logit_scale, hi=100.0)
-    stl10_check_kwargs(n, **kwargs)
+    stl10_check_kwargs(n, **ClassifyWorld.split_keywords(kwargs)[1])
 
 
-def check_objects_kwargs(n: int, logit_scale: float = 5.0, **kwargs: Any) -> None:
-    """Every keyword of ``Rotation3D-Shapes-Classify-v0`` checked; one object is made."""
-    check_unit_fraction("logit_scale", logit_scale, hi=100.0)
-    objects_check_kwargs(n, **kwargs)
+def check_objects_kwargs(n: int, **kwargs: Any) -> None:
+    """Every keyword of ``Rotation3D-Shapes-Classify-v0`` checked; no object is made."""
+    objects_check_kwargs(n, **ClassifyWorld.split_keywords(kwargs)[1])
 
 
-def classify_scenes_world(n: int, logit_scale: float = 5.0, **kwargs: Any) -> ClassifyWorld:
-    """Active recognition over the embedded scenes (``n`` rows; ``kwargs``: ``Saccade-Scenes-v0``'s)."""
-    check_unit_fraction("logit_scale", logit_scale, hi=100.0)  # before the scenes are made
-    return ClassifyWorld(scenes_world(n, **kwargs), logit_scale)
+def classify_scenes_world(n: int, **kwargs: Any) -> ClassifyWorld:
+    """Active recognition over the embedded scenes (``n`` rows; ``kwargs``: ``logit_scale`` and
+    ``Saccade-Scenes-v0``'s)."""
+    own, inner = ClassifyWorld.split_keywords(kwargs)  # checked before the scenes are made
+    return ClassifyWorld(scenes_world(n, **inner), **own)
 
 
-def classify_stl10_world(n: int, logit_scale: float = 5.0, **kwargs: Any) -> ClassifyWorld:
-    """Active recognition over STL-10's labelled splits (``n`` rows; ``kwargs``: ``Saccade-STL10-v0``'s).
+def classify_stl10_world(n: int, **kwargs: Any) -> ClassifyWorld:
+    """Active recognition over STL-10's labelled splits (``n`` rows; ``kwargs``: ``logit_scale`` and
+    ``Saccade-STL10-v0``'s). Every keyword is checked before the images are opened or their saliency computed."""
+    check_stl10_kwargs(n, **kwargs)
+    own, inner = ClassifyWorld.split_keywords(kwargs)
+    return ClassifyWorld(stl10_world(n, **inner), **own)
 
-    Every keyword is checked before the images are opened or their saliency computed."""
-    check_stl10_kwargs(n, logit_scale, **kwargs)
-    return ClassifyWorld(stl10_world(n, **kwargs), logit_scale)
 
-
-def classify_objects_world(n: int, logit_scale: float = 5.0, **kwargs: Any) -> ClassifyWorld:
-    """Active recognition of rotating 3D objects (``n`` rows; ``kwargs``: ``Rotation3D-Shapes-v0``'s)."""
-    check_unit_fraction("logit_scale", logit_scale, hi=100.0)  # before the objects are rendered
-    return ClassifyWorld(RotationWorld(n, **kwargs), logit_scale)
-
+def classify_objects_world(n: int, **kwargs: Any) -> ClassifyWorld:
+    """Active recognition of rotating 3D objects (``n`` rows; ``kwargs``: ``logit_scale`` and
+    ``Rotation3D-Shapes-v0``'s)."""
+    own, inner = ClassifyWorld.split_keywords(kwargs)  # checked before the objects are rendered
+    return ClassifyWorld(RotationWorld(n, **inner), **own)
 
 
 class SaccadeScenesClassifyEnv(ActiveVisionEnv):

@@ -18,7 +18,8 @@ import numpy as np
 from scipy.special import log_softmax
 
 from envs.families import Family
-from envs.world import World, check_unit_fraction, delegate
+from envs.keywords import real_in
+from envs.world import World, delegate
 
 __all__ = ["ClassifyWorld"]
 
@@ -28,8 +29,18 @@ class ClassifyWorld(World):
 
     Args:
         inner: a world whose items all carry a label in ``[0, n_classes)`` (``item_labels``).
-        logit_scale: class logits = ``logit_scale * scores`` (scores in [-1, 1]); in (0, 100].
+        logit_scale: class logits = ``logit_scale * scores`` (scores in [-1, 1]).
     """
+
+    data_arguments = ("inner",)
+    keyword_ranges = {"logit_scale": real_in(0.0, 100.0, lo_open=True)}
+
+    @classmethod
+    def split_keywords(cls, kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """``kwargs`` as (the task's own keywords, checked, with their defaults; the inner world's)."""
+        own = cls.keyword_defaults()
+        return (cls.keyword_values({k: v for k, v in kwargs.items() if k in own}),
+                {k: v for k, v in kwargs.items() if k not in own})
 
     def __init__(self, inner: World, logit_scale: float = 5.0) -> None:
         labels = np.asarray(inner.item_labels)
@@ -40,7 +51,7 @@ class ClassifyWorld(World):
         dataset = getattr(inner, "dataset", None)
         names = tuple(dataset.class_names if dataset is not None else getattr(inner, "class_names", ()))
         self.n_classes = max(len(names), int(labels.max()) + 1)  # every class of the data, seen or not
-        self.logit_scale = check_unit_fraction("logit_scale", logit_scale, hi=100.0)
+        self.logit_scale = self.keyword_values({"logit_scale": logit_scale})["logit_scale"]
         self.action_dim = inner.action_dim + self.n_classes
         self.last_action_dim = inner.transform_dim
         self.action_meaning = f"{inner.action_meaning} followed by {self.n_classes} class scores"

@@ -8,7 +8,7 @@ import numpy as np
 
 from envs.base import ActiveVisionEnv
 from envs.datasets.base import ImageDataset
-from envs.path_world import PATH_REWARDS, PathWorld, check_world_args, make_worlds
+from envs.path_world import PATH_REWARDS, PathWorld, make_worlds
 from envs.vector import vector_entry
 
 __all__ = ["PathIntegrationEnv", "make_worlds", "PATH_REWARDS", "make_vector", "check_kwargs"]
@@ -77,16 +77,11 @@ class PathIntegrationEnv(ActiveVisionEnv):
         return self.world.scanpath(0)
 
 
-def check_kwargs(n: int, dataset: ImageDataset | None = None, n_worlds: int = 16, world_size: int = 256,
-                 tiles: int = 2, seed: int = 0, render_mode: str | None = None, **kwargs: Any) -> None:
+def check_kwargs(n: int, dataset: ImageDataset | None = None, render_mode: str | None = None, **kwargs: Any) -> None:
     """Every keyword of ``PathIntegration-Scenes-v0`` (``n`` rows) checked; no world is generated
-    (the world is built over a one-image stand-in of ``world_size``)."""
-    from envs.datasets.base import stand_in_dataset
-
-    if dataset is None:
-        check_world_args(n_worlds, world_size, tiles, seed)
-        dataset = stand_in_dataset((world_size, world_size, 3))
-    PathWorld(n, dataset, **kwargs)
+    (:meth:`PathWorld.check_keywords`)."""
+    world_hw = None if dataset is None else tuple(int(d) for d in dataset.images.shape[1:3])
+    PathWorld.check_keywords(n, world_hw, **kwargs)
 
 
 make_vector = vector_entry(PathWorld)

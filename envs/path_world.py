@@ -7,20 +7,22 @@ from typing import Any, Sequence
 import cv2
 import numpy as np
 
-from checks import check_bool, check_int, check_real
+from checks import check_int
 from envs.checks import check_in_episode, check_real_vector, pick_index
 from envs.families import PATH
 from envs.coordinates import pixel_to_norm
 from envs.datasets.base import ImageDataset
 from envs.rendering import FOVEA_COLOR, PERIPHERY_COLOR, SCANPATH_COLOR, to_rgb
+from envs.keywords import flag, int_in, noted, one_of, real_in
 from envs.retina import Retina
 from envs.world import (
     MAX_RENDER_SIZE,
+    MAX_RETINA_TO_IMAGE,
+    MAX_ROWS,
     MAX_STEPS,
     World,
     check_positive_int,
     check_retina_fits,
-    check_unit_fraction,
 )
 
 __all__ = ["PathWorld", "PATH_REWARDS", "make_worlds"]
@@ -76,23 +78,9 @@ def check_world_args(n: Any, size: Any, tiles: Any, seed: Any,
 class PathWorld(World):
     """The path-integration family's state: per row a world image, the start and the path so far.
 
-    Arguments are those of :class:`envs.path_integration_env.PathIntegrationEnv`, plus ``n`` rows.
-    Ranges (ValueError naming the keyword otherwise, checked before the worlds are generated):
-
-    ==========================  =====================================================
-    ``n`` (num_envs)            int in [1, 65536]
-    ``n_worlds``                int in [1, 65536], ``n_worlds * world_size ** 2 <= 2 ** 30``
-    ``world_size``              int in [16, 4096] pixels
-    ``tiles``                   int in [1, world_size // 8], dividing ``world_size``
-    ``seed``                    int in [0, 2 ** 63 - 1]
-    ``glimpse_size``, ``scales``  as the retina's; the largest square <= 8 x the world's longer
-                                side, and with ``keep_inside`` the fovea inside the world
-    ``max_step``                real in (0, 1] (normalised world units per unit action)
-    ``max_steps``               int in [1, 10000]
-    ``action_noise``            real in [0, 1] (std, normalised world units)
-    ``outbound_steps``          int in [0, max_steps)
-    ``render_size``             int in [16, 8192] pixels
-    ==========================  =====================================================
+    Arguments are those of :class:`envs.path_integration_env.PathIntegrationEnv`, plus ``n`` rows
+    (``num_envs``, an int in [1, 65536]) and the data: ``dataset`` (default: ``make_worlds(n_worlds,
+    world_size, tiles, seed)``).
     """
 
     family = PATH
@@ -101,6 +89,45 @@ class PathWorld(World):
     reset_options = ("index", "position")
     reset_option_shapes = {"position": (2,)}
     window_caption = "path integration env"
+    data_arguments = ("dataset",)
+    keyword_ranges = {
+        "n_worlds": noted(f"int in [1, {MAX_WORLDS}], ``n_worlds * world_size ** 2 <= 2 ** 30``"),
+        "world_size": noted(f"int in [{WORLD_SIZE_RANGE[0]}, {WORLD_SIZE_RANGE[1]}] pixels"),
+        "tiles": noted(f"int in [1, world_size // {MIN_TILE}], dividing ``world_size``"),
+        "seed": noted("int in [0, 2 ** 63 - 1]"),
+        "glimpse_size": noted(f"as the retina's; the largest square <= {MAX_RETINA_TO_IMAGE} x the world's longer "
+                              "side, and with ``keep_inside`` the fovea inside the world"),
+        "scales": noted("as the retina's"),
+        "padding": noted("'zero' | 'reflect' (the retina's)"),
+        "max_step": real_in(0.0, 1.0, lo_open=True),
+        "max_steps": int_in(1, MAX_STEPS),
+        "keep_inside": flag(),
+        "action_noise": real_in(0.0, 1.0),
+        "reward": one_of(PATH_REWARDS),
+        "render_size": int_in(16, MAX_RENDER_SIZE),
+        "outbound_steps": noted("int in [0, max_steps); None: max_steps // 2 with ``reward='home'``, else 0"),
+    }
+
+    @classmethod
+    def check_keywords(cls, n: int, world_hw: tuple[int, int] | None = None, **kwargs: Any) -> dict[str, Any]:
+        """Every keyword checked for ``n`` rows over world images of ``world_hw`` (None: the generated
+        worlds, whose arguments are checked too), without data: the values normalised
+        (``outbound_steps`` resolved), plus the ``retina``."""
+        check_positive_int("num_envs", n, MAX_ROWS)
+        k = cls.keyword_values(kwargs)
+        if k["outbound_steps"] is None:
+            k["outbound_steps"] = k["max_steps"] // 2 if k["reward"] == "home" else 0
+        k["outbound_steps"] = check_int(f"outbound_steps (below max_steps={k['max_steps']})", k["outbound_steps"], 0,
+                                        k["max_steps"] - 1)
+        k["retina"] = retina = Retina(glimpse_size=k["glimpse_size"], scales=k["scales"], padding=k["padding"])
+        if world_hw is None:
+            check_world_args(k["n_worlds"], k["world_size"], k["tiles"], k["seed"])
+            world_hw = (k["world_size"], k["world_size"])
+        check_retina_fits(retina, world_hw)
+        g, (h, w) = retina.glimpse_size, world_hw
+        if k["keep_inside"] and (g > h or g > w):
+            raise ValueError(f"glimpse_size {g} must not exceed the world size {h}x{w} when keep_inside=True")
+        return k
 
     def __init__(
         self,
@@ -121,33 +148,21 @@ class PathWorld(World):
         render_size: int = 512,
         outbound_steps: int | None = None,
     ) -> None:
-        check_positive_int("num_envs", n, 65536)
-        max_step = check_unit_fraction("max_step", max_step)
-        max_steps = check_positive_int("max_steps", max_steps, MAX_STEPS)
-        render_size = check_int("render_size", render_size, 16, MAX_RENDER_SIZE)
-        action_noise = check_real("action_noise", action_noise, 0.0, 1.0)
-        if not isinstance(reward, str) or reward not in PATH_REWARDS:
-            raise ValueError(f"reward must be one of {PATH_REWARDS}, got {reward!r}")
-        if outbound_steps is None:
-            outbound_steps = max_steps // 2 if reward == "home" else 0
-        outbound_steps = check_int(f"outbound_steps (below max_steps={max_steps})", outbound_steps, 0, max_steps - 1)
-        keep_inside = check_bool("keep_inside", keep_inside)
-        retina = Retina(glimpse_size=glimpse_size, scales=scales, padding=padding)
-        if dataset is None:  # every keyword checked before the worlds are generated
-            check_world_args(n_worlds, world_size, tiles, seed, ("n_worlds", "world_size", "tiles", "seed"))
-            check_retina_fits(retina, (world_size, world_size))
-            if keep_inside and retina.glimpse_size > world_size:
-                raise ValueError(f"glimpse_size {retina.glimpse_size} must not exceed world_size {world_size} "
-                                 f"when keep_inside=True")
-            dataset = make_worlds(n_worlds, world_size, tiles, seed)
-        if len(dataset) == 0:
+        if dataset is not None and len(dataset) == 0:
             raise ValueError("dataset is empty: the environment needs at least one world image")
-        shape = tuple(int(d) for d in dataset.images.shape[1:])
+        shape = None if dataset is None else tuple(int(d) for d in dataset.images.shape[1:])
+        k = self.check_keywords(
+            n, None if shape is None else shape[:2], n_worlds=n_worlds, world_size=world_size, tiles=tiles, seed=seed,
+            glimpse_size=glimpse_size, scales=scales, padding=padding, max_step=max_step, max_steps=max_steps,
+            keep_inside=keep_inside, action_noise=action_noise, reward=reward, render_size=render_size,
+            outbound_steps=outbound_steps)
+        if dataset is None:  # every keyword checked before the worlds are generated
+            dataset = make_worlds(n_worlds, world_size, tiles, seed)
+            shape = tuple(int(d) for d in dataset.images.shape[1:])
+        max_step, max_steps, action_noise, keep_inside = k["max_step"], k["max_steps"], k["action_noise"], k["keep_inside"]
+        retina, render_size, outbound_steps = k["retina"], k["render_size"], k["outbound_steps"]
         h, w = shape[:2]
-        check_retina_fits(retina, (h, w))
         g = retina.glimpse_size
-        if keep_inside and (g > h or g > w):
-            raise ValueError(f"glimpse_size {g} must not exceed the world size {h}x{w} when keep_inside=True")
         channels = shape[2] if len(shape) == 3 else 1
         # |last_action| <= max_step + one pixel of grid snapping, plus the reported noise (6 std)
         bound = max_step + 1.0 / min(h, w) + 6.0 * float(action_noise)

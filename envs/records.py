@@ -34,8 +34,8 @@ class EnvRecord:
         family: the :class:`Family` (episode-length keyword, state key, ...).
         check_kwargs: ``"module:callable"``, ``check(num_envs, **kwargs)``: every keyword of the id
             checked without loading, generating or rendering its data.
-        keyword_sources: ``"module:callable"`` s whose parameters declare the id's own keywords
-            (those of ``check_kwargs`` are read first; a recognition task adds those of the id it
+        keyword_sources: ``"module:callable"`` s whose parameters declare the id's own keywords and
+            their defaults (its builder, then its World; a recognition task adds those of the id it
             is built on, see :func:`envs.env_keywords`).
         recognition_of: for an active-recognition task (the action adds class scores, the reward
             scores them), the id whose world it classifies; None for a plain world.
@@ -70,14 +70,17 @@ class EnvRecord:
 
 _SACCADE_WORLD = "envs.saccade_world:SaccadeWorld.__init__"
 _ROTATION_WORLD = "envs.rotation_world:RotationWorld.__init__"
+_CLASSIFY_WORLD = "envs.classify_world:ClassifyWorld.__init__"
 _SHAPES = {"style": "shapes", "max_objects": 3, "keep_inside": True, "glimpse_size": 16, "scales": (1, 3),
            "ior_radius": 8}  # the world-model benchmark ("shapes": per-scene look)
 
 RECORDS: tuple[EnvRecord, ...] = (
     EnvRecord("Saccade-STL10-v0", "envs.saccade_stl10:SaccadeSTL10Env", "envs.saccade_stl10:make_vector", SACCADE,
-              "envs.saccade_stl10:check_kwargs", (_SACCADE_WORLD,), dataset="stl10"),
+              "envs.saccade_stl10:check_kwargs", ("envs.saccade_stl10:stl10_world", _SACCADE_WORLD),
+              dataset="stl10"),
     EnvRecord("Saccade-Scenes-v0", "envs.saccade_scenes:SaccadeScenesEnv", "envs.saccade_scenes:make_vector",
-              SACCADE, "envs.saccade_scenes:check_kwargs", (_SACCADE_WORLD,), dataset="scenes",
+              SACCADE, "envs.saccade_scenes:check_kwargs", ("envs.saccade_scenes:scenes_world", _SACCADE_WORLD),
+              dataset="scenes",
               variants={"Saccade-Shapes-v0": _SHAPES}),
     EnvRecord("PathIntegration-Scenes-v0", "envs.path_integration_env:PathIntegrationEnv",
               "envs.path_integration_env:make_vector", PATH, "envs.path_integration_env:check_kwargs",
@@ -88,16 +91,18 @@ RECORDS: tuple[EnvRecord, ...] = (
               ROTATION, "envs.rotation3d_env:check_kwargs", (_ROTATION_WORLD,), dataset="objects"),
     EnvRecord("Rotation3D-3DIEBench-v0", "envs.rotation_views_env:RotationViewsEnv",
               "envs.rotation_views_env:make_vector", ROTATION, "envs.rotation_views_env:check_kwargs",
-              dataset="3diebench", split_names={"train": "train", "test": "val"}),
+              ("envs.views_world:views_world", "envs.views_world:ViewsWorld.__init__"), dataset="3diebench",
+              split_names={"train": "train", "test": "val"}),
     EnvRecord("Saccade-Scenes-Classify-v0", "envs.classify_env:SaccadeScenesClassifyEnv",
               "envs.classify_env:make_scenes_vector", SACCADE, "envs.classify_env:check_scenes_kwargs",
-              recognition_of="Saccade-Scenes-v0", variants={"Saccade-Shapes-Classify-v0": _SHAPES}),
+              (_CLASSIFY_WORLD,), recognition_of="Saccade-Scenes-v0",
+              variants={"Saccade-Shapes-Classify-v0": _SHAPES}),
     EnvRecord("Saccade-STL10-Classify-v0", "envs.classify_env:SaccadeSTL10ClassifyEnv",
               "envs.classify_env:make_stl10_vector", SACCADE, "envs.classify_env:check_stl10_kwargs",
-              recognition_of="Saccade-STL10-v0"),
+              (_CLASSIFY_WORLD,), recognition_of="Saccade-STL10-v0"),
     EnvRecord("Rotation3D-Shapes-Classify-v0", "envs.classify_env:Rotation3DClassifyEnv",
               "envs.classify_env:make_objects_vector", ROTATION, "envs.classify_env:check_objects_kwargs",
-              recognition_of="Rotation3D-Shapes-v0"),
+              (_CLASSIFY_WORLD,), recognition_of="Rotation3D-Shapes-v0"),
 )
 
 _BY_ID = {r.id: r for r in RECORDS}

@@ -81,18 +81,10 @@ class Rotation3DEnv(ActiveVisionEnv):
         return self.world.objects[self.world.index[0]]
 
 
-def check_kwargs(n: int, objects: Sequence[Mesh] | None = None, n_objects: int = 100, seed: int = 0,
-                 render_mode: str | None = None, colouring: str = "random", **kwargs: Any) -> None:
-    """Every keyword of ``Rotation3D-Shapes-v0`` (``n`` rows) checked; one object is made, not ``n_objects``."""
-    from envs.datasets.objects3d import make_objects
-    from envs.rotation_world import MAX_OBJECTS, MAX_SEED
-    from checks import check_int
-    from envs.world import check_positive_int
-
-    if objects is None:
-        check_positive_int("n_objects", n_objects, MAX_OBJECTS)
-        objects = make_objects(1, check_int("seed", seed, 0, MAX_SEED), colouring)
-    RotationWorld(n, objects, colouring=colouring, **kwargs)
+def check_kwargs(n: int, objects: Sequence[Mesh] | None = None, render_mode: str | None = None, **kwargs: Any) -> None:
+    """Every keyword of ``Rotation3D-Shapes-v0`` (``n`` rows) checked; no object is made or rendered
+    (:meth:`RotationWorld.check_keywords`)."""
+    RotationWorld.check_keywords(n, **kwargs)
 
 
 make_vector = vector_entry(RotationWorld)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from envs.base import ActiveVisionEnv
+from envs.keywords import keyword_defaults
 from envs.vector import vector_entry
 from envs.views_world import ViewsWorld, views_world
 
@@ -49,18 +50,12 @@ class RotationViewsEnv(ActiveVisionEnv):
         super().__init__(world, render_mode=render_mode)
 
 
-def check_kwargs(n: int, root: str | None = None, folder: str | None = None, split: str | None = None,
-                 image_size: int | None = 64, object_limit: int | None = None, views: int | None = None,
-                 glimpse_size: int | None = None, scales: tuple[int, ...] = (1,), max_steps: int = 8,
-                 max_angle: float = 3.141592653589793, render_scale: int = 4, render_mode: str | None = None) -> None:
+def check_kwargs(n: int, render_mode: str | None = None, **kwargs: Any) -> None:
     """The keywords of ``Rotation3D-3DIEBench-v0`` that do not need the folder, checked (the folder,
-    its split and its views are checked when the env opens it)."""
-    from envs.retina import Retina
-    from envs.world import check_positive_int
-
-    check_positive_int("num_envs", n, 65536)
-    ViewsWorld.check_args(max_steps, max_angle, render_scale)
-    Retina(glimpse_size=glimpse_size or image_size or 64, scales=scales)
+    its split and its views are checked when the env opens it; the defaults: :func:`views_world`'s)."""
+    own = keyword_defaults(views_world, ("n",))
+    image_size = kwargs.get("image_size", own["image_size"])
+    ViewsWorld.check_keywords(n, image_size, **{k: v for k, v in kwargs.items() if k not in own})
 
 
 make_vector = vector_entry(views_world)

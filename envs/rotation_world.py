@@ -7,7 +7,6 @@ from typing import Any, Sequence
 import cv2
 import numpy as np
 
-from checks import check_choice, check_int
 from envs.checks import check_real_vector, pick_index
 from envs.families import ROTATION
 from envs.datasets.objects3d import COLOURINGS, OBJECT_CLASSES, make_objects
@@ -22,14 +21,16 @@ from envs.so3 import (
     so3_exp,
 )
 from envs.rendering import upscale
+from envs.keywords import int_in, noted, one_of, real_in
 from envs.retina import Retina
 from envs.world import (
     MAX_RENDER_SCALE,
+    MAX_RETINA_TO_IMAGE,
+    MAX_ROWS,
     MAX_STEPS,
     World,
     check_positive_int,
     check_retina_fits,
-    check_unit_fraction,
 )
 
 __all__ = ["RotationWorld", "scale_rotation_actions", "check_quaternion_option", "centre_glimpses"]
@@ -37,7 +38,8 @@ __all__ = ["RotationWorld", "scale_rotation_actions", "check_quaternion_option",
 _AXIS_COLORS = ((255, 60, 60), (60, 230, 60), (80, 140, 255))
 MAX_OBJECTS = 100_000          # n_objects
 IMAGE_SIZE_RANGE = (8, 2048)   # image_size (rendered side, pixels)
-MAX_SUPERSAMPLE = 8            # supersample; image_size * supersample <= 4096
+MAX_SUPERSAMPLE = 8            # supersample
+MAX_RENDERED_SIDE = 4096       # image_size * supersample
 MAX_SEED = 2 ** 63 - 1
 
 
@@ -87,24 +89,9 @@ def centre_glimpses(retina: Retina, views: np.ndarray) -> np.ndarray:
 class RotationWorld(World):
     """The 3D-rotation family's state: per row an object, its orientation and the episode's first one.
 
-    Arguments are those of :class:`envs.rotation3d_env.Rotation3DEnv`, plus ``n`` rows.
-    Ranges (ValueError naming the keyword otherwise, checked before any object is generated):
-
-    ==========================  =====================================================
-    ``n`` (num_envs)            int in [1, 65536]
-    ``n_objects``               int in [1, 100000]
-    ``seed``                    int in [0, 2 ** 63 - 1]
-    ``image_size``              int in [8, 2048]; ``supersample`` int in [1, 8] with
-                                ``image_size * supersample <= 4096``
-    ``glimpse_size``, ``scales``  as the retina's; the largest square <= 8 x ``image_size``
-    ``max_steps``               int in [1, 10000]
-    ``max_angle``               real in (0, pi] radians
-    ``background``              three ints in [0, 255]
-    ``render_scale``            int in [1, 32]
-    ``colouring``               one of ``envs.datasets.objects3d.COLOURINGS``
-                                ("random": per-object face colours; "body": one
-                                palette tied to the object frame, shared by all)
-    ==========================  =====================================================
+    Arguments are those of :class:`envs.rotation3d_env.Rotation3DEnv`, plus ``n`` rows
+    (``num_envs``, an int in [1, 65536]) and the data: ``objects`` (default: ``make_objects(n_objects,
+    seed, colouring)``).
     """
 
     family = ROTATION
@@ -113,6 +100,42 @@ class RotationWorld(World):
     reset_options = ("index", "rotation")
     reset_option_shapes = {"rotation": (4,)}
     window_caption = "rotation3d env"
+    data_arguments = ("objects",)
+    keyword_ranges = {
+        "n_objects": int_in(1, MAX_OBJECTS),
+        "seed": int_in(0, MAX_SEED),
+        "colouring": one_of(COLOURINGS),
+        "max_steps": int_in(1, MAX_STEPS),
+        "max_angle": real_in(0.0, np.pi, lo_open=True, hi_text="pi"),
+        "render_scale": int_in(1, MAX_RENDER_SCALE),
+        "projection": one_of(PROJECTIONS),
+        "image_size": int_in(*IMAGE_SIZE_RANGE),
+        "supersample": noted(f"int in [1, {MAX_SUPERSAMPLE}] with ``image_size * supersample <= "
+                             f"{MAX_RENDERED_SIDE}``"),
+        "background": noted("three ints (R, G, B) in [0, 255]"),
+        "glimpse_size": noted(f"as the retina's (default ``image_size``); the largest square <= "
+                              f"{MAX_RETINA_TO_IMAGE} x ``image_size``"),
+        "scales": noted("as the retina's"),
+    }
+
+    @classmethod
+    def check_keywords(cls, n: int, **kwargs: Any) -> dict[str, Any]:
+        """Every keyword checked for ``n`` rows, without making or rendering an object: the values
+        normalised, plus the ``retina``. (``n_objects`` and ``seed`` matter only without ``objects``.)"""
+        check_positive_int("num_envs", n, MAX_ROWS)
+        k = cls.keyword_values(kwargs)
+        k["supersample"] = check_positive_int("supersample", k["supersample"], MAX_SUPERSAMPLE)
+        if k["image_size"] * k["supersample"] > MAX_RENDERED_SIDE:
+            raise ValueError(f"image_size * supersample must be at most {MAX_RENDERED_SIDE}, "
+                             f"got {k['image_size']} * {k['supersample']}")
+        background = k["background"]
+        bg = np.asarray(background) if not isinstance(background, (str, bytes)) else np.zeros(0)
+        if bg.shape != (3,) or bg.dtype.kind not in "iu" or bg.min() < 0 or bg.max() > 255:
+            raise ValueError(f"background must be three ints (R, G, B) in [0, 255], got {background!r}")
+        glimpse = k["image_size"] if k["glimpse_size"] is None else k["glimpse_size"]
+        k["retina"] = retina = Retina(glimpse_size=glimpse, scales=k["scales"])
+        check_retina_fits(retina, (k["image_size"], k["image_size"]))
+        return k
 
     def __init__(
         self,
@@ -131,25 +154,13 @@ class RotationWorld(World):
         render_scale: int = 4,
         colouring: str = "random",
     ) -> None:
-        check_positive_int("num_envs", n, 65536)
-        check_choice("colouring", colouring, COLOURINGS)
-        check_positive_int("max_steps", max_steps, MAX_STEPS)
-        max_angle = check_unit_fraction("max_angle", max_angle, hi=np.pi)
-        render_scale = check_positive_int("render_scale", render_scale, MAX_RENDER_SCALE)
-        if not isinstance(projection, str) or projection not in PROJECTIONS:
-            raise ValueError(f"projection must be one of {PROJECTIONS}, got {projection!r}")
-        image_size = check_int("image_size", image_size, *IMAGE_SIZE_RANGE)
-        supersample = check_positive_int("supersample", supersample, MAX_SUPERSAMPLE)
-        if image_size * supersample > 4096:
-            raise ValueError(f"image_size * supersample must be at most 4096, got {image_size} * {supersample}")
-        bg = np.asarray(background) if not isinstance(background, (str, bytes)) else np.zeros(0)
-        if bg.shape != (3,) or bg.dtype.kind not in "iu" or bg.min() < 0 or bg.max() > 255:
-            raise ValueError(f"background must be three ints (R, G, B) in [0, 255], got {background!r}")
-        retina = Retina(glimpse_size=image_size if glimpse_size is None else glimpse_size, scales=scales)
-        check_retina_fits(retina, (image_size, image_size))
+        k = self.check_keywords(
+            n, n_objects=n_objects, seed=seed, image_size=image_size, glimpse_size=glimpse_size, scales=scales,
+            max_steps=max_steps, max_angle=max_angle, projection=projection, background=background,
+            supersample=supersample, render_scale=render_scale, colouring=colouring)
+        max_angle, render_scale, retina = k["max_angle"], k["render_scale"], k["retina"]
         if objects is None:
-            objects = make_objects(check_positive_int("n_objects", n_objects, MAX_OBJECTS),
-                                   check_int("seed", seed, 0, MAX_SEED), colouring)
+            objects = make_objects(k["n_objects"], k["seed"], colouring)
         objects = list(objects)
         if not objects or not all(isinstance(m, Mesh) for m in objects):
             raise ValueError("objects must be a non-empty sequence of envs.render3d.Mesh")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 import numpy as np
 
 from envs.base import ActiveVisionEnv
+from envs.keywords import keyword_defaults, refuse_unknown
 from envs.saccade_world import FIRST_FIXATIONS, REWARDS, SaccadeWorld, to_hwc
 from saliency import DEFAULT_METHOD
 
@@ -101,27 +101,16 @@ def precomputed_saliency(dataset: Any, root: Any, method: str | None) -> np.ndar
     return dataset_saliency(dataset, method=method or DEFAULT_METHOD, cache_dir=resolve_cache_root(root))
 
 
-def _parameters(fn: Any) -> set[str]:
-    return {name for name, p in inspect.signature(fn).parameters.items()
-            if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL) and name not in ("self", "n", "dataset")}
-
-
 def check_world_kwargs(owner: Any, n: int, image_shape: tuple[int, int, int], kwargs: dict[str, Any],
                        boxes: bool = False) -> None:
     """Check ``kwargs`` (what ``owner``, a registered id's world builder, passes on to
-    :class:`SaccadeWorld`) before its data is loaded, generated or its saliency computed.
-
-    Unknown keywords are a TypeError listing the allowed ones (``owner``'s and the world's); the
-    values are checked by building a world over a one-image stand-in of ``image_shape`` (with
-    object boxes when ``boxes``), so every message names the user's keyword.
-    """
-    allowed = _parameters(SaccadeWorld.__init__) | _parameters(owner) | {"render_mode"}
-    unknown = sorted(set(kwargs) - allowed)
-    if unknown:
-        raise TypeError(f"unknown keyword(s) {', '.join(map(repr, unknown))}; allowed: {sorted(allowed)}")
-    from envs.datasets.base import stand_in_dataset
-
-    SaccadeWorld(n, stand_in_dataset(image_shape, boxes), **{k: v for k, v in kwargs.items() if k != "saliency_maps"})
+    :class:`SaccadeWorld`) for images of ``image_shape`` (with object boxes when ``boxes``), without
+    data: :meth:`SaccadeWorld.check_keywords`. Unknown keywords are a TypeError listing the allowed
+    ones (``owner``'s and the world's)."""
+    allowed = set(keyword_defaults(SaccadeWorld.__init__, ("n",))) | set(keyword_defaults(owner, ("n",))) \
+        | {"render_mode"}
+    refuse_unknown(kwargs, allowed)
+    SaccadeWorld.check_keywords(n, image_shape[:2], boxes, **{k: v for k, v in kwargs.items() if k != "saliency_maps"})
 
 
 def dataset_world(n: int, dataset: Any, root: Any, precompute_saliency: bool, **kwargs: Any) -> SaccadeWorld:

@@ -8,6 +8,7 @@ from typing import Any
 from envs.base import ActiveVisionEnv
 from envs.datasets import load_scenes
 from envs.datasets.scenes import check_scene_args
+from envs.keywords import keyword_defaults
 from envs.saccade_env import SaccadeEnv, check_world_kwargs, dataset_world
 from envs.saccade_world import SaccadeWorld
 from envs.vector import vector_entry
@@ -28,12 +29,14 @@ def scenes_world(n: int, root: str | Path | None = None, split: str = "train", s
     return dataset_world(n, dataset, root, precompute_saliency, **kwargs)
 
 
-def check_kwargs(n: int, root: str | Path | None = None, split: str = "train", seed: int = 0, n_train: int = 5000,
-                 n_test: int = 1000, style: str = "natural", max_objects: int = 2, precompute_saliency: bool = True,
-                 render_mode: str | None = None, **kwargs: Any) -> None:
-    """Every keyword of ``Saccade-Scenes-v0`` (``n`` rows) checked, nothing generated or read."""
-    check_scene_args(split, seed, n_train, n_test, SCENE_SIDE, max_objects, style)
-    check_world_kwargs(scenes_world, n, (SCENE_SIDE, SCENE_SIDE, 3), kwargs, boxes=True)
+def check_kwargs(n: int, render_mode: str | None = None, **kwargs: Any) -> None:
+    """Every keyword of ``Saccade-Scenes-v0`` (``n`` rows) checked, nothing generated or read (the
+    defaults: :func:`scenes_world`'s)."""
+    own = keyword_defaults(scenes_world, ("n",))
+    v = {**own, **{k: x for k, x in kwargs.items() if k in own}}
+    check_scene_args(v["split"], v["seed"], v["n_train"], v["n_test"], SCENE_SIDE, v["max_objects"], v["style"])
+    world_kwargs = {k: x for k, x in kwargs.items() if k not in own}
+    check_world_kwargs(scenes_world, n, (SCENE_SIDE, SCENE_SIDE, 3), world_kwargs, boxes=True)
 
 
 class SaccadeScenesEnv(SaccadeEnv):

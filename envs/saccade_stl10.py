@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from checks import check_choice
 from envs.base import ActiveVisionEnv
 from envs.datasets import load_stl10
 from envs.datasets.stl10 import STL10_SIDE
+from envs.keywords import keyword_defaults
 from envs.saccade_env import SaccadeEnv, check_world_kwargs, dataset_world
 from envs.saccade_world import SaccadeWorld
 from envs.vector import vector_entry
@@ -23,16 +25,18 @@ def stl10_world(n: int, root: str | Path | None = None, split: str = "train", do
     return dataset_world(n, dataset, root, precompute_saliency, **kwargs)
 
 
-def check_kwargs(n: int, root: str | Path | None = None, split: str = "train", download: bool = False,
-                 precompute_saliency: bool = True, render_mode: str | None = None, **kwargs: Any) -> None:
-    """Every keyword of ``Saccade-STL10-v0`` (``n`` rows) checked; STL-10 is not opened."""
+def check_kwargs(n: int, render_mode: str | None = None, **kwargs: Any) -> None:
+    """Every keyword of ``Saccade-STL10-v0`` (``n`` rows) checked; STL-10 is not opened (the
+    defaults: :func:`stl10_world`'s)."""
     from envs.datasets import STL10_SPLITS
 
-    if not isinstance(split, str) or split not in STL10_SPLITS:
-        raise ValueError(f"split must be one of {STL10_SPLITS}, got {split!r}")
-    if not isinstance(download, bool):
-        raise TypeError(f"download must be a bool, got {type(download).__name__}")
-    check_world_kwargs(stl10_world, n, (STL10_SIDE, STL10_SIDE, 3), kwargs)
+    own = keyword_defaults(stl10_world, ("n",))
+    v = {**own, **{k: x for k, x in kwargs.items() if k in own}}
+    check_choice("split", v["split"], STL10_SPLITS)
+    if not isinstance(v["download"], bool):
+        raise TypeError(f"download must be a bool, got {type(v['download']).__name__}")
+    world_kwargs = {k: x for k, x in kwargs.items() if k not in own}
+    check_world_kwargs(stl10_world, n, (STL10_SIDE, STL10_SIDE, 3), world_kwargs)
 
 
 class SaccadeSTL10Env(SaccadeEnv):

@@ -9,14 +9,16 @@ import numpy as np
 
 from numba import njit
 
-from checks import check_int, check_real
 from envs.checks import check_in_episode, pick_index
 from envs.families import SACCADE
 from envs.coordinates import max_norm_position, pixel_to_norm
 from envs.rendering import draw_retina_boxes, draw_scanpath, overlay, to_rgb, upscale
-from envs.retina import Retina
+from envs.keywords import flag, int_in, noted, one_of, real_in
+from envs.retina import MAX_GLIMPSE_SIZE, MAX_RETINA_SIDE, MAX_SCALES, Retina
 from envs.world import (
     MAX_RENDER_SCALE,
+    MAX_RETINA_TO_IMAGE,
+    MAX_ROWS,
     MAX_STEPS,
     World,
     check_positive_int,
@@ -32,6 +34,7 @@ REWARDS = ("none", "saliency", "object")
 FIRST_FIXATIONS = ("sample", "argmax", "center")
 IOR_RADIUS_RANGE = RANGES["radius"]   # pixels, any real (never rounded)
 MAX_SALIENCY_CACHE = 1 << 20          # saliency_cache_size (maps kept in memory)
+DEFAULT_MAX_SACCADES = 4              # max_saccades when neither it nor max_steps is given
 
 
 def to_hwc(image: np.ndarray) -> np.ndarray:
@@ -102,23 +105,9 @@ def _cover(covered, rows, fixations, first, g):
 class SaccadeWorld(World):
     """The saccade family's state: per row an image, its saliency with IoR, and the scanpath.
 
-    Arguments are those of :class:`envs.saccade_env.SaccadeEnv` (see there), plus ``n`` rows.
-    Ranges (ValueError naming the keyword otherwise, before any saliency is computed):
-
-    ==========================  =====================================================
-    ``n`` (num_envs)            int in [1, 65536]
-    ``glimpse_size``            int in [1, 1024]
-    ``scales``                  tuple of <= 16 increasing ints, first 1; the largest square
-                                ``glimpse_size * max(scales)`` <= 8192 px and <= 8 x the
-                                image's longer side (with ``keep_inside``: inside the image)
-    ``max_saccades``            int in [1, 10000], default 4 (``max_steps``, the name the
-                                other families use, is accepted for the same thing)
-    ``ior_radius``              real in [0.01, 65536] pixels (used as given, not rounded)
-    ``ior_decay``               real in (0, 1]; < 1 only with ``ior="gaussian"``
-    ``render_scale``            int in [1, 32]
-    ``saliency_cache_size``     int in [0, 2 ** 20]
-    ``saliency_maps``           ``[N, H, W]`` float, finite, non-negative
-    ==========================  =====================================================
+    Arguments are those of :class:`envs.saccade_env.SaccadeEnv` (see there), plus ``n`` rows
+    (``num_envs``, an int in [1, 65536]) and the data: ``dataset`` and ``saliency_maps`` (``[N, H, W]``
+    float, finite, non-negative, one map per image).
     """
 
     family = SACCADE
@@ -126,6 +115,52 @@ class SaccadeWorld(World):
     action_meaning = "(d_row, d_col)"
     reset_options = ("index",)
     window_caption = "saccade env"
+    data_arguments = ("dataset", "saliency_maps")
+    keyword_ranges = {
+        "glimpse_size": noted(f"int in [1, {MAX_GLIMPSE_SIZE}]"),
+        "scales": noted(f"tuple of <= {MAX_SCALES} increasing ints, first 1; the largest square "
+                        f"``glimpse_size * max(scales)`` <= {MAX_RETINA_SIDE} px and <= {MAX_RETINA_TO_IMAGE} x "
+                        "the image's longer side (with ``keep_inside``: inside the image)"),
+        "padding": noted("'zero' | 'reflect' (the retina's)"),
+        "max_saccades": noted(f"int in [1, {MAX_STEPS}], default {DEFAULT_MAX_SACCADES} (``max_steps``, the "
+                              "name the other families use, is accepted for the same thing)"),
+        "saliency_method": one_of(METHODS),
+        "ior": one_of(IOR_MODES),
+        "first_fixation": one_of(FIRST_FIXATIONS),
+        "reward": one_of(REWARDS),
+        "ior_radius": real_in(*IOR_RADIUS_RANGE),
+        "ior_decay": real_in(0.0, 1.0, lo_open=True),
+        "render_scale": int_in(1, MAX_RENDER_SCALE),
+        "saliency_cache_size": int_in(0, MAX_SALIENCY_CACHE),
+        "keep_inside": flag(),
+        "priority_info": flag(),
+    }
+
+    @classmethod
+    def check_keywords(cls, n: int, image_hw: tuple[int, int], boxes: bool = True, **kwargs: Any) -> dict[str, Any]:
+        """Every keyword checked for ``n`` rows over images of ``image_hw`` (with object ``boxes`` or
+        not), without data: the values normalised, ``max_saccades`` resolved, plus the ``retina``.
+        A TypeError names an unknown keyword, a ValueError a bad value (:attr:`keyword_ranges`)."""
+        max_saccades, max_steps = kwargs.pop("max_saccades", None), kwargs.pop("max_steps", None)
+        if max_saccades is not None and max_steps is not None and max_saccades != max_steps:
+            raise ValueError(f"max_saccades and max_steps name the same episode length; pass one, got "
+                             f"max_saccades={max_saccades!r} and max_steps={max_steps!r}")
+        length = max_saccades if max_saccades is not None else max_steps if max_steps is not None else \
+            DEFAULT_MAX_SACCADES
+        length = check_positive_int("max_saccades", length, MAX_STEPS)
+        k = cls.keyword_values(kwargs)
+        k["max_saccades"] = k["max_steps"] = length
+        if k["reward"] == "object" and not boxes:
+            raise ValueError("reward='object' needs a dataset with object boxes (e.g. Saccade-Scenes-v0)")
+        if k["ior"] != "gaussian" and k["ior_decay"] != 1.0:
+            raise ValueError(f"ior_decay < 1 needs ior='gaussian' (hard square/disc IoR does not decay), "
+                             f"got ior={k['ior']!r}")
+        check_positive_int("num_envs", n, MAX_ROWS)
+        k["retina"] = retina = Retina(glimpse_size=k["glimpse_size"], scales=k["scales"], padding=k["padding"])
+        check_retina_fits(retina, image_hw)
+        if k["keep_inside"]:
+            retina.inside_bounds(image_hw)
+        return k
 
     def __init__(
         self,
@@ -150,35 +185,17 @@ class SaccadeWorld(World):
     ) -> None:
         if len(dataset) == 0:
             raise ValueError("dataset is empty: the environment needs at least one image")
-        if max_saccades is not None and max_steps is not None and max_saccades != max_steps:
-            raise ValueError(f"max_saccades and max_steps name the same episode length; pass one, got "
-                             f"max_saccades={max_saccades!r} and max_steps={max_steps!r}")
-        length = max_saccades if max_saccades is not None else max_steps if max_steps is not None else 4
-        max_saccades = check_positive_int("max_saccades", length, MAX_STEPS)
-        for name, value, allowed in (
-            ("saliency_method", saliency_method, METHODS),
-            ("ior", ior, IOR_MODES),
-            ("first_fixation", first_fixation, FIRST_FIXATIONS),
-            ("reward", reward, REWARDS),
-        ):
-            if not isinstance(value, str) or value not in allowed:
-                raise ValueError(f"{name} must be one of {tuple(allowed)}, got {value!r}")
-        if reward == "object" and getattr(dataset, "boxes", None) is None:
-            raise ValueError("reward='object' needs a dataset with object boxes (e.g. Saccade-Scenes-v0)")
-        ior_radius = check_real("ior_radius", ior_radius, *IOR_RADIUS_RANGE)
-        ior_decay = check_real("ior_decay", ior_decay, 0.0, 1.0, lo_open=True)
-        if ior != "gaussian" and ior_decay != 1.0:
-            raise ValueError(f"ior_decay < 1 needs ior='gaussian' (hard square/disc IoR does not decay), got ior={ior!r}")
-        render_scale = check_positive_int("render_scale", render_scale, MAX_RENDER_SCALE)
         image_hw = tuple(int(d) for d in dataset.images.shape[1:3])
+        k = self.check_keywords(
+            n, image_hw, getattr(dataset, "boxes", None) is not None, glimpse_size=glimpse_size, scales=scales,
+            padding=padding, max_saccades=max_saccades, max_steps=max_steps, saliency_method=saliency_method, ior=ior,
+            ior_radius=ior_radius, ior_decay=ior_decay, first_fixation=first_fixation, reward=reward,
+            render_scale=render_scale, saliency_cache_size=saliency_cache_size, keep_inside=keep_inside,
+            priority_info=priority_info)
         if saliency_maps is not None:
             _check_saliency_maps(saliency_maps, (len(dataset), *image_hw))
-        saliency_cache_size = check_int("saliency_cache_size", saliency_cache_size, 0, MAX_SALIENCY_CACHE)
-        for name, flag in (("keep_inside", keep_inside), ("priority_info", priority_info)):
-            if not isinstance(flag, (bool, np.bool_)):
-                raise ValueError(f"{name} must be True or False, got {flag!r}")
-        retina = Retina(glimpse_size=glimpse_size, scales=scales, padding=padding)
-        check_retina_fits(retina, image_hw)
+        max_saccades, ior_radius, ior_decay = k["max_saccades"], k["ior_radius"], k["ior_decay"]
+        retina = k["retina"]
         channels = int(dataset.images.shape[3]) if dataset.images.ndim == 4 else 1
         super().__init__(n, retina, channels, max_saccades, action_scale=1.0, last_action_bound=1.0)
 
@@ -190,9 +207,9 @@ class SaccadeWorld(World):
         self.ior_radius: float = int(ior_radius) if ior_radius.is_integer() else ior_radius  # 16, not 16.0
         self.first_fixation = first_fixation
         self.reward_mode = reward
-        self.render_scale = render_scale
-        self.keep_inside = bool(keep_inside)
-        self.saliency_cache_size = int(saliency_cache_size)
+        self.render_scale = k["render_scale"]
+        self.keep_inside = k["keep_inside"]
+        self.saliency_cache_size = k["saliency_cache_size"]
         self._saliency_maps = None if saliency_maps is None else np.asarray(saliency_maps)  # a memmap as a plain view
         self._saliency_cache: OrderedDict[int, np.ndarray] = OrderedDict()
         if self.keep_inside:  # fixation bounds (inclusive pixels): where the largest square fits

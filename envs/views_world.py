@@ -19,7 +19,8 @@ from envs.rendering import upscale
 from envs.retina import Retina
 from envs.rotation_world import centre_glimpses, scale_rotation_actions
 from envs.so3 import quat_multiply, quat_relative, so3_exp, so3_log
-from envs.world import MAX_RENDER_SCALE, MAX_STEPS, World, check_positive_int, check_retina_fits, check_unit_fraction
+from envs.keywords import int_in, noted, real_in
+from envs.world import MAX_RENDER_SCALE, MAX_RETINA_TO_IMAGE, MAX_ROWS, MAX_STEPS, World, check_positive_int, check_retina_fits
 
 __all__ = ["ViewsWorld", "views_world"]
 
@@ -27,10 +28,8 @@ __all__ = ["ViewsWorld", "views_world"]
 class ViewsWorld(World):
     """The views family's state: per row an object, the view shown and the episode's first view.
 
-    Arguments are those of :class:`envs.rotation_views_env.RotationViewsEnv`, plus ``n`` rows.
-    Ranges: ``n`` in [1, 65536]; ``glimpse_size``, ``scales`` as the retina's, the largest square
-    <= 8 x the view side; ``max_steps`` in [1, 10000]; ``max_angle`` in (0, pi] radians;
-    ``render_scale`` in [1, 32] (ValueError naming the keyword otherwise).
+    Arguments are those of :class:`envs.rotation_views_env.RotationViewsEnv`, plus ``n`` rows
+    (``num_envs``, an int in [1, 65536]) and the data: ``bank`` (a :class:`ViewBank` of square views).
     """
 
     family = ROTATION
@@ -38,6 +37,28 @@ class ViewsWorld(World):
     action_meaning = "a rotation vector (axis * angle) / max_angle"
     reset_options = ("index", "view")
     window_caption = "rotation views env"
+    data_arguments = ("bank",)
+    keyword_ranges = {
+        "glimpse_size": noted(f"as the retina's (default: the view side); the largest square <= "
+                              f"{MAX_RETINA_TO_IMAGE} x the view side"),
+        "scales": noted("as the retina's"),
+        "max_steps": int_in(1, MAX_STEPS),
+        "max_angle": real_in(0.0, np.pi, lo_open=True, hi_text="pi"),
+        "render_scale": int_in(1, MAX_RENDER_SCALE),
+    }
+
+    @classmethod
+    def check_keywords(cls, n: int, view_side: int | None = None, **kwargs: Any) -> dict[str, Any]:
+        """Every keyword checked for ``n`` rows over square views of ``view_side`` pixels (None: not
+        known before the folder is read; the retina is then checked when it is), without data: the
+        values normalised, plus the ``retina`` (None when ``view_side`` is)."""
+        check_positive_int("num_envs", n, MAX_ROWS)
+        k = cls.keyword_values(kwargs)
+        glimpse = view_side if k["glimpse_size"] is None else k["glimpse_size"]
+        k["retina"] = None if glimpse is None else Retina(glimpse_size=glimpse, scales=k["scales"])
+        if k["retina"] is not None and view_side is not None:
+            check_retina_fits(k["retina"], (view_side, view_side))
+        return k
 
     def __init__(self, n: int, bank: ViewBank, glimpse_size: int | None = None, scales: tuple[int, ...] = (1,),
                  max_steps: int = 8, max_angle: float = np.pi, render_scale: int = 4) -> None:
@@ -46,25 +67,17 @@ class ViewsWorld(World):
         h, w, _ = bank.image_shape
         if h != w:
             raise ValueError(f"views must be square, got {h}x{w} (pass image_size= to resize)")
-        max_angle, render_scale = self.check_args(max_steps, max_angle, render_scale)
-        retina = Retina(glimpse_size=h if glimpse_size is None else glimpse_size, scales=scales)
-        check_retina_fits(retina, (h, w))
-        super().__init__(n, retina, 3, max_steps, action_scale=max_angle, last_action_bound=np.pi)
+        k = self.check_keywords(n, h, glimpse_size=glimpse_size, scales=scales, max_steps=max_steps,
+                                max_angle=max_angle, render_scale=render_scale)
+        super().__init__(n, k["retina"], 3, k["max_steps"], action_scale=k["max_angle"], last_action_bound=np.pi)
         self.bank = bank
         self.image_size = h
-        self.max_angle = max_angle
-        self.render_scale = render_scale
+        self.max_angle = k["max_angle"]
+        self.render_scale = k["render_scale"]
         self.labels = bank.labels
         self.index = np.zeros(self.n, np.int64)
         self.view = np.zeros(self.n, np.int64)
         self.first_view = np.zeros(self.n, np.int64)
-
-    @staticmethod
-    def check_args(max_steps: Any = 8, max_angle: Any = np.pi, render_scale: Any = 4) -> tuple[float, int]:
-        """The keywords that do not depend on the views, checked: ``(max_angle, render_scale)``."""
-        check_positive_int("max_steps", max_steps, MAX_STEPS)
-        return (check_unit_fraction("max_angle", max_angle, hi=np.pi),
-                check_positive_int("render_scale", render_scale, MAX_RENDER_SCALE))
 
     @property
     def n_items(self) -> int:

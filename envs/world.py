@@ -17,16 +17,17 @@ order, so the draws do not depend on which other rows exist.
 from __future__ import annotations
 
 import functools
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from checks import check_int, check_real
+from checks import check_int
 from envs.checks import check_index
 from envs.families import Family
+from envs.keywords import Rule, check_table, keyword_defaults, ranges_doc, refuse_unknown
 from envs.retina import Retina
 
-__all__ = ["World", "check_positive_int", "check_unit_fraction", "check_retina_fits", "MAX_ROWS", "MAX_STEPS", "MAX_RENDER_SCALE", "MAX_RENDER_SIZE",
+__all__ = ["World", "check_positive_int", "check_retina_fits", "MAX_ROWS", "MAX_STEPS", "MAX_RENDER_SCALE", "MAX_RENDER_SIZE",
            "MAX_RETINA_TO_IMAGE"]
 
 # Upper bounds of the env keywords every family shares (documented in the env classes' docstrings).
@@ -40,11 +41,6 @@ MAX_RETINA_TO_IMAGE = 8   # glimpse_size * max(scales) <= this x the image's lon
 def check_positive_int(name: str, value: Any, hi: int | None = None) -> int:
     """``value`` as an int in ``[1, hi]`` (``hi`` None: no upper bound); an error naming ``name`` otherwise."""
     return check_int(name, value, 1, hi)
-
-
-def check_unit_fraction(name: str, value: Any, hi: float = 1.0) -> float:
-    """``value`` as a finite float in ``(0, hi]``; an error naming ``name`` otherwise."""
-    return check_real(name, value, 0.0, hi, lo_open=True)
 
 
 def check_retina_fits(retina: Retina, image_hw: tuple[int, int]) -> None:
@@ -78,9 +74,13 @@ class World:
         reset_option_shapes: the shape of one row's value of each array-valued option (e.g.
             ``{"rotation": (4,)}``); options not listed take one scalar per row.
         window_caption: the pygame window's title in ``render_mode="human"``.
+        keyword_ranges: the allowed values of the family's keywords (:mod:`envs.keywords`), one
+            table read by :meth:`check_keywords` and written into the class docstring; the
+            defaults are those of ``__init__``.
+        data_arguments: the ``__init__`` parameters that carry data (a dataset, meshes), not keywords.
 
     Shared ranges: ``n`` (``num_envs``) in [1, 65536], ``max_steps`` in [1, 10000]; a family
-    checks its own keywords (documented in its env class) before building anything large.
+    checks its own keywords (:meth:`check_keywords`, no data needed) before building anything large.
 
     Instance attributes set by ``__init__``: ``n`` (rows), ``retina``, ``channels`` (C of the
     glimpse), ``max_steps`` (truncation), ``action_scale`` (world units per unit of normalised
@@ -95,6 +95,29 @@ class World:
     reset_options: tuple[str, ...] = ("index",)
     reset_option_shapes: dict[str, tuple[int, ...]] = {}
     window_caption: str = "active vision"
+    keyword_ranges: Mapping[str, Rule] = {}
+    data_arguments: tuple[str, ...] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "keyword_ranges" in cls.__dict__ and cls.__doc__:  # the docs read the one table
+            cls.__doc__ = (cls.__doc__.rstrip() + "\n\n    Ranges (an error naming the keyword otherwise, checked "
+                           "before any data is made):\n\n" + ranges_doc(cls.keyword_ranges, cls.keyword_defaults())
+                           + "\n")
+
+    @classmethod
+    def keyword_defaults(cls) -> dict[str, Any]:
+        """The family's keywords and their defaults (``__init__``'s signature, data arguments left out)."""
+        return keyword_defaults(cls.__init__, skip=("n", *cls.data_arguments))
+
+    @classmethod
+    def keyword_values(cls, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+        """``kwargs`` over the defaults, each checked by its rule in :attr:`keyword_ranges`; a
+        TypeError lists the allowed keywords when one is unknown. The checks a family makes across
+        keywords (and against the data's shape) follow in its :meth:`check_keywords`."""
+        defaults = cls.keyword_defaults()
+        refuse_unknown(kwargs, defaults)
+        return check_table(cls.keyword_ranges, {**defaults, **kwargs})
 
     def __init__(self, n: int, retina: Retina, channels: int, max_steps: int, action_scale: float,
                  last_action_bound: float) -> None:

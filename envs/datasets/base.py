@@ -177,15 +177,6 @@ class ImageDataset:
         return super().__reduce_ex__(protocol)
 
 
-def stand_in_dataset(image_shape: tuple[int, ...], boxes: bool = False) -> "ImageDataset":
-    """A one-image, one-class dataset of zeros (``image_shape`` ``(H, W, C)``; one object box when
-    ``boxes``): what a world is built over to check its keywords without loading or generating data."""
-    one = np.zeros(1, np.int64)
-    return ImageDataset(name="stand-in", images=np.zeros((1, *image_shape), np.uint8), labels=one,
-                        class_names=("x",), boxes=np.zeros((1, 1, 4), np.int32) if boxes else None,
-                        box_labels=one[:, None] if boxes else None)
-
-
 def default_data_root() -> Path:
     """Data folder: ``$SACCADE_DATA`` if set (and non-empty), else ``~/.cache/saccade``."""
     env = os.environ.get("SACCADE_DATA", "").strip()

@@ -57,3 +57,26 @@ def test_nothing_is_generated_or_loaded(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setattr(path_world, "make_worlds", never)
     for env_id in IDS:
         check_env_kwargs(env_id, 8)
+
+
+def test_the_keyword_check_builds_no_world(monkeypatch: pytest.MonkeyPatch) -> None:
+    from envs.world import World
+
+    def never(self, *args, **kwargs):
+        raise AssertionError(f"a {type(self).__name__} was built by a keyword check")
+
+    monkeypatch.setattr(World, "__init__", never)
+    for env_id in IDS:
+        check_env_kwargs(env_id, 8)
+    with pytest.raises(ValueError, match="max_step must be"):
+        check_env_kwargs("PathIntegration-Scenes-v0", 2, max_step=2.0)
+
+
+def test_defaults_and_ranges_have_one_home_read_by_the_docs() -> None:
+    from envs.path_world import PathWorld
+    from envs.saccade_world import SaccadeWorld
+
+    assert PathWorld.keyword_defaults()["max_step"] == 0.25
+    assert "``max_step``" in PathWorld.__doc__ and "real in (0, 1]; default 0.25" in PathWorld.__doc__
+    assert "``ior_radius``" in SaccadeWorld.__doc__ and set(SaccadeWorld.keyword_ranges) <= set(env_keywords(
+        "Saccade-Scenes-v0"))
