@@ -41,6 +41,7 @@ class EnvRecord:
             scores them), the id whose world it classifies; None for a plain world.
         dataset: the pretraining data name (``DataConfig.dataset``) whose sequences are this id's
             episodes; None if pretraining does not read it by name.
+        data_splits: the pretraining splits (``DataConfig.split``) its data offers.
         split_names: pretraining split name -> the env's ``split`` keyword, where they differ.
         variants: registered variant id -> the keywords it sets (kept in ``gym.spec(id).kwargs``;
             a keyword passed to ``gym.make`` still overrides them).
@@ -54,6 +55,7 @@ class EnvRecord:
     keyword_sources: tuple[str, ...] = ()
     recognition_of: str | None = None
     dataset: str | None = None
+    data_splits: tuple[str, ...] = ("train", "test")
     split_names: Mapping[str, str] = field(default_factory=dict, hash=False)
     variants: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, hash=False)
 
@@ -77,7 +79,7 @@ _SHAPES = {"style": "shapes", "max_objects": 3, "keep_inside": True, "glimpse_si
 RECORDS: tuple[EnvRecord, ...] = (
     EnvRecord("Saccade-STL10-v0", "envs.saccade_stl10:SaccadeSTL10Env", "envs.saccade_stl10:make_vector", SACCADE,
               "envs.saccade_stl10:check_kwargs", ("envs.saccade_stl10:stl10_world", _SACCADE_WORLD),
-              dataset="stl10"),
+              dataset="stl10", data_splits=("train", "test", "unlabeled", "train+unlabeled")),
     EnvRecord("Saccade-Scenes-v0", "envs.saccade_scenes:SaccadeScenesEnv", "envs.saccade_scenes:make_vector",
               SACCADE, "envs.saccade_scenes:check_kwargs", ("envs.saccade_scenes:scenes_world", _SACCADE_WORLD),
               dataset="scenes",

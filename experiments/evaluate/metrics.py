@@ -43,6 +43,7 @@ from typing import Any
 
 import torch
 
+from envs.families import FAMILIES, Family
 from experiments.evaluate.features import SplitFeatures, rotation_matrices
 from experiments.evaluate.probes import fit_logistic, fit_mlp, fit_ridge
 
@@ -122,16 +123,29 @@ STATE_FEATURES = 128  # random Fourier features of a 2-D position for the next-s
 STATE_FREQUENCY = 6.0  # their frequency scale (cycles per unit of normalised position)
 
 
-def state_features(states: torch.Tensor) -> torch.Tensor:
-    """A next view's true state ``[N, K]`` as ridge features: positions (K = 2) as fixed random
-    Fourier features ``[N, 2 * STATE_FEATURES]`` (the same for every call), quaternions (K = 4) as
-    flattened rotation matrices ``[N, 9]`` (sign-free)."""
-    if states.shape[-1] == 4:
-        return rotation_matrices(states)
+def position_features(states: torch.Tensor) -> torch.Tensor:
+    """Positions ``[N, K]`` as fixed random Fourier features ``[N, 2 * STATE_FEATURES]`` (the same
+    for every call)."""
     gen = torch.Generator().manual_seed(0)
     freq = torch.randn(states.shape[-1], STATE_FEATURES, generator=gen, dtype=torch.float64) * STATE_FREQUENCY
     phase = 2 * torch.pi * states.double() @ freq
     return torch.cat([torch.cos(phase), torch.sin(phase)], 1)
+
+
+# A family's state (``Family.state_key``) -> its ridge features; a family whose state is neither gets
+# the Fourier features of a point in R^K.
+STATE_FEATURE_MAPS = {"position": position_features, "rotation": rotation_matrices}
+
+
+def state_features(states: torch.Tensor, family: Family | None = None) -> torch.Tensor:
+    """A next view's true state ``[N, K]`` as ridge features, chosen by the world's ``family``
+    (:data:`STATE_FEATURE_MAPS`; None: the registered family whose ``state_dim`` is K): positions as
+    fixed random Fourier features ``[N, 2 * STATE_FEATURES]``, quaternions as flattened rotation
+    matrices ``[N, 9]`` (sign-free)."""
+    if family is None:
+        family = next((f for f in FAMILIES.values() if f.state_dim == states.shape[-1]), None)
+    key = family.state_key if family is not None else None
+    return STATE_FEATURE_MAPS.get(key, position_features)(states)
 
 
 def _cosine_to(pred: torch.Tensor, target: torch.Tensor) -> float:

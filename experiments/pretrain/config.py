@@ -26,6 +26,7 @@ from agents import SACCADE_POLICIES
 from checks import check_choice, check_int, check_real
 from envs import RECORDS as _RECORDS
 from envs.families import ROTATION, SACCADE
+from experiments.pretrain.envspec import DATA_SPLITS, DATASETS, RENAMED, env_spec
 from experiments.pretrain.source import PERIPHERIES
 from saliency import DEFAULT_METHOD
 from seqjepa.config import SeqJEPAConfig
@@ -36,8 +37,7 @@ __all__ = ["DataConfig", "ModelConfig", "OptimConfig", "EvalConfig", "TrainConfi
            "PRESETS_DIR", "LABELED_SPLITS", "INVOCATION_KEYS", "RUN_CONTROL_KEYS"]
 
 PRESETS_DIR = Path(__file__).resolve().parent / "configs"
-DATASETS = ("scenes", "stl10", "worlds", "objects", "3diebench")  # saccades x 2, path integration, 3D rotation x 2
-GENERATED_DATASETS = ("worlds", "objects")  # generated from a seed: the test split is another seed
+# data.dataset: the pretraining data name of every registered id that has one (envs.RECORDS)
 SPLITS = ("train", "test", "unlabeled", "train+unlabeled")
 POLICIES = SACCADE_POLICIES + ("world_model",)  # the saccade pretraining policy (agents.saccade_policy, or a
                                                 # checkpoint's own choice: agents.world_model, data.policy_checkpoint)
@@ -206,11 +206,12 @@ class TrainConfig:
                 raise ValueError(f"data.policy for data.dataset={d.dataset!r} must be one of {ROTATION_POLICIES} "
                                  f"(rotation policies; 'saliency', the default, means 'walk'), got {d.policy!r}")
         elif d.policy in ROTATION_ONLY_POLICIES:
-            raise ValueError(f"data.policy={d.policy!r} is a rotation policy: it needs data.dataset 'objects' or "
-                             f"'3diebench', got {d.dataset!r}; saccade worlds take one of {POLICIES}")
+            raise ValueError(f"data.policy={d.policy!r} is a rotation policy: it needs data.dataset "
+                             f"{_either(ROTATION_DATASETS)}, got {d.dataset!r}; saccade worlds take one of {POLICIES}")
         elif d.policy != "saliency" and d.dataset not in SACCADE_DATASETS:
-            raise ValueError(f"data.policy={d.policy!r} is a saccade policy: it needs data.dataset 'scenes' or "
-                             f"'stl10', got {d.dataset!r} (other worlds have their own agent); use 'saliency' there")
+            raise ValueError(f"data.policy={d.policy!r} is a saccade policy: it needs data.dataset "
+                             f"{_either(SACCADE_DATASETS)}, got {d.dataset!r} (other worlds have their own agent); "
+                             f"use 'saliency' there")
         for name, value in (("optim.var_weight", o.var_weight), ("optim.cov_weight", o.cov_weight)):
             check_real(name, value, 0.0)
         check_choice("precision", self.precision, PRECISIONS)
@@ -260,10 +261,14 @@ class TrainConfig:
         return SeqJEPAConfig(in_channels=in_channels, action_dim=action_dim, **values)
 
 
+def _either(names: Sequence[str]) -> str:
+    """``'a', 'b' or 'c'``."""
+    quoted = [repr(n) for n in names]
+    return " or ".join([", ".join(quoted[:-1]), quoted[-1]] if len(quoted) > 1 else quoted)
+
+
 def _name_data_field(message: str, env_id: str) -> str:
     """An env's error about one of its keywords, reworded to name the ``data.`` field it came from."""
-    from experiments.pretrain.envspec import RENAMED
-
     keyword, _, rest = message.partition(" ")
     import envs
 
@@ -280,17 +285,12 @@ def _name_data_field(message: str, env_id: str) -> str:
 def _check_data_and_paths(config: TrainConfig) -> None:
     """The checks of :meth:`TrainConfig.validate` that would otherwise fail late: in data
     preparation, or after training (evaluation), or when the run folder is written."""
-    from envs.datasets import SCENE_SPLITS
-
     d, e = config.data, config.eval
-    if d.dataset in ("scenes", "3diebench") + GENERATED_DATASETS:
-        check_choice("data.split", d.split, SCENE_SPLITS)  # the embedded scenes have no unlabeled split
+    check_choice("data.split", d.split, DATA_SPLITS[d.dataset])  # e.g. the embedded scenes have no unlabeled split
     if not isinstance(d.env_kwargs, Mapping) or not all(isinstance(k, str) for k in d.env_kwargs):
         raise ValueError(f"data.env_kwargs must be a mapping of env keyword names to values, got {d.env_kwargs!r}")
     if d.epoch_size is not None and (isinstance(d.epoch_size, bool) or d.epoch_size < 1):
         raise ValueError(f"data.epoch_size must be a positive int or null, got {d.epoch_size!r}")
-    from experiments.pretrain.envspec import env_spec
-
     env_id, kwargs = env_spec(d)  # unknown env keywords fail here, before any data is prepared
     import envs
 

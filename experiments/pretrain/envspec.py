@@ -1,5 +1,9 @@
 """The Gymnasium environment a pretraining data config describes: ``env_spec(data) -> (env_id, kwargs)``.
 
+Below the config (which imports this module, never the reverse): the pretraining data names
+(:data:`DATASETS`) and their splits are read from the ids' records (``envs.RECORDS``), so a new
+world is pretrained by name once its record names a ``dataset``.
+
 ``gym.make(env_id, **kwargs)`` then shows the world the sequence source cut its training
 sequences from (same images, retina, saliency and inhibition of return; one episode = one
 training sequence). The mapping is derived, not hand-listed: every :class:`DataConfig` field
@@ -12,17 +16,16 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import envs
 
-if TYPE_CHECKING:  # the config imports this module; no import back at run time
-    from experiments.pretrain.config import DataConfig
-
-__all__ = ["env_spec", "ENV_IDS", "RENAMED", "env_parameters"]
+__all__ = ["env_spec", "ENV_IDS", "DATASETS", "DATA_SPLITS", "RENAMED", "env_parameters"]
 
 # data.dataset -> registered id, and data.split -> the env's split: read from the ids' records
 ENV_IDS = {r.dataset: r.id for r in envs.RECORDS if r.dataset is not None}
+DATASETS = tuple(ENV_IDS)                                                   # the names data.dataset takes
+DATA_SPLITS = {r.dataset: r.data_splits for r in envs.RECORDS if r.dataset is not None}  # data.split per name
 SPLIT_NAMES = {r.id: dict(r.split_names) for r in envs.RECORDS if r.split_names}
 TEST_SEED_OFFSET = 1000  # generated worlds / objects: the test split is generated from seed + this
 RENAMED = {"scene_style": "style", "fixation_mode": "first_fixation"}   # DataConfig name -> env keyword
@@ -36,8 +39,9 @@ def env_parameters(env_id: str) -> dict[str, inspect.Parameter]:
     return envs.env_keywords(env_id)
 
 
-def env_spec(data: DataConfig) -> tuple[str, dict[str, Any]]:
-    """``(env_id, kwargs)`` of the env whose episodes are the training sequences of ``data``.
+def env_spec(data: Any) -> tuple[str, dict[str, Any]]:
+    """``(env_id, kwargs)`` of the env whose episodes are the training sequences of ``data`` (an
+    ``experiments.pretrain.config.DataConfig``).
 
     ``data.dataset`` picks the id (:data:`ENV_IDS`, the record whose ``dataset`` it is); ``seq_len`` becomes the episode length
     (``max_saccades`` or ``max_steps`` = ``seq_len - 1``); ``scene_style`` -> ``style`` and
