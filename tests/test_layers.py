@@ -1,7 +1,7 @@
 """The import graph of the packages: layers point one way and no two modules import each other.
 
 Every import counts, also the ones inside functions (a lazy import is still an arrow); imports under
-``if TYPE_CHECKING:`` do not (they never run).
+``if TYPE_CHECKING:`` count for the cycles (a reader follows them) but not for the layers (they never run).
 """
 
 from __future__ import annotations
@@ -28,6 +28,13 @@ FORBIDDEN_THIRD_PARTY = {"envs": {"torch", "torchvision"}, "saliency": {"torch",
 # The exceptions, lazy (inside the one function that needs them) and documented: STL-10's download=True goes
 # through torchvision's downloader; ap_gym's protocol asks for a torch loss (``loss_fn.torch``).
 THIRD_PARTY_EXCEPTIONS = {"envs.datasets.stl10": {"torchvision"}, "envs.active_perception": {"torch"}}
+# Inside experiments/, bottom up: the shared helpers, the pretraining library, the evaluation (which may import
+# pretraining, never the reverse); on top, the commands (every ``cli`` and ``__main__`` module, which wire the
+# jobs together, e.g. training with its end-of-training evaluation) and the other jobs (viewer, rl, benchmarks,
+# the saliency demo), which import only below them.
+EXPERIMENTS_LAYERS = (("experiments", "experiments.cliconfig", "experiments.helpformat", "experiments.outputs"),
+                      ("experiments.pretrain",), ("experiments.evaluate",))
+COMMANDS = ("cli", "__main__")
 
 
 def _module_name(path: Path) -> str:
@@ -35,12 +42,13 @@ def _module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def _imports(path: Path) -> set[str]:
-    """Absolute module names ``path`` imports (relative imports resolved), TYPE_CHECKING blocks left out."""
+def _imports(path: Path, type_checking: bool = False) -> set[str]:
+    """Absolute module names ``path`` imports (relative imports resolved), TYPE_CHECKING blocks left out
+    unless ``type_checking``."""
     tree = ast.parse(path.read_text(), str(path))
     skip: set[int] = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test) and not type_checking:
             skip.update(id(n) for n in ast.walk(node))
     me = _module_name(path)
     package = me if path.name == "__init__.py" else me.rpartition(".")[0]
@@ -59,12 +67,12 @@ def _imports(path: Path) -> set[str]:
     return out
 
 
-def _graph() -> dict[str, set[str]]:
+def _graph(type_checking: bool = False) -> dict[str, set[str]]:
     files = [p for pkg in PACKAGES for p in (ROOT / pkg).rglob("*.py")]
     modules = {_module_name(p): p for p in files}
     graph = {}
     for name, path in modules.items():
-        graph[name] = {m for m in _imports(path) if m in modules and m != name}
+        graph[name] = {m for m in _imports(path, type_checking) if m in modules and m != name}
     return graph
 
 
@@ -80,6 +88,36 @@ def test_layers_point_one_way() -> None:
                         and top not in THIRD_PARTY_EXCEPTIONS.get(_module_name(path), set()):
                     bad.append(f"{_module_name(path)} -> {target} (third party)")
     assert not bad, "imports against the layers:\n" + "\n".join(sorted(bad))
+
+
+def _part(module: str) -> str:
+    """The sub-package of experiments/ a module belongs to (a top-level module: itself)."""
+    return ".".join(module.split(".")[:2])
+
+
+def _experiments_layer(module: str) -> int:
+    """The layer of a module of experiments/ (:data:`EXPERIMENTS_LAYERS`; commands and other jobs on top)."""
+    if module.rpartition(".")[2] in COMMANDS:
+        return len(EXPERIMENTS_LAYERS)
+    return next((i for i, layer in enumerate(EXPERIMENTS_LAYERS) if module in layer or _part(module) in layer),
+                len(EXPERIMENTS_LAYERS))
+
+
+def test_experiments_sub_packages_point_one_way() -> None:
+    """Inside experiments/ an import stays inside its own sub-package or goes down a layer: no cycle between
+    sub-packages, evaluate -> pretrain and never pretrain -> evaluate (but for the commands on top)."""
+    graph = _graph()
+    bad = []
+    for a, targets in graph.items():
+        if not a.startswith("experiments"):
+            continue
+        for b in targets:
+            if not b.startswith("experiments"):
+                continue
+            la, lb = _experiments_layer(a), _experiments_layer(b)
+            if _part(a) != _part(b) and not lb < la:
+                bad.append(f"{a} -> {b}")
+    assert not bad, "imports against the layers of experiments/:\n" + "\n".join(sorted(bad))
 
 
 def test_every_import_of_the_project_names_a_module_that_exists() -> None:
@@ -103,8 +141,9 @@ def test_every_import_of_the_project_names_a_module_that_exists() -> None:
 
 def test_no_two_modules_import_each_other() -> None:
     """No cycle in the module graph (strongly connected components of one module only), except a
-    package's ``__init__`` re-exporting its own submodules."""
-    graph = _graph()
+    package's ``__init__`` re-exporting its own submodules; imports for type checking count too (a
+    reader follows them like any other)."""
+    graph = _graph(type_checking=True)
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []

@@ -23,7 +23,7 @@ from experiments.pretrain.config import TrainConfig, config_from_dict, config_to
 from experiments.pretrain.data import describe_policy
 from seqjepa.preprocess import normalize_glimpses
 from experiments.evaluate.features import extract_split, random_init_copy
-from experiments.evaluate.floor_cache import FloorPlan, default_sources
+from experiments.evaluate.floor_cache import FloorJob, FloorPlan, default_sources, start_floor_job
 from experiments.evaluate.metrics import Measurement, model_measurements
 from experiments.evaluate.report import is_rotation, summarise, write_report
 from experiments.pretrain.probing import SourceFactory
@@ -31,7 +31,7 @@ from seqjepa import SeqJEPA
 from seqjepa.pretrained import META_KEY, pretrained_from_state
 from seqjepa.serialization import LEGACY_MAGIC, file_digest
 
-__all__ = ["evaluate_model", "load_run", "evaluate_runs", "end_of_training", "headline", "SourceFactory", "EVAL_DATA_KEYS",
+__all__ = ["evaluate_model", "load_run", "evaluate_runs", "end_of_training", "Evaluation", "EVALUATION", "headline", "SourceFactory", "EVAL_DATA_KEYS",
            "EVAL_CACHE_VERSION"]
 
 EVAL_CACHE_VERSION = 2  # bump when the measurements of a checkpoint change (new metrics, other probes)
@@ -327,6 +327,22 @@ def end_of_training(model: SeqJEPA, config: TrainConfig, device: torch.device, s
         writer.add_text("eval/headline", "```\n" + text + "\n```", 0)
     return {"summary": summary, "headline": text, "report": str(run_dir / "eval" / "report.md"),
             "wall_time_s": time.perf_counter() - t0}
+
+
+class Evaluation:
+    """The project's end-of-training evaluation as ``experiments.pretrain.train.main``'s hook
+    (``train.EndOfTraining``): :meth:`start` computes the model-free floors on a spare core while
+    training runs (:func:`start_floor_job`), calling the object runs :func:`end_of_training`."""
+
+    def start(self, config: TrainConfig, world_size: int = 1, custom_sources: bool = False) -> FloorJob | None:
+        return start_floor_job(config, world_size, custom_sources)
+
+    def __call__(self, model: SeqJEPA, config: TrainConfig, device: torch.device, source_factory: SourceFactory,
+                 run_dir: Path, writer: Any = None) -> dict[str, Any]:
+        return end_of_training(model, config, device, source_factory, run_dir, writer)
+
+
+EVALUATION = Evaluation()  # what saccade-pretrain hands to train.main
 
 
 def _flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:

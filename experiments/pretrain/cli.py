@@ -15,13 +15,14 @@ from typing import Any, Sequence
 import torch.distributed as dist
 import yaml
 
+from experiments.evaluate.runner import EVALUATION
 from experiments.helpformat import HelpFormatter
 from experiments.outputs import USER_ERRORS, exit_error
 from experiments.pretrain import train
-from experiments.pretrain.config import apply_overrides, config_to_dict, load_config, reset_invocation_keys
+from experiments.pretrain.config import TrainConfig, apply_overrides, config_to_dict, load_config, reset_invocation_keys
 from experiments.pretrain.presets import preset_descriptions
 
-__all__ = ["cli", "format_summary"]
+__all__ = ["cli", "pretrain", "format_summary"]
 
 DESCRIPTION = ("Pretrain seq-JEPA on saccade glimpse sequences. A run reads a preset (or a YAML file) with "
                "--set overrides and writes a run folder: the resolved config.yaml, TensorBoard logs, checkpoints, "
@@ -79,7 +80,7 @@ def cli(argv: Sequence[str] | None = None) -> None:
     if args.resume and args.run_dir is None and config.run_name is None:
         parser.error("--resume needs --run-dir or a config with run_name")
     try:
-        summary = train.main(config, run_dir=args.run_dir, resume=args.resume, overwrite=args.overwrite)
+        summary = pretrain(config, run_dir=args.run_dir, resume=args.resume, overwrite=args.overwrite)
     except USER_ERRORS as exc:  # a bad run folder, checkpoint or value: one line, exit 2
         exit_error(parser.prog, exc)
     finally:
@@ -87,6 +88,14 @@ def cli(argv: Sequence[str] | None = None) -> None:
             dist.destroy_process_group()
     if summary.get("rank", 0) == 0:
         print(format_summary(summary))
+
+
+def pretrain(config: TrainConfig, **kwargs: Any) -> dict[str, Any]:
+    """A pretraining run with its end-of-training evaluation, as ``saccade-pretrain`` runs it:
+    :func:`experiments.pretrain.train.main` (``kwargs``: its arguments) given
+    :data:`experiments.evaluate.runner.EVALUATION` (the command layer wires the two: the floors
+    computed beside training, the evaluation after it)."""
+    return train.main(config, end_of_training=EVALUATION, **kwargs)
 
 
 def format_summary(summary: dict[str, Any]) -> str:

@@ -27,7 +27,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -60,8 +60,6 @@ from experiments.pretrain.probing import (
     random_pairs,
     window_figures,
 )
-from experiments.evaluate.floor_cache import start_floor_job
-from experiments.evaluate.runner import end_of_training
 from experiments.pretrain.runfolder import TB_NAME, claim_run_dir, kept_summary, write_summary
 from seqjepa import SeqJEPA
 from seqjepa.ema import ema_momentum
@@ -361,15 +359,32 @@ def open_logs(config: TrainConfig, run_dir: Path, resume: bool, step: int, end: 
     return writer, bar
 
 
+class EndOfTraining(Protocol):
+    """The evaluation :func:`main` runs after a run's last step (on the main process, when
+    ``config.eval.enabled``); its result becomes ``summary["eval"]``. The command layer passes
+    ``experiments.evaluate.runner.EVALUATION``: training never imports the evaluation above it.
+
+    An evaluation may also have ``start(config, world_size, custom_sources) -> job | None``, called
+    on the main process before the first step of a run that will reach its end: work it can do while
+    training runs (the project's computes the model-free floors on a spare core); ``job.close()`` is
+    called after the evaluation."""
+
+    def __call__(self, model: SeqJEPA, config: TrainConfig, device: torch.device,
+                 source_factory: SourceFactory | None, run_dir: Path, writer: Any) -> dict[str, Any]: ...
+
+
 def main(config: TrainConfig, run_dir: str | Path | None = None, resume: bool = False,
-         source_factory: SourceFactory | None = None, overwrite: bool = False) -> dict[str, Any]:
+         source_factory: SourceFactory | None = None, overwrite: bool = False,
+         end_of_training: EndOfTraining | None = None) -> dict[str, Any]:
     """Pretrain seq-JEPA as ``config`` says; return the run summary (also written to summary.json).
 
     ``run_dir`` defaults to ``<out_dir>/<run_name>``; ``resume`` continues from its latest
     checkpoint (a run already at its end keeps its summary). A fresh run refuses a folder that
     holds run data (checkpoints, summary, TensorBoard events) with FileExistsError unless
     ``overwrite``, which removes that data first. ``source_factory(split, rank, world_size,
-    seq_len)`` replaces :func:`make_source`.
+    seq_len)`` replaces :func:`make_source`. ``end_of_training`` (:class:`EndOfTraining`) evaluates
+    the finished model; None: no evaluation (``experiments.pretrain.cli.pretrain`` passes the
+    project's, as ``saccade-pretrain`` does).
     """
     if resume and overwrite:
         raise ValueError("resume=True continues the run in its folder and overwrite=True would delete it; "
@@ -402,9 +417,10 @@ def main(config: TrainConfig, run_dir: str | Path | None = None, resume: bool = 
         torch.manual_seed(config.seed + d.rank)  # dropout differs across ranks
     meta = pretrained_meta(state.model.config, source.mean, source.std, *env_spec(config.data),
                            policy=policy_kwargs(config.data), periphery=config.data.periphery)
-    # the model-free floors on a spare core while training runs (the evaluation joins them; None: off)
-    floor_job = start_floor_job(config, d.world_size, eval_factory is not None) \
-        if d.main and state.step < sched.end == sched.total else None
+    # the evaluation's work that needs no model (the floors) on a spare core while training runs
+    start = getattr(end_of_training, "start", None)
+    floor_job = start(config, d.world_size, eval_factory is not None) \
+        if start is not None and d.main and state.step < sched.end == sched.total else None
     writer, bar = open_logs(config, run_dir, resume, state.step, sched.end, d)
     check_every = 1 if device.type == "cpu" else config.log_every  # a host sync on GPU
     state.model.train(), state.probes.train()
@@ -436,7 +452,7 @@ def main(config: TrainConfig, run_dir: str | Path | None = None, resume: bool = 
     if bar is not None:
         bar.close()
     summary = run_summary(state, config, sched, source, run_dir, device, d, time.perf_counter() - t_start, start_step)
-    if config.eval.enabled and state.step == sched.total:
+    if end_of_training is not None and config.eval.enabled and state.step == sched.total:
         if d.main:
             summary["eval"] = end_of_training(state.model, config, device, eval_factory, run_dir, writer)
         barrier(d)

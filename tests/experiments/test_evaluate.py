@@ -22,7 +22,7 @@ from experiments.evaluate.features import (
     random_init_copy,
 )
 from experiments.evaluate.metrics import floor_measurements, model_measurements
-from experiments.pretrain.train import main
+from experiments.pretrain.cli import pretrain as main  # training with its end-of-training evaluation
 from seqjepa import SeqJEPA, SeqJEPAConfig
 from tests.experiments.test_pretrain import FakeSource, tiny_config
 

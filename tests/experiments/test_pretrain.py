@@ -28,7 +28,7 @@ from experiments.pretrain.config import (
 )
 from experiments.pretrain.data import Prefetcher, iterate_batches, prepare_batch
 from experiments.pretrain.cli import cli
-from experiments.pretrain.train import main
+from experiments.pretrain.cli import pretrain as main  # training with its end-of-training evaluation
 from experiments.pretrain.probing import OnlineProbes
 
 
@@ -259,12 +259,14 @@ def test_cli_overrides_and_resume_needs_run_dir(tmp_path: Path, monkeypatch: pyt
     import experiments.pretrain.train as pretrain
 
     seen: dict[str, Any] = {}
-    monkeypatch.setattr(pretrain, "main", lambda config, run_dir=None, resume=False, overwrite=False: seen.update(
-        config=config, run_dir=run_dir, resume=resume, overwrite=overwrite) or {})
+    monkeypatch.setattr(pretrain, "main", lambda config, run_dir=None, resume=False, overwrite=False,
+                        end_of_training=None: seen.update(config=config, run_dir=run_dir, resume=resume,
+                                                          overwrite=overwrite, end_of_training=end_of_training) or {})
     # None: the console-script wrapper calls sys.exit(cli()), and anything else would exit 1.
     assert cli(["--set", "optim.lr=2e-3", "--set", "data.scales=[1, 2]", "--run-dir", str(tmp_path)]) is None
     assert seen["config"].optim.lr == 2e-3 and seen["config"].data.scales == (1, 2)
     assert seen["config"].preset == "scenes_cpu" and seen["run_dir"] == str(tmp_path)
+    assert seen["end_of_training"] is not None  # the command evaluates the finished model
     with pytest.raises(SystemExit):
         cli(["--resume"])
     save_checkpoint(tmp_path / "x.pt", {"a": 1})  # unrelated file does not count as a run config

@@ -18,7 +18,7 @@ from experiments.pretrain.config import DataConfig, EvalConfig, config_to_dict
 from experiments.pretrain.data import make_source
 from seqjepa import normalize_glimpses
 from experiments.pretrain.envspec import env_spec
-from experiments.pretrain.train import main
+from experiments.pretrain.cli import pretrain as main  # training with its end-of-training evaluation
 from experiments.viewer.cli import build_parser, make_viewer
 from seqjepa import CheckpointError, load_pretrained
 from tests.experiments.test_pretrain import tiny_config

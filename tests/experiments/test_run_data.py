@@ -16,7 +16,7 @@ import experiments.pretrain.train as pretrain
 from experiments.pretrain.checkpoint import LAST_NAME, load_checkpoint
 from experiments.pretrain.config import EvalConfig, dump_config
 from experiments.pretrain.cli import cli
-from experiments.pretrain.train import main
+from experiments.pretrain.cli import pretrain as main  # training with its end-of-training evaluation
 from tests.experiments.test_pretrain import FakeSource, tiny_config
 
 TB_TAGS = ("loss", "lr", "ema_momentum", "probe_acc", "probe_r2", "grad_norm")  # not sequences_per_s: timing

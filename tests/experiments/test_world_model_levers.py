@@ -18,7 +18,7 @@ from experiments.evaluate.report import check_claims, summarise
 from experiments.evaluate.runner import headline
 from experiments.pretrain.config import DataConfig, EvalConfig, ModelConfig, OptimConfig
 from experiments.pretrain.data import describe_policy, make_source, policy_kwargs
-from experiments.pretrain.train import main
+from experiments.pretrain.cli import pretrain as main  # training with its end-of-training evaluation
 from seqjepa import load_pretrained
 from tests.experiments.test_pretrain import FakeSource, tiny_config
 
