@@ -8,9 +8,19 @@ does the import itself. Importing this package does not import torch.
 from typing import Any
 
 from envs.families import FAMILIES, Family
-from envs.records import RECORDS, EnvRecord, load_entry, record_of, register_envs
+from envs.records import (
+    RECORDS,
+    EnvRecord,
+    add_record,
+    load_entry,
+    record_of,
+    register_envs,
+    registered_records,
+    remove_record,
+)
 
-__all__ = ["ENV_IDS", "VARIANTS", "RECORDS", "EnvRecord", "record_of", "base_id", "family_of",
+__all__ = ["ENV_IDS", "VARIANTS", "RECORDS", "EnvRecord", "record_of", "registered_records", "add_record",
+           "remove_record", "base_id", "family_of",
            "check_env_kwargs", "env_keywords", "Family", "FAMILIES"]
 
 ENV_IDS = tuple(r.id for r in RECORDS)  # base ids; VARIANTS below adds ids made of a base id and keywords
@@ -22,7 +32,10 @@ _NOT_KEYWORDS = ("self", "n", "dataset", "objects", "bank", "inner", "render_mod
 
 def base_id(env_id: str) -> str:
     """The id a registered variant is made from (itself for a base id)."""
-    return VARIANTS[env_id][0] if env_id in VARIANTS else env_id
+    try:
+        return record_of(env_id).id
+    except ValueError:  # not an id of this package
+        return env_id
 
 
 def family_of(env_id: str) -> Family:
@@ -54,8 +67,9 @@ def check_env_kwargs(env_id: str, num_envs: int = 1, **kwargs: Any) -> None:
     """Check the keywords ``gym.make(env_id, **kwargs)`` / ``gym.make_vec(env_id, num_envs, **kwargs)``
     would get (a registered variant's own keywords included), with the env's own rules, without
     loading, generating or rendering its data: ValueError / TypeError naming the keyword otherwise."""
-    check = load_entry(record_of(env_id).check_kwargs)
-    merged = {**(VARIANTS[env_id][1] if env_id in VARIANTS else {}), **kwargs}
+    record = record_of(env_id)
+    check = load_entry(record.check_kwargs)
+    merged = {**record.variants.get(env_id, {}), **kwargs}
     check(num_envs, **merged)
 
 

@@ -20,7 +20,8 @@ from typing import Any, Mapping
 
 from envs.families import PATH, ROTATION, SACCADE, Family
 
-__all__ = ["EnvRecord", "RECORDS", "record_of", "register_envs", "load_entry"]
+__all__ = ["EnvRecord", "RECORDS", "record_of", "registered_records", "register_envs", "add_record", "remove_record",
+           "load_entry"]
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,36 @@ RECORDS: tuple[EnvRecord, ...] = (
 
 _BY_ID = {r.id: r for r in RECORDS}
 _VARIANT_OF = {v: r for r in RECORDS for v in r.variants}
+
+
+def registered_records() -> tuple[EnvRecord, ...]:
+    """Every record registered now: :data:`RECORDS`, then those added by :func:`add_record`."""
+    return tuple(_BY_ID.values())
+
+
+def add_record(record: EnvRecord) -> None:
+    """Register one more id at run time (a world family defined outside this package, or a test's):
+    ``gymnasium.register`` its id and variants, and :func:`record_of` (hence pretraining, the
+    viewer and the keyword checks) knows it. ValueError if the id is taken."""
+    from gymnasium.envs.registration import registry
+
+    taken = [i for i in (record.id, *record.variants) if i in _BY_ID or i in _VARIANT_OF or i in registry]
+    if taken:
+        raise ValueError(f"ids already registered: {taken}")
+    _BY_ID[record.id] = record
+    _VARIANT_OF.update({v: record for v in record.variants})
+    register_envs((record,))
+
+
+def remove_record(env_id: str) -> None:
+    """Undo :func:`add_record` for ``env_id`` (its variants too); the built-in records stay."""
+    from gymnasium.envs.registration import registry
+
+    record = _BY_ID.get(env_id)
+    if record is None or record in RECORDS:
+        raise ValueError(f"{env_id!r} is not an id added by add_record")
+    for i in (record.id, *record.variants):
+        _BY_ID.pop(i, None), _VARIANT_OF.pop(i, None), registry.pop(i, None)
 
 
 def record_of(env_id: str) -> EnvRecord:

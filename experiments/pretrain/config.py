@@ -26,7 +26,7 @@ from agents import SACCADE_POLICIES
 from checks import check_choice, check_int, check_real
 from envs import RECORDS as _RECORDS
 from envs.families import ROTATION, SACCADE
-from experiments.pretrain.envspec import DATA_SPLITS, DATASETS, RENAMED, env_spec
+from experiments.pretrain.envspec import RENAMED, data_splits, dataset_ids, env_spec
 from experiments.pretrain.source import PERIPHERIES
 from saliency import DEFAULT_METHOD
 from seqjepa.config import SeqJEPAConfig
@@ -74,7 +74,7 @@ class DataConfig:
     ``batch_size`` is per process (the global batch is ``batch_size * world_size``).
     """
 
-    dataset: str = "scenes"              # one of DATASETS
+    dataset: str = "scenes"              # a record's dataset name (envspec.dataset_ids())
     split: str = "train"                 # SSL split, one of SPLITS
     root: str | None = None              # data folder; None = $SACCADE_DATA or ~/.cache/saccade
     glimpse_size: int = 32               # G, glimpse side in pixels
@@ -187,7 +187,7 @@ class TrainConfig:
     def validate(self) -> "TrainConfig":
         """Raise ValueError naming the first bad field and its allowed values; return self."""
         d, o, e = self.data, self.optim, self.eval
-        check_choice("data.dataset", d.dataset, DATASETS)
+        check_choice("data.dataset", d.dataset, tuple(dataset_ids()))
         check_choice("data.split", d.split, SPLITS)
         check_choice("eval.train_split", e.train_split, LABELED_SPLITS)  # the probe needs labels
         check_choice("eval.test_split", e.test_split, LABELED_SPLITS)
@@ -286,7 +286,7 @@ def _check_data_and_paths(config: TrainConfig) -> None:
     """The checks of :meth:`TrainConfig.validate` that would otherwise fail late: in data
     preparation, or after training (evaluation), or when the run folder is written."""
     d, e = config.data, config.eval
-    check_choice("data.split", d.split, DATA_SPLITS[d.dataset])  # e.g. the embedded scenes have no unlabeled split
+    check_choice("data.split", d.split, data_splits(d.dataset))  # e.g. the embedded scenes have no unlabeled split
     if not isinstance(d.env_kwargs, Mapping) or not all(isinstance(k, str) for k in d.env_kwargs):
         raise ValueError(f"data.env_kwargs must be a mapping of env keyword names to values, got {d.env_kwargs!r}")
     if d.epoch_size is not None and (isinstance(d.epoch_size, bool) or d.epoch_size < 1):

@@ -20,13 +20,22 @@ from typing import Any
 
 import envs
 
-__all__ = ["env_spec", "ENV_IDS", "DATASETS", "DATA_SPLITS", "RENAMED", "env_parameters"]
+__all__ = ["env_spec", "ENV_IDS", "DATASETS", "dataset_ids", "data_splits", "RENAMED", "env_parameters"]
 
-# data.dataset -> registered id, and data.split -> the env's split: read from the ids' records
-ENV_IDS = {r.dataset: r.id for r in envs.RECORDS if r.dataset is not None}
-DATASETS = tuple(ENV_IDS)                                                   # the names data.dataset takes
-DATA_SPLITS = {r.dataset: r.data_splits for r in envs.RECORDS if r.dataset is not None}  # data.split per name
-SPLIT_NAMES = {r.id: dict(r.split_names) for r in envs.RECORDS if r.split_names}
+
+def dataset_ids() -> dict[str, str]:
+    """``data.dataset`` name -> registered id, for every record that names one (an id added at run
+    time by ``envs.add_record`` included)."""
+    return {r.dataset: r.id for r in envs.registered_records() if r.dataset is not None}
+
+
+def data_splits(dataset: str) -> tuple[str, ...]:
+    """The ``data.split`` values the data of ``dataset`` offers (its record's ``data_splits``)."""
+    return envs.record_of(dataset_ids()[dataset]).data_splits
+
+
+ENV_IDS = dataset_ids()   # the built-in names (data.dataset -> id) when this module was imported
+DATASETS = tuple(ENV_IDS)
 TEST_SEED_OFFSET = 1000  # generated worlds / objects: the test split is generated from seed + this
 RENAMED = {"scene_style": "style", "fixation_mode": "first_fixation"}   # DataConfig name -> env keyword
 # Fields that describe how batches are made, not the world: never forwarded.
@@ -51,9 +60,10 @@ def env_spec(data: Any) -> tuple[str, dict[str, Any]]:
     "the default" (e.g. ``n_train``) is left out where the env's own default is not None; lists
     become tuples (``scales``).
     """
-    if data.dataset not in ENV_IDS:
-        raise ValueError(f"data.dataset must be one of {tuple(ENV_IDS)}, got {data.dataset!r}")
-    env_id = ENV_IDS[data.dataset]
+    ids = dataset_ids()
+    if data.dataset not in ids:
+        raise ValueError(f"data.dataset must be one of {tuple(ids)}, got {data.dataset!r}")
+    env_id = ids[data.dataset]
     accepted = env_parameters(env_id)
     kwargs: dict[str, Any] = {}
     for f in dataclasses.fields(data):
@@ -83,8 +93,9 @@ def env_spec(data: Any) -> tuple[str, dict[str, Any]]:
                              f"(episodes of seq_len - 1 steps): set data.seq_len instead")
     kwargs.update({k: tuple(v) if isinstance(v, list) else v for k, v in extra.items()})
     kwargs[envs.family_of(env_id).length_kwarg] = data.seq_len - 1
-    if env_id in SPLIT_NAMES and "split" in kwargs:
-        kwargs["split"] = SPLIT_NAMES[env_id][kwargs["split"]]
+    split_names = envs.record_of(env_id).split_names
+    if split_names and "split" in kwargs:
+        kwargs["split"] = split_names[kwargs["split"]]
     if "split" not in accepted and "seed" in accepted and data.split == "test":
         kwargs["seed"] = int(kwargs.get("seed", accepted["seed"].default)) + TEST_SEED_OFFSET
     return env_id, kwargs
