@@ -254,7 +254,7 @@ def test_a_resumed_run_gets_its_floors_from_the_background(tmp_path: Path, monke
                                                            capsys: pytest.CaptureFixture[str]) -> None:
     """A session that stops before the end starts no job; the resumed one does, and its evaluation
     takes the floors from it (the same as computed in the evaluation); no process is left."""
-    from experiments.pretrain.train import main
+    from experiments.pretrain.cli import pretrain as main  # training with the project's evaluation
 
     cfg = dataclasses.replace(_scenes_config(tmp_path, monkeypatch), threads=1, total_steps=4, stop_after=2)
     monkeypatch.setenv(floor_cache.BACKGROUND_ENV, "1")  # also on a one-core machine
