@@ -1,7 +1,6 @@
 """The ``--help`` of every command line: plain text, defaults shown, examples kept as written.
 
-    parser = argparse.ArgumentParser(prog="saccade-view", description=..., epilog=...,
-                                     formatter_class=HelpFormatter)
+    parser = Parser("saccade-view", description=..., epilog=...)   # experiments.cliconfig.Parser uses it
 
 :class:`HelpFormatter` wraps each paragraph of the description and epilog but keeps indented
 lines (command examples) as they are, removes reStructuredText markup (double backquotes,

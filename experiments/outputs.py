@@ -9,31 +9,24 @@
 - :func:`read_json_object`: a JSON object in a file the project did not name (a kept run, a cache
   entry), read only when it is a regular file (not a link, FIFO or folder), errors naming it.
 - :func:`exit_error`: the one-line ``<prog>: error: <message>`` on stderr and exit status 2 that
-  every command line uses for bad input (argparse's own convention).
+  every command line uses for bad input (argparse's own convention; defined in :mod:`experiments.cliconfig`).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
-from typing import Any, NoReturn, Sequence
+from typing import Any, Sequence
+
+from experiments.cliconfig import exit_error, user_error_types  # the CLI library's, named here too
 
 __all__ = ["check_output_dir", "check_name_lengths", "read_json_file", "read_json_object", "exit_error",
            "USER_ERRORS", "NAME_MAX"]
 
 NAME_MAX = 255  # bytes in one file or folder name (ext4, APFS, NTFS, tmpfs)
 
-
-def _user_errors() -> tuple[type[Exception], ...]:
-    from seqjepa.serialization import CheckpointError
-
-    return (FileExistsError, FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError,
-            ValueError, TypeError, CheckpointError)
-
-
-USER_ERRORS = _user_errors()
+USER_ERRORS = user_error_types()
 """Exceptions a command line reports as a one-line error (bad input, files, checkpoints)."""
 
 
@@ -113,10 +106,3 @@ def read_json_file(path: str | os.PathLike[str], what: str) -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ValueError(f"{path} is not a readable JSON file of {what} ({exc})") from None
-
-
-def exit_error(prog: str, exc: BaseException | str) -> NoReturn:
-    """Print ``<prog>: error: <message>`` as one line on stderr and exit with status 2."""
-    message = " ".join(str(exc).split()) or type(exc).__name__
-    sys.stderr.write(f"{prog}: error: {message}\n")
-    raise SystemExit(2)

@@ -10,12 +10,11 @@ map left after the last fixation (saliency x inhibition, renormalised).
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
 
-from experiments.helpformat import HelpFormatter
+from experiments.cliconfig import Parser
 from saliency import (
     DEFAULT_METHOD,
     IOR_MODES,
@@ -88,17 +87,16 @@ def main(output: Path = DEFAULT_OUTPUT, method: str = DEFAULT_METHOD, n_fixation
 
 
 def cli() -> None:
-    parser = argparse.ArgumentParser(prog="saccade-saliency-demo", formatter_class=HelpFormatter,
-                                     description="Saliency + IoR scanpath demo on a scikit-image photograph: a "
-                                                 "three-panel PNG of the photograph with a scanpath sampled with "
-                                                 "inhibition of return, the saliency map and the priority map "
-                                                 "left after the last fixation.")
+    parser = Parser("saccade-saliency-demo",
+                    description="Saliency + IoR scanpath demo on a scikit-image photograph: a three-panel PNG of "
+                                "the photograph with a scanpath sampled with inhibition of return, the saliency map "
+                                "and the priority map left after the last fixation.")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="PNG to write")
-    parser.add_argument("--method", choices=METHODS, default=DEFAULT_METHOD, help="saliency model")
+    parser.add_choice("--method", METHODS, default=DEFAULT_METHOD, help="saliency model")
     parser.add_argument("--fixations", type=int, default=8, help="number of fixations (>= 1)")
-    parser.add_argument("--seed", type=int, default=0, help="seeds the scanpath's draws")
-    parser.add_argument("--photo", choices=PHOTOS, default="astronaut", help="scikit-image sample photograph")
-    parser.add_argument("--ior", choices=IOR_MODES, default="square", help="inhibition-of-return shape")
+    parser.add_seed(help="seeds the scanpath's draws")
+    parser.add_choice("--photo", PHOTOS, default="astronaut", help="scikit-image sample photograph")
+    parser.add_choice("--ior", IOR_MODES, default="square", help="inhibition-of-return shape")
     parser.add_argument("--radius", type=float, default=None, help="IoR radius in pixels (default: side / 12)")
     args = parser.parse_args()
     path = main(args.output, args.method, args.fixations, args.seed, photo=args.photo, ior=args.ior,

@@ -32,7 +32,8 @@ THIRD_PARTY_EXCEPTIONS = {"envs.datasets.stl10": {"torchvision"}, "envs.active_p
 # pretraining, never the reverse); on top, the commands (every ``cli`` and ``__main__`` module, which wire the
 # jobs together, e.g. training with its end-of-training evaluation) and the other jobs (viewer, rl, benchmarks,
 # the saliency demo), which import only below them.
-EXPERIMENTS_LAYERS = (("experiments", "experiments.cliconfig", "experiments.helpformat", "experiments.outputs"),
+# The shared helpers stack too: the help formatter < the CLI library (cliconfig) < the checks of outputs.
+EXPERIMENTS_LAYERS = (("experiments", "experiments.helpformat"), ("experiments.cliconfig",), ("experiments.outputs",),
                       ("experiments.pretrain",), ("experiments.evaluate",))
 COMMANDS = ("cli", "__main__")
 

@@ -16,14 +16,13 @@ its own ``grid_sample`` inside ``__getitem__``, batched by a ``DataLoader``. Vec
 
 from __future__ import annotations
 
-import argparse
 import os
 import time
 from typing import Any, Callable
 
 import numpy as np
 
-from experiments.helpformat import HelpFormatter
+from experiments.cliconfig import Parser
 
 
 def _best_rate(fn: Callable[[], int], repeats: int) -> float:
@@ -234,8 +233,7 @@ def main(quick: bool = False, root: str | None = None) -> dict[str, float]:
 
 
 def cli(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m experiments.benchmarks.bench_envs", description=__doc__,
-                                     formatter_class=HelpFormatter)
+    parser = Parser("python -m experiments.benchmarks.bench_envs", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
     parser.add_argument("--root", default=None, help="data folder for the embedded scenes cache")
     args = parser.parse_args(argv)

@@ -11,13 +11,12 @@ after a warm-up (Numba compilation is not timed).
 
 from __future__ import annotations
 
-import argparse
 import time
 from typing import Callable, Sequence
 
 import numpy as np
 
-from experiments.helpformat import HelpFormatter
+from experiments.cliconfig import Parser
 
 
 def _best_seconds(fn: Callable[[], object], repeats: int) -> float:
@@ -55,8 +54,7 @@ def measure(sizes: Sequence[int] = (64, 128), batches: Sequence[int] = (64, 256)
 
 
 def main(argv: Sequence[str] | None = None) -> list[dict[str, float]]:
-    parser = argparse.ArgumentParser(prog="python -m experiments.benchmarks.bench_render3d", description=__doc__,
-                                     formatter_class=HelpFormatter)
+    parser = Parser("python -m experiments.benchmarks.bench_render3d", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="2 repeats instead of 5 (a smoke run, < 30 s)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[64, 128], help="image sides in pixels")
     parser.add_argument("--batches", type=int, nargs="+", default=[64, 256], help="batch sizes N")

@@ -16,7 +16,6 @@ Timings are the median over ``--repeats`` runs after a warm-up (Numba compiled b
 
 from __future__ import annotations
 
-import argparse
 import os
 import platform
 import time
@@ -26,10 +25,8 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
+from experiments.cliconfig import Parser
 from saliency import METHODS, saliency_map, saliency_maps, sample_scanpaths
-from experiments.cliconfig import add_config_flags, config_from_flags
-from experiments.helpformat import HelpFormatter
-from experiments.outputs import exit_error
 from tests.saliency.reference import itti_koch_ref, spectral_residual_ref
 
 REFERENCES = {"spectral_residual": spectral_residual_ref, "itti_koch": itti_koch_ref}
@@ -171,15 +168,9 @@ def main(cfg: BenchConfig) -> None:
 
 
 def cli() -> None:
-    parser = argparse.ArgumentParser(prog="python -m experiments.benchmarks.bench_saliency", description=__doc__,
-                                     formatter_class=HelpFormatter)
-    add_config_flags(parser, BenchConfig)
-    args = parser.parse_args()
-    try:
-        config = config_from_flags(BenchConfig, args)
-    except ValueError as exc:
-        exit_error(parser.prog, exc)
-    main(config)
+    parser = Parser("python -m experiments.benchmarks.bench_saliency", description=__doc__)
+    parser.add_config_flags(BenchConfig)
+    main(parser.config_from_flags(BenchConfig, parser.parse_args()))
 
 
 if __name__ == "__main__":

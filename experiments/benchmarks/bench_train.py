@@ -20,7 +20,6 @@ and ``torch.cuda.utilization()`` where available; then the ratios ours / paper-s
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import time
@@ -31,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
-from experiments.helpformat import HelpFormatter
+from experiments.cliconfig import Parser
 from experiments.pretrain.data import iterate_batches, prepare_batch
 from seqjepa import SeqJEPA, SeqJEPAConfig
 from seqjepa.ema import ema_momentum
@@ -210,12 +209,11 @@ def run(small: bool = False, steps: int | None = None, workers: int | None = Non
 
 
 def cli(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(prog="python -m experiments.benchmarks.bench_train", description=__doc__,
-                                     formatter_class=HelpFormatter)
+    parser = Parser("python -m experiments.benchmarks.bench_train", description=__doc__)
     parser.add_argument("--small", action="store_true", help="tiny batch/model for a CPU smoke test")
     parser.add_argument("--steps", type=int, default=None, help="timed steps per pipeline")
     parser.add_argument("--workers", type=int, default=None, help="DataLoader workers of the paper-style pipeline")
-    parser.add_argument("--device", default="auto", help="cpu, cuda or cuda:N; auto: cuda where available")
+    parser.add_device(default="auto", help="cpu, cuda or cuda:N; auto: cuda where available")
     parser.add_argument("--json", default=None, help="also write the results here")
     args = parser.parse_args(argv)
     res = run(args.small, args.steps, args.workers, args.device)

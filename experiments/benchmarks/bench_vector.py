@@ -49,7 +49,7 @@ from typing import Any
 
 import gymnasium as gym
 
-from experiments.helpformat import HelpFormatter
+from experiments.cliconfig import Parser
 
 PEER_ID = "CircleSquare-v0"
 PEER_PACKAGES = ("ap-gym", "aiohttp", "datasets", "pillow")
@@ -250,8 +250,7 @@ def write_json(path: Path, payload: dict[str, Any]) -> None:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options."""
-    p = argparse.ArgumentParser(prog="python -m experiments.benchmarks.bench_vector", description=__doc__,
-                                formatter_class=HelpFormatter)
+    p = Parser("python -m experiments.benchmarks.bench_vector", description=__doc__)
     p.add_argument("--quick", action="store_true", help="fewer steps (< 60 s in all)")
     p.add_argument("--num-envs", type=int, default=64, help="rows of every vector env")
     p.add_argument("--repeats", type=int, default=None, help="timed repeats (median reported)")

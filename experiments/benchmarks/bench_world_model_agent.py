@@ -14,14 +14,13 @@ world model / saliency.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
 from typing import Any, Callable
 
 import numpy as np
 
-from experiments.helpformat import HelpFormatter
+from experiments.cliconfig import Parser
 
 __all__ = ["run", "cli", "tiny_model_for"]
 
@@ -131,8 +130,7 @@ def table(results: list[dict[str, Any]]) -> str:
 
 
 def cli(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m experiments.benchmarks.bench_world_model_agent",
-                                     description=__doc__, formatter_class=HelpFormatter)
+    parser = Parser("python -m experiments.benchmarks.bench_world_model_agent", description=__doc__)
     parser.add_argument("--env", default="Saccade-Shapes-v0", help="saccade id (without --checkpoint)")
     parser.add_argument("--checkpoint", default=None, help="a seq-JEPA checkpoint (its world replaces --env)")
     parser.add_argument("--rows", type=int, default=64, help="rows of the vector env")

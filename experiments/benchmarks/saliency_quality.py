@@ -9,11 +9,9 @@ uniformly random fixations (chance = the objects' share of the image).
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
 
-from experiments.helpformat import HelpFormatter
+from experiments.cliconfig import Parser
 
 
 def hit_fraction(fixations: np.ndarray, boxes: np.ndarray) -> float:
@@ -52,11 +50,10 @@ def main(n_images: int = 1000, n_fixations: int = 4, seed: int = 0, root: str | 
 
 
 def cli(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m experiments.benchmarks.saliency_quality", description=__doc__,
-                                     formatter_class=HelpFormatter)
+    parser = Parser("python -m experiments.benchmarks.saliency_quality", description=__doc__)
     parser.add_argument("--images", type=int, default=1000, help="embedded scenes measured")
     parser.add_argument("--fixations", type=int, default=4, help="first fixations of each scanpath counted")
-    parser.add_argument("--seed", type=int, default=0, help="seeds the scanpaths and the random fixations")
+    parser.add_seed(help="seeds the scanpaths and the random fixations")
     parser.add_argument("--root", default=None, help="data folder (default: $SACCADE_DATA, else ~/.cache/saccade)")
     args = parser.parse_args(argv)
     main(args.images, args.fixations, args.seed, args.root)

@@ -11,15 +11,14 @@ given together are treated as seeds of one setting (mean ± std). The output fol
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 from typing import Sequence
 
 from experiments.evaluate.report import check_ablation, compare, summarise, write_report
 from experiments.evaluate.runner import check_runs, evaluate_runs
-from experiments.helpformat import HelpFormatter
-from experiments.outputs import USER_ERRORS, check_output_dir, exit_error
+from experiments.cliconfig import Parser
+from experiments.outputs import check_output_dir
 
 __all__ = ["cli", "main"]
 
@@ -75,10 +74,9 @@ def main(paths: Sequence[str], out: str | Path, device: str = "cpu", m_val: Sequ
 
 def cli(argv: Sequence[str] | None = None) -> None:
     """Console entry point ``saccade-eval`` (see the module docstring)."""
-    parser = argparse.ArgumentParser(prog="saccade-eval", description=DESCRIPTION, epilog=EPILOG,
-                                     formatter_class=HelpFormatter)
+    parser = Parser("saccade-eval", description=DESCRIPTION, epilog=EPILOG)
     parser.add_argument("paths", nargs="*", help="run folders or checkpoint files (seeds of one setting)")
-    parser.add_argument("--out", help="output folder for results.json, report.md and figures (required unless "
+    parser.add_output("--out", help="output folder for results.json, report.md and figures (required unless "
                                       "--compare)")
     parser.add_argument("--compare", nargs="+", metavar="RESULTS",
                         help="print evaluated settings side by side (output folders or results.json files)")
@@ -89,29 +87,25 @@ def cli(argv: Sequence[str] | None = None) -> None:
                                                         "each run's eval.max_batches)")
     parser.add_argument("--policy", help="make the evaluation sequences with this data.policy (e.g. saliency: the "
                                          "env's own saliency-IoR scanpaths; default: each run's training policy)")
-    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    parser.add_device()
     parser.add_argument("--no-floors", action="store_true", help="skip random init and model-free floors")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing report in --out")
+    parser.add_overwrite("replace an existing report in --out")
     parser.add_argument("--title", help="title of report.md (default: Evaluation report)")
     args = parser.parse_args(argv)
     if args.compare:
         if args.paths:
             parser.error("--compare takes evaluated output folders; give no run paths with it")
-        try:
+        with parser.user_errors():
             print(compare({Path(p).name if Path(p).is_dir() else Path(p).parent.name: p for p in args.compare}))
-        except USER_ERRORS as exc:
-            exit_error(parser.prog, exc)
         return
     if not args.paths or not args.out:
         parser.error("give one or more run folders / checkpoints and --out (or --compare RESULTS...)")
     if args.m_val and any(m < 1 for m in args.m_val):
         parser.error(f"--m-val must be positive ints, got {args.m_val}")
-    try:
+    with parser.user_errors():
         files = main(args.paths, args.out, device=args.device, m_val=args.m_val, max_batches=args.max_batches,
                      floors=not args.no_floors, overwrite=args.overwrite, ablation=args.ablation, title=args.title,
                      policy=args.policy)
-    except USER_ERRORS as exc:
-        exit_error(parser.prog, exc)
     print(Path(files["report"]).read_text())
 
 

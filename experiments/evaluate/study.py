@@ -23,8 +23,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Sequence
 
-from experiments.helpformat import HelpFormatter
-from experiments.outputs import NAME_MAX, USER_ERRORS, check_output_dir, exit_error
+from experiments.cliconfig import Parser
+from experiments.outputs import NAME_MAX, check_output_dir
 from experiments.pretrain.config import load_config, resolve_config_path
 from experiments.evaluate.cli import main as evaluate
 
@@ -109,27 +109,23 @@ def evaluate_seed(run_dir: Path, floors: bool, m_val: Sequence[int] | None, thre
 
 
 def cli(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m experiments.evaluate.study", description=DESCRIPTION,
-                                     epilog=EPILOG, formatter_class=HelpFormatter)
+    parser = Parser("python -m experiments.evaluate.study", description=DESCRIPTION, epilog=EPILOG)
     parser.add_argument("--config", default="scenes_cpu", help="preset name (see saccade-pretrain --list-presets) "
                                                               "or YAML file")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="distinct seeds, one run each")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a config field of every run, e.g. --set optim.lr=1e-3 (repeatable)")
+    parser.add_seeds(default=[0, 1, 2], help="distinct seeds, one run each")
+    parser.add_overrides(help="override a config field of every run, e.g. --set optim.lr=1e-3 (repeatable)")
     parser.add_argument("--ablation", action="store_true",
                         help="also train the no-action ablation (model.condition_aggregator/predictor=false)")
     parser.add_argument("--name", help="run-name prefix (default: the preset's name); give each variant of a "
                                        "preset (other --set values) its own, or its runs would be reused")
-    parser.add_argument("--out", required=True, help="report folder (results.json, report.md and figures)")
-    parser.add_argument("--out-dir", default="runs", help="parent folder of the run folders")
+    parser.add_output("--out", required=True, help="report folder (results.json, report.md and figures)")
+    parser.add_output("--out-dir", default="runs", help="parent folder of the run folders")
     parser.add_argument("--jobs", type=int, default=1, help="seeds trained at once, each with config.threads torch threads")
     parser.add_argument("--m-val", type=int, nargs="+", help="numbers of observed views (default: the preset's)")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing report in --out")
+    parser.add_overwrite("replace an existing report in --out")
     args = parser.parse_args(argv)
-    try:  # every input, before any training: one line naming the flag, exit 2
+    with parser.user_errors():  # every input, before any training: one line naming the flag, exit 2
         path, name = _check_args(args)
-    except USER_ERRORS as exc:
-        exit_error(parser.prog, exc)
     jobs = [(s, f"{name}_s{s}", args.overrides, True) for s in args.seeds]
     if args.ablation:
         off = ["model.condition_aggregator=false", "model.condition_predictor=false"]

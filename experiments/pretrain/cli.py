@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import argparse
 import math
 from pathlib import Path
 from typing import Any, Sequence
@@ -16,8 +15,7 @@ import torch.distributed as dist
 import yaml
 
 from experiments.evaluate.runner import EVALUATION
-from experiments.helpformat import HelpFormatter
-from experiments.outputs import USER_ERRORS, exit_error
+from experiments.cliconfig import Parser
 from experiments.pretrain import train
 from experiments.pretrain.config import TrainConfig, apply_overrides, config_to_dict, load_config, reset_invocation_keys
 from experiments.pretrain.presets import preset_descriptions
@@ -43,17 +41,14 @@ def cli(argv: Sequence[str] | None = None) -> None:
     Returns None (the console-script wrapper passes the return value to ``sys.exit``); the
     summary is printed and saved as ``summary.json`` in the run folder.
     """
-    parser = argparse.ArgumentParser(prog="saccade-pretrain", description=DESCRIPTION, epilog=EPILOG,
-                                     formatter_class=HelpFormatter)
+    parser = Parser("saccade-pretrain", description=DESCRIPTION, epilog=EPILOG)
     parser.add_argument("--config", help="YAML config file, or a packaged preset by name (e.g. scenes_cpu; see "
                                          "--list-presets; default: scenes_cpu; with --resume and --run-dir: the "
                                          "run's own config.yaml)")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a field, e.g. --set optim.lr=1e-3 (repeatable)")
+    parser.add_overrides(help="override a field, e.g. --set optim.lr=1e-3 (repeatable)")
     parser.add_argument("--resume", action="store_true", help="continue from the run folder's latest checkpoint")
-    parser.add_argument("--run-dir", help="run folder (default: <out_dir>/<run_name>)")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="start afresh in a run folder that already holds a run (its checkpoints, "
+    parser.add_output("--run-dir", help="run folder (default: <out_dir>/<run_name>)",
+                      overwrite="start afresh in a run folder that already holds a run (its checkpoints, "
                              "TensorBoard events and summary are deleted first)")
     parser.add_argument("--list-presets", action="store_true", help="list the packaged presets and exit")
     parser.add_argument("--print-config", action="store_true",
@@ -66,23 +61,20 @@ def cli(argv: Sequence[str] | None = None) -> None:
     if args.resume and args.overwrite:
         parser.error("--resume continues the run in its folder, --overwrite deletes it: pass one, not both")
     own = Path(args.run_dir or ".") / "config.yaml"
-    try:
+    with parser.user_errors((ValueError, FileNotFoundError)):  # broken YAML, bad --set, bad value: one line, exit 2
         if args.config is None and args.resume and args.run_dir and own.is_file():
             # the run's own settings, but this invocation's run control (stop_after, progress)
             config = apply_overrides(reset_invocation_keys(load_config(own)), args.overrides)
         else:
             config = load_config(args.config or "scenes_cpu", args.overrides)
-    except (ValueError, FileNotFoundError) as exc:  # broken YAML, bad --set, bad value: one line, exit 2
-        exit_error(parser.prog, exc)
     if args.print_config:
         print(yaml.safe_dump(config_to_dict(config), sort_keys=False), end="")
         return
     if args.resume and args.run_dir is None and config.run_name is None:
         parser.error("--resume needs --run-dir or a config with run_name")
     try:
-        summary = pretrain(config, run_dir=args.run_dir, resume=args.resume, overwrite=args.overwrite)
-    except USER_ERRORS as exc:  # a bad run folder, checkpoint or value: one line, exit 2
-        exit_error(parser.prog, exc)
+        with parser.user_errors():  # a bad run folder, checkpoint or value: one line, exit 2
+            summary = pretrain(config, run_dir=args.run_dir, resume=args.resume, overwrite=args.overwrite)
     finally:
         if dist.is_initialized():
             dist.destroy_process_group()

@@ -26,6 +26,7 @@ from agents import SACCADE_POLICIES
 from checks import check_choice, check_int, check_real
 from envs import RECORDS as _RECORDS
 from envs.families import ROTATION, SACCADE
+from experiments.cliconfig import parse_value, split_key_value
 from experiments.pretrain.envspec import RENAMED, data_splits, dataset_ids, env_spec
 from experiments.pretrain.source import PERIPHERIES
 from saliency import DEFAULT_METHOD
@@ -410,12 +411,9 @@ def config_to_dict(config: TrainConfig) -> dict[str, Any]:
 def apply_overrides(config: TrainConfig, overrides: Sequence[str]) -> TrainConfig:
     """Apply ``section.field=value`` strings (value parsed as YAML); returns a validated copy."""
     values = config_to_dict(config)
-    for item in overrides:
-        key, sep, raw = item.partition("=")
-        if not sep or not key:
-            raise ValueError(f"override must look like 'section.field=value', got {item!r}")
+    for key, raw in (split_key_value(item, "override", "'section.field=value'") for item in overrides):
         node = values
-        parts = key.strip().split(".")
+        parts = key.split(".")
         for part in parts[:-1]:
             if not isinstance(node.get(part), dict):
                 raise ValueError(f"override {key!r}: {part!r} is not a config section; "
@@ -423,15 +421,9 @@ def apply_overrides(config: TrainConfig, overrides: Sequence[str]) -> TrainConfi
             node = node[part]
         if parts[-1] not in node:
             raise ValueError(f"override {key!r}: unknown field {parts[-1]!r}; allowed: {sorted(node)}")
-        try:
-            value = yaml.safe_load(raw) if raw.strip() else None
-            node[parts[-1]] = [value] if isinstance(node[parts[-1]], list) and not isinstance(value, list) \
-                and value is not None else value
-        except yaml.YAMLError as exc:
-            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            raise ValueError(f"override {key.strip()!r}: cannot parse the value {raw!r} as YAML ({problem})") from None
-        except RecursionError:
-            raise ValueError(f"override {key.strip()!r}: the value is nested too deeply") from None
+        value = parse_value(raw, key, "override")
+        node[parts[-1]] = [value] if isinstance(node[parts[-1]], list) and not isinstance(value, list) \
+            and value is not None else value
     try:
         return config_from_dict(values)
     except RecursionError:  # a YAML alias that holds itself, or nesting deeper than Python's stack

@@ -40,6 +40,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from envs.storage import atomic_write, atomic_write_json
+from experiments.cliconfig import flag_of, name_flag
 
 __all__ = ["INITS", "train_run", "run_name", "movement_label", "make_env", "check_recognition_id", "check_backbone", "check_out",
            "episode_steps", "write_results", "main", "CHECKPOINTS", "APPLE", "NoEpisodeError"]
@@ -519,15 +520,15 @@ STUDY_EPILOG = """examples:
 
 def _parser(study: bool) -> argparse.ArgumentParser:
     from agents.active.agent import WM_SCORES
-    from experiments.helpformat import HelpFormatter
-    p = argparse.ArgumentParser(prog=f"python -m experiments.rl {'active-study' if study else 'active'}",
-                                description=STUDY_DESCRIPTION if study else ACTIVE_DESCRIPTION,
-                                epilog=STUDY_EPILOG if study else ACTIVE_EPILOG, formatter_class=HelpFormatter)
+    from experiments.cliconfig import Parser
+    p = Parser(f"python -m experiments.rl {'active-study' if study else 'active'}",
+               description=STUDY_DESCRIPTION if study else ACTIVE_DESCRIPTION,
+               epilog=STUDY_EPILOG if study else ACTIVE_EPILOG)
     p.add_argument("--env", default=None, help="recognition id (default: the backbone's world, else CircleSquare-v0)")
     p.add_argument("--steps", type=int, default=25_600, help="env transitions per run")
     p.add_argument("--num-envs", type=int, default=16, help="rows of the vector env")
     p.add_argument("--threads", type=int, default=1, help="torch threads per run")
-    p.add_argument("--out", default="runs/active", help="folder of runs/<name>.json, tb/, curves.png and README.md")
+    p.add_output("--out", default="runs/active", help="folder of runs/<name>.json, tb/, curves.png and README.md")
     p.add_argument("--backbone", default=None,
                    help="seq-JEPA checkpoint (a file saccade-pretrain wrote) whose encoder reads the glimpses; "
                         "--env then defaults to the recognition variant of its training world; also the world model "
@@ -545,37 +546,37 @@ def _parser(study: bool) -> argparse.ArgumentParser:
     agent.add_argument("--lr", type=float, default=None, help="SAC's learning rate (actor and critic)")
     wm = p.add_argument_group("world model", "the --backbone checkpoint as a policy (movement world_model, "
                               "agents.world_model) and as an intrinsic reward for the learned movement")
-    wm.add_argument("--wm-score", default=None, choices=WM_SCORES,
-                    help="movement world_model: novelty (distance of the predicted next latent from the nearest seen) "
+    p.add_choice("--wm-score", WM_SCORES, group=wm,
+                 help="movement world_model: novelty (distance of the predicted next latent from the nearest seen) "
                          "or disagreement (its spread over MC-dropout passes); default novelty")
     wm.add_argument("--wm-candidates", type=int, default=None,
                     help="movement world_model: K candidate saccades per step; default 16")
-    wm.add_argument("--wm-layout", default=None, choices=("grid", "sample"),
-                    help="movement world_model: a grid of landing points inside the fixation bounds or K uniform "
+    p.add_choice("--wm-layout", ("grid", "sample"), group=wm,
+                 help="movement world_model: a grid of landing points inside the fixation bounds or K uniform "
                          "draws; default grid")
-    wm.add_argument("--intrinsic-reward", default="none", choices=("none", "world_model"),
-                    help="learned movement: add the world model's prediction error of the glimpse each move reached "
+    p.add_choice("--intrinsic-reward", ("none", "world_model"), default="none", group=wm,
+                 help="learned movement: add the world model's prediction error of the glimpse each move reached "
                          "to SAC's reward (runs kept as learned+wm<scale>)")
     wm.add_argument("--intrinsic-scale", type=float, default=0.1,
                     help="weight of that error (1 - cosine, in [0, 2]) in SAC's reward")
     if study:
-        p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
-                       help="seeds to run, each with every movement (and init)")
+        p.add_seeds(default=[0, 1, 2],
+                    help="seeds to run, each with every movement (and init)")
         p.add_argument("--movements", nargs="+", default=["learned", "random", "still", "saliency"],
                        help="movements to compare: learned (SAC), random, still, saliency (the saccade worlds' "
                             "saliency-IoR scanpaths; skipped on other ids), world_model (the --backbone checkpoint "
                             "chooses the saccades)")
-        p.add_argument("--inits", nargs="+", default=list(INITS), choices=INITS,
-                       help="with --backbone: encoder starts to compare (on the checkpoint's world)")
+        p.add_choice("--inits", INITS, default=list(INITS), nargs="+",
+                     help="with --backbone: encoder starts to compare (on the checkpoint's world)")
     else:
-        p.add_argument("--init", default="finetuned", choices=INITS,
-                       help="with --backbone: its encoder trained with the head (finetuned) or fixed (frozen), or "
+        p.add_choice("--init", INITS, default="finetuned",
+                     help="with --backbone: its encoder trained with the head (finetuned) or fixed (frozen), or "
                             "a new encoder of its architecture, trained (random) or fixed (random_frozen)")
         p.add_argument("--movement", default="learned",
                        help="learned (SAC), random, still, saliency (the saccade worlds' saliency-IoR scanpaths) or "
                             "world_model (the --backbone checkpoint chooses the saccades)")
-        p.add_argument("--seed", type=int, default=0, help="seed of the run (env, agent and torch)")
-        p.add_argument("--overwrite", action="store_true", help="replace a kept run of the same name")
+        p.add_seed(help="seed of the run (env, agent and torch)")
+        p.add_overwrite("replace a kept run of the same name")
     return p
 
 
@@ -633,11 +634,6 @@ WM_ONLY = ("wm_score", "wm_candidates", "wm_layout")  # agent settings that only
 AGENT_FLAGS = ("policy_updates", "updates_per_step", "batch_transitions", "gamma", "lr")
 
 
-def _flag(field: str) -> str:
-    """The command-line flag of an ``AgentConfig`` field (``batch_transitions`` -> ``--batch-transitions``)."""
-    return "--" + field.replace("_", "-")
-
-
 def _agent_config(args: argparse.Namespace, env: str) -> dict[str, Any]:
     """The ``AgentConfig`` fields the CLI sets (AGENT_FLAGS): the flags given, else the values tuned for ``env``,
     else the defaults; checked by ``AgentConfig`` itself (errors name the flag)."""
@@ -645,15 +641,14 @@ def _agent_config(args: argparse.Namespace, env: str) -> dict[str, Any]:
     from agents.active import AgentConfig
     movements = args.movements if hasattr(args, "movements") else [args.movement]
     flags = AGENT_FLAGS + (WM_ONLY if "world_model" in movements else ())  # the world model's: only where it moves
-    unused = [_flag(f) for f in WM_ONLY if f not in flags and getattr(args, f) is not None]
+    unused = [flag_of(f) for f in WM_ONLY if f not in flags and getattr(args, f) is not None]
     if unused:
         raise ValueError(f"{unused[0]} sets the movement world_model, which is not asked for")
     given = {field: getattr(args, field) for field in flags if getattr(args, field) is not None}
     try:
         config = AgentConfig.for_env(env, **given)
     except ValueError as exc:  # CheckTypeError is a ValueError too
-        field, _, rest = str(exc).partition(" ")
-        raise type(exc)(f"{_flag(field)} {rest}" if field in flags else str(exc)) from None
+        raise type(exc)(name_flag(exc, flags)) from None
     return {field: value for field, value in dataclasses.asdict(config).items() if field in flags}
 
 
@@ -669,7 +664,7 @@ def _check_kept_runs(out: Path, agent_config: dict[str, Any], settings: dict[str
         movement = str(run.get("movement"))
         ignored = (() if movement.startswith("learned") else SAC_ONLY) + \
             (() if movement == "world_model" else WM_ONLY)  # a fixed movement never ran SAC, nor the world model
-        differ = {_flag(k): (kept[k], v) for k, v in agent_config.items()
+        differ = {flag_of(k): (kept[k], v) for k, v in agent_config.items()
                   if k in kept and kept[k] != v and k not in ignored}
         if settings is not None:
             differ.update(_other_settings(run, settings))
@@ -709,11 +704,11 @@ def _short(digest: str | None) -> str:
 def main(argv: Sequence[str] | None = None, study: bool = False) -> int:
     """CLI of one run (``active``) or of the study (``active-study``); bad arguments exit 2 with one line."""
     from checks.extras import MissingExtraError
-    from experiments.outputs import USER_ERRORS, exit_error
+    from experiments.outputs import USER_ERRORS
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = _parser(study)
     args = parser.parse_args(argv)
-    try:
+    with parser.user_errors((*USER_ERRORS, MissingExtraError)):
         env, world = _check_args(args, study)
         init = "random" if study else args.init
         intrinsic = args.intrinsic_scale if args.intrinsic_reward == "world_model" else 0.0
@@ -724,8 +719,6 @@ def main(argv: Sequence[str] | None = None, study: bool = False) -> int:
         settings = {"env": env, "steps": args.steps, "num_envs": args.num_envs,
                     "backbone_sha256": world["sha256"] if world else None}
         _check_kept_runs(Path(args.out), agent_config, settings, replacing=name, runs=kept)
-    except (*USER_ERRORS, MissingExtraError) as exc:
-        exit_error(parser.prog, exc)
     common = dict(steps=args.steps, num_envs=args.num_envs, backbone=args.backbone, out=args.out,
                   threads=args.threads, agent_config=agent_config, intrinsic_scale=intrinsic)
     try:
@@ -742,7 +735,7 @@ def main(argv: Sequence[str] | None = None, study: bool = False) -> int:
                     continue  # no priority map outside the saccade worlds
                 train_run(env, movement, seed=seed, init=init, **common)
     except NoEpisodeError as exc:  # an episode longer than the registration says: nothing was kept
-        exit_error(parser.prog, exc)
+        parser.exit_error(exc)
     page = write_results(args.out, "python -m experiments.rl " + ("active-study " if study else "active ") +
                          shlex.join(argv))
     print(f"results: {page}")

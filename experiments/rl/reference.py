@@ -21,7 +21,6 @@ as bands), atomically.
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from dataclasses import asdict, dataclass, field
@@ -31,10 +30,9 @@ from typing import Any, Callable
 import gymnasium as gym
 import numpy as np
 
-from experiments.cliconfig import add_config_flags, config_from_flags
+from experiments.cliconfig import Parser
 from checks.extras import MissingExtraError, check_extra, install_hint
-from experiments.helpformat import HelpFormatter
-from experiments.outputs import USER_ERRORS, check_output_dir, exit_error
+from experiments.outputs import USER_ERRORS, check_output_dir
 
 __all__ = ["RLConfig", "TASKS", "main", "evaluate_policy", "baseline_policies"]
 
@@ -307,22 +305,13 @@ def main(config: RLConfig, overwrite: bool = False) -> dict[str, Any]:
 
 
 def cli(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(prog="python -m experiments.rl", description=DESCRIPTION, epilog=EPILOG,
-                                     formatter_class=HelpFormatter)
-    add_config_flags(parser, RLConfig)
-    parser.add_argument("--overwrite", action="store_true", help="replace the results of an earlier study in --out")
+    parser = Parser("python -m experiments.rl", description=DESCRIPTION, epilog=EPILOG)
+    parser.add_config_flags(RLConfig)
+    parser.add_overwrite("replace the results of an earlier study in --out")
     args = parser.parse_args(argv)
-    try:
-        config = config_from_flags(RLConfig, args)
-    except ValueError as exc:
-        exit_error(parser.prog, exc)
-    try:
+    config = parser.config_from_flags(RLConfig, args)
+    with parser.user_errors((*USER_ERRORS, MissingExtraError), fields=_FIELDS):  # the flag, not the config field
         check_config(config, args.overwrite)
-    except MissingExtraError as exc:
-        exit_error(parser.prog, exc)
-    except USER_ERRORS as exc:
-        name, _, rest = str(exc).partition(" ")  # the user's flag, not the config field
-        exit_error(parser.prog, f"--{name.replace('_', '-')} {rest}" if name in _FIELDS else exc)
     return main(config, args.overwrite)
 
 

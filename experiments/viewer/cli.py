@@ -38,9 +38,9 @@ from typing import Any, Sequence
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # keep pygame's banner out of CLI output
 import pygame  # noqa: E402
 
-from experiments.helpformat import HelpFormatter  # noqa: E402
+from experiments.cliconfig import Parser, parse_env_kwargs, parse_size  # noqa: E402
 from experiments.viewer.app import RECORD_FORMATS, Viewer, key_bindings, write_animation  # noqa: E402
-from experiments.viewer.env import EnvFactory, load_image_folder, parse_kws  # noqa: E402
+from experiments.viewer.env import EnvFactory, load_image_folder  # noqa: E402
 from saliency.scanpath import SCANPATH_MODES  # noqa: E402
 
 __all__ = ["Viewer", "key_bindings", "write_animation", "build_parser", "make_viewer", "main", "cli"]
@@ -52,20 +52,18 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``saccade-view`` argument parser (examples and keys in the epilog)."""
     first, _, rest = (__doc__ or "").partition("\n")
     rest = rest.partition(" :class:`Viewer` owns")[0]  # the help ends before the note for programmers
-    parser = argparse.ArgumentParser(prog="saccade-view", description=first, epilog=rest,
-                                     formatter_class=HelpFormatter)
+    parser = Parser("saccade-view", description=first, epilog=rest)
     src = parser.add_mutually_exclusive_group()
     src.add_argument("--env", default=None,
                      help=f"registered env id (default: the --checkpoint's training env, else {DEFAULT_ENV})")
     src.add_argument("--images", help="an image file or a folder of images to look at instead")
-    parser.add_argument("--kw", action="append", default=[], metavar="KEY=VALUE",
-                        help="env keyword argument, e.g. --kw glimpse_size=32 --kw scales=1,2,4 (repeatable)")
+    parser.add_env_kwargs()
     parser.add_argument("--image-size", type=int, default=96,
                         help="--images: side the images are fitted to (px, 8..4096)")
     parser.add_argument("--index", type=int, default=0, help="first image index")
-    parser.add_argument("--seed", type=int, default=0, help="seeds the env and the space-key agent")
-    parser.add_argument("--agent", default="sample", choices=SCANPATH_MODES,
-                        help="saliency agent mode (saccade envs): sample the priority map or take its argmax")
+    parser.add_seed(help="seeds the env and the space-key agent")
+    parser.add_choice("--agent", SCANPATH_MODES, default="sample",
+                      help="saliency agent mode (saccade envs): sample the priority map or take its argmax")
     parser.add_argument("--fps", type=float, default=2.0, help="autoplay rate (saccades/s), also the GIF rate")
     parser.add_argument("--size", default="1160x760", help="window size WIDTHxHEIGHT")
     parser.add_argument("--checkpoint",
@@ -76,28 +74,18 @@ def build_parser() -> argparse.ArgumentParser:
                              "drawn over the image and its choice marked (key c toggles them)")
     parser.add_argument("--candidate-grid", type=int, default=12,
                         help="candidates per side of that grid, inside the fixation bounds (2..64)")
-    parser.add_argument("--candidate-score", default="novelty", choices=("novelty", "disagreement"),
-                        help="how the world model scores a candidate (agents.world_model)")
+    parser.add_choice("--candidate-score", ("novelty", "disagreement"), default="novelty",
+                      help="how the world model scores a candidate (agents.world_model)")
     parser.add_argument("--n-cache", type=int, default=2000,
                         help="glimpses in the nearest-glimpse cache (latents kept in <out>/cache)")
-    parser.add_argument("--record-format", default="gif", choices=RECORD_FORMATS,
-                        help="format of the g-key recording (mp4 needs imageio-ffmpeg)")
-    parser.add_argument("--out", default="viewer_out", help="folder for screenshots, recordings and --frames")
+    parser.add_choice("--record-format", RECORD_FORMATS, default="gif",
+                      help="format of the g-key recording (mp4 needs imageio-ffmpeg)")
+    parser.add_output("--out", default="viewer_out", help="folder for screenshots, recordings and --frames")
     parser.add_argument("--headless", action="store_true", help="no window: write --frames frames to --out")
     parser.add_argument("--frames", type=int, default=10, help="--headless: number of frames (agent steps + 1)")
     parser.add_argument("--screenshot", help="no window: make --steps agent saccades, save one PNG here, exit")
     parser.add_argument("--steps", type=int, default=4, help="--screenshot: agent steps before the picture")
     return parser
-
-
-def _parse_size(text: str) -> tuple[int, int]:
-    try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise ValueError(f"--size must look like WIDTHxHEIGHT (e.g. 1280x760), got {text!r}") from None
-    if w < 1 or h < 1:
-        raise ValueError(f"--size must be positive, got {text!r}")
-    return w, h
 
 
 def _check_args(args: argparse.Namespace) -> None:
@@ -113,7 +101,7 @@ def _check_args(args: argparse.Namespace) -> None:
         raise ValueError("--candidates needs --checkpoint (the world model that scores them)")
     if not (0.0 < args.fps <= 120.0):  # also rejects NaN
         raise ValueError(f"--fps must be a number in (0, 120], got {args.fps}")
-    w, h = _parse_size(args.size)
+    w, h = parse_size(args.size)
     if w > 16384 or h > 16384:
         raise ValueError(f"--size must be at most 16384x16384, got {args.size!r}")
     out = Path(args.out).expanduser()
@@ -174,7 +162,7 @@ def _check_saccade_family(env_id: str) -> None:
 
 def make_viewer(args: argparse.Namespace) -> Viewer:
     """Build the env factory, the optional world-model monitor and the viewer from parsed arguments."""
-    kwargs = parse_kws(args.kw)
+    kwargs = parse_env_kwargs(args.kw)
     if args.checkpoint and not args.images and args.env:
         _check_saccade_family(args.env)
     monitor, env_id = None, args.env
@@ -206,7 +194,7 @@ def make_viewer(args: argparse.Namespace) -> Viewer:
         except ValueError:
             if args.candidates:
                 raise
-    return Viewer(factory, size=_parse_size(args.size), fps=args.fps, seed=args.seed, agent_mode=args.agent,
+    return Viewer(factory, size=parse_size(args.size), fps=args.fps, seed=args.seed, agent_mode=args.agent,
                   out_dir=args.out, record_format=args.record_format, monitor=monitor, n_cache=args.n_cache,
                   index=args.index, cache_dir=Path(args.out) / "cache", progress=True, candidates=candidates,
                   show_candidates=args.candidates)

@@ -1,4 +1,5 @@
-"""Environment side of the viewer: ``--kw`` parsing, user image folders, building the env.
+"""Environment side of the viewer: user image folders, building the env (the ``--kw`` values are
+read by the CLI library, :func:`experiments.cliconfig.parse_env_kwargs`).
 
 The viewer looks at any registered environment of a family it has an adapter for (saccade,
 path integration, 3D rotation; ``gym.make(env_id, **kwargs)``) or at a user's own images
@@ -14,43 +15,10 @@ from typing import Any, Sequence
 
 import cv2
 import numpy as np
-import yaml
 
-__all__ = ["IMAGE_SUFFIXES", "parse_kw", "parse_kws", "load_image_folder", "EnvFactory", "base_env"]
+__all__ = ["IMAGE_SUFFIXES", "load_image_folder", "EnvFactory", "base_env"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".ppm", ".pgm")
-
-
-def _value(text: str) -> Any:
-    """One ``--kw`` value: YAML scalars/lists, ``1,2,4`` as a tuple; lists become tuples."""
-    text = text.strip()
-    if "," in text and not text.startswith(("[", "(", "{")):
-        return tuple(_value(part) for part in text.split(",") if part.strip())
-    if text.startswith("(") and text.endswith(")"):
-        text = "[" + text[1:-1] + "]"
-    value = yaml.safe_load(text) if text else None
-    return tuple(value) if isinstance(value, list) else value
-
-
-def parse_kw(item: str) -> tuple[str, Any]:
-    """``"scales=1,2,4"`` -> ``("scales", (1, 2, 4))``; values are parsed as YAML.
-
-    Raises:
-        ValueError: ``item`` is not ``key=value`` with a non-empty identifier key.
-    """
-    key, sep, raw = item.partition("=")
-    key = key.strip()
-    if not sep or not key.isidentifier():
-        raise ValueError(f"--kw must look like key=value (e.g. glimpse_size=32, scales=1,2,4), got {item!r}")
-    try:
-        return key, _value(raw)
-    except yaml.YAMLError as exc:
-        raise ValueError(f"--kw {key}: cannot parse value {raw!r}: {exc}") from exc
-
-
-def parse_kws(items: Sequence[str]) -> dict[str, Any]:
-    """Several ``key=value`` strings -> a kwargs dict (later keys win)."""
-    return dict(parse_kw(item) for item in items)
 
 
 def _read_rgb(path: Path) -> np.ndarray:

@@ -15,10 +15,11 @@ overrides them key by key).
 
 from __future__ import annotations
 
-import argparse
 import os
 from pathlib import Path
 from typing import Sequence
+
+from experiments.cliconfig import Parser, split_key_value
 
 __all__ = ["DEFAULT_ENV", "DEFAULT_KWARGS", "DEFAULT_STEPS", "DEFAULT_INDEX", "DEFAULT_AGENT", "screenshot_argv",
            "main"]
@@ -35,8 +36,8 @@ DEFAULT_AGENT = "argmax"  # the priority map's peak: the scanpath visits the obj
 def screenshot_argv(out: str | os.PathLike[str], extra: Sequence[str] = ()) -> list[str]:
     """``saccade-view`` arguments that write the picture to ``out``: the defaults above, then ``extra``
     (``--kw KEY=VALUE`` entries replace the default of that key; other options are appended)."""
-    parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("--kw", action="append", default=[])
+    parser = Parser(add_help=False)
+    parser.add_env_kwargs()
     parser.add_argument("--env", default=DEFAULT_ENV)
     parser.add_argument("--steps", type=int, default=DEFAULT_STEPS)
     parser.add_argument("--index", type=int, default=DEFAULT_INDEX)
@@ -44,10 +45,8 @@ def screenshot_argv(out: str | os.PathLike[str], extra: Sequence[str] = ()) -> l
     known, rest = parser.parse_known_args(list(extra))
     kws = dict(DEFAULT_KWARGS) if known.env == DEFAULT_ENV else {}
     for item in known.kw:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--kw must look like KEY=VALUE, got {item!r}")
-        kws[key.strip()] = value
+        key, value = split_key_value(item, "--kw")
+        kws[key] = value
     argv = ["--screenshot", str(out), "--env", known.env, "--steps", str(known.steps), "--index", str(known.index),
             "--agent", known.agent]
     for key, value in kws.items():
@@ -57,12 +56,12 @@ def screenshot_argv(out: str | os.PathLike[str], extra: Sequence[str] = ()) -> l
 
 def main(argv: Sequence[str] | None = None) -> Path:
     """Write the picture (``--out``, default ``docs/viewer.png``) and return its path."""
-    parser = argparse.ArgumentParser(
-        prog="python -m experiments.viewer.screenshot", description=(__doc__ or "").partition("\n")[0],
+    parser = Parser(
+        "python -m experiments.viewer.screenshot", description=(__doc__ or "").partition("\n")[0],
         epilog="Any other saccade-view option (--size, --seed, --agent, --kw KEY=VALUE, ...) is passed "
                f"through. Defaults: --env {DEFAULT_ENV} " + " ".join(f"--kw {k}={v}" for k, v in DEFAULT_KWARGS.items())
                + f" --steps {DEFAULT_STEPS} --index {DEFAULT_INDEX} --agent {DEFAULT_AGENT}.")
-    parser.add_argument("--out", default="docs/viewer.png", help="the PNG to write (default: docs/viewer.png)")
+    parser.add_output("--out", default="docs/viewer.png", help="the PNG to write (default: docs/viewer.png)")
     args, extra = parser.parse_known_args(argv)
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     from experiments.viewer.cli import build_parser, cli

@@ -19,7 +19,8 @@ from hypothesis import strategies as st  # noqa: E402
 
 from envs.rendering import SCANPATH_COLOR, heatmap  # noqa: E402
 from experiments.viewer.cli import Viewer, _window_loop, cli, key_bindings, write_animation  # noqa: E402
-from experiments.viewer.env import EnvFactory, load_image_folder, parse_kw, parse_kws  # noqa: E402
+from experiments.cliconfig import parse_env_kwarg as parse_kw, parse_env_kwargs as parse_kws  # noqa: E402
+from experiments.viewer.env import EnvFactory, load_image_folder  # noqa: E402
 from experiments.viewer.panels import compute_layout, pixel_to_screen, screen_to_pixel  # noqa: E402
 from saliency import IOR_MODES, METHODS  # noqa: E402
 from tests.envs.helpers import blob_dataset  # noqa: E402
