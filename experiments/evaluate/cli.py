@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from experiments.evaluate.metric_registry import ABLATION_METRIC, ablation_metrics, ablation_rows
 from experiments.evaluate.report import check_ablation, compare, summarise, write_report
 from experiments.evaluate.runner import check_runs, evaluate_runs
 from experiments.cliconfig import Parser
@@ -63,12 +64,12 @@ def main(paths: Sequence[str], out: str | Path, device: str = "cpu", m_val: Sequ
                                       data_overrides=data)
         with_s, without_s = summarise(measurements), summarise(abl)
         meta["ablation_runs"] = abl_meta["runs"]
-        meta["ablation_claim"] = check_ablation(with_s, without_s)
-        if any(r["metric"] == "equiv_r2_mlp" for r in with_s):
-            meta["ablation_claim_mlp"] = check_ablation(with_s, without_s, "equiv_r2_mlp")
+        for metric in ablation_metrics():  # the default metric's claim always, the others where measured
+            if metric.name == ABLATION_METRIC or any(r["metric"] == metric.name for r in with_s):
+                meta[metric.ablation_claim] = check_ablation(with_s, without_s, metric.name)
         for row in abl:
             row["subject"] = "no_action_model"
-        measurements += [r for r in abl if r["metric"].startswith(("equiv_", "top1_z_agg"))]
+        measurements += ablation_rows(abl)
     return write_report(out, measurements, meta, overwrite=overwrite, title=title)
 
 

@@ -1,7 +1,8 @@
 """Probe metrics on frozen features, for the model and for its floors, by the same code.
 
 Every function returns measurement dicts ``{"metric", "subject", "m", "seed", "value"}`` (the
-contract of :mod:`experiments.evaluate.report`). Probes are converged ones
+contract of :mod:`experiments.evaluate.tables`; every metric is registered in
+:mod:`experiments.evaluate.metric_registry`). Probes are converged ones
 (:func:`~experiments.evaluate.probes.fit_logistic`, :func:`~experiments.evaluate.probes.fit_ridge`,
 regularisation chosen on a validation split of the training features).
 

@@ -25,7 +25,9 @@ from seqjepa.preprocess import normalize_glimpses
 from experiments.evaluate.features import extract_split, random_init_copy
 from experiments.evaluate.floor_cache import FloorJob, FloorPlan, default_sources, start_floor_job
 from experiments.evaluate.metrics import Measurement, model_measurements
-from experiments.evaluate.report import is_rotation, summarise, write_report
+from experiments.evaluate.metric_registry import (ALL_FAMILIES, METRICS, HeadlineRow, headline_metrics,
+                                                  is_rotation)
+from experiments.evaluate.report import summarise, write_report
 from experiments.pretrain.probing import SourceFactory
 from seqjepa import SeqJEPA
 from seqjepa.pretrained import META_KEY, pretrained_from_state
@@ -253,15 +255,27 @@ def evaluate_runs(paths: list[str | Path], device: torch.device | str = "cpu", f
 _HEADLINE_SUBJECTS = ("trained", "random_init", "raw_pixels", "colour_hist", "dead_reckoning", "chance")
 
 
+def _headline_ms(row: HeadlineRow, metric: str, summary: list[dict[str, Any]], ms: list[int],
+                 m4: int | None) -> list[int | None]:
+    """The Ms of a metric's headline rows (:class:`~experiments.evaluate.metric_registry.HeadlineRow`)."""
+    if row.at == "each":
+        return sorted({r["m"] for r in summary if r["metric"] == metric and r["m"] is not None})
+    if row.at == "key":
+        return [m for m in ms if m in (1, m4, ms[-1])]
+    return [m4 if row.at == "headline" else row.at]
+
+
 def headline(summary: list[dict[str, Any]], m_tr: int, policy: str | None = None) -> str:
     """A short plain-text table of the key figures, each beside its floors (``summary`` rows of
-    :func:`experiments.evaluate.report.summarise`). Rows and columns the data lacks are left out
-    (no top-1 rows without labels); the 3D-rotation family reads "relative rotation" and adds the
-    absolute rotation. ``policy`` names the agent that made the sequences (a last line)."""
+    :func:`experiments.evaluate.report.summarise`; its rows: the registry's headline metrics,
+    :func:`~experiments.evaluate.metric_registry.headline_metrics`). Rows and columns the data lacks
+    are left out (no top-1 rows without labels); the 3D-rotation family reads "relative rotation"
+    and adds the absolute rotation. ``policy`` names the agent that made the sequences (a last line)."""
     cell = {(r["metric"], r["subject"], r["m"]): r for r in summary}
     rotation = is_rotation(summary)
-    top1_ms = sorted({r["m"] for r in summary if r["metric"] == "top1_z_agg" and r["m"] is not None})
-    ms = sorted(set(top1_ms) | {r["m"] for r in summary if r["metric"] == "pathint_r2" and r["m"] is not None})
+    families = {"rotation"} if rotation else set(ALL_FAMILIES) - {"rotation"}
+    each = [m.name for m in headline_metrics() if m.headline.at in ("each", "key")]
+    ms = sorted({r["m"] for r in summary if r["metric"] in each and r["m"] is not None})
 
     def fmt(metric: str, subject: str, m: int | None) -> str:
         r = cell.get((metric, subject, m))
@@ -273,26 +287,26 @@ def headline(summary: list[dict[str, Any]], m_tr: int, policy: str | None = None
         return f"{m} view{'s' if m > 1 else ''}"
 
     m4 = 4 if 4 in ms else (ms[-1] if ms else None)
-    rows = [(f"z_AGG top-1, {views(m)}", "top1_z_agg", m) for m in top1_ms]
-    if any(r["metric"] == "top1_encoder" for r in summary):
-        rows.append((f"encoder top-1 (mean of {m4} views)", "top1_encoder", m4))
-    rows.append(("relative rotation R^2 (views 0 -> 1)" if rotation else "equivariance R^2 (views 0 -> 1)",
-                 "equiv_r2_uniform", 2))
-    rows.append(("the same, MLP probe", "equiv_r2_mlp", 2))
-    if rotation:
-        rows.append(("absolute rotation R^2 (view 0)", "rot_r2_absolute", 1))
-    name = "path integration (relative rotation) R^2" if rotation else "path integration R^2"
-    rows += [(f"{name}, {views(m)}", "pathint_r2", m) for m in ms if m in (1, m4, ms[-1])]
+    rows = []
+    for metric in headline_metrics():
+        spec = metric.headline
+        if not families & set(metric.families) or (spec.if_measured and not any(r["metric"] == metric.name
+                                                                                 for r in summary)):
+            continue
+        label = spec.rotation_label if rotation and spec.rotation_label else spec.label
+        rows += [(label.format(m=m, views=views(m) if m else m), metric.name, m)
+                 for m in _headline_ms(spec, metric.name, summary, ms, m4)]
     subjects = [s for s in _HEADLINE_SUBJECTS if any((metric, s, m) in cell for _, metric, m in rows)]
     head = ["figure"] + [s.replace("_", " ") for s in subjects]
     table = [head] + [[label] + [fmt(metric, s, m) for s in subjects] for label, metric, m in rows]
     widths = [max(len(r[i]) for r in table) for i in range(len(head))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in table]
+    pathint = METRICS["pathint_r2"].headline
+    name = (pathint.rotation_label if rotation else pathint.label).split(", {")[0]
     abl = [(f"{name}, {m} views: no action {fmt('pathint_r2_no_action', 'trained', m)}, "
             f"no vision {fmt('pathint_r2_no_vision', 'trained', m)}") for m in ms if m in (m4, ms[-1]) and m > 1]
-    loss = ", ".join(f"{k.replace('_', ' ')} {fmt(f'pred_loss_{k}', 'trained', None)}"
-                     for k in ("true_action", "shuffled_action", "zero_action", "copy_last", "mean_target",
-                               "next_state") if (f"pred_loss_{k}", "trained", None) in cell)
+    losses = [k for k in METRICS if k.startswith("pred_loss_") and (k, "trained", None) in cell]
+    loss = ", ".join(f"{k[len('pred_loss_'):].replace('_', ' ')} {fmt(k, 'trained', None)}" for k in losses)
     out = lines + abl + [f"held-out prediction loss at M={m_tr} (1 - cos): {loss}"]
     if ("target_r2_z_agg", "trained", None) in cell:
         out.append(f"share of the target explained (ridge R^2): by z_AGG alone {fmt('target_r2_z_agg', 'trained', None)}"

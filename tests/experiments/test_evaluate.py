@@ -22,6 +22,7 @@ from experiments.evaluate.features import (
     random_init_copy,
 )
 from experiments.evaluate.metrics import floor_measurements, model_measurements
+from experiments.evaluate.metric_registry import METRICS, SUBJECTS
 from experiments.pretrain.cli import pretrain as main  # training with its end-of-training evaluation
 from seqjepa import SeqJEPA, SeqJEPAConfig
 from tests.experiments.test_pretrain import FakeSource, tiny_config
@@ -125,6 +126,7 @@ def test_metrics_read_planted_signal_and_floors_stay_low() -> None:
     assert got[("pred_loss_true_action", "trained", None)] == pytest.approx(0.1)
     assert 0.2 < got[("top1_z_agg", "chance", 1)] < 0.5
     assert all({"metric", "subject", "m", "seed", "value"} == set(r) for r in rows)
+    assert {r["metric"] for r in rows} <= set(METRICS) and {r["subject"] for r in rows} <= set(SUBJECTS)
 
 
 def _scenes_run(tmp_path: Path, seed: int, monkeypatch: pytest.MonkeyPatch) -> Path:
