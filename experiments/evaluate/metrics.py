@@ -46,6 +46,7 @@ import torch
 
 from envs.families import FAMILIES, Family
 from experiments.evaluate.features import SplitFeatures, rotation_matrices
+from experiments.evaluate.metric_registry import metric as registered
 from experiments.evaluate.probes import fit_logistic, fit_mlp, fit_ridge
 
 __all__ = ["model_measurements", "floor_measurements", "Measurement"]
@@ -55,7 +56,8 @@ RAW_PIXEL_MAX_VIEWS = 4  # raw-pixel class probes concatenate views: capped to k
 
 
 def _row(metric: str, subject: str, m: int | None, seed: int, value: float) -> Measurement:
-    return {"metric": metric, "subject": subject, "m": m, "seed": seed, "value": float(value)}
+    """One measurement of a registered metric (a KeyError for a name the registry lacks)."""
+    return {"metric": registered(metric).name, "subject": subject, "m": m, "seed": seed, "value": float(value)}
 
 
 def _labeled(f: SplitFeatures) -> torch.Tensor:
