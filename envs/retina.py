@@ -1,6 +1,6 @@
 """The retina: a multi-scale glimpse sensor (NumPy + Numba; no torch).
 
-Geometry (shared bit for bit with :mod:`experiments.pretrain.retina_torch`). A fixation is an integer
+Geometry. A fixation is an integer
 pixel index ``(row, col)``. With glimpse side ``G`` and scale ``s``, the glimpse covers
 the ``G*s x G*s`` square of pixels whose top-left pixel is
 ``(row - (G*s)//2, col - (G*s)//2)``; it is area-averaged in non-overlapping ``s x s``
@@ -231,7 +231,7 @@ MAX_SCALES = 16             # len(scales)
 
 
 def validate_retina_args(glimpse_size, scales, padding) -> tuple[int, tuple[int, ...], str]:
-    """Check and normalise ``(glimpse_size, scales, padding)``; shared with the torch retina.
+    """Check and normalise ``(glimpse_size, scales, padding)`` (one check for every retina).
 
     Ranges: ``glimpse_size`` an int in [1, 1024]; ``scales`` a tuple (not a bare int) of at most
     16 strictly increasing ints starting with 1, with ``glimpse_size * max(scales) <= 8192``.
@@ -293,7 +293,7 @@ def mosaic(glimpse: np.ndarray, zoom: int = 1, gap: int = 2, gap_value: int = 25
 
 
 class RetinaShape:
-    """What a retina's ``glimpse_size``, ``scales`` and ``padding`` say (shared with the torch retina)."""
+    """What a retina's ``glimpse_size``, ``scales`` and ``padding`` say."""
 
     __slots__ = ()
     glimpse_size: int

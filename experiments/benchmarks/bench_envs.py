@@ -2,8 +2,8 @@
 
 Prints: single-env steps/s (one core; G = 32, scales 1/2/4, a reset every 4 saccades, with the
 saliency maps precomputed as the paper did, and computed at each reset) and sequence-source
-sequences/s (T = 5, B = 512; saccades, then the path-integration and rotation worlds) on CPU
-(and on CUDA for the torch retina when a GPU is available). The saccade source is shown next to
+sequences/s (T = 5, B = 512; saccades, then the path-integration and rotation worlds) on CPU.
+The saccade source is shown next to
 the previous source's fused path (one scanpath kernel + the retina, no env; the path the one
 source replaced) and to a baseline in the style of the seq-JEPA reference code's dataset class:
 per sample, draw fixations with ``torch.multinomial`` + square IoR, then crop every glimpse with
@@ -172,25 +172,6 @@ def bench_family_sources(batch: int, seq_len: int, batches: int) -> dict[str, fl
     return out
 
 
-def bench_torch_retina(images: np.ndarray, batch: int, seq_len: int, device: str) -> float:
-    import torch
-
-    from experiments.pretrain.retina_torch import TorchRetina
-
-    retina = TorchRetina(32, (1, 2, 4))
-    x = torch.from_numpy(np.array(images[:batch], copy=True)).to(device)
-    h, w = images.shape[1:3]
-    fix = torch.stack([torch.randint(0, h, (batch, seq_len)), torch.randint(0, w, (batch, seq_len))], -1).to(device)
-
-    def run() -> int:
-        retina(x, fix)
-        if device == "cuda":
-            torch.cuda.synchronize()
-        return batch
-
-    return _best_rate(run, 5)
-
-
 def main(quick: bool = False, root: str | None = None) -> dict[str, float]:
     import torch
 
@@ -223,12 +204,6 @@ def main(quick: bool = False, root: str | None = None) -> dict[str, float]:
     for name, rate in fam.items():
         results[f"source_{name}_sequences_per_s"] = rate
         print(f"sequence source, {name + ' world':14s}:      {rate:10.0f} sequences/s")
-    results["torch_retina_cpu_sequences_per_s"] = bench_torch_retina(np.asarray(dataset.images[:batch]), batch, seq_len, "cpu")
-    print(f"torch retina, CPU (scales 1/2/4):     {results['torch_retina_cpu_sequences_per_s']:10.0f} sequences/s")
-    if torch.cuda.is_available():
-        results["torch_retina_cuda_sequences_per_s"] = bench_torch_retina(
-            np.asarray(dataset.images[:batch]), batch, seq_len, "cuda")
-        print(f"torch retina, CUDA (scales 1/2/4):    {results['torch_retina_cuda_sequences_per_s']:10.0f} sequences/s")
     return results
 
 
