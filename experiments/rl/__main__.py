@@ -1,4 +1,5 @@
-"""``python -m experiments.rl``: train and compare the reference agents (PPO, RecurrentPPO; see
+"""``python -m experiments.rl``: train and compare the reference agents (the SB3 study,
+:mod:`experiments.rl.sb3_study`: PPO, RecurrentPPO; see
 ``python -m experiments.rl --help``), or the active-recognition agent with the subcommands
 ``active`` (one run) and ``active-study`` (seeds x movements, resumable); each has its own ``--help``.
 All of them need the ``rl`` extra (``pip install -c constraints.txt -e ".[rl]"``): a missing package
@@ -6,7 +7,7 @@ is one line naming it, said by the command itself before any work."""
 
 import sys
 
-from experiments.rl.reference import cli
+from experiments.rl.sb3_study import cli
 
 SUBCOMMANDS = ("active", "active-study")
 

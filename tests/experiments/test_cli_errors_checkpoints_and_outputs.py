@@ -156,7 +156,7 @@ def test_compare_never_opens_a_fifo(tmp_path, capsys):
 
 # ---------------------------------------------------------------- experiments.rl
 def _rl(argv: list[str]):
-    from experiments.rl.reference import cli
+    from experiments.rl.sb3_study import cli
 
     return cli(argv)
 
@@ -164,10 +164,10 @@ def _rl(argv: list[str]):
 @pytest.fixture
 def no_training(monkeypatch):
     pytest.importorskip("sb3_contrib")
-    from experiments.rl import reference
+    from experiments.rl import sb3_study
 
-    monkeypatch.setattr(reference, "make_env", _never("an env"))
-    monkeypatch.setattr(reference, "run_learner", _never("a learner"))
+    monkeypatch.setattr(sb3_study, "make_env", _never("an env"))
+    monkeypatch.setattr(sb3_study, "run_learner", _never("a learner"))
 
 
 @pytest.mark.parametrize("argv,expected", [
@@ -190,7 +190,7 @@ def test_rl_out_that_cannot_be_a_folder_fails_before_training(tmp_path, capsys, 
 
 
 def test_rl_never_replaces_an_earlier_study_unless_asked(tmp_path, capsys, no_training):
-    from experiments.rl.reference import RLConfig, main
+    from experiments.rl.sb3_study import RLConfig, main
 
     (tmp_path / "results.json").write_text('{"tasks": {}}')
     (tmp_path / "README.md").write_text("earlier")

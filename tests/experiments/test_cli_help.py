@@ -37,7 +37,7 @@ def console_scripts() -> dict[str, str]:
 # command -> (module, function, positional args); every console script, every python -m command
 COMMANDS: dict[str, tuple[str, str, tuple]] = {
     **{name: (*target.split(":"), ()) for name, target in console_scripts().items()},
-    "python -m experiments.rl": ("experiments.rl.reference", "cli", ([],)),
+    "python -m experiments.rl": ("experiments.rl.sb3_study", "cli", ([],)),
     "python -m experiments.rl active": ("experiments.rl.active", "main", ([], False)),
     "python -m experiments.rl active-study": ("experiments.rl.active", "main", ([], True)),
     "python -m experiments.evaluate.study": ("experiments.evaluate.study", "cli", ([],)),

@@ -179,20 +179,20 @@ def test_a_fifo_summary_in_a_study_run_is_never_opened(tmp_path, monkeypatch):
 # ---------------------------------------------------------------- 7. the reference study's --root
 def test_rl_root_that_is_not_a_folder_is_refused_and_nothing_is_made(tmp_path, capsys, monkeypatch):
     pytest.importorskip("sb3_contrib")
-    from experiments.rl import reference
-    monkeypatch.setattr(reference, "make_env", _never("an env"))
-    monkeypatch.setattr(reference, "run_learner", _never("a learner"))
+    from experiments.rl import sb3_study
+    monkeypatch.setattr(sb3_study, "make_env", _never("an env"))
+    monkeypatch.setattr(sb3_study, "run_learner", _never("a learner"))
     missing = tmp_path / "nonexistent" / "data"
-    line = _error_line(capsys, reference.cli, ["--root", str(missing), "--out", str(tmp_path / "o")])
+    line = _error_line(capsys, sb3_study.cli, ["--root", str(missing), "--out", str(tmp_path / "o")])
     assert f"--root {missing} is not a folder" in line
     assert not missing.parent.exists() and not (tmp_path / "o").exists()
 
 
 def test_rl_out_with_a_name_too_long_is_one_line(tmp_path, capsys, monkeypatch):
     pytest.importorskip("sb3_contrib")
-    from experiments.rl import reference
-    monkeypatch.setattr(reference, "make_env", _never("an env"))
-    line = _error_line(capsys, reference.cli, ["--out", str(tmp_path / ("o" * 300))])
+    from experiments.rl import sb3_study
+    monkeypatch.setattr(sb3_study, "make_env", _never("an env"))
+    line = _error_line(capsys, sb3_study.cli, ["--out", str(tmp_path / ("o" * 300))])
     assert "--out" in line and "255" in line
 
 

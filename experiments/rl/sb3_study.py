@@ -1,4 +1,5 @@
-"""Reference agents: PPO and RecurrentPPO against fixed baselines, over seeds, within a CPU budget.
+"""The SB3 study: Stable-Baselines3's PPO and RecurrentPPO (the reference agents) against fixed
+baselines, over seeds, within a CPU budget.
 
 Tasks (``TASKS``): ``classify`` (``Saccade-Shapes-Classify-v0``: active recognition on the
 shortcut-free "shapes" scenes: move the eye and name the class; reward = log-probability of the

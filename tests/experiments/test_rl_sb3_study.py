@@ -1,4 +1,4 @@
-"""The reference-agent study runs end to end on a tiny budget and its baselines behave as designed."""
+"""The SB3 study (experiments.rl.sb3_study) runs end to end on a tiny budget; its baselines behave as designed."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ pytest.importorskip("sb3_contrib")
 
 
 def test_tiny_study_writes_results_table_and_curves(tmp_path):
-    from experiments.rl.reference import cli
+    from experiments.rl.sb3_study import cli
 
     out = tmp_path / "rl"
     results = cli(["--tasks", "home", "--seeds", "0", "--steps", "128", "--eval-every", "64", "--eval-episodes", "3",
@@ -27,7 +27,7 @@ def test_tiny_study_writes_results_table_and_curves(tmp_path):
 
 
 def test_bad_budget_is_a_usage_error(tmp_path):
-    from experiments.rl.reference import cli
+    from experiments.rl.sb3_study import cli
 
     with pytest.raises(SystemExit) as err:
         cli(["--steps", "0", "--out", str(tmp_path)])
