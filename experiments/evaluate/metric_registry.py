@@ -91,8 +91,8 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
            rotation_description="relative rotation R² (↑, mean over the 3 dims) of an early-stopped MLP probe (2 "
            "hidden layers of 256, SIE's protocol) decoding the rotation from view 0 to view 1 from concat(z_0, z_1)",
            headline=HeadlineRow("the same, MLP probe", 2), in_ablation=True, ablation_claim="ablation_claim_mlp"),
-    Metric("rot_r2_absolute", "R² (↑, mean over the 9 entries) of a ridge probe decoding the absolute orientation of "
-           "view 0 (its rotation matrix) from its encoder latent z_0", True, _M + "model_measurements",
+    Metric("rot_r2_absolute", "R² (↑, mean over the 9 entries) of a ridge probe decoding the absolute orientation "
+           "of view 0 (its rotation matrix) from its encoder latent z_0", True, _M + "model_measurements",
            families=("rotation",), headline=HeadlineRow("absolute rotation R^2 (view 0)", 1)),
     Metric("pathint_r2", "R² (↑) of decoding the true displacement from view 0 to view M (path integration) from "
            "concat(z_AGG of views 0..M-1, a_M)", True, _M + "model_measurements",
