@@ -39,6 +39,7 @@ from typing import Any
 
 import torch
 
+from experiments.evaluate.cache_entry import EntryKind, entry, read_entry
 from experiments.evaluate.features import HUE_BINS, PIXEL_SIDE, VALUE_BINS, SplitFeatures, extract_data
 from experiments.evaluate.metrics import RAW_PIXEL_MAX_VIEWS, Measurement, floor_measurements
 from experiments.evaluate.probes import DEFAULT_ALPHAS, DEFAULT_L2
@@ -136,10 +137,6 @@ def floor_file(config: TrainConfig, key: dict[str, Any]) -> Path:
     return resolve_cache_root(config.data.root) / "floors" / f"{digest}.json"
 
 
-def _digest(rows: list[Measurement]) -> str:
-    return hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()
-
-
 def _is_measurement(row: Any) -> bool:
     """``row`` is a measurement: ``{"metric": str, "subject": str, "m": int | None, "seed": int, "value": float}``."""
     return (isinstance(row, dict) and set(row) == {"metric", "subject", "m", "seed", "value"}
@@ -148,31 +145,15 @@ def _is_measurement(row: Any) -> bool:
             and type(row["value"]) in (int, float))
 
 
+_FLOOR_ENTRY = EntryKind("a floor cache entry", "the floor cache entry", _is_measurement, "measurements",
+                         "floors of other data or settings", "computing the floors afresh", RuntimeWarning)
+
+
 def read_floors(file: Path, key: dict[str, Any]) -> list[Measurement] | None:
     """The floors kept in ``file`` for ``key`` if they verify; None when there is no entry, or (with a
     warning naming ``file`` and the reason) when the entry is unusable: not a regular file, not a JSON
     object, rows that are not measurements, another key, or measurements that do not match their digest."""
-    from experiments.outputs import read_json_object
-
-    try:
-        data = read_json_object(file, "a floor cache entry")
-    except FileNotFoundError:
-        return None
-    except ValueError as exc:
-        problem = " ".join(str(exc).split())
-    else:
-        rows = data.get("measurements")
-        if not isinstance(rows, list) or not all(_is_measurement(r) for r in rows):
-            problem = "its measurements are not a list of measurements"
-        elif data.get("key") != key:
-            problem = "floors of other data or settings"
-        elif data.get("sha256") != _digest(rows):
-            problem = "a digest mismatch"
-        else:
-            return list(rows)
-    warnings.warn(f"ignoring the floor cache entry {file}: {problem}; computing the floors afresh",
-                  RuntimeWarning, stacklevel=2)
-    return None
+    return read_entry(file, key, _FLOOR_ENTRY)
 
 
 def write_floors(file: Path, key: dict[str, Any], rows: list[Measurement]) -> list[Measurement]:
@@ -182,7 +163,7 @@ def write_floors(file: Path, key: dict[str, Any], rows: list[Measurement]) -> li
 
     rows = _plain(rows)
     try:
-        atomic_write_json(file, {"key": key, "sha256": _digest(rows), "measurements": rows})
+        atomic_write_json(file, entry(key, rows))
     except OSError as exc:
         warn_unwritable(file, exc, "the floors")
     return rows

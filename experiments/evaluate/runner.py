@@ -22,6 +22,7 @@ from experiments.pretrain.checkpoint import LAST_NAME, latest_checkpoint, load_c
 from experiments.pretrain.config import TrainConfig, config_from_dict, config_to_dict, load_config
 from experiments.pretrain.data import describe_policy
 from seqjepa.preprocess import normalize_glimpses
+from experiments.evaluate.cache_entry import EntryKind, entry, read_entry
 from experiments.evaluate.features import extract_split, random_init_copy
 from experiments.evaluate.floor_cache import FloorJob, FloorPlan, default_sources, start_floor_job
 from experiments.evaluate.metrics import Measurement, model_measurements
@@ -156,8 +157,8 @@ def _cache_file(path: Path, state: dict[str, Any], config: TrainConfig, floors: 
     return run_dir / "eval_cache" / f"{digest}.json", json.loads(json.dumps(key, default=str))
 
 
-def _digest(measurements: list[Measurement]) -> str:
-    return hashlib.sha256(json.dumps(measurements, sort_keys=True).encode()).hexdigest()
+_EVAL_ENTRY = EntryKind("an evaluation cache entry", "the evaluation cache", lambda row: isinstance(row, dict),
+                        "objects", "another checkpoint or evaluation", "evaluating afresh")
 
 
 def _read_cache(file: Path, key: dict) -> list[Measurement] | None:
@@ -165,26 +166,7 @@ def _read_cache(file: Path, key: dict) -> list[Measurement] | None:
     warning naming ``file`` when something is there but unusable: a link, FIFO or folder is never
     opened or followed, and JSON that is not an object, or whose measurements are not a list of
     objects, is recomputed)."""
-    from experiments.outputs import read_json_object
-
-    try:
-        data = read_json_object(file, "an evaluation cache entry")
-    except FileNotFoundError:
-        return None
-    except ValueError as exc:
-        problem = " ".join(str(exc).split())
-    else:
-        rows = data.get("measurements")
-        if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
-            problem = "its measurements are not a list of objects"
-        elif data.get("key") != key:
-            problem = "another checkpoint or evaluation"
-        elif _digest(rows) == data.get("sha256"):  # JSON objects have string keys: sortable
-            return list(rows)
-        else:
-            problem = "a digest mismatch"
-    warnings.warn(f"ignoring the evaluation cache {file}: {problem}; evaluating afresh", stacklevel=3)
-    return None
+    return read_entry(file, key, _EVAL_ENTRY, stacklevel=3)
 
 
 def evaluate_runs(paths: list[str | Path], device: torch.device | str = "cpu", floors: bool = True,
@@ -239,7 +221,7 @@ def evaluate_runs(paths: list[str | Path], device: torch.device | str = "cpu", f
             if cache:
                 rows = json.loads(json.dumps(rows))  # plain JSON values, as they will be read back
                 try:
-                    atomic_write_json(file, {"key": key, "sha256": _digest(rows), "measurements": rows})
+                    atomic_write_json(file, entry(key, rows))
                 except OSError as exc:  # a read-only run folder: evaluate without keeping them
                     warnings.warn(f"could not keep the evaluation in {file}: {exc}", stacklevel=2)
             measurements += rows

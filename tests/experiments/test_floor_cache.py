@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import torch
 
-from experiments.evaluate import floor_cache
+from experiments.evaluate import cache_entry, floor_cache
 from experiments.evaluate.features import extract_data, extract_split
 from experiments.evaluate.floor_cache import (
     FloorJob,
@@ -124,7 +124,7 @@ def test_a_corrupt_entry_is_recomputed_with_a_warning(tmp_path: Path, monkeypatc
         file.write_text("[1, 2]")
     elif damage == "not_a_measurement":
         data["measurements"][0]["value"] = "0.5"
-        data["sha256"] = floor_cache._digest(data["measurements"])  # a consistent digest does not make it valid
+        data["sha256"] = cache_entry.digest(data["measurements"])  # a consistent digest does not make it valid
         file.write_text(json.dumps(data))
     else:
         (tmp_path / "elsewhere.json").write_text(json.dumps(data))
