@@ -21,7 +21,6 @@ from envs.world import (
     MAX_ROWS,
     MAX_STEPS,
     World,
-    check_positive_int,
     check_retina_fits,
 )
 
@@ -113,7 +112,7 @@ class PathWorld(World):
         """Every keyword checked for ``n`` rows over world images of ``world_hw`` (None: the generated
         worlds, whose arguments are checked too), without data: the values normalised
         (``outbound_steps`` resolved), plus the ``retina``."""
-        check_positive_int("num_envs", n, MAX_ROWS)
+        check_int("num_envs", n, 1, MAX_ROWS)
         k = cls.keyword_values(kwargs)
         if k["outbound_steps"] is None:
             k["outbound_steps"] = k["max_steps"] // 2 if k["reward"] == "home" else 0

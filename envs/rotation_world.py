@@ -7,6 +7,7 @@ from typing import Any, Sequence
 import cv2
 import numpy as np
 
+from checks import check_int
 from envs.checks import check_real_vector, pick_index
 from envs.families import ROTATION
 from envs.datasets.objects3d import COLOURINGS, OBJECT_CLASSES, make_objects
@@ -29,7 +30,6 @@ from envs.world import (
     MAX_ROWS,
     MAX_STEPS,
     World,
-    check_positive_int,
     check_retina_fits,
 )
 
@@ -122,9 +122,9 @@ class RotationWorld(World):
     def check_keywords(cls, n: int, **kwargs: Any) -> dict[str, Any]:
         """Every keyword checked for ``n`` rows, without making or rendering an object: the values
         normalised, plus the ``retina``. (``n_objects`` and ``seed`` matter only without ``objects``.)"""
-        check_positive_int("num_envs", n, MAX_ROWS)
+        check_int("num_envs", n, 1, MAX_ROWS)
         k = cls.keyword_values(kwargs)
-        k["supersample"] = check_positive_int("supersample", k["supersample"], MAX_SUPERSAMPLE)
+        k["supersample"] = check_int("supersample", k["supersample"], 1, MAX_SUPERSAMPLE)
         if k["image_size"] * k["supersample"] > MAX_RENDERED_SIDE:
             raise ValueError(f"image_size * supersample must be at most {MAX_RENDERED_SIDE}, "
                              f"got {k['image_size']} * {k['supersample']}")

@@ -9,6 +9,7 @@ import numpy as np
 
 from numba import njit
 
+from checks import check_int
 from envs.checks import check_in_episode, pick_index
 from envs.families import SACCADE
 from envs.coordinates import max_norm_position, pixel_to_norm
@@ -21,7 +22,6 @@ from envs.world import (
     MAX_ROWS,
     MAX_STEPS,
     World,
-    check_positive_int,
     check_retina_fits,
 )
 from saliency import DEFAULT_METHOD, IOR_MODES, METHODS, saliency_map
@@ -147,7 +147,7 @@ class SaccadeWorld(World):
                              f"max_saccades={max_saccades!r} and max_steps={max_steps!r}")
         length = max_saccades if max_saccades is not None else max_steps if max_steps is not None else \
             DEFAULT_MAX_SACCADES
-        length = check_positive_int("max_saccades", length, MAX_STEPS)
+        length = check_int("max_saccades", length, 1, MAX_STEPS)
         k = cls.keyword_values(kwargs)
         k["max_saccades"] = k["max_steps"] = length
         if k["reward"] == "object" and not boxes:
@@ -155,7 +155,7 @@ class SaccadeWorld(World):
         if k["ior"] != "gaussian" and k["ior_decay"] != 1.0:
             raise ValueError(f"ior_decay < 1 needs ior='gaussian' (hard square/disc IoR does not decay), "
                              f"got ior={k['ior']!r}")
-        check_positive_int("num_envs", n, MAX_ROWS)
+        check_int("num_envs", n, 1, MAX_ROWS)
         k["retina"] = retina = Retina(glimpse_size=k["glimpse_size"], scales=k["scales"], padding=k["padding"])
         check_retina_fits(retina, image_hw)
         if k["keep_inside"]:

@@ -12,6 +12,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from checks import check_int
 from envs.checks import check_index, pick_index
 from envs.families import ROTATION
 from envs.datasets.views3d import ViewBank
@@ -20,7 +21,7 @@ from envs.retina import Retina
 from envs.rotation_world import centre_glimpses, scale_rotation_actions
 from envs.so3 import quat_multiply, quat_relative, so3_exp, so3_log
 from envs.keywords import int_in, noted, real_in
-from envs.world import MAX_RENDER_SCALE, MAX_RETINA_TO_IMAGE, MAX_ROWS, MAX_STEPS, World, check_positive_int, check_retina_fits
+from envs.world import MAX_RENDER_SCALE, MAX_RETINA_TO_IMAGE, MAX_ROWS, MAX_STEPS, World, check_retina_fits
 
 __all__ = ["ViewsWorld", "views_world"]
 
@@ -52,7 +53,7 @@ class ViewsWorld(World):
         """Every keyword checked for ``n`` rows over square views of ``view_side`` pixels (None: not
         known before the folder is read; the retina is then checked when it is), without data: the
         values normalised, plus the ``retina`` (None when ``view_side`` is)."""
-        check_positive_int("num_envs", n, MAX_ROWS)
+        check_int("num_envs", n, 1, MAX_ROWS)
         k = cls.keyword_values(kwargs)
         glimpse = view_side if k["glimpse_size"] is None else k["glimpse_size"]
         k["retina"] = None if glimpse is None else Retina(glimpse_size=glimpse, scales=k["scales"])

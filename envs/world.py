@@ -27,7 +27,7 @@ from envs.families import Family
 from envs.keywords import Rule, check_table, keyword_defaults, ranges_doc, refuse_unknown
 from envs.retina import Retina
 
-__all__ = ["World", "check_positive_int", "check_retina_fits", "MAX_ROWS", "MAX_STEPS", "MAX_RENDER_SCALE", "MAX_RENDER_SIZE",
+__all__ = ["World", "check_retina_fits", "MAX_ROWS", "MAX_STEPS", "MAX_RENDER_SCALE", "MAX_RENDER_SIZE",
            "MAX_RETINA_TO_IMAGE"]
 
 # Upper bounds of the env keywords every family shares (documented in the env classes' docstrings).
@@ -36,11 +36,6 @@ MAX_STEPS = 10_000        # max_steps / max_saccades (episode length)
 MAX_RENDER_SCALE = 32     # render_scale (frame = image side x render_scale)
 MAX_RENDER_SIZE = 8192    # render_size (long side of a rendered frame, pixels)
 MAX_RETINA_TO_IMAGE = 8   # glimpse_size * max(scales) <= this x the image's longer side
-
-
-def check_positive_int(name: str, value: Any, hi: int | None = None) -> int:
-    """``value`` as an int in ``[1, hi]`` (``hi`` None: no upper bound); an error naming ``name`` otherwise."""
-    return check_int(name, value, 1, hi)
 
 
 def check_retina_fits(retina: Retina, image_hw: tuple[int, int]) -> None:
@@ -121,10 +116,10 @@ class World:
 
     def __init__(self, n: int, retina: Retina, channels: int, max_steps: int, action_scale: float,
                  last_action_bound: float) -> None:
-        self.n = check_positive_int("num_envs", n, MAX_ROWS)
+        self.n = check_int("num_envs", n, 1, MAX_ROWS)
         self.retina = retina
         self.channels = int(channels)
-        self.max_steps = check_positive_int("max_steps", max_steps, MAX_STEPS)
+        self.max_steps = check_int("max_steps", max_steps, 1, MAX_STEPS)
         self.action_scale = float(action_scale)
         self.last_action_bound = float(last_action_bound)
 
