@@ -40,8 +40,8 @@ class HeadlineRow:
 @dataclass(frozen=True)
 class Metric:
     """One metric: ``name`` (the ``metric`` of a measurement), ``description`` (the report's
-    glossary, arrow included), ``higher_is_better``, ``computed_by`` (the function of
-    :mod:`experiments.evaluate.metrics` that measures it), ``rotation_description`` (the 3D-rotation
+    glossary, arrow included), ``higher_is_better``, ``computed_by`` (the function that measures it
+    for a model; the floors' rows come from :func:`~experiments.evaluate.metrics.floor_measurements`), ``rotation_description`` (the 3D-rotation
     family's wording, where it differs), ``families`` it applies to, ``needs_labels`` (class
     metrics: measured only where the data has labels), ``headline`` (its row in the headline
     table, or None), ``in_ablation`` (shown for the no-action model of ``saccade-eval --ablation``)
