@@ -20,7 +20,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from checks import check_choice, check_int, check_real, check_seed
-from envs.coordinates import pixel_to_norm
+from envs.engine.coordinates import pixel_to_norm
 from saliency import argmax_fixations, sample_fixations
 from saliency.scanpath import SCANPATH_MODES
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from agents.batched import SeededAgent, batch_size, restart_mask
 from checks import check_real
-from envs.so3 import random_quaternion, so3_log
+from envs.engine.so3 import random_quaternion, so3_log
 
 __all__ = ["RotationWalkAgent", "UniformRotationAgent", "ROTATION_POLICIES"]
 

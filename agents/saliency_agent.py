@@ -8,7 +8,7 @@ import numpy as np
 
 from agents.batched import SeededAgent
 from checks import check_choice
-from envs.coordinates import pixel_to_norm
+from envs.engine.coordinates import pixel_to_norm
 from saliency import argmax_fixation, sample_fixation
 from saliency.scanpath import SCANPATH_MODES
 

@@ -1,10 +1,10 @@
 """A features extractor for Stable-Baselines3 policies on small glimpses (imports torch and SB3).
 
 SB3's default ``NatureCNN`` needs images of at least 36 px; glimpses are often 16 or 32 px. Use
-with the wrappers of ``envs.wrappers``::
+with the wrappers of ``envs.wrappers.observation``::
 
     from stable_baselines3 import PPO
-    env = envs.wrappers.sb3_ready(gym.make("Saccade-Scenes-Classify-v0", glimpse_size=16, scales=(1, 2)))
+    env = envs.wrappers.observation.sb3_ready(gym.make("Saccade-Scenes-Classify-v0", glimpse_size=16, scales=(1, 2)))
     model = PPO("MultiInputPolicy", env, policy_kwargs={"features_extractor_class": GlimpseExtractor})
 """
 
@@ -43,7 +43,7 @@ class GlimpseExtractor(BaseFeaturesExtractor):
         glimpse = observation_space["glimpse"]
         if len(glimpse.shape) != 3 or glimpse.shape[1] != glimpse.shape[2] or glimpse.shape[1] < 8:
             raise ValueError(f"glimpse must be channel-first [S*C, G, G] with G >= 8 (wrap the env with "
-                             f"envs.wrappers.ChannelsFirstGlimpse), got {glimpse.shape}")
+                             f"envs.wrappers.observation.ChannelsFirstGlimpse), got {glimpse.shape}")
         others = {k: int(torch.tensor(s.shape).prod()) for k, s in observation_space.spaces.items() if k != "glimpse"}
         super().__init__(observation_space, features_dim=cnn_dim + sum(others.values()))
         c = glimpse.shape[0]

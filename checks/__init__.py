@@ -9,7 +9,7 @@ one-line error naming the parameter and the allowed range or values:
 - a value of the right type outside the allowed range raises ``ValueError``.
 
 Array and shape checks belong to the module that owns the array (``saliency.validation``,
-``envs.checks``, ...), not here.
+``envs.engine.input_checks``, ...), not here.
 """
 
 from __future__ import annotations

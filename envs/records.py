@@ -71,40 +71,40 @@ class EnvRecord:
         return self.recognition_of is not None
 
 
-_SACCADE_WORLD = "envs.saccade_world:SaccadeWorld.__init__"
-_ROTATION_WORLD = "envs.rotation_world:RotationWorld.__init__"
-_CLASSIFY_WORLD = "envs.classify_world:ClassifyWorld.__init__"
+_SACCADE_WORLD = "envs.families.saccade_world:SaccadeWorld.__init__"
+_ROTATION_WORLD = "envs.families.rotation_world:RotationWorld.__init__"
+_CLASSIFY_WORLD = "envs.families.classify_world:ClassifyWorld.__init__"
 _SHAPES = {"style": "shapes", "max_objects": 3, "keep_inside": True, "glimpse_size": 16, "scales": (1, 3),
            "ior_radius": 8}  # the world-model benchmark ("shapes": per-scene look)
 
 RECORDS: tuple[EnvRecord, ...] = (
-    EnvRecord("Saccade-STL10-v0", "envs.saccade_stl10:SaccadeSTL10Env", "envs.saccade_stl10:make_vector", SACCADE,
-              "envs.saccade_stl10:check_kwargs", ("envs.saccade_stl10:stl10_world", _SACCADE_WORLD),
+    EnvRecord("Saccade-STL10-v0", "envs.families.saccade_stl10:SaccadeSTL10Env", "envs.families.saccade_stl10:make_vector", SACCADE,
+              "envs.families.saccade_stl10:check_kwargs", ("envs.families.saccade_stl10:stl10_world", _SACCADE_WORLD),
               dataset="stl10", data_splits=("train", "test", "unlabeled", "train+unlabeled")),
-    EnvRecord("Saccade-Scenes-v0", "envs.saccade_scenes:SaccadeScenesEnv", "envs.saccade_scenes:make_vector",
-              SACCADE, "envs.saccade_scenes:check_kwargs", ("envs.saccade_scenes:scenes_world", _SACCADE_WORLD),
+    EnvRecord("Saccade-Scenes-v0", "envs.families.saccade_scenes:SaccadeScenesEnv", "envs.families.saccade_scenes:make_vector",
+              SACCADE, "envs.families.saccade_scenes:check_kwargs", ("envs.families.saccade_scenes:scenes_world", _SACCADE_WORLD),
               dataset="scenes",
               variants={"Saccade-Shapes-v0": _SHAPES}),
-    EnvRecord("PathIntegration-Scenes-v0", "envs.path_integration_env:PathIntegrationEnv",
-              "envs.path_integration_env:make_vector", PATH, "envs.path_integration_env:check_kwargs",
-              ("envs.path_world:PathWorld.__init__",), dataset="worlds",
+    EnvRecord("PathIntegration-Scenes-v0", "envs.families.path_integration_env:PathIntegrationEnv",
+              "envs.families.path_integration_env:make_vector", PATH, "envs.families.path_integration_env:check_kwargs",
+              ("envs.families.path_world:PathWorld.__init__",), dataset="worlds",
               variants={"PathIntegration-Home-v0": {"reward": "home", "max_steps": 8, "max_step": 0.15,
                                                     "world_size": 128, "glimpse_size": 16}}),
-    EnvRecord("Rotation3D-Shapes-v0", "envs.rotation3d_env:Rotation3DEnv", "envs.rotation3d_env:make_vector",
-              ROTATION, "envs.rotation3d_env:check_kwargs", (_ROTATION_WORLD,), dataset="objects"),
-    EnvRecord("Rotation3D-3DIEBench-v0", "envs.rotation_views_env:RotationViewsEnv",
-              "envs.rotation_views_env:make_vector", ROTATION, "envs.rotation_views_env:check_kwargs",
-              ("envs.views_world:views_world", "envs.views_world:ViewsWorld.__init__"), dataset="3diebench",
+    EnvRecord("Rotation3D-Shapes-v0", "envs.families.rotation3d_env:Rotation3DEnv", "envs.families.rotation3d_env:make_vector",
+              ROTATION, "envs.families.rotation3d_env:check_kwargs", (_ROTATION_WORLD,), dataset="objects"),
+    EnvRecord("Rotation3D-3DIEBench-v0", "envs.families.rotation_views_env:RotationViewsEnv",
+              "envs.families.rotation_views_env:make_vector", ROTATION, "envs.families.rotation_views_env:check_kwargs",
+              ("envs.families.views_world:views_world", "envs.families.views_world:ViewsWorld.__init__"), dataset="3diebench",
               split_names={"train": "train", "test": "val"}),
-    EnvRecord("Saccade-Scenes-Classify-v0", "envs.classify_env:SaccadeScenesClassifyEnv",
-              "envs.classify_env:make_scenes_vector", SACCADE, "envs.classify_env:check_scenes_kwargs",
+    EnvRecord("Saccade-Scenes-Classify-v0", "envs.families.classify_env:SaccadeScenesClassifyEnv",
+              "envs.families.classify_env:make_scenes_vector", SACCADE, "envs.families.classify_env:check_scenes_kwargs",
               (_CLASSIFY_WORLD,), recognition_of="Saccade-Scenes-v0",
               variants={"Saccade-Shapes-Classify-v0": _SHAPES}),
-    EnvRecord("Saccade-STL10-Classify-v0", "envs.classify_env:SaccadeSTL10ClassifyEnv",
-              "envs.classify_env:make_stl10_vector", SACCADE, "envs.classify_env:check_stl10_kwargs",
+    EnvRecord("Saccade-STL10-Classify-v0", "envs.families.classify_env:SaccadeSTL10ClassifyEnv",
+              "envs.families.classify_env:make_stl10_vector", SACCADE, "envs.families.classify_env:check_stl10_kwargs",
               (_CLASSIFY_WORLD,), recognition_of="Saccade-STL10-v0"),
-    EnvRecord("Rotation3D-Shapes-Classify-v0", "envs.classify_env:Rotation3DClassifyEnv",
-              "envs.classify_env:make_objects_vector", ROTATION, "envs.classify_env:check_objects_kwargs",
+    EnvRecord("Rotation3D-Shapes-Classify-v0", "envs.families.classify_env:Rotation3DClassifyEnv",
+              "envs.families.classify_env:make_objects_vector", ROTATION, "envs.families.classify_env:check_objects_kwargs",
               (_CLASSIFY_WORLD,), recognition_of="Rotation3D-Shapes-v0"),
 )
 

@@ -78,7 +78,7 @@ def read_json_object(path: str | os.PathLike[str], what: str, error: type[Except
         ``error``: not a regular file, unreadable, not JSON, or JSON that is not an object (naming
             ``path`` and ``what``).
     """
-    from envs.storage import regular_file_size
+    from envs.storage.files import regular_file_size
 
     path = Path(path)
     regular_file_size(path, error=error)
@@ -98,7 +98,7 @@ def read_json_file(path: str | os.PathLike[str], what: str) -> Any:
         FileNotFoundError: nothing at ``path``.
         ValueError: not a regular file, unreadable, or not JSON (naming ``path`` and ``what``).
     """
-    from envs.storage import regular_file_size
+    from envs.storage.files import regular_file_size
 
     path = Path(path)
     regular_file_size(path, error=ValueError, follow_symlinks=True)

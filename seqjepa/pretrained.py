@@ -42,7 +42,7 @@ def pretrained_meta(config: SeqJEPAConfig, mean: Sequence[float], std: Sequence[
         policy: the batched agent that made the training sequences (``agents.saccade_policy``
             keywords for saccade worlds, e.g. ``{"policy": "uniform", "mode": "sample"}``).
         periphery: ``"colour"`` or ``"grey"``: how the retina scales after the fovea were fed
-            (``envs.retina.grey_periphery``); feed the model the same.
+            (``envs.engine.retina.grey_periphery``); feed the model the same.
     """
     mean, std = [float(v) for v in mean], [float(v) for v in std]
     if len(mean) != config.in_channels or len(std) != config.in_channels:

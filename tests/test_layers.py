@@ -27,7 +27,7 @@ FORBIDDEN_THIRD_PARTY = {"envs": {"torch", "torchvision"}, "saliency": {"torch",
                          "seqjepa": {"gymnasium"}, "checks": {"torch", "torchvision", "gymnasium", "numba"}}
 # The exceptions, lazy (inside the one function that needs them) and documented: STL-10's download=True goes
 # through torchvision's downloader; ap_gym's protocol asks for a torch loss (``loss_fn.torch``).
-THIRD_PARTY_EXCEPTIONS = {"envs.datasets.stl10": {"torchvision"}, "envs.active_perception": {"torch"}}
+THIRD_PARTY_EXCEPTIONS = {"envs.datasets.stl10": {"torchvision"}, "envs.wrappers.active_perception": {"torch"}}
 # Inside experiments/, bottom up: the shared helpers, the pretraining library, the evaluation (which may import
 # pretraining, never the reverse); on top, the commands (every ``cli`` and ``__main__`` module, which wire the
 # jobs together, e.g. training with its end-of-training evaluation) and the other jobs (viewer, rl, benchmarks,

@@ -25,7 +25,7 @@ from agents.active.nets import Actor, Critic, Perception, default_encoder
 from agents.active.observe import observe
 from agents.batched import BatchedSaliencyAgent
 from checks import check_choice, check_int, check_real
-from envs.retina import grey_periphery
+from envs.engine.retina import grey_periphery
 
 __all__ = ["ActiveAgent", "AgentConfig", "MOVEMENTS", "TUNED", "EpisodeBuffer"]
 
@@ -146,7 +146,7 @@ class ActiveAgent:
     """The learning agent (module docstring) for ``venv``, a vector env in ap_gym's protocol.
 
     Args:
-        venv: e.g. ``envs.active_perception.make_active(id, 16)`` or ``gym.make_vec("CircleSquare-v0", 16)``.
+        venv: e.g. ``envs.wrappers.active_perception.make_active(id, 16)`` or ``gym.make_vec("CircleSquare-v0", 16)``.
         config: :class:`AgentConfig` (``AgentConfig.for_env(id)`` has the values tuned for a world).
         seed: seeds torch and the agent's own draws.
         encoder: a glimpse encoder ``[N, C, G, G] -> [N, D]`` (e.g. a seq-JEPA checkpoint's); default: a new one.

@@ -31,8 +31,8 @@ from agents.batched import SeededAgent, info_array
 from agents.world_model.compat import check_checkpoint_world, signature_of_world
 from agents.world_model.scores import SCORES, ensemble_spread, entropy_reduction, mc_spread, novelty, prediction_error
 from checks import check_choice, check_int
-from envs.coordinates import pixel_to_norm
-from envs.retina import grey_periphery
+from envs.engine.coordinates import pixel_to_norm
+from envs.engine.retina import grey_periphery
 from seqjepa import load_pretrained, normalize_glimpses
 
 __all__ = ["BatchedWorldModelAgent", "WorldModelAgent", "WorldModelPlan", "CANDIDATES", "SCORES", "MAX_CANDIDATES",

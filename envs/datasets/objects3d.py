@@ -26,8 +26,8 @@ import numpy as np
 
 from checks import check_choice, check_int
 from envs.datasets.base import ImageDataset
-from envs.render3d import Mesh, MeshBank, Renderer, euler_xyz_to_quat, random_quaternion
-from envs.storage import CacheError, check_plain_name, regular_file_size
+from envs.render.mesh_renderer import Mesh, MeshBank, Renderer, euler_xyz_to_quat, random_quaternion
+from envs.storage.files import CacheError, check_plain_name, regular_file_size
 
 __all__ = ["OBJECT_CLASSES", "COLOURINGS", "body_palette", "RotationDataset", "JpegImages", "make_object", "make_objects", "render_views",
            "load_3diebench", "scan_3diebench", "Folder3DIEBench"]

@@ -12,7 +12,7 @@ Randomness: scene ``i`` of split ``s`` (0 = train, 1 = test) draws everything fr
 of ``SeedSequence(seed)``: splits are disjoint streams, the same seed gives byte-identical
 arrays, and a smaller ``n`` gives a prefix of a larger one.
 
-Cache layout (written on first use through :mod:`envs.storage`: every file atomically under a
+Cache layout (written on first use through :mod:`envs.storage.files`: every file atomically under a
 unique temporary name, then ``meta.json``, the manifest with each file's size and SHA-256; the
 cache root is :func:`~envs.datasets.base.resolve_cache_root`, ``$SACCADE_CACHE`` else
 ``<root>/cache``):
@@ -50,7 +50,7 @@ from envs.datasets.base import ImageDataset, resolve_cache_root, resolve_root
 from envs.datasets.place_code import place_code_background
 from envs.datasets.shapes import SCENE_CLASSES, glyph_alpha
 from envs.datasets.textures import Background, load_backgrounds, sample_background
-from envs.storage import CacheError, read_verified_arrays, warn_rebuild, warn_unwritable, write_verified_arrays
+from envs.storage.files import CacheError, read_verified_arrays, warn_rebuild, warn_unwritable, write_verified_arrays
 
 __all__ = ["SCENE_SPLITS", "SCENE_STYLES", "SCENES_VERSION", "Scene", "SceneStyle", "render_scene",
            "generate_scenes", "load_scenes", "check_scene_args"]

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from envs.datasets.base import ConcatImages, ImageDataset, resolve_root
-from envs.storage import update_from_file
+from envs.storage.files import update_from_file
 
 __all__ = [
     "STL10_SPLITS",

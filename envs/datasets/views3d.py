@@ -3,7 +3,7 @@
 A :class:`ViewBank` holds, for K objects with V views each, the images (uint8 ``[K, V, H, W, 3]``
 semantics, in memory or decoded lazily from JPEG), the orientation of every view as a canonical
 unit quaternion ``(w, x, y, z)`` (object -> camera, float64 ``[K, V, 4]``, the convention of
-:mod:`envs.render3d`), and one class label per object. An env that turns the object by some
+:mod:`envs.render.mesh_renderer`), and one class label per object. An env that turns the object by some
 rotation shows :meth:`ViewBank.nearest_view` of the orientation it reaches.
 
 Two sources:
@@ -30,7 +30,7 @@ import numpy as np
 
 from checks import check_int
 from envs.datasets.objects3d import OBJECT_CLASSES, JpegImages, scan_3diebench
-from envs.render3d import Mesh, MeshBank, Renderer, euler_xyz_to_quat, quat_canonical, random_quaternion
+from envs.render.mesh_renderer import Mesh, MeshBank, Renderer, euler_xyz_to_quat, quat_canonical, random_quaternion
 
 __all__ = ["ViewBank", "ViewImages"]
 

@@ -77,7 +77,7 @@ class PaperStyleDataset:
 
 def bench_single_env(dataset: Any, steps: int, maps: np.ndarray | None = None) -> float:
     """Steps/s of one env (resets every 4 saccades, random images) with random saccades."""
-    from envs.saccade_env import SaccadeEnv
+    from envs.families.saccade_env import SaccadeEnv
 
     env = SaccadeEnv(dataset, glimpse_size=32, scales=(1, 2, 4), max_saccades=4, saliency_maps=maps)
     rng = np.random.default_rng(0)
@@ -100,10 +100,10 @@ def bench_sequences(dataset: Any, maps: np.ndarray, batch: int, seq_len: int, ba
     the per-item baseline, on the same images and maps."""
     import torch
 
-    from envs.retina import Retina
-    from envs.saccade_world import SaccadeWorld
+    from envs.engine.retina import Retina
+    from envs.families.saccade_world import SaccadeWorld
     from experiments.pretrain.source import SequenceSource
-    from envs.vector import ActiveVisionVectorEnv
+    from envs.engine.vector_env import ActiveVisionVectorEnv
     from saliency import sample_scanpaths
 
     world = SaccadeWorld(batch, dataset, glimpse_size=32, max_saccades=seq_len - 1, saliency_maps=maps,

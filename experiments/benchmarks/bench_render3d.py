@@ -37,7 +37,7 @@ def measure(sizes: Sequence[int] = (64, 128), batches: Sequence[int] = (64, 256)
     Returns one dict per pair: ``size``, ``n``, ``loop_fps``, ``batch_fps``, ``ratio`` (batch / loop).
     """
     from envs.datasets.objects3d import make_objects
-    from envs.render3d import MeshBank, Renderer, random_quaternion
+    from envs.render.mesh_renderer import MeshBank, Renderer, random_quaternion
 
     meshes = make_objects(n_objects, seed)
     bank = MeshBank(meshes)

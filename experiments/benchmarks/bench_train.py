@@ -179,9 +179,9 @@ def run(small: bool = False, steps: int | None = None, workers: int | None = Non
     cfg = (SeqJEPAConfig(encoder="convnet", embed_dim=32, action_embed_dim=16, agg_heads=2, agg_layers=1,
                          agg_ffn=64, pred_hidden=64) if small else SeqJEPAConfig())
     data, sal = synthetic_data(n_images)
-    from envs.saccade_world import SaccadeWorld
+    from envs.families.saccade_world import SaccadeWorld
     from experiments.pretrain.source import SequenceSource
-    from envs.vector import ActiveVisionVectorEnv
+    from envs.engine.vector_env import ActiveVisionVectorEnv
 
     world = SaccadeWorld(batch, data, glimpse_size=glimpse, max_saccades=t_len - 1, saliency_maps=sal,
                          priority_info=False)

@@ -239,9 +239,9 @@ def table(rates: list[Rate], peer: Rate | None) -> str:
 
 
 def write_json(path: Path, payload: dict[str, Any]) -> None:
-    """Write ``payload`` to ``path`` atomically (``envs.storage``; imported here, not at module level,
+    """Write ``payload`` to ``path`` atomically (``envs.storage.files``; imported here, not at module level,
     so that the peer's venv can run this file without our package)."""
-    from envs.storage import atomic_write
+    from envs.storage.files import atomic_write
 
     path.parent.mkdir(parents=True, exist_ok=True)
     data = json.dumps(payload, indent=2).encode()

@@ -16,7 +16,7 @@ from typing import Callable, Iterable, Mapping
 import cv2
 import numpy as np
 import torch
-from envs.so3 import quat_relative, quat_to_matrix, so3_log
+from envs.engine.so3 import quat_relative, quat_to_matrix, so3_log
 from seqjepa import SeqJEPA
 
 __all__ = ["SplitFeatures", "extract_split", "extract_data", "random_init_copy", "colour_histograms", "raw_pixels",
@@ -28,7 +28,7 @@ VALUE_BINS = 8    # plus a brightness histogram
 
 
 def _quats(quats: torch.Tensor) -> np.ndarray:
-    """Quaternions (w, x, y, z) ``[..., 4]`` as float64 NumPy, for the env's own SO(3) helpers (``envs.so3``)."""
+    """Quaternions (w, x, y, z) ``[..., 4]`` as float64 NumPy, for the env's own SO(3) helpers (``envs.engine.so3``)."""
     return quats.detach().cpu().double().numpy()
 
 

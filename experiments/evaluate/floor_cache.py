@@ -159,7 +159,7 @@ def read_floors(file: Path, key: dict[str, Any]) -> list[Measurement] | None:
 def write_floors(file: Path, key: dict[str, Any], rows: list[Measurement]) -> list[Measurement]:
     """Keep ``rows`` in ``file`` (atomically, with their digest); an unwritable cache folder is warned
     about once and nothing is kept. Returns the rows as plain JSON values (as they read back)."""
-    from envs.storage import atomic_write_json, warn_unwritable
+    from envs.storage.files import atomic_write_json, warn_unwritable
 
     rows = _plain(rows)
     try:

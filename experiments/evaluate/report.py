@@ -29,8 +29,8 @@ __all__ = ["METRIC_DESCRIPTIONS", "ROTATION_DESCRIPTIONS", "SUBJECT_DESCRIPTIONS
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` onto ``path`` atomically (``envs.storage.atomic_write``: unique temp, fsync, rename)."""
-    from envs.storage import atomic_write
+    """Write ``data`` onto ``path`` atomically (``envs.storage.files.atomic_write``: unique temp, fsync, rename)."""
+    from envs.storage.files import atomic_write
 
     atomic_write(path, lambda fh: fh.write(data))
 

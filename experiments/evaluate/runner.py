@@ -183,7 +183,7 @@ def evaluate_runs(paths: list[str | Path], device: torch.device | str = "cpu", f
     and reuse them when the same checkpoint is evaluated the same way again (a study that
     evaluated its seeds as they finished, or a re-made report).
     """
-    from envs.storage import atomic_write_json
+    from envs.storage.files import atomic_write_json
 
     device = torch.device(device)
     unknown = sorted(set(data_overrides or {}) - set(EVAL_DATA_KEYS))

@@ -3,7 +3,7 @@
 File format (``.pt``): a plain ``torch.save`` file of a dict of plain values, so
 ``torch.load(path, weights_only=True)`` opens it; its zip comment holds the SHA-256 of every
 byte before it (:mod:`seqjepa.serialization`). Writes go through
-:func:`envs.storage.atomic_write`: a uniquely named temporary file in the same folder (pid +
+:func:`envs.storage.files.atomic_write`: a uniquely named temporary file in the same folder (pid +
 random token), fsync'ed and then ``os.replace``'d over the target, so a crash, a SIGKILL or an
 exception during a write leaves the previous checkpoint intact; temporary files of killed
 writers are removed by a later save. Loading verifies the digest and raises
@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from envs.storage import atomic_write
+from envs.storage.files import atomic_write
 from seqjepa.serialization import CheckpointError, check_plain, read_checkpoint, write_checkpoint_file
 
 __all__ = ["CheckpointError", "save_checkpoint", "load_checkpoint", "capture_rng", "restore_rng",

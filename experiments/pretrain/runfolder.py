@@ -91,7 +91,7 @@ def read_summary(run_dir: str | Path, steps: int | None = None) -> dict[str, Any
 
 def write_summary(run_dir: str | Path, summary: dict[str, Any]) -> Path:
     """Write ``summary.json`` (through a temporary file, so a crash never leaves half a summary)."""
-    from envs.storage import atomic_write
+    from envs.storage.files import atomic_write
 
     data = json.dumps(summary, indent=2).encode()
     return atomic_write(Path(run_dir) / SUMMARY_NAME, lambda fh: fh.write(data))

@@ -20,7 +20,7 @@ import torch
 import envs
 from agents import default_agent
 from checks import check_choice, check_int
-from envs.retina import grey_periphery
+from envs.engine.retina import grey_periphery
 
 __all__ = ["SequenceSource", "PERIPHERIES", "channel_stats"]
 
@@ -78,7 +78,7 @@ class SequenceSource(torch.utils.data.IterableDataset):
 
     Args:
         env_id: a registered id; ``env_kwargs`` its keyword arguments (the episode length is set
-            to ``seq_len - 1`` steps). Or a ready native vector env (``envs.vector``) of
+            to ``seq_len - 1`` steps). Or a ready native vector env (``envs.engine.vector_env``) of
             ``batch_size`` rows and episodes of ``seq_len - 1`` steps (``env_kwargs`` must be None).
             ``agent_kwargs`` go to the family's batched agent.
         mean, std: per-channel statistics of the data (default: measured, see ``channel_stats``).

@@ -39,7 +39,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from envs.storage import atomic_write, atomic_write_json
+from envs.storage.files import atomic_write, atomic_write_json
 from experiments.cliconfig import flag_of, name_flag
 
 __all__ = ["INITS", "train_run", "run_name", "movement_label", "make_env", "check_recognition_id", "check_backbone", "check_out",
@@ -63,10 +63,10 @@ class NoEpisodeError(ValueError):
 
 
 def make_env(env_id: str, num_envs: int, env_kwargs: dict[str, Any] | None = None) -> Any:
-    """A vector env in ap_gym's protocol: ap_gym's ids as they are, ours through ``envs.active_perception``."""
+    """A vector env in ap_gym's protocol: ap_gym's ids as they are, ours through ``envs.wrappers.active_perception``."""
     import gymnasium as gym
     check_recognition_id(env_id, "env")
-    from envs.active_perception import active_perception
+    from envs.wrappers.active_perception import active_perception
     venv = gym.make_vec(env_id, num_envs=num_envs, **(env_kwargs or {}))
     return venv if hasattr(venv, "loss_fn") else active_perception(venv)
 
@@ -176,7 +176,7 @@ def check_backbone(path: str, env: str | None, flag: str = "--backbone") -> dict
     """Load the seq-JEPA checkpoint ``path`` (nothing trained) and check the agent can run its encoder:
     its world has a recognition variant the agent runs, and ``env`` (None: that variant) is it. Returns
     ``{"env", "env_kwargs", "sha256"}``; ValueError / CheckpointError naming ``flag`` otherwise."""
-    from envs.storage import file_sha256, regular_file_size
+    from envs.storage.files import file_sha256, regular_file_size
     from seqjepa import load_pretrained
     regular_file_size(Path(path).expanduser(), error=ValueError, follow_symlinks=True)
     try:
@@ -303,7 +303,7 @@ def train_run(env: str, movement: str = "learned", steps: int = 25_600, seed: in
     if not curve:  # no episode ended: a run without a curve is not kept (a study could not draw it)
         raise NoEpisodeError(f"--steps {steps} ended no episode of {env} over {num_envs} rows: nothing to keep; "
                          f"raise --steps")
-    from envs.storage import file_sha256
+    from envs.storage.files import file_sha256
     result = {"name": name, "env": env, "movement": label, "seed": seed, "init": init, "steps": agent.steps,
               "asked_steps": steps, "num_envs": num_envs, "backbone": backbone,
               "backbone_sha256": file_sha256(backbone) if backbone is not None else None,

@@ -5,7 +5,7 @@ Tasks (``TASKS``): ``classify`` (``Saccade-Shapes-Classify-v0``: active recognit
 shortcut-free "shapes" scenes: move the eye and name the class; reward = log-probability of the
 true class per step) and ``home`` (``PathIntegration-Home-v0``: the env leads the retina out,
 the agent must bring it back; reward = approach to the start per step). Every learner sees the env
-through ``envs.wrappers.sb3_ready`` (channel-first glimpses, position, time) with
+through ``envs.wrappers.observation.sb3_ready`` (channel-first glimpses, position, time) with
 ``agents.sb3.GlimpseExtractor``. Baselines: ``random`` (uniform actions) and, per task, the
 saliency-IoR agent with uniform class scores (``classify``) or standing still and the
 dead-reckoning oracle that sums ``last_action`` and heads home (``home``).
@@ -78,7 +78,7 @@ class RLConfig:
 
 def make_env(task: str, config: RLConfig, seed_offset: int = 0) -> gym.Env:
     """The task's env, wrapped for SB3 (channel-first glimpses, position, time)."""
-    from envs.wrappers import sb3_ready  # importing envs registers the ids
+    from envs.wrappers.observation import sb3_ready  # importing envs registers the ids
 
     env_id, kwargs = TASKS[task]
     kwargs = {**kwargs, **config.env_overrides.get(task, {})}
@@ -183,7 +183,7 @@ def run_learner(task: str, name: str, seed: int, config: RLConfig) -> list[dict[
 
 
 def _write_atomic(path: Path, text: str | bytes) -> None:
-    from envs.storage import atomic_write
+    from envs.storage.files import atomic_write
 
     path.parent.mkdir(parents=True, exist_ok=True)
     data = text.encode() if isinstance(text, str) else text
@@ -230,7 +230,7 @@ def plot_curves(results: dict[str, Any], path: Path) -> None:
         ax.set_xlabel("training steps")
         ax.legend(fontsize=8)
     fig.tight_layout()
-    from envs.storage import atomic_write
+    from envs.storage.files import atomic_write
 
     atomic_write(path, lambda fh: fig.savefig(fh, dpi=110, format="png"))
     plt.close(fig)

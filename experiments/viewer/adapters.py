@@ -27,7 +27,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from envs.coordinates import pixel_to_norm
+from envs.engine.coordinates import pixel_to_norm
 from envs.families import PATH, ROTATION, SACCADE, Family
 from experiments.viewer.env import base_env
 from experiments.viewer.panels import (
@@ -77,7 +77,7 @@ class Adapter:
     """Family-specific parts of the viewer for one env (``env`` may be wrapped; ``base`` is unwrapped).
 
     Subclasses set the class attributes and implement the drawing and action methods; ``world`` is
-    the env's :class:`envs.world.World` (a recognition task's world forwards to the world it classifies).
+    the env's :class:`envs.engine.world.World` (a recognition task's world forwards to the world it classifies).
     """
 
     family = ""
@@ -296,12 +296,12 @@ class RotationAdapter(Adapter):
         return f"view {n}x{n}: {self.world.item_name(0) or 'object'}  (axes x/y/z red/green/blue)"
 
     def main_panel(self, w: int, h: int) -> np.ndarray:
-        from envs.render3d import quat_to_matrix
+        from envs.render.mesh_renderer import quat_to_matrix
 
         return view_panel(self.world.image(0), quat_to_matrix(self.world.orientation(0)), w, h)
 
     def panels(self, layout: Layout, obs: dict[str, np.ndarray], info: dict[str, Any]) -> tuple[Panel, Panel]:
-        from envs.render3d import quat_to_matrix, so3_log
+        from envs.render.mesh_renderer import quat_to_matrix, so3_log
 
         q = np.asarray(info["rotation"], np.float64)
         q0 = self.first_rotation(info)
@@ -325,13 +325,13 @@ class RotationAdapter(Adapter):
     @staticmethod
     def first_rotation(info: dict[str, Any]) -> np.ndarray:
         """The episode's first orientation, float64 ``[4]`` canonical: ``relative^-1 * rotation``."""
-        from envs.render3d import quat_canonical, quat_conjugate, quat_multiply
+        from envs.render.mesh_renderer import quat_canonical, quat_conjugate, quat_multiply
 
         rel = np.asarray(info["relative_rotation"], np.float64)
         return quat_canonical(quat_multiply(quat_conjugate(rel), np.asarray(info["rotation"], np.float64)))
 
     def caption(self, info: dict[str, Any]) -> str:
-        from envs.render3d import rotation_angle
+        from envs.render.mesh_renderer import rotation_angle
 
         return f"{float(np.degrees(rotation_angle(np.asarray(info['relative_rotation'])))):.0f} deg"
 
@@ -339,7 +339,7 @@ class RotationAdapter(Adapter):
         return [f"{self.world.item_name(0) or 'label'} ({int(info['label'])})"]
 
     def _extra_parts(self, info: dict[str, Any]) -> list[str]:
-        from envs.render3d import rotation_angle
+        from envs.render.mesh_renderer import rotation_angle
 
         return [f"{float(np.degrees(rotation_angle(np.asarray(info['relative_rotation'])))):.0f} deg from start"]
 

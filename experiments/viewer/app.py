@@ -103,7 +103,7 @@ class Viewer:
     # ------------------------------------------------------------------ state
     @property
     def base(self) -> Any:
-        """The unwrapped env (an ``envs.base.ActiveVisionEnv``: ``SaccadeEnv``, ``Rotation3DEnv``, ...)."""
+        """The unwrapped env (an ``envs.engine.env.ActiveVisionEnv``: ``SaccadeEnv``, ``Rotation3DEnv``, ...)."""
         return base_env(self.env)
 
     @property

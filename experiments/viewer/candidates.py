@@ -17,8 +17,8 @@ import cv2
 import numpy as np
 
 from checks import check_choice, check_int
-from envs.coordinates import norm_to_pixel
-from envs.rendering import heatmap, to_rgb, upscale
+from envs.engine.coordinates import norm_to_pixel
+from envs.render.drawing import heatmap, to_rgb, upscale
 
 __all__ = ["CandidateScores", "CandidateView", "candidate_panel", "CANDIDATE_SCORES", "MAX_GRID"]
 

@@ -128,7 +128,7 @@ def _check_kws(env_id: str | None, kwargs: dict[str, Any]) -> None:
     if env_id is None:  # --images: a SaccadeEnv over the folder
         import inspect
 
-        from envs.saccade_world import SaccadeWorld
+        from envs.families.saccade_world import SaccadeWorld
 
         allowed = sorted(n for n in inspect.signature(SaccadeWorld.__init__).parameters if n not in ("self", "n", "dataset"))
     else:

@@ -3,7 +3,7 @@ read by the CLI library, :func:`experiments.cliconfig.parse_env_kwargs`).
 
 The viewer looks at any registered environment of a family it has an adapter for (saccade,
 path integration, 3D rotation; ``gym.make(env_id, **kwargs)``) or at a user's own images
-wrapped in :class:`envs.saccade_env.SaccadeEnv`. Everything here is plain
+wrapped in :class:`envs.families.saccade_env.SaccadeEnv`. Everything here is plain
 NumPy/OpenCV; nothing imports pygame or torch.
 """
 
@@ -130,7 +130,7 @@ class EnvFactory:
 
             env = gym.make(self.env_id, **kwargs)
         else:
-            from envs.saccade_env import SaccadeEnv
+            from envs.families.saccade_env import SaccadeEnv
 
             env = SaccadeEnv(self.dataset, **kwargs)
         self.kwargs = kwargs

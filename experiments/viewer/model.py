@@ -25,7 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from envs.storage import CacheError, read_verified_npy, warn_rebuild, warn_unwritable, write_verified_npy
+from envs.storage.files import CacheError, read_verified_npy, warn_rebuild, warn_unwritable, write_verified_npy
 
 __all__ = ["Prediction", "WorldModelMonitor", "load_world_model"]
 
@@ -110,7 +110,7 @@ def _plain(value: Any) -> Any:
 def _env_parameters(env_id: str | None) -> set[str]:
     """Keyword arguments the registered ``env_id`` accepts (None: ``SaccadeEnv`` over a dataset)."""
     if env_id is None:
-        from envs.saccade_world import SaccadeWorld
+        from envs.families.saccade_world import SaccadeWorld
 
         return set(inspect.signature(SaccadeWorld.__init__).parameters) - {"self", "n", "dataset"}
     from experiments.pretrain.envspec import env_parameters

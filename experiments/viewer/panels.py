@@ -2,7 +2,7 @@
 
 :func:`compute_layout` places every panel from the window size alone, so resizing the
 window just recomputes it; the ``*_panel`` functions render uint8 RGB arrays of exactly the
-requested size with the drawing helpers of :mod:`envs.rendering`.
+requested size with the drawing helpers of :mod:`envs.render.drawing`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from envs.rendering import (
+from envs.render.drawing import (
     FOVEA_COLOR,
     PERIPHERY_COLOR,
     SCANPATH_COLOR,

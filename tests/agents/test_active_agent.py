@@ -8,8 +8,8 @@ torch = pytest.importorskip("torch")
 from agents.active import TUNED, ActiveAgent, AgentConfig, observe  # noqa: E402
 from agents.active.agent import EpisodeBuffer  # noqa: E402
 from agents.batched import BatchedSaliencyAgent  # noqa: E402
-from envs.coordinates import norm_to_pixel  # noqa: E402
-from envs.active_perception import make_active  # noqa: E402
+from envs.engine.coordinates import norm_to_pixel  # noqa: E402
+from envs.wrappers.active_perception import make_active  # noqa: E402
 
 ENV_ID = "Saccade-Shapes-Classify-v0"
 

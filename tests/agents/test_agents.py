@@ -7,7 +7,7 @@ import pytest
 
 from agents import Agent, RandomAgent, SaliencyAgent
 from tests.agents.rollout import rollout
-from envs.saccade_env import SaccadeEnv
+from envs.families.saccade_env import SaccadeEnv
 from tests.envs.helpers import blob_dataset
 
 

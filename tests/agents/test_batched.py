@@ -15,7 +15,7 @@ from agents import (
     SaliencyAgent,
     SmoothTrajectoryAgent,
 )
-from envs.coordinates import pixel_to_norm
+from envs.engine.coordinates import pixel_to_norm
 from saliency import new_inhibition, priority_map, update_inhibition
 
 LOW, HIGH, MAX_STEP = np.array([0.0625, 0.0625]), np.array([0.9375, 0.9375]), 0.25

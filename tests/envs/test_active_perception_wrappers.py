@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import envs  # noqa: F401
-from envs.active_perception import CrossEntropyLoss, active_perception, make_active
+from envs.wrappers.active_perception import CrossEntropyLoss, active_perception, make_active
 from tests.envs.helpers import random_active_action
 
 ENV_ID = "Saccade-Shapes-Classify-v0"

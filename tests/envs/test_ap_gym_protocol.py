@@ -1,4 +1,4 @@
-"""ap_gym's active-perception protocol on our recognition ids (envs.active_perception)."""
+"""ap_gym's active-perception protocol on our recognition ids (envs.wrappers.active_perception)."""
 
 import gymnasium as gym
 import numpy as np
@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import envs  # noqa: F401
-from envs.active_perception import CrossEntropyLoss, active_perception, make_active
+from envs.wrappers.active_perception import CrossEntropyLoss, active_perception, make_active
 from tests.envs.helpers import random_active_action
 
 ENV_ID = "Saccade-Shapes-Classify-v0"
@@ -101,7 +101,7 @@ def test_bad_actions_and_envs_get_one_line_errors(venv):
 
 def test_ap_gym_accepts_our_envs_and_its_log_wrapper_runs(venv):
     ap_gym = pytest.importorskip("ap_gym")
-    from envs.active_perception import register_ap_gym
+    from envs.wrappers.active_perception import register_ap_gym
     assert register_ap_gym()
     assert ap_gym.ensure_active_perception_vector_env(venv) is venv
     single = make_active(ENV_ID)

@@ -12,11 +12,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from envs.path_world import PathWorld, make_worlds
-from envs.retina import Retina
-from envs.rotation_world import RotationWorld, scale_rotation_actions
-from envs.saccade_env import SaccadeEnv
-from envs.saccade_world import SaccadeWorld
+from envs.families.path_world import PathWorld, make_worlds
+from envs.engine.retina import Retina
+from envs.families.rotation_world import RotationWorld, scale_rotation_actions
+from envs.families.saccade_env import SaccadeEnv
+from envs.families.saccade_world import SaccadeWorld
 from saliency import saliency_maps
 from tests.envs.helpers import blob_dataset
 
@@ -36,7 +36,7 @@ def data():
 
 
 def test_huge_scale_raises_instead_of_crashing_the_interpreter():
-    code = ("from envs.retina import Retina\nimport numpy as np\n"
+    code = ("from envs.engine.retina import Retina\nimport numpy as np\n"
             "try:\n    Retina(8, (1, 2 ** 62)).glimpse(np.zeros((16, 16, 3), np.uint8), (8, 8))\n"
             "except ValueError as e:\n    print('ValueError', e)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
@@ -106,7 +106,7 @@ def test_saccade_keywords_property(data, key, value):
     (dict(glimpse_size=128, scales=(1, 8)), r"must be at most 8 x the image's longer side \(64 px\)"),
 ])
 def test_path_keywords_are_checked_before_the_worlds_are_generated(kwargs, match, monkeypatch):
-    import envs.path_world as pw
+    import envs.families.path_world as pw
 
     monkeypatch.setattr(pw, "make_worlds", lambda *a, **k: pytest.fail("worlds generated before the checks"))
     with pytest.raises(ValueError, match=match):
@@ -127,7 +127,7 @@ def test_make_worlds_ranges():
     (dict(glimpse_size=64, scales=(1, 16)), r"must be at most 8 x the image's longer side"),
 ])
 def test_rotation_keywords_are_checked_before_objects_are_made(kwargs, match, monkeypatch):
-    import envs.rotation_world as rw
+    import envs.families.rotation_world as rw
 
     monkeypatch.setattr(rw, "make_objects", lambda *a, **k: pytest.fail("objects made before the checks"))
     with pytest.raises(ValueError, match=match):

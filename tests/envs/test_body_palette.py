@@ -9,7 +9,7 @@ from hypothesis import given, settings, strategies as st
 
 import envs  # noqa: F401  (registers the ids)
 from envs.datasets.objects3d import COLOURINGS, body_palette, make_objects
-from envs.render3d import quat_to_matrix
+from envs.render.mesh_renderer import quat_to_matrix
 
 
 @settings(max_examples=30, deadline=None)

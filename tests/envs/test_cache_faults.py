@@ -17,10 +17,10 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-import envs.storage as storage
+import envs.storage.files as storage
 from envs.datasets import load_scenes, load_stl10
 from envs.datasets.base import resolve_cache_root
-from envs.saliency_cache import dataset_saliency, saliency_cache_path
+from envs.storage.saliency_cache import dataset_saliency, saliency_cache_path
 from saliency import saliency_maps
 from tests.envs.conftest import STL10_BYTES
 from tests.envs.helpers import blob_dataset
@@ -166,7 +166,7 @@ def test_saliency_writer_killed_mid_write_leaves_a_cache_the_next_reader_rebuild
     script = textwrap.dedent(f"""
         import time
         from pathlib import Path
-        import envs.saliency_cache as sc
+        import envs.storage.saliency_cache as sc
         from tests.envs.helpers import blob_dataset
 
         real, calls = sc.saliency_maps, [0]

@@ -8,9 +8,9 @@ import gymnasium as gym
 import pytest
 
 import envs  # noqa: F401  (registers the ids)
-import envs.saccade_env as saccade_env
-import envs.saccade_scenes as saccade_scenes
-import envs.saccade_stl10 as saccade_stl10
+import envs.families.saccade_env as saccade_env
+import envs.families.saccade_scenes as saccade_scenes
+import envs.families.saccade_stl10 as saccade_stl10
 
 
 def _never(what: str):
@@ -61,7 +61,7 @@ def test_vector_and_single_constructors_check_first_alike(no_data, maker) -> Non
 @pytest.mark.parametrize("env_id", ["Saccade-Scenes-Classify-v0", "Saccade-STL10-Classify-v0",
                                     "Rotation3D-Shapes-Classify-v0"])
 def test_recognition_keywords_are_checked_before_any_data(no_data, env_id: str, monkeypatch) -> None:
-    import envs.classify_env as classify_env
+    import envs.families.classify_env as classify_env
 
     monkeypatch.setattr(classify_env, "RotationWorld", _never("object rendering"))
     with pytest.raises(ValueError, match="logit_scale must be"):

@@ -1,4 +1,4 @@
-"""envs/coordinates.py: pixel <-> normalised round trips, nearest-grid-point rounding,
+"""envs/engine/coordinates.py: pixel <-> normalised round trips, nearest-grid-point rounding,
 clipping, relative actions and input errors."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from envs.coordinates import (
+from envs.engine.coordinates import (
     clip_norm,
     max_norm_position,
     norm_to_pixel,

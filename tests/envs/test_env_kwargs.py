@@ -47,7 +47,7 @@ def test_rows_are_checked_like_num_envs() -> None:
 def test_nothing_is_generated_or_loaded(monkeypatch: pytest.MonkeyPatch) -> None:
     import envs.datasets.scenes as scenes
     import envs.datasets.stl10 as stl10
-    import envs.path_world as path_world
+    import envs.families.path_world as path_world
 
     def never(*args, **kwargs):
         raise AssertionError("data was generated or loaded by a keyword check")
@@ -60,7 +60,7 @@ def test_nothing_is_generated_or_loaded(monkeypatch: pytest.MonkeyPatch) -> None
 
 
 def test_the_keyword_check_builds_no_world(monkeypatch: pytest.MonkeyPatch) -> None:
-    from envs.world import World
+    from envs.engine.world import World
 
     def never(self, *args, **kwargs):
         raise AssertionError(f"a {type(self).__name__} was built by a keyword check")
@@ -73,8 +73,8 @@ def test_the_keyword_check_builds_no_world(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_defaults_and_ranges_have_one_home_read_by_the_docs() -> None:
-    from envs.path_world import PathWorld
-    from envs.saccade_world import SaccadeWorld
+    from envs.families.path_world import PathWorld
+    from envs.families.saccade_world import SaccadeWorld
 
     assert PathWorld.keyword_defaults()["max_step"] == 0.25
     assert "``max_step``" in PathWorld.__doc__ and "real in (0, 1]; default 0.25" in PathWorld.__doc__

@@ -7,13 +7,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import envs.render3d as render3d
+import envs.render.mesh_renderer as render3d
 from envs.datasets.objects3d import make_objects
-from envs.render3d import MeshBank, Renderer, random_quaternion
-from envs.retina import Retina
-from envs.rotation_world import RotationWorld, centre_glimpses
-from envs.saccade_world import SaccadeWorld
-from envs.vector import ActiveVisionVectorEnv
+from envs.render.mesh_renderer import MeshBank, Renderer, random_quaternion
+from envs.engine.retina import Retina
+from envs.families.rotation_world import RotationWorld, centre_glimpses
+from envs.families.saccade_world import SaccadeWorld
+from envs.engine.vector_env import ActiveVisionVectorEnv
 from tests.envs.helpers import blob_dataset
 
 

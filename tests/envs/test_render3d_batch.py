@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from envs.datasets.objects3d import make_objects
-from envs.render3d import Mesh, MeshBank, Renderer, random_quaternion, so3_exp
+from envs.render.mesh_renderer import Mesh, MeshBank, Renderer, random_quaternion, so3_exp
 
 MESHES = make_objects(10, seed=4)
 BANK = MeshBank(MESHES)
@@ -121,7 +121,7 @@ def test_single_render_rejects_bad_rotations_naming_them():
 
 # ------------------------------------------------------------------ the scipy-backed SO(3) wrappers
 def test_so3_wrappers_keep_leading_shapes_broadcast_and_draw_deterministically():
-    from envs.render3d import quat_multiply, quat_to_matrix, rotation_angle, so3_log
+    from envs.render.mesh_renderer import quat_multiply, quat_to_matrix, rotation_angle, so3_log
 
     rng = np.random.default_rng(3)
     p, q = random_quaternion(rng, (2, 1)), random_quaternion(rng, (1, 5))

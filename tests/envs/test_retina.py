@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from skimage.measure import block_reduce
 
-from envs.retina import Retina, mosaic, to_channels_first
+from envs.engine.retina import Retina, mosaic, to_channels_first
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

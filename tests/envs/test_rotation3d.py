@@ -18,7 +18,7 @@ from envs.datasets.objects3d import (
     make_objects,
     render_views,
 )
-from envs.render3d import (
+from envs.render.mesh_renderer import (
     Mesh,
     Renderer,
     euler_xyz_to_quat,
@@ -31,7 +31,7 @@ from envs.render3d import (
     so3_exp,
     so3_log,
 )
-from envs.rotation3d_env import Rotation3DEnv
+from envs.families.rotation3d_env import Rotation3DEnv
 from tests.envs.helpers import write_3diebench
 
 FINITE = st.floats(-4.0, 4.0, allow_nan=False, allow_infinity=False)

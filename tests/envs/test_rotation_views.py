@@ -10,9 +10,9 @@ from gymnasium.utils.env_checker import check_env
 import envs  # noqa: F401  (registers the ids)
 from envs.datasets.objects3d import make_objects
 from envs.datasets.views3d import ViewBank
-from envs.rotation_views_env import RotationViewsEnv
+from envs.families.rotation_views_env import RotationViewsEnv
 from experiments.pretrain.source import SequenceSource
-from envs.so3 import quat_conjugate, quat_multiply, so3_exp, so3_log
+from envs.engine.so3 import quat_conjugate, quat_multiply, so3_exp, so3_log
 from tests.envs.test_views3d import write_3diebench
 
 

@@ -11,8 +11,8 @@ from gymnasium.utils.env_checker import check_env
 
 from agents import RandomAgent, SaliencyAgent
 from tests.agents.rollout import rollout
-from envs.coordinates import pixel_to_norm
-from envs.saccade_env import SaccadeEnv
+from envs.engine.coordinates import pixel_to_norm
+from envs.families.saccade_env import SaccadeEnv
 from tests.envs.helpers import blob_dataset
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from envs.saliency_cache import dataset_saliency, saliency_cache_path
+from envs.storage.saliency_cache import dataset_saliency, saliency_cache_path
 from saliency import saliency_maps
 from tests.envs.helpers import blob_dataset
 

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from envs.datasets import SCENE_CLASSES, load_scenes
 from envs.datasets.place_code import place_code_background
 from envs.datasets.scenes import SCENE_STYLES, generate_scenes
-from envs.retina import Retina
-from envs.saccade_env import SaccadeEnv
+from envs.engine.retina import Retina
+from envs.families.saccade_env import SaccadeEnv
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,8 @@ import pytest
 
 import envs  # noqa: F401  (registers the ids)
 from envs import ENV_IDS
-from envs.path_world import PathWorld
-from envs.saccade_world import SaccadeWorld
+from envs.families.path_world import PathWorld
+from envs.families.saccade_world import SaccadeWorld
 from tests.envs.helpers import blob_dataset
 from tests.envs.test_vector_envs import kwargs_for
 
@@ -78,7 +78,7 @@ def test_single_env_stepped_before_any_reset_raises(env_id, stl10_root, scenes_r
 
 
 def test_one_step_episodes_end_after_their_only_step():
-    from envs.saccade_env import SaccadeEnv
+    from envs.families.saccade_env import SaccadeEnv
 
     env = SaccadeEnv(blob_dataset(n=2, size=32), glimpse_size=8, max_saccades=1)
     env.reset(seed=0)

@@ -1,4 +1,4 @@
-"""envs/storage.py: atomic writes under unique names, verified reads, orphan cleanup, warnings."""
+"""envs/storage/files.py: atomic writes under unique names, verified reads, orphan cleanup, warnings."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import envs.storage as storage
+import envs.storage.files as storage
 from envs.datasets.base import resolve_cache_root
-from envs.storage import (
+from envs.storage.files import (
     CacheError,
     atomic_path,
     atomic_write,

@@ -20,18 +20,18 @@ import pytest  # noqa: E402
 from gymnasium.utils.env_checker import check_env  # noqa: E402
 
 import envs  # noqa: E402
-from envs.base import ActiveVisionEnv  # noqa: E402
-from envs.coordinates import pixel_to_norm  # noqa: E402
 from envs.datasets.base import ImageDataset  # noqa: E402
+from envs.engine.coordinates import pixel_to_norm  # noqa: E402
+from envs.engine.env import ActiveVisionEnv  # noqa: E402
+from envs.engine.keywords import int_in, noted, real_in  # noqa: E402
+from envs.engine.retina import Retina  # noqa: E402
+from envs.engine.vector_env import vector_entry  # noqa: E402
+from envs.engine.world import MAX_STEPS, World, check_retina_fits  # noqa: E402
 from envs.families import Family  # noqa: E402
-from envs.keywords import int_in, noted, real_in  # noqa: E402
-from envs.retina import Retina  # noqa: E402
-from envs.vector import vector_entry  # noqa: E402
-from envs.world import MAX_STEPS, World, check_retina_fits  # noqa: E402
 
 TOY_ID = "ToySearch-v0"
 
-# --------------------------------------------------------------------------- 1. the family (envs/families.py)
+# --------------------------------------------------------------------------- 1. the family (envs/families/__init__.py)
 TOY = Family("toy_search", "max_steps", "position", "positions", 2)
 
 

@@ -10,7 +10,7 @@ import pytest
 
 import envs  # noqa: F401  (registers the ids)
 from envs import ENV_IDS
-from envs.vector import ActiveVisionVectorEnv
+from envs.engine.vector_env import ActiveVisionVectorEnv
 
 SMALL = {"glimpse_size": 16, "scales": (1, 2), "ior_radius": 8}
 N = 5

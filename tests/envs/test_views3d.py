@@ -10,7 +10,7 @@ from scipy.spatial.transform import Rotation
 
 from envs.datasets.objects3d import make_objects
 from envs.datasets.views3d import ViewBank, ViewImages
-from envs.render3d import Renderer, quat_multiply, rotation_angle, so3_exp
+from envs.render.mesh_renderer import Renderer, quat_multiply, rotation_angle, so3_exp
 from tests.envs.helpers import CLASSES_3DIE as CLASSES, write_3diebench  # noqa: F401
 
 @pytest.fixture

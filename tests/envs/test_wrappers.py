@@ -8,7 +8,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import envs  # noqa: F401  (registers the ids)
-from envs.wrappers import AddPosition, AddTimeStep, ChannelsFirstGlimpse, sb3_ready
+from envs.wrappers.observation import AddPosition, AddTimeStep, ChannelsFirstGlimpse, sb3_ready
 
 KW = dict(n_train=24, n_test=8, glimpse_size=16, scales=(1, 2), max_saccades=3, ior_radius=8)
 

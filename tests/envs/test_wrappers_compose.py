@@ -8,7 +8,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 from gymnasium.wrappers import FrameStackObservation
 
-from envs.wrappers import AddPosition, AddTimeStep, ChannelsFirstGlimpse, reports_position, sb3_ready
+from envs.wrappers.observation import AddPosition, AddTimeStep, ChannelsFirstGlimpse, reports_position, sb3_ready
 from tests.envs.small_envs import PROJECT_IDS, make_data_root, make_small
 
 

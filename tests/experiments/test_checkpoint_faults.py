@@ -21,7 +21,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from envs.storage import clean_orphans  # noqa: E402
+from envs.storage.files import clean_orphans  # noqa: E402
 from experiments.pretrain.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]

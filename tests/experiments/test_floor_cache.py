@@ -140,7 +140,7 @@ def test_a_corrupt_entry_is_recomputed_with_a_warning(tmp_path: Path, monkeypatc
 def test_floors_are_written_atomically(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A write that fails half-way leaves the previous entry intact and no temporary file; the failure
     is a warning (the floors stay in memory), never an error."""
-    import envs.storage
+    import envs.storage.files
 
     monkeypatch.setenv("SACCADE_CACHE", str(tmp_path / "cache"))
     cfg = _config(tmp_path)
@@ -152,7 +152,7 @@ def test_floors_are_written_atomically(tmp_path: Path, monkeypatch: pytest.Monke
     def failing_replace(src: Any, dst: Any) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(envs.storage.os, "replace", failing_replace)
+    monkeypatch.setattr(envs.storage.files.os, "replace", failing_replace)
     changed = [dict(r, value=0.5) for r in _rows()]
     with pytest.warns(RuntimeWarning, match="cannot write caches"):
         assert write_floors(file, key, changed) == changed

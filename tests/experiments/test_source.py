@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from agents import BatchedSaliencyAgent, RotationWalkAgent, SmoothTrajectoryAgent
-from envs.saccade_world import SaccadeWorld
+from envs.families.saccade_world import SaccadeWorld
 from envs import family_of
 from experiments.pretrain.source import SequenceSource
-from envs.vector import ActiveVisionVectorEnv
+from envs.engine.vector_env import ActiveVisionVectorEnv
 from saliency import saliency_maps
 from tests.envs.helpers import blob_dataset
 

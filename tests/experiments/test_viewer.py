@@ -17,7 +17,7 @@ import pytest  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from envs.rendering import SCANPATH_COLOR, heatmap  # noqa: E402
+from envs.render.drawing import SCANPATH_COLOR, heatmap  # noqa: E402
 from experiments.viewer.cli import Viewer, _window_loop, cli, key_bindings, write_animation  # noqa: E402
 from experiments.cliconfig import parse_env_kwarg as parse_kw, parse_env_kwargs as parse_kws  # noqa: E402
 from experiments.viewer.env import EnvFactory, load_image_folder  # noqa: E402

@@ -16,7 +16,7 @@ import pygame  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from envs.coordinates import norm_to_pixel  # noqa: E402
+from envs.engine.coordinates import norm_to_pixel  # noqa: E402
 from experiments.pretrain.checkpoint import save_checkpoint  # noqa: E402
 from experiments.viewer.candidates import CandidateView, candidate_panel  # noqa: E402
 from experiments.viewer.cli import build_parser, main, make_viewer  # noqa: E402

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from envs.retina import grey_periphery
+from envs.engine.retina import grey_periphery
 from experiments.pretrain.source import SequenceSource
 from experiments.evaluate.features import SplitFeatures
 from experiments.evaluate.metrics import model_measurements, state_features

@@ -18,8 +18,8 @@ import numpy as np
 from scipy.special import log_softmax
 
 from envs.families import Family
-from envs.keywords import real_in
-from envs.world import World, delegate
+from envs.engine.keywords import real_in
+from envs.engine.world import World, delegate
 
 __all__ = ["ClassifyWorld"]
 

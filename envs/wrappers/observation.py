@@ -28,7 +28,7 @@ __all__ = ["AddPosition", "AddTimeStep", "ChannelsFirstGlimpse", "sb3_ready", "r
 
 def reports_position(env: gym.Env) -> bool | None:
     """Whether ``env``'s info holds ``position`` (saccade and path-integration worlds do, rotation
-    worlds do not); None for an env that is not built on an ``envs.world.World``."""
+    worlds do not); None for an env that is not built on an ``envs.engine.world.World``."""
     world = getattr(env.unwrapped, "world", None)
     return None if world is None else "position" in world.info()
 

@@ -8,14 +8,14 @@ import cv2
 import numpy as np
 
 from checks import check_int
-from envs.checks import check_in_episode, check_real_vector, pick_index
+from envs.engine.input_checks import check_in_episode, check_real_vector, pick_index
 from envs.families import PATH
-from envs.coordinates import pixel_to_norm
+from envs.engine.coordinates import pixel_to_norm
 from envs.datasets.base import ImageDataset
-from envs.rendering import FOVEA_COLOR, PERIPHERY_COLOR, SCANPATH_COLOR, to_rgb
-from envs.keywords import flag, int_in, noted, one_of, real_in
-from envs.retina import Retina
-from envs.world import (
+from envs.render.drawing import FOVEA_COLOR, PERIPHERY_COLOR, SCANPATH_COLOR, to_rgb
+from envs.engine.keywords import flag, int_in, noted, one_of, real_in
+from envs.engine.retina import Retina
+from envs.engine.world import (
     MAX_RENDER_SIZE,
     MAX_RETINA_TO_IMAGE,
     MAX_ROWS,
@@ -77,7 +77,7 @@ def check_world_args(n: Any, size: Any, tiles: Any, seed: Any,
 class PathWorld(World):
     """The path-integration family's state: per row a world image, the start and the path so far.
 
-    Arguments are those of :class:`envs.path_integration_env.PathIntegrationEnv`, plus ``n`` rows
+    Arguments are those of :class:`envs.families.path_integration_env.PathIntegrationEnv`, plus ``n`` rows
     (``num_envs``, an int in [1, 65536]) and the data: ``dataset`` (default: ``make_worlds(n_worlds,
     world_size, tiles, seed)``).
     """

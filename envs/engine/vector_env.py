@@ -1,4 +1,4 @@
-"""``ActiveVisionVectorEnv``: a native Gymnasium ``VectorEnv`` over a :class:`envs.world.World` of N rows.
+"""``ActiveVisionVectorEnv``: a native Gymnasium ``VectorEnv`` over a :class:`envs.engine.world.World` of N rows.
 
 ``gym.make_vec(id, num_envs=N)`` returns one for every registered id (``vector_entry_point``).
 Whole batches run through the family's Numba kernels; there is no Python env per row. Row ``i``
@@ -27,9 +27,9 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from envs.base import action_space, check_render_mode, observation_space
-from envs.checks import check_action, check_options, check_seed
-from envs.world import World, delegate
+from envs.engine.env import action_space, check_render_mode, observation_space
+from envs.engine.input_checks import check_action, check_options, check_seed
+from envs.engine.world import World, delegate
 
 __all__ = ["ActiveVisionVectorEnv", "vector_entry"]
 
@@ -222,5 +222,5 @@ def vector_entry(build_world: Callable[..., World], **defaults: Any) -> Callable
     def make(num_envs: int = 1, render_mode: str | None = None, **kwargs: Any) -> ActiveVisionVectorEnv:
         return ActiveVisionVectorEnv(build_world(num_envs, **{**defaults, **kwargs}), render_mode=render_mode)
 
-    make.__doc__ = f"A native vector env of ``{getattr(build_world, '__name__', 'world')}`` (see envs.vector)."
+    make.__doc__ = f"A native vector env of ``{getattr(build_world, '__name__', 'world')}`` (see envs.engine.vector_env)."
     return make

@@ -6,9 +6,9 @@ from typing import Any
 
 import numpy as np
 
-from envs.base import ActiveVisionEnv
-from envs.keywords import keyword_defaults, refuse_unknown
-from envs.saccade_world import FIRST_FIXATIONS, REWARDS, SaccadeWorld, to_hwc
+from envs.engine.env import ActiveVisionEnv
+from envs.engine.keywords import keyword_defaults, refuse_unknown
+from envs.families.saccade_world import FIRST_FIXATIONS, REWARDS, SaccadeWorld, to_hwc
 from saliency import DEFAULT_METHOD
 
 __all__ = ["SaccadeEnv", "REWARDS", "FIRST_FIXATIONS", "to_hwc", "precomputed_saliency", "dataset_world",
@@ -26,7 +26,7 @@ class SaccadeEnv(ActiveVisionEnv):
 
     ## Action
     ``Box(-1, 1, (2,), float32)``: the relative saccade ``(d_row, d_col)`` in normalised image
-    units (see ``envs.coordinates``). The target is clipped to the image (with
+    units (see ``envs.engine.coordinates``). The target is clipped to the image (with
     ``keep_inside=True``: to the fixations whose largest retina square lies inside the image)
     and snapped to the pixel grid; the applied difference comes back as ``last_action``.
 
@@ -96,7 +96,7 @@ def precomputed_saliency(dataset: Any, root: Any, method: str | None) -> np.ndar
     """Every image's saliency map, computed once and memory-mapped from ``<cache root>/saliency/``
     (``$SACCADE_CACHE``, else ``<root>/cache``; in memory, with one warning, if unwritable)."""
     from envs.datasets.base import resolve_cache_root
-    from envs.saliency_cache import dataset_saliency
+    from envs.storage.saliency_cache import dataset_saliency
 
     return dataset_saliency(dataset, method=method or DEFAULT_METHOD, cache_dir=resolve_cache_root(root))
 

@@ -10,7 +10,7 @@ Camera frame (OpenCV's, right-handed): ``x`` to the right (image columns), ``y``
 rows), ``z`` forward, away from the viewer. An object's vertex ``v`` is seen at
 ``R(q) v + (0, 0, distance)``; the camera sits at the origin. Pixel ``(row, col)`` samples the
 point ``(row + 0.5, col + 0.5)`` of the continuous image plane (pixel ``i`` spans ``[i, i + 1)``
-as in :mod:`envs.coordinates`), and the object's centre projects to ``(size / 2, size / 2)``.
+as in :mod:`envs.engine.coordinates`), and the object's centre projects to ``(size / 2, size / 2)``.
 
 Rasterisation is a z-buffer (Numba) with back-face culling and flat Lambert shading: a face of
 colour ``c`` with outward unit normal ``n`` (camera frame) gets ``c * (ambient + (1 - ambient) *
@@ -19,7 +19,7 @@ max(0, n . l))`` for the unit direction ``l`` towards the light. ``supersample=k
 :meth:`Renderer.render_batch` renders many (mesh, rotation) items of a :class:`MeshBank` in one
 parallel Numba call; :meth:`Renderer.render` runs the same kernel with one item.
 
-The SO(3) helpers live in ``envs.so3`` (re-exported here).
+The SO(3) helpers live in ``envs.engine.so3`` (re-exported here).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import numpy as np
 from numba import njit, prange
 
 from checks import check_int
-from envs.so3 import (  # noqa: F401  (re-exported: the renderer's public rotation helpers)
+from envs.engine.so3 import (  # noqa: F401  (re-exported: the renderer's public rotation helpers)
     quat_normalize,
     quat_canonical,
     quat_conjugate,
@@ -125,7 +125,7 @@ class MeshBank:
             raise ValueError("meshes must hold at least one Mesh")
         for i, m in enumerate(meshes):
             if not isinstance(m, Mesh):
-                raise TypeError(f"meshes[{i}] must be an envs.render3d.Mesh, got {type(m).__name__}")
+                raise TypeError(f"meshes[{i}] must be an envs.render.mesh_renderer.Mesh, got {type(m).__name__}")
         self.meshes = meshes
         self.vertices = np.concatenate([m.vertices for m in meshes])
         self.normals = np.concatenate([m.normals for m in meshes])
@@ -336,7 +336,7 @@ class Renderer:
     def render(self, mesh: Mesh, rotation: np.ndarray) -> np.ndarray:
         """``mesh`` seen at orientation ``rotation`` (quaternion ``[4]``) -> uint8 ``[size, size, 3]``."""
         if not isinstance(mesh, Mesh):
-            raise TypeError(f"mesh must be an envs.render3d.Mesh, got {type(mesh).__name__}")
+            raise TypeError(f"mesh must be an envs.render.mesh_renderer.Mesh, got {type(mesh).__name__}")
         q = _check_quaternions(rotation, (4,), "rotation")
         self._check_radius(mesh.radius, "mesh")
         offsets = np.array([0, len(mesh.vertices)], np.int64), np.array([0, len(mesh.faces)], np.int64)
@@ -351,7 +351,7 @@ class Renderer:
         large batches, serial below ``_PARALLEL_SAMPLES``); item ``i`` equals ``render(bank.meshes[indices[i]], rotations[i])`` bit for bit.
         """
         if not isinstance(bank, MeshBank):
-            raise TypeError(f"bank must be an envs.render3d.MeshBank, got {type(bank).__name__}")
+            raise TypeError(f"bank must be an envs.render.mesh_renderer.MeshBank, got {type(bank).__name__}")
         idx = np.asarray(indices)
         if idx.ndim != 1 or (idx.dtype.kind not in "iu" and idx.size):
             raise ValueError(f"indices must be a 1-D int array [N], got shape {idx.shape} dtype {idx.dtype}")

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from envs.base import ActiveVisionEnv
-from envs.classify_world import ClassifyWorld
-from envs.keywords import keyword_defaults
-from envs.rotation_world import RotationWorld
-from envs.rotation3d_env import check_kwargs as objects_check_kwargs
-from envs.saccade_scenes import check_kwargs as scenes_check_kwargs
-from envs.saccade_scenes import scenes_world
-from envs.saccade_stl10 import check_kwargs as stl10_check_kwargs
-from envs.saccade_stl10 import stl10_world
-from envs.vector import vector_entry
+from envs.engine.env import ActiveVisionEnv
+from envs.families.classify_world import ClassifyWorld
+from envs.engine.keywords import keyword_defaults
+from envs.families.rotation_world import RotationWorld
+from envs.families.rotation3d_env import check_kwargs as objects_check_kwargs
+from envs.families.saccade_scenes import check_kwargs as scenes_check_kwargs
+from envs.families.saccade_scenes import scenes_world
+from envs.families.saccade_stl10 import check_kwargs as stl10_check_kwargs
+from envs.families.saccade_stl10 import stl10_world
+from envs.engine.vector_env import vector_entry
 
 LABELED_STL10_SPLITS = ("train", "test")
 

@@ -10,13 +10,13 @@ import numpy as np
 from numba import njit
 
 from checks import check_int
-from envs.checks import check_in_episode, pick_index
+from envs.engine.coordinates import max_norm_position, pixel_to_norm
+from envs.engine.input_checks import check_in_episode, pick_index
+from envs.engine.keywords import flag, int_in, noted, one_of, real_in
+from envs.engine.retina import MAX_GLIMPSE_SIZE, MAX_RETINA_SIDE, MAX_SCALES, Retina
 from envs.families import SACCADE
-from envs.coordinates import max_norm_position, pixel_to_norm
-from envs.rendering import draw_retina_boxes, draw_scanpath, overlay, to_rgb, upscale
-from envs.keywords import flag, int_in, noted, one_of, real_in
-from envs.retina import MAX_GLIMPSE_SIZE, MAX_RETINA_SIDE, MAX_SCALES, Retina
-from envs.world import (
+from envs.render.drawing import draw_retina_boxes, draw_scanpath, overlay, to_rgb, upscale
+from envs.engine.world import (
     MAX_RENDER_SCALE,
     MAX_RETINA_TO_IMAGE,
     MAX_ROWS,
@@ -48,7 +48,7 @@ def _check_saliency_maps(maps: Any, shape: tuple[int, int, int]) -> None:
     non-negative and within float32's range here (a memory-mapped cache row by row when it is read)."""
     if not hasattr(maps, "shape") or tuple(maps.shape) != shape:
         raise ValueError(f"saliency_maps must be [N, H, W] = {shape} (one map per image, e.g. from "
-                         f"envs.saliency_cache.dataset_saliency), got {tuple(getattr(maps, 'shape', ()))}")
+                         f"envs.storage.saliency_cache.dataset_saliency), got {tuple(getattr(maps, 'shape', ()))}")
     dtype = np.dtype(getattr(maps, "dtype", np.float64))
     if dtype.kind not in "fiu" or dtype == np.bool_:
         raise ValueError(f"saliency_maps must hold real numbers, got dtype {dtype}")
@@ -105,7 +105,7 @@ def _cover(covered, rows, fixations, first, g):
 class SaccadeWorld(World):
     """The saccade family's state: per row an image, its saliency with IoR, and the scanpath.
 
-    Arguments are those of :class:`envs.saccade_env.SaccadeEnv` (see there), plus ``n`` rows
+    Arguments are those of :class:`envs.families.saccade_env.SaccadeEnv` (see there), plus ``n`` rows
     (``num_envs``, an int in [1, 65536]) and the data: ``dataset`` and ``saliency_maps`` (``[N, H, W]``
     float, finite, non-negative, one map per image).
     """

@@ -2,8 +2,8 @@
 
 Every family (saccades, path integration, 3D rotation) writes one ``World`` subclass: its state
 arrays, how a (normalised) action applies, its view and its info. The single env
-(:class:`envs.base.ActiveVisionEnv`, a world of one row) and the native vector env
-(:class:`envs.vector.ActiveVisionVectorEnv`, a world of ``num_envs`` rows) own everything else:
+(:class:`envs.engine.env.ActiveVisionEnv`, a world of one row) and the native vector env
+(:class:`envs.engine.vector_env.ActiveVisionVectorEnv`, a world of ``num_envs`` rows) own everything else:
 spaces, truncation, ``last_action``, observation and info assembly, option checks, seeding,
 autoreset and rendering. Because both run the very same batched code, row ``i`` of a vector env
 and a single env seeded alike see the same observations.
@@ -22,10 +22,10 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from checks import check_int
-from envs.checks import check_index
+from envs.engine.input_checks import check_index
 from envs.families import Family
-from envs.keywords import Rule, check_table, keyword_defaults, ranges_doc, refuse_unknown
-from envs.retina import Retina
+from envs.engine.keywords import Rule, check_table, keyword_defaults, ranges_doc, refuse_unknown
+from envs.engine.retina import Retina
 
 __all__ = ["World", "check_retina_fits", "MAX_ROWS", "MAX_STEPS", "MAX_RENDER_SCALE", "MAX_RENDER_SIZE",
            "MAX_RETINA_TO_IMAGE"]
@@ -69,7 +69,7 @@ class World:
         reset_option_shapes: the shape of one row's value of each array-valued option (e.g.
             ``{"rotation": (4,)}``); options not listed take one scalar per row.
         window_caption: the pygame window's title in ``render_mode="human"``.
-        keyword_ranges: the allowed values of the family's keywords (:mod:`envs.keywords`), one
+        keyword_ranges: the allowed values of the family's keywords (:mod:`envs.engine.keywords`), one
             table read by :meth:`check_keywords` and written into the class docstring; the
             defaults are those of ``__init__``.
         data_arguments: the ``__init__`` parameters that carry data (a dataset, meshes), not keywords.

@@ -13,15 +13,15 @@ from typing import Any, Sequence
 import numpy as np
 
 from checks import check_int
-from envs.checks import check_index, pick_index
-from envs.families import ROTATION
 from envs.datasets.views3d import ViewBank
-from envs.rendering import upscale
-from envs.retina import Retina
-from envs.rotation_world import centre_glimpses, scale_rotation_actions
-from envs.so3 import quat_multiply, quat_relative, so3_exp, so3_log
-from envs.keywords import int_in, noted, real_in
-from envs.world import MAX_RENDER_SCALE, MAX_RETINA_TO_IMAGE, MAX_ROWS, MAX_STEPS, World, check_retina_fits
+from envs.engine.input_checks import check_index, pick_index
+from envs.engine.keywords import int_in, noted, real_in
+from envs.engine.retina import Retina
+from envs.engine.so3 import quat_multiply, quat_relative, so3_exp, so3_log
+from envs.engine.world import MAX_RENDER_SCALE, MAX_RETINA_TO_IMAGE, MAX_ROWS, MAX_STEPS, World, check_retina_fits
+from envs.families import ROTATION
+from envs.families.rotation_world import centre_glimpses, scale_rotation_actions
+from envs.render.drawing import upscale
 
 __all__ = ["ViewsWorld", "views_world"]
 
@@ -29,7 +29,7 @@ __all__ = ["ViewsWorld", "views_world"]
 class ViewsWorld(World):
     """The views family's state: per row an object, the view shown and the episode's first view.
 
-    Arguments are those of :class:`envs.rotation_views_env.RotationViewsEnv`, plus ``n`` rows
+    Arguments are those of :class:`envs.families.rotation_views_env.RotationViewsEnv`, plus ``n`` rows
     (``num_envs``, an int in [1, 65536]) and the data: ``bank`` (a :class:`ViewBank` of square views).
     """
 

@@ -8,11 +8,11 @@ import cv2
 import numpy as np
 
 from checks import check_int
-from envs.checks import check_real_vector, pick_index
-from envs.families import ROTATION
 from envs.datasets.objects3d import COLOURINGS, OBJECT_CLASSES, make_objects
-from envs.render3d import PROJECTIONS, Mesh, MeshBank, Renderer
-from envs.so3 import (
+from envs.engine.input_checks import check_real_vector, pick_index
+from envs.families import ROTATION
+from envs.render.mesh_renderer import PROJECTIONS, Mesh, MeshBank, Renderer
+from envs.engine.so3 import (
     quat_canonical,
     quat_multiply,
     quat_normalize,
@@ -21,10 +21,10 @@ from envs.so3 import (
     random_quaternion,
     so3_exp,
 )
-from envs.rendering import upscale
-from envs.keywords import int_in, noted, one_of, real_in
-from envs.retina import Retina
-from envs.world import (
+from envs.engine.keywords import int_in, noted, one_of, real_in
+from envs.engine.retina import Retina
+from envs.render.drawing import upscale
+from envs.engine.world import (
     MAX_RENDER_SCALE,
     MAX_RETINA_TO_IMAGE,
     MAX_ROWS,
@@ -89,7 +89,7 @@ def centre_glimpses(retina: Retina, views: np.ndarray) -> np.ndarray:
 class RotationWorld(World):
     """The 3D-rotation family's state: per row an object, its orientation and the episode's first one.
 
-    Arguments are those of :class:`envs.rotation3d_env.Rotation3DEnv`, plus ``n`` rows
+    Arguments are those of :class:`envs.families.rotation3d_env.Rotation3DEnv`, plus ``n`` rows
     (``num_envs``, an int in [1, 65536]) and the data: ``objects`` (default: ``make_objects(n_objects,
     seed, colouring)``).
     """
@@ -163,7 +163,7 @@ class RotationWorld(World):
             objects = make_objects(k["n_objects"], k["seed"], colouring)
         objects = list(objects)
         if not objects or not all(isinstance(m, Mesh) for m in objects):
-            raise ValueError("objects must be a non-empty sequence of envs.render3d.Mesh")
+            raise ValueError("objects must be a non-empty sequence of envs.render.mesh_renderer.Mesh")
         renderer = Renderer(image_size, projection=projection, background=background, supersample=supersample)
         super().__init__(n, retina, 3, max_steps, action_scale=max_angle, last_action_bound=max_angle)
         self.objects = objects

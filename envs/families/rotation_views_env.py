@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from envs.base import ActiveVisionEnv
-from envs.keywords import keyword_defaults
-from envs.vector import vector_entry
-from envs.views_world import ViewsWorld, views_world
+from envs.engine.env import ActiveVisionEnv
+from envs.engine.keywords import keyword_defaults
+from envs.engine.vector_env import vector_entry
+from envs.families.views_world import ViewsWorld, views_world
 
 __all__ = ["RotationViewsEnv", "make_vector", "check_kwargs"]
 

@@ -1,4 +1,4 @@
-"""``ActiveVisionEnv``: the single Gymnasium env of every family, a :class:`envs.world.World` of one row.
+"""``ActiveVisionEnv``: the single Gymnasium env of every family, a :class:`envs.engine.world.World` of one row.
 
 In the shape of Minigrid's ``MiniGridEnv``: this class owns the spaces, truncation,
 ``last_action``, the observation and info assembly, option and action checks, seeding and
@@ -13,9 +13,9 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from envs.checks import check_action, check_options, check_seed
-from envs.window import FrameWindowMixin
-from envs.world import World, delegate
+from envs.engine.input_checks import check_action, check_options, check_seed
+from envs.engine.window import FrameWindowMixin
+from envs.engine.world import World, delegate
 
 __all__ = ["ActiveVisionEnv", "RENDER_MODES", "observation_space", "action_space"]
 

@@ -6,10 +6,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from envs.base import ActiveVisionEnv
-from envs.render3d import Mesh
-from envs.rotation_world import RotationWorld
-from envs.vector import vector_entry
+from envs.engine.env import ActiveVisionEnv
+from envs.render.mesh_renderer import Mesh
+from envs.families.rotation_world import RotationWorld
+from envs.engine.vector_env import vector_entry
 
 __all__ = ["Rotation3DEnv", "make_vector", "check_kwargs"]
 
@@ -25,7 +25,7 @@ class Rotation3DEnv(ActiveVisionEnv):
 
     ## Action
     ``Box(-1, 1, (3,), float32)``: a rotation vector (axis * angle) **in the camera frame** (x right,
-    y down, z away from the viewer; see ``envs.render3d``) in units of ``max_angle`` radians: a
+    y down, z away from the viewer; see ``envs.render.mesh_renderer``) in units of ``max_angle`` radians: a
     norm over 1 is scaled down to 1 (same axis, never clipped per component), then multiplied by
     ``max_angle``. It is applied by left multiplication, ``q_new = exp(a) * q``: the object turns
     by ``|a|`` about the camera axis ``a / |a|`` whatever its current orientation, so
@@ -50,7 +50,7 @@ class Rotation3DEnv(ActiveVisionEnv):
     ``OBJECT_CLASSES``); ``index`` (object index); ``step``.
 
     ## Arguments
-    ``objects`` (a sequence of ``envs.render3d.Mesh``; default ``make_objects(n_objects, seed)``),
+    ``objects`` (a sequence of ``envs.render.mesh_renderer.Mesh``; default ``make_objects(n_objects, seed)``),
     ``n_objects``, ``seed`` (object generation seed, not the episode seed), ``image_size`` (rendered
     side, default 64), ``glimpse_size`` (G, default ``image_size``), ``scales``, ``max_steps``, ``max_angle`` (radians per unit action, in (0, pi], default pi/2),
     ``projection`` ("perspective" | "orthographic"), ``background`` (RGB), ``supersample``

@@ -6,10 +6,10 @@ from typing import Any
 
 import numpy as np
 
-from envs.base import ActiveVisionEnv
+from envs.engine.env import ActiveVisionEnv
 from envs.datasets.base import ImageDataset
-from envs.path_world import PATH_REWARDS, PathWorld, make_worlds
-from envs.vector import vector_entry
+from envs.families.path_world import PATH_REWARDS, PathWorld, make_worlds
+from envs.engine.vector_env import vector_entry
 
 __all__ = ["PathIntegrationEnv", "make_worlds", "PATH_REWARDS", "make_vector", "check_kwargs"]
 
@@ -26,7 +26,7 @@ class PathIntegrationEnv(ActiveVisionEnv):
 
     ## Action
     ``Box(-1, 1, (2,), float32)``: the displacement ``(d_row, d_col)`` in units of ``max_step``
-    (the world moves ``action * max_step`` normalised units; ``envs.coordinates``: a unit is the
+    (the world moves ``action * max_step`` normalised units; ``envs.engine.coordinates``: a unit is the
     world's height / width). The target is
     clipped to the reachable area (with ``keep_inside=True`` the fovea stays inside the world) and
     snapped to the pixel grid; the applied difference comes back as ``last_action``.

@@ -5,7 +5,7 @@ models. The cache file is keyed by the dataset's fingerprint (for STL-10 a diges
 byte), the method and its full parameters:
 ``<cache_dir>/saliency/<dataset fingerprint>/<method>-<param hash>.npy`` holding float32
 ``[N, H, W]`` maps (each summing to 1), with its manifest ``<...>.npy.json`` (size and SHA-256).
-Both go through :mod:`envs.storage`: written atomically under a unique temporary name, verified
+Both go through :mod:`envs.storage.files`: written atomically under a unique temporary name, verified
 on every read; a missing, truncated, zeroed or otherwise corrupt file is rebuilt with a warning,
 and an unwritable ``cache_dir`` gives maps computed in memory (one warning per process).
 """
@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from envs.storage import CacheError, read_verified_npy, warn_rebuild, warn_unwritable, write_verified_npy
+from envs.storage.files import CacheError, read_verified_npy, warn_rebuild, warn_unwritable, write_verified_npy
 from saliency import DEFAULT_METHOD, METHODS, method_params, saliency_maps
 
 __all__ = ["dataset_saliency", "saliency_cache_path"]
