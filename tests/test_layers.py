@@ -36,6 +36,10 @@ THIRD_PARTY_EXCEPTIONS = {"envs.datasets.stl10": {"torchvision"}, "envs.wrappers
 EXPERIMENTS_LAYERS = (("experiments", "experiments.helpformat"), ("experiments.cliconfig",), ("experiments.outputs",),
                       ("experiments.pretrain",), ("experiments.evaluate",))
 COMMANDS = ("cli", "__main__")
+# Inside envs/, bottom up: the Family objects (``envs.families`` itself), the engine and storage, rendering, the
+# datasets, the families' worlds and envs, the records and wrappers, and the package (``import envs``).
+ENVS_LAYERS = (("envs.families",), ("envs.engine", "envs.storage"), ("envs.render",), ("envs.datasets",),
+               ("envs.families.",), ("envs.records", "envs.wrappers"), ("envs",))
 
 
 def _module_name(path: Path) -> str:
@@ -119,6 +123,26 @@ def test_experiments_sub_packages_point_one_way() -> None:
             if _part(a) != _part(b) and not lb < la:
                 bad.append(f"{a} -> {b}")
     assert not bad, "imports against the layers of experiments/:\n" + "\n".join(sorted(bad))
+
+
+def _envs_layer(module: str) -> int:
+    """The layer of a module of envs/ (:data:`ENVS_LAYERS`): an entry ending in "." holds its submodules, another
+    entry the module itself and, but for ``envs.families`` and ``envs``, everything under it."""
+    for i, layer in enumerate(ENVS_LAYERS):
+        for entry in layer:
+            if entry.endswith(".") and module.startswith(entry):
+                return i
+            if module == entry or (entry not in ("envs", "envs.families") and module.startswith(entry + ".")):
+                return i
+    raise AssertionError(f"{module} is in no layer of ENVS_LAYERS")
+
+
+def test_envs_sub_packages_point_one_way() -> None:
+    """Inside envs/ an import stays inside its own sub-package or goes down a layer: the engine knows no family
+    (only the ``Family`` type), rendering and storage know no world, the records know the families."""
+    bad = [f"{a} -> {b}" for a, targets in _graph().items() if a.startswith("envs") for b in targets
+           if b.startswith("envs") and _part(a) != _part(b) and not _envs_layer(b) < _envs_layer(a)]
+    assert not bad, "imports against the layers of envs/:\n" + "\n".join(sorted(bad))
 
 
 def test_every_import_of_the_project_names_a_module_that_exists() -> None:

@@ -13,7 +13,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from envs.engine.input_checks import check_action, check_options, check_seed
+from checks import check_seed
+from envs.engine.input_checks import check_action, check_options
 from envs.engine.window import FrameWindowMixin
 from envs.engine.world import World, delegate
 

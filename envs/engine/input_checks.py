@@ -1,4 +1,8 @@
-"""Input checks shared by every environment's ``reset`` and ``step`` (clear errors naming the input)."""
+"""Input checks shared by every environment's ``reset`` and ``step`` (clear errors naming the input):
+the ``options`` dict, item indices, action and state vectors, and whether rows are inside an episode.
+
+The scalar checks (ints, reals, choices, seeds) are the ground floor's, in :mod:`checks`; these are the
+checks of the envs' own inputs and arrays, built on them."""
 
 from __future__ import annotations
 
@@ -7,9 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from checks import check_int, check_seed
+from checks import check_int
 
-__all__ = ["check_options", "check_index", "check_seed", "check_real_vector", "pick_index", "check_action",
+__all__ = ["check_options", "check_index", "check_real_vector", "pick_index", "check_action",
            "check_in_episode"]
 
 

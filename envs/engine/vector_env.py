@@ -27,8 +27,9 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from checks import check_seed
 from envs.engine.env import action_space, check_render_mode, observation_space
-from envs.engine.input_checks import check_action, check_options, check_seed
+from envs.engine.input_checks import check_action, check_options
 from envs.engine.world import World, delegate
 
 __all__ = ["ActiveVisionVectorEnv", "vector_entry"]
@@ -222,5 +223,6 @@ def vector_entry(build_world: Callable[..., World], **defaults: Any) -> Callable
     def make(num_envs: int = 1, render_mode: str | None = None, **kwargs: Any) -> ActiveVisionVectorEnv:
         return ActiveVisionVectorEnv(build_world(num_envs, **{**defaults, **kwargs}), render_mode=render_mode)
 
-    make.__doc__ = f"A native vector env of ``{getattr(build_world, '__name__', 'world')}`` (see envs.engine.vector_env)."
+    make.__doc__ = (f"A native vector env of ``{getattr(build_world, '__name__', 'world')}`` "
+                    "(see envs.engine.vector_env).")
     return make

@@ -1,4 +1,10 @@
-"""The three env families and what outside code needs to know of each, in one place.
+"""The env families: what outside code needs to know of each (this module), and each family's world and envs.
+
+The modules of this package are the families themselves: a ``World`` subclass (``saccade_world``,
+``path_world``, ``rotation_world``, ``views_world``; ``classify_world`` adds class scores to any labelled
+world) and the env classes over it (``saccade_env`` with ``saccade_scenes`` / ``saccade_stl10``,
+``path_integration_env``, ``rotation3d_env``, ``rotation_views_env``, ``classify_env``), built on
+:mod:`envs.engine`. Importing this module imports none of them.
 
 A :class:`Family` names the facts pretraining, evaluation, RL and the benchmarks read from a
 family: its episode-length keyword and the ``info`` key of its absolute state. Every ``World``
