@@ -23,9 +23,9 @@ import numpy as np
 
 from checks import check_int
 from envs.engine.input_checks import check_index
-from envs.families import Family
 from envs.engine.keywords import Rule, check_table, keyword_defaults, ranges_doc, refuse_unknown
 from envs.engine.retina import Retina
+from envs.families import Family
 
 __all__ = ["World", "check_retina_fits", "MAX_ROWS", "MAX_STEPS", "MAX_RENDER_SCALE", "MAX_RENDER_SIZE",
            "MAX_RETINA_TO_IMAGE"]

@@ -6,15 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 from envs.engine.env import ActiveVisionEnv
-from envs.families.classify_world import ClassifyWorld
 from envs.engine.keywords import keyword_defaults
-from envs.families.rotation_world import RotationWorld
+from envs.engine.vector_env import vector_entry
+from envs.families.classify_world import ClassifyWorld
 from envs.families.rotation3d_env import check_kwargs as objects_check_kwargs
+from envs.families.rotation_world import RotationWorld
 from envs.families.saccade_scenes import check_kwargs as scenes_check_kwargs
 from envs.families.saccade_scenes import scenes_world
 from envs.families.saccade_stl10 import check_kwargs as stl10_check_kwargs
 from envs.families.saccade_stl10 import stl10_world
-from envs.engine.vector_env import vector_entry
 
 LABELED_STL10_SPLITS = ("train", "test")
 

@@ -17,9 +17,9 @@ from typing import Any, Sequence
 import numpy as np
 from scipy.special import log_softmax
 
-from envs.families import Family
 from envs.engine.keywords import real_in
 from envs.engine.world import World, delegate
+from envs.families import Family
 
 __all__ = ["ClassifyWorld"]
 

@@ -6,10 +6,10 @@ from typing import Any
 
 import numpy as np
 
-from envs.engine.env import ActiveVisionEnv
 from envs.datasets.base import ImageDataset
-from envs.families.path_world import PATH_REWARDS, PathWorld, make_worlds
+from envs.engine.env import ActiveVisionEnv
 from envs.engine.vector_env import vector_entry
+from envs.families.path_world import PATH_REWARDS, PathWorld, make_worlds
 
 __all__ = ["PathIntegrationEnv", "make_worlds", "PATH_REWARDS", "make_vector", "check_kwargs"]
 

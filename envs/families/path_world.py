@@ -8,13 +8,13 @@ import cv2
 import numpy as np
 
 from checks import check_int
-from envs.engine.input_checks import check_in_episode, check_real_vector, pick_index
-from envs.families import PATH
-from envs.engine.coordinates import pixel_to_norm
 from envs.datasets.base import ImageDataset
-from envs.render.drawing import FOVEA_COLOR, PERIPHERY_COLOR, SCANPATH_COLOR, to_rgb
+from envs.engine.coordinates import pixel_to_norm
+from envs.engine.input_checks import check_in_episode, check_real_vector, pick_index
 from envs.engine.keywords import flag, int_in, noted, one_of, real_in
 from envs.engine.retina import Retina
+from envs.families import PATH
+from envs.render.drawing import FOVEA_COLOR, PERIPHERY_COLOR, SCANPATH_COLOR, to_rgb
 from envs.engine.world import (
     MAX_RENDER_SIZE,
     MAX_RETINA_TO_IMAGE,

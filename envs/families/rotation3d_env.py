@@ -7,9 +7,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from envs.engine.env import ActiveVisionEnv
-from envs.render.mesh_renderer import Mesh
-from envs.families.rotation_world import RotationWorld
 from envs.engine.vector_env import vector_entry
+from envs.families.rotation_world import RotationWorld
+from envs.render.mesh_renderer import Mesh
 
 __all__ = ["Rotation3DEnv", "make_vector", "check_kwargs"]
 

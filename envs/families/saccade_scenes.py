@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from envs.engine.env import ActiveVisionEnv
 from envs.datasets import load_scenes
 from envs.datasets.scenes import check_scene_args
+from envs.engine.env import ActiveVisionEnv
 from envs.engine.keywords import keyword_defaults
+from envs.engine.vector_env import vector_entry
 from envs.families.saccade_env import SaccadeEnv, check_world_kwargs, dataset_world
 from envs.families.saccade_world import SaccadeWorld
-from envs.engine.vector_env import vector_entry
 
 __all__ = ["SaccadeScenesEnv", "scenes_world", "make_vector", "check_kwargs"]
 

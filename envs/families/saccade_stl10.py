@@ -6,13 +6,13 @@ from pathlib import Path
 from typing import Any
 
 from checks import check_choice
-from envs.engine.env import ActiveVisionEnv
 from envs.datasets import load_stl10
 from envs.datasets.stl10 import STL10_SIDE
+from envs.engine.env import ActiveVisionEnv
 from envs.engine.keywords import keyword_defaults
+from envs.engine.vector_env import vector_entry
 from envs.families.saccade_env import SaccadeEnv, check_world_kwargs, dataset_world
 from envs.families.saccade_world import SaccadeWorld
-from envs.engine.vector_env import vector_entry
 
 __all__ = ["SaccadeSTL10Env", "stl10_world", "make_vector"]
 

@@ -28,8 +28,8 @@ def test_smooth_trajectories_stay_inside_the_world_without_being_clipped():
 
 
 def test_saliency_agent_through_the_world_matches_it_through_the_maps():
-    from envs.families.saccade_world import SaccadeWorld
     from envs.engine.vector_env import ActiveVisionVectorEnv
+    from envs.families.saccade_world import SaccadeWorld
 
     data = blob_dataset(n=6)
     runs = []

@@ -10,8 +10,8 @@ import envs  # noqa: F401  (registers the ids)
 from agents import (SACCADE_POLICIES, BatchedMixtureAgent, BatchedSaliencyAgent, BatchedUniformAgent,
                     saccade_policy)
 from envs.engine.coordinates import pixel_to_norm
-from envs.families.saccade_world import SaccadeWorld
 from envs.engine.vector_env import ActiveVisionVectorEnv
+from envs.families.saccade_world import SaccadeWorld
 from tests.envs.helpers import blob_dataset
 
 

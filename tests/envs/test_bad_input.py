@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from envs.families.path_world import PathWorld, make_worlds
 from envs.engine.retina import Retina
+from envs.families.path_world import PathWorld, make_worlds
 from envs.families.rotation_world import RotationWorld, scale_rotation_actions
 from envs.families.saccade_env import SaccadeEnv
 from envs.families.saccade_world import SaccadeWorld

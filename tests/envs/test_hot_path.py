@@ -9,11 +9,11 @@ from hypothesis import strategies as st
 
 import envs.render.mesh_renderer as render3d
 from envs.datasets.objects3d import make_objects
-from envs.render.mesh_renderer import MeshBank, Renderer, random_quaternion
 from envs.engine.retina import Retina
+from envs.engine.vector_env import ActiveVisionVectorEnv
 from envs.families.rotation_world import RotationWorld, centre_glimpses
 from envs.families.saccade_world import SaccadeWorld
-from envs.engine.vector_env import ActiveVisionVectorEnv
+from envs.render.mesh_renderer import MeshBank, Renderer, random_quaternion
 from tests.envs.helpers import blob_dataset
 
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-from envs.families.path_integration_env import PathIntegrationEnv, make_worlds
 from envs.engine.retina import Retina
+from envs.families.path_integration_env import PathIntegrationEnv, make_worlds
 from tests.envs.helpers import blob_dataset
 
 SIZE = 96

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 import envs.storage.files as storage
 from envs.datasets import load_scenes
-from envs.storage.saliency_cache import dataset_saliency, saliency_cache_path
 from envs.storage.files import CacheError, read_manifest, read_verified_npy, write_verified_npy
+from envs.storage.saliency_cache import dataset_saliency, saliency_cache_path
 from saliency import saliency_maps
 from tests.envs.helpers import blob_dataset
 

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from agents import BatchedSaliencyAgent, RotationWalkAgent, SmoothTrajectoryAgent
-from envs.families.saccade_world import SaccadeWorld
 from envs import family_of
+from envs.families.saccade_world import SaccadeWorld
 from experiments.pretrain.source import SequenceSource
 from envs.engine.vector_env import ActiveVisionVectorEnv
 from saliency import saliency_maps

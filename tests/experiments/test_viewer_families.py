@@ -18,8 +18,8 @@ from gymnasium import spaces  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from envs.render.mesh_renderer import quat_to_matrix  # noqa: E402
 from envs.render.drawing import FOVEA_COLOR  # noqa: E402
+from envs.render.mesh_renderer import quat_to_matrix  # noqa: E402
 from experiments.viewer.cli import Viewer, build_parser, cli, make_viewer  # noqa: E402
 from experiments.viewer.adapters import (  # noqa: E402
     PathIntegrationAdapter,
