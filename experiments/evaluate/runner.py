@@ -34,7 +34,7 @@ from seqjepa import SeqJEPA
 from seqjepa.pretrained import META_KEY, pretrained_from_state
 from seqjepa.serialization import LEGACY_MAGIC, file_digest
 
-__all__ = ["evaluate_model", "load_run", "evaluate_runs", "end_of_training", "Evaluation", "EVALUATION", "headline",
+__all__ = ["evaluate_model", "load_run", "evaluate_runs", "check_eval_settings", "end_of_training", "Evaluation", "EVALUATION", "headline",
            "SourceFactory", "EVAL_DATA_KEYS", "EVAL_CACHE_VERSION"]
 
 EVAL_CACHE_VERSION = 2  # bump when the measurements of a checkpoint change (new metrics, other probes)
@@ -169,6 +169,31 @@ def _read_cache(file: Path, key: dict) -> list[Measurement] | None:
     return read_entry(file, key, _EVAL_ENTRY, stacklevel=3)
 
 
+def _configured(config: TrainConfig, overrides: dict[str, Any] | None,
+                data_overrides: dict[str, Any] | None) -> TrainConfig:
+    """``config`` with ``overrides`` in its eval section and ``data_overrides`` in its data section
+    (validated by :func:`~experiments.pretrain.config.config_from_dict`)."""
+    if not overrides and not data_overrides:
+        return config
+    values = config_to_dict(config)
+    values["eval"].update(overrides or {})
+    values["data"].update(data_overrides or {})
+    return config_from_dict(values)
+
+
+def check_eval_settings(paths: Sequence[str | Path], overrides: dict[str, Any] | None = None,
+                        data_overrides: dict[str, Any] | None = None) -> None:
+    """Raise ValueError, before anything is evaluated, if ``data_overrides`` sets a field outside
+    :data:`EVAL_DATA_KEYS` or if any run's config does not accept the settings (e.g. a policy its
+    world lacks)."""
+    unknown = sorted(set(data_overrides or {}) - set(EVAL_DATA_KEYS))
+    if unknown:
+        raise ValueError(f"data_overrides may set {EVAL_DATA_KEYS} only, got {unknown}")
+    if overrides or data_overrides:
+        for path in paths:
+            _configured(load_run(path, "cpu")[1], overrides, data_overrides)
+
+
 def evaluate_runs(paths: list[str | Path], device: torch.device | str = "cpu", floors: bool = True,
                   progress: bool = True, overrides: dict[str, Any] | None = None,
                   cache: bool = True, data_overrides: dict[str, Any] | None = None) -> tuple[list[Measurement], dict]:
@@ -186,28 +211,14 @@ def evaluate_runs(paths: list[str | Path], device: torch.device | str = "cpu", f
     from envs.storage.files import atomic_write_json
 
     device = torch.device(device)
-    unknown = sorted(set(data_overrides or {}) - set(EVAL_DATA_KEYS))
-    if unknown:
-        raise ValueError(f"data_overrides may set {EVAL_DATA_KEYS} only, got {unknown}")
-
-    def configured(config: TrainConfig) -> TrainConfig:
-        if not overrides and not data_overrides:
-            return config
-        values = config_to_dict(config)
-        values["eval"].update(overrides or {})
-        values["data"].update(data_overrides or {})
-        return config_from_dict(values)  # validated there
-
-    if data_overrides:  # every run's settings checked with them before the first is evaluated
-        for path in paths:
-            configured(load_run(path, "cpu")[1])
+    check_eval_settings(paths, data_overrides=data_overrides)
     measurements: list[Measurement] = []
-    meta: dict[str, Any] = {"runs": [], "seeds": []}
+    meta: dict[str, Any] = {"runs": [], "seeds": [], "steps": [], "total_steps": []}
     for path in paths:
         model, config, state = load_run(path, device)
-        config = configured(config)
+        config = _configured(config, overrides, data_overrides)
         planned = config.total_steps
-        if planned is not None and state.get("step") != planned:
+        if Path(path).is_dir() and planned is not None and state.get("step") != planned:
             _log(progress, f"warning: {path} is at step {state.get('step')} of its {planned}-step schedule "
                            f"(an interrupted run: resume it with saccade-pretrain --run-dir ... --resume)")
         file, key = _cache_file(Path(path), state, config, floors)
@@ -227,6 +238,8 @@ def evaluate_runs(paths: list[str | Path], device: torch.device | str = "cpu", f
             measurements += rows
         meta["runs"].append(str(path))
         meta["seeds"].append(config.seed)
+        meta["steps"].append(state.get("step"))
+        meta["total_steps"].append(planned)
         meta.setdefault("preset", config.preset)
         policy = describe_policy(config.data)
         if meta.setdefault("policy", policy) != policy:

@@ -41,6 +41,7 @@ COMMANDS: dict[str, tuple[str, str, tuple]] = {
     "python -m experiments.rl active": ("experiments.rl.active", "main", ([], False)),
     "python -m experiments.rl active-study": ("experiments.rl.active", "main", ([], True)),
     "python -m experiments.evaluate.study": ("experiments.evaluate.study", "cli", ([],)),
+    "python -m experiments.evaluate.curve": ("experiments.evaluate.curve", "cli", ([],)),
     "python -m experiments.benchmarks.bench_envs": ("experiments.benchmarks.bench_envs", "cli", ([],)),
     "python -m experiments.benchmarks.bench_render3d": ("experiments.benchmarks.bench_render3d", "main", ([],)),
     "python -m experiments.benchmarks.bench_saliency": ("experiments.benchmarks.bench_saliency", "cli", ()),
