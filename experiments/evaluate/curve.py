@@ -60,8 +60,19 @@ def parse_metric(text: str) -> CurveMetric:
     return CurveMetric(name, int(m) if m else None)
 
 
+MID = "mid-schedule of the {total}-step run"
+
+
 def _series(step: int | None, total: int | None) -> str:
-    return FULL if step is None or total is None or step >= total else f"mid-schedule of the {total}-step run"
+    return FULL if step is None or total is None or step >= total else MID.format(total=total)
+
+
+def _total_of(series: str) -> int | None:
+    """The schedule length a mid-schedule series name carries (None for the full-schedule series)."""
+    head, tail = MID.split("{total}")
+    if series.startswith(head) and series.endswith(tail) and series[len(head):len(series) - len(tail)].isdigit():
+        return int(series[len(head):len(series) - len(tail)])
+    return None
 
 
 def curve_rows(paths: Sequence[str | Path], policies: Sequence[str] = (OWN_POLICY,), floors: bool = True,
@@ -148,18 +159,36 @@ def figure(rows: Sequence[dict[str, Any]], metrics: Sequence[CurveMetric]) -> by
     axes = fig.subplots((len(shown) + cols - 1) // cols, cols, squeeze=False).ravel()
     policies = list(dict.fromkeys(r["policy"] for r in rows))
     series = list(dict.fromkeys(r["series"] for r in rows))
+    steps = sorted({r["step"] for r in rows if r["step"] is not None})
+
+    def points(policy: str, name: str, metric: CurveMetric, subject: str) -> list[dict[str, Any]]:
+        def match(r: dict[str, Any], series_name: str) -> bool:
+            return ((r["policy"], r["series"], r["metric"], r["m"], r["subject"])
+                    == (policy, series_name, metric.name, metric.m, subject) and r["step"] is not None)
+
+        pts = [r for r in rows if match(r, name)]
+        total = _total_of(name)
+        if total is not None:  # a mid-schedule series ends at its run's last checkpoint
+            pts += [r for r in rows if match(r, FULL) and r["step"] == total]
+        return sorted(pts, key=lambda r: r["step"])
+
     for ax, metric in zip(axes, shown):
         for pi, policy in enumerate(policies):
+            floor_drawn = False
             for si, name in enumerate(series):
                 for subject, style in (("trained", "-"), (FLOOR, "--")):
-                    pts = sorted((r for r in rows if (r["policy"], r["series"], r["metric"], r["m"], r["subject"])
-                                  == (policy, name, metric.name, metric.m, subject) and r["step"] is not None),
-                                 key=lambda r: r["step"])
+                    pts = points(policy, name, metric, subject)
+                    if subject == FLOOR and (floor_drawn or not pts):
+                        continue  # the random copy does not depend on the steps: drawn once per policy
+                    floor_drawn = floor_drawn or subject == FLOOR
                     if pts:
                         ax.errorbar([r["step"] for r in pts], [r["mean"] for r in pts], yerr=[r["std"] for r in pts],
                                     color=f"C{pi % 10}", linestyle=style, marker="os^v"[si % 4], capsize=3,
-                                    label=f"{subject}, {policy[:28]}" + (f", {name}" if len(series) > 1 else ""))
+                                    label=f"{subject}, {policy[:28]}" + (f", {name}" if len(series) > 1
+                                                                           and subject != FLOOR else ""))
         ax.set_xscale("log")
+        ax.set_xticks(steps, [f"{s // 1000}k" if s >= 1000 and s % 1000 == 0 else str(s) for s in steps])
+        ax.minorticks_off()
         ax.set_xlabel("training steps")
         ax.set_title(metric.label, fontsize=9)
         ax.grid(alpha=0.3)

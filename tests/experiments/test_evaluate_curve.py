@@ -71,6 +71,11 @@ def test_files_are_written_and_never_overwritten_unasked(tmp_path: Path) -> None
     assert curve.figure(rows, [CurveMetric("equiv_r2_uniform", 2)]) is None
 
 
+def test_a_mid_schedule_series_knows_its_runs_length() -> None:
+    assert curve._total_of("mid-schedule of the 25000-step run") == 25000
+    assert curve._total_of(curve.FULL) is None and curve._total_of("mid-schedule of the x-step run") is None
+
+
 @pytest.mark.parametrize("text, expected", [("top1_z_agg@4", CurveMetric("top1_z_agg", 4)),
                                             ("pred_loss_copy_last", CurveMetric("pred_loss_copy_last", None))])
 def test_parse_metric(text: str, expected: CurveMetric) -> None:
