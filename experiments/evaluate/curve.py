@@ -119,7 +119,10 @@ def _margin(trained: dict[str, Any] | None, floor: dict[str, Any] | None) -> str
     if not diffs:
         return "–"
     mean = sum(diffs) / len(diffs)
-    return f"{mean:+.3f}" + (f" (paired, {len(diffs)} seeds)" if len(diffs) > 1 else "")
+    if len(diffs) == 1:
+        return f"{mean:+.3f}"
+    std = (sum((d - mean) ** 2 for d in diffs) / (len(diffs) - 1)) ** 0.5
+    return f"{mean:+.3f} ± {std:.3f} (paired, {len(diffs)} seeds)"
 
 
 def tables(rows: Sequence[dict[str, Any]], metrics: Sequence[CurveMetric]) -> str:

@@ -48,8 +48,8 @@ def test_points_group_by_series_and_step_and_pair_the_floor_by_seed() -> None:
     assert top[("saliency", "full schedule", 10000)]["mean"] == pytest.approx(0.50)
     table = curve.tables(rows, [CurveMetric("top1_z_agg", 4), CurveMetric("pred_loss_true_action", None)])
     assert "### Sequences: uniform fixations" in table and "### Sequences: saliency" in table
-    # paired margin over the two seeds at 2500 steps: (0.30 - 0.25 + 0.34 - 0.27) / 2 = 0.06
-    assert "+0.060 (paired, 2 seeds)" in table and "+0.140" in table
+    # paired margin over the two seeds at 2500 steps: 0.05 and 0.07, mean 0.06, std 0.014
+    assert "+0.060 ± 0.014 (paired, 2 seeds)" in table and "+0.140" in table
     full, mid = table.index("| full schedule | 10000"), table.index("| mid-schedule of the 25000-step run | 5000")
     assert full < mid  # the full-schedule series first
 
