@@ -23,7 +23,7 @@ from typing import Any, Callable, Sequence
 
 from experiments.cliconfig import Parser
 from experiments.evaluate.metric_registry import METRICS
-from experiments.evaluate.tables import Measurement, summarise
+from experiments.evaluate.tables import Measurement, _mean_std, summarise
 from experiments.outputs import check_output_dir
 
 __all__ = ["CurveMetric", "DEFAULT_METRICS", "parse_metric", "curve_rows", "write_curve", "main", "cli"]
@@ -106,9 +106,7 @@ def _cell(rows: Sequence[dict[str, Any]], key: tuple, metric: CurveMetric, subje
 
 
 def _fmt(row: dict[str, Any] | None) -> str:
-    if row is None:
-        return "–"
-    return f"{row['mean']:.3f}" + (f" ± {row['std']:.3f}" if row["n"] > 1 else "")
+    return "–" if row is None else _mean_std(row)
 
 
 def _margin(trained: dict[str, Any] | None, floor: dict[str, Any] | None) -> str:
@@ -181,14 +179,13 @@ def figure(rows: Sequence[dict[str, Any]], metrics: Sequence[CurveMetric]) -> by
             for si, name in enumerate(series):
                 for subject, style in (("trained", "-"), (FLOOR, "--")):
                     pts = points(policy, name, metric, subject)
-                    if subject == FLOOR and (floor_drawn or not pts):
+                    if not pts or (subject == FLOOR and floor_drawn):
                         continue  # the random copy does not depend on the steps: drawn once per policy
-                    floor_drawn = floor_drawn or subject == FLOOR
-                    if pts:
-                        ax.errorbar([r["step"] for r in pts], [r["mean"] for r in pts], yerr=[r["std"] for r in pts],
-                                    color=f"C{pi % 10}", linestyle=style, marker="os^v"[si % 4], capsize=3,
-                                    label=f"{subject}, {policy[:28]}" + (f", {name}" if len(series) > 1
-                                                                           and subject != FLOOR else ""))
+                    floor_drawn |= subject == FLOOR
+                    ax.errorbar([r["step"] for r in pts], [r["mean"] for r in pts], yerr=[r["std"] for r in pts],
+                                color=f"C{pi % 10}", linestyle=style, marker="os^v"[si % 4], capsize=3,
+                                label=f"{subject}, {policy[:28]}" + (f", {name}" if len(series) > 1
+                                                                       and subject != FLOOR else ""))
         ax.set_xscale("log")
         ax.set_xticks(steps, [f"{s // 1000}k" if s >= 1000 and s % 1000 == 0 else str(s) for s in steps])
         ax.minorticks_off()
@@ -227,7 +224,7 @@ def write_curve(out: str | Path, rows: Sequence[dict[str, Any]], metrics: Sequen
     if png is not None:
         md.append("![curve](curve.png)\n")
     files["report"] = out / "report.md"
-    text = "\n".join(line for line in md if line is not None)
+    text = "\n".join(md)
     atomic_write(files["report"], lambda fh: fh.write(text.encode("utf-8")))
     files["results"] = out / "curve.json"
     payload = json.dumps(_jsonable({"meta": meta, "rows": list(rows)}), indent=2, allow_nan=False) + "\n"
@@ -257,8 +254,10 @@ DESCRIPTION = ("Figures against training steps (a scaling curve): each path (a r
                "one point, evaluated on each --policy's sequences beside the random-init copy with BatchNorm "
                "re-estimated; points of one series and step are seeds. Writes curve.json, report.md and curve.png.")
 EPILOG = """examples:
-  python -m experiments.evaluate.curve runs/qs_2500 runs/qs_10000 runs/qs_25000 --policy own saliency --out eval/scaling
-  python -m experiments.evaluate.curve runs/qs_25000/ckpt_step*.pt runs/qs_25000 --out eval/one_run --metric top1_z_agg@4
+  python -m experiments.evaluate.curve runs/qs_2500 runs/qs_10000 runs/qs_25000 --policy own saliency \\
+      --out eval/scaling
+  python -m experiments.evaluate.curve runs/qs_25000/ckpt_step*.pt runs/qs_25000 --out eval/one_run \\
+      --metric top1_z_agg@4
 """
 
 
@@ -273,7 +272,8 @@ def cli(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--metric", nargs="+", dest="metrics", metavar="NAME[@M]",
                         help="metrics to plot, e.g. top1_z_agg@4 equiv_r2_uniform@2 pred_loss_true_action "
                              "(default: class, equivariance and the prediction losses)")
-    parser.add_argument("--m-val", type=int, nargs="+", help="numbers of observed views (default: each run's eval.m_val)")
+    parser.add_argument("--m-val", type=int, nargs="+",
+                        help="numbers of observed views (default: each run's eval.m_val)")
     parser.add_device()
     parser.add_argument("--no-floors", action="store_true", help="skip random init and the model-free floors")
     parser.add_overwrite("replace an existing curve in --out")

@@ -34,8 +34,8 @@ from seqjepa import SeqJEPA
 from seqjepa.pretrained import META_KEY, pretrained_from_state
 from seqjepa.serialization import LEGACY_MAGIC, file_digest
 
-__all__ = ["evaluate_model", "load_run", "evaluate_runs", "check_eval_settings", "end_of_training", "Evaluation", "EVALUATION", "headline",
-           "SourceFactory", "EVAL_DATA_KEYS", "EVAL_CACHE_VERSION"]
+__all__ = ["evaluate_model", "load_run", "evaluate_runs", "check_eval_settings", "end_of_training", "Evaluation",
+           "EVALUATION", "headline", "SourceFactory", "EVAL_DATA_KEYS", "EVAL_CACHE_VERSION"]
 
 EVAL_CACHE_VERSION = 2  # bump when the measurements of a checkpoint change (new metrics, other probes)
 EVAL_DATA_KEYS = ("policy", "fixation_mode", "uniform_weight")  # data fields an evaluation may change

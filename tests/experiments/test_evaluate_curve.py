@@ -24,7 +24,8 @@ def _fake_evaluate(points: dict[str, tuple[int, int, int, float, float]]):
         shift = 0.1 if data_overrides else 0.0
         rows = [{"metric": "top1_z_agg", "subject": "trained", "m": 4, "seed": seed, "value": trained + shift},
                 {"metric": "top1_z_agg", "subject": "random_init", "m": 4, "seed": seed, "value": floor + shift},
-                {"metric": "pred_loss_true_action", "subject": "trained", "m": None, "seed": seed, "value": 1 - trained}]
+                {"metric": "pred_loss_true_action", "subject": "trained", "m": None, "seed": seed,
+                 "value": 1 - trained}]
         return rows, {"steps": [step], "total_steps": [total], "policy": "uniform fixations"}
 
     return evaluate, calls
