@@ -217,6 +217,8 @@ def write_curve(out: str | Path, rows: Sequence[dict[str, Any]], metrics: Sequen
     if png is not None:
         files["figure"] = out / "curve.png"
         atomic_write(files["figure"], lambda fh: fh.write(png))
+    elif (out / "curve.png").is_file() and not (out / "curve.png").is_symlink():
+        (out / "curve.png").unlink()  # overwrite: drop the earlier curve's figure the new rows do not support
     md = ["# Scaling curve", "", f"- **command**: `{meta.get('command')}`" if meta.get("command") else "",
           f"- **runs**: {', '.join(map(str, meta.get('paths', [])))}",
           f"- **floor**: {FLOOR} (a randomly initialised copy of the model, BatchNorm re-estimated on the "

@@ -70,6 +70,9 @@ def test_files_are_written_and_never_overwritten_unasked(tmp_path: Path) -> None
     curve.write_curve(tmp_path / "out", rows[:1], metrics, {}, overwrite=True)
     assert len(json.loads(files["results"].read_text())["rows"]) == 1
     assert curve.figure(rows, [CurveMetric("equiv_r2_uniform", 2)]) is None
+    curve.write_curve(tmp_path / "out", rows, [CurveMetric("equiv_r2_uniform", 2)], {}, overwrite=True)
+    assert not files["figure"].exists()  # no stale figure beside a curve that has none
+    assert "![curve]" not in files["report"].read_text()
 
 
 def test_a_mid_schedule_series_knows_its_runs_length() -> None:
