@@ -217,6 +217,9 @@ CLAIMS: tuple[ClaimSpec, ...] = (
     ClaimSpec("trained beats dead_reckoning on pathint_r2 at M={m}: vision adds to the reported actions "
               f"{_MARGIN}", "beats_dead_reckoning", Side("pathint_r2"),
               Side("pathint_r2", "dead_reckoning", label="dead_reckoning"), when="position"),
+    ClaimSpec("trained, vision + actions step by step, beats dead_reckoning on path integration at M={m} "
+              f"{_MARGIN}", "beats_dead_reckoning", Side("pathint_r2_odometry", label="trained, step by step"),
+              Side("pathint_r2", "dead_reckoning", label="dead_reckoning"), when="position"),
 )
 
 

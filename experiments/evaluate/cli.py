@@ -3,6 +3,7 @@
     saccade-eval runs/qs_s0 runs/qs_s1 runs/qs_s2 --out eval/quickstart       # one setting, 3 seeds
     saccade-eval --compare eval/quickstart eval/no_action                      # side by side
     saccade-eval runs/qs_s0 --policy saliency --out eval/qs_saliency           # on other scanpaths
+  saccade-eval runs/pathint_cpu --action-noise 0.1 --out eval/pi_noisy       # noisier self-motion
 
 Each positional path is a run folder (its latest checkpoint) or a checkpoint file; the runs
 given together are treated as seeds of one setting (mean ± std). The output folder gets
@@ -33,17 +34,20 @@ EPILOG = """examples:
   saccade-eval runs/qs_s0 runs/qs_s1 runs/qs_s2 --out eval/quickstart       # one setting, 3 seeds
   saccade-eval --compare eval/quickstart eval/no_action                      # side by side
   saccade-eval runs/qs_s0 --policy saliency --out eval/qs_saliency           # on other scanpaths
+  saccade-eval runs/pathint_cpu --action-noise 0.1 --out eval/pi_noisy       # noisier self-motion
 """
 
 
 def main(paths: Sequence[str], out: str | Path, device: str = "cpu", m_val: Sequence[int] | None = None,
          max_batches: int | None = None, floors: bool = True, overwrite: bool = False,
          ablation: Sequence[str] = (), title: str | None = None, command: str | None = None,
-         policy: str | None = None) -> dict[str, Path]:
+         policy: str | None = None, action_noise: float | None = None) -> dict[str, Path]:
     """Evaluate ``paths`` (seeds of one setting) and write the report into ``out``.
 
     ``policy``: make the evaluation sequences with this pretraining policy (``data.policy``, e.g.
     ``saliency`` for the env's own saliency-IoR scanpaths) instead of each run's training policy.
+    ``action_noise``: the std of the noise on the reported moves of the evaluation sequences (the
+    path-integration world's ``data.env_kwargs.action_noise``) instead of each run's.
 
     ``ablation``: run folders of the no-action ablation at the same seeds; its equivariance
     is compared with the main runs' (paired by seed) and the verdict added to the report.
@@ -55,7 +59,7 @@ def main(paths: Sequence[str], out: str | Path, device: str = "cpu", m_val: Sequ
         overrides["m_val"] = list(m_val)
     if max_batches is not None:
         overrides["max_batches"] = max_batches
-    data = {"policy": policy} if policy is not None else None
+    data = {k: v for k, v in (("policy", policy), ("action_noise", action_noise)) if v is not None} or None
     measurements, meta = evaluate_runs(list(paths), device=device, floors=floors, overrides=overrides or None,
                                        data_overrides=data)
     meta["command"] = command or ("saccade-eval " + " ".join(sys.argv[1:]) if sys.argv[1:] else None)
@@ -88,6 +92,10 @@ def cli(argv: Sequence[str] | None = None) -> None:
                                                         "each run's eval.max_batches)")
     parser.add_argument("--policy", help="make the evaluation sequences with this data.policy (e.g. saliency: the "
                                          "env's own saliency-IoR scanpaths; default: each run's training policy)")
+    parser.add_argument("--action-noise", type=float, metavar="STD",
+                        help="make the evaluation sequences with this std of noise on the reported moves (the "
+                             "path-integration world's data.env_kwargs.action_noise, in [0, 1]; default: each "
+                             "run's): how far vision corrects noisier self-motion")
     parser.add_device()
     parser.add_argument("--no-floors", action="store_true", help="skip random init and model-free floors")
     parser.add_overwrite("replace an existing report in --out")
@@ -106,7 +114,7 @@ def cli(argv: Sequence[str] | None = None) -> None:
     with parser.user_errors():
         files = main(args.paths, args.out, device=args.device, m_val=args.m_val, max_batches=args.max_batches,
                      floors=not args.no_floors, overwrite=args.overwrite, ablation=args.ablation, title=args.title,
-                     policy=args.policy)
+                     policy=args.policy, action_noise=args.action_noise)
     print(Path(files["report"]).read_text())
 
 

@@ -67,6 +67,8 @@ def _pathint_figure(rows: Sequence[Mapping[str, Any]]) -> bytes | None:
     lines = [("pathint_r2", "trained", "trained"),
              ("pathint_r2_no_action", "trained", "trained, no action"),
              ("pathint_r2_no_vision", "trained", "trained, no vision"),
+             ("pathint_r2_odometry", "trained", "trained, vision + actions step by step"),
+             ("pathint_r2_odometry", "raw_pixels", "raw pixels + actions step by step"),
              ("pathint_r2", "dead_reckoning", "dead_reckoning"),
              ("pathint_r2", "random_init", "random_init")]
     present = [ln for ln in lines if any(r["metric"] == ln[0] and r["subject"] == ln[1] for r in rows)]

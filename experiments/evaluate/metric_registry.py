@@ -104,6 +104,12 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
            _M + "model_measurements"),
     Metric("pathint_r2_no_vision", "path-integration R² (↑) with the visual latents zeroed (actions kept)", True,
            _M + "model_measurements"),
+    Metric("pathint_r2_odometry", "path-integration R² (↑), vision + actions step by step: an MLP probe decodes "
+           "each true step from concat(z_{t-1}, z_t, a_t) and the decoded steps of views 1..M are summed (positions "
+           "with noisy reported moves only; beside dead reckoning on a_1..a_M and the same probe on raw pixels)",
+           True, _M + "model_measurements", families=("saccade", "path"),
+           headline=HeadlineRow("path integration R^2, vision + actions step by step, {views}", "key",
+                                if_measured=True), in_ablation=True),
     Metric("pred_loss_true_action", "predictor loss (↓) on the next view given the true action", False,
            "experiments.evaluate.features.extract_split"),
     Metric("pred_loss_shuffled_action", "predictor loss (↓) with actions shuffled across sequences", False,

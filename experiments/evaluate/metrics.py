@@ -20,6 +20,12 @@ Metrics (``m`` = number of observed views M_val):
   flattened 3 x 3 matrix) from ``concat(z_AGG(0..m-1), a_m)`` (ridge), as trained / with the
   aggregator's action slots zeroed / with the visual latents zeroed. Without states the summed
   actions are the target.
+- ``pathint_r2_odometry`` (positions with noisy reported moves only): vision + actions step by step.
+  One early-stopped MLP probe, shared by every step ``t`` in ``1..max(ms)``, decodes the true step
+  ``s_t - s_{t-1}`` from ``concat(f(view t-1), f(view t), a_t)``; the decoded steps of views
+  ``1..m`` are summed into the displacement view 0 -> view ``m``. It sees what dead reckoning sees
+  (``a_1..a_m``) plus the ``m + 1`` glimpses, so it beats dead reckoning only where vision corrects
+  the reported moves. ``f`` is the encoder (``trained``, ``random_init``) or the raw pixels (floor).
 - ``rot_r2_absolute`` (m = 1, 3D rotation only): the absolute orientation of view 0 (flattened
   rotation matrix) from its encoder latent ``z_0`` (ridge, mean R^2 over the 9 entries).
 - ``pred_loss_*`` (m = M_tr): the action-use diagnostic, held-out 1 - cos of the predicted
@@ -47,7 +53,7 @@ import torch
 from envs.families import FAMILIES, Family
 from experiments.evaluate.features import SplitFeatures, rotation_matrices
 from experiments.evaluate.metric_registry import metric as registered
-from experiments.evaluate.probes import fit_logistic, fit_mlp, fit_ridge
+from experiments.evaluate.probes import fit_logistic, fit_mlp, fit_ridge, r2_scores
 
 __all__ = ["model_measurements", "floor_measurements", "Measurement"]
 
@@ -100,6 +106,44 @@ def _absolute_rotation(subject: str, train: SplitFeatures, test: SplitFeatures, 
     return [_row("rot_r2_absolute", subject, 1, seed, res.r2_uniform)]
 
 
+EXACT_MOVES_R2 = 0.9999  # reported moves explain the true steps this well: dead reckoning is exact
+
+
+def _noisy_moves(f: SplitFeatures, steps: int) -> bool:
+    """The split has 2-D positions whose true steps ``1..steps`` the reported actions do not give
+    exactly (a least-squares fit with intercept explains less than :data:`EXACT_MOVES_R2`)."""
+    if f.states is None or f.states.shape[-1] != 2 or f.actions.shape[-1] != 2 or steps < 1:
+        return False
+    true = (f.states[:, 1:steps + 1] - f.states[:, :steps]).reshape(-1, 2).double()
+    x = torch.cat([f.actions[:, 1:steps + 1].reshape(-1, 2).double(), torch.ones(true.shape[0], 1, dtype=torch.float64)], 1)
+    fit = x @ torch.linalg.lstsq(x, true).solution
+    return r2_scores(true, fit)[0] < EXACT_MOVES_R2
+
+
+def _odometry(subject: str, train: SplitFeatures, test: SplitFeatures, ms: list[int], seed: int,
+              view_features: Any) -> list[Measurement]:
+    """``pathint_r2_odometry`` (module doc) of ``view_features(split) -> [N, T, F]``; nothing where
+    the reported moves are exact or the splits hold no positions."""
+    ms = [m for m in ms if m >= 1]
+    if not ms:
+        return []
+    steps = max(ms)
+    if not (_noisy_moves(train, steps) and _noisy_moves(test, steps)):
+        return []
+
+    def rows(f: SplitFeatures) -> tuple[torch.Tensor, torch.Tensor]:
+        v = view_features(f)[:, :steps + 1].float()
+        x = torch.cat([v[:, :-1], v[:, 1:], f.actions[:, 1:steps + 1].float()], 2)  # [N, steps, 2F + 2]
+        y = f.states[:, 1:steps + 1] - f.states[:, :steps]
+        return x.reshape(-1, x.shape[-1]), y.reshape(-1, 2).double()
+
+    (x_tr, y_tr), (x_te, y_te) = rows(train), rows(test)
+    res = fit_mlp(x_tr, y_tr, x_te, y_te, seed=seed)
+    decoded = res.predictions.reshape(test.states.shape[0], steps, 2).cumsum(1)  # view 0 -> view m, m = 1..steps
+    return [_row("pathint_r2_odometry", subject, m, seed, r2_scores(test.motion[:, m], decoded[:, m - 1])[0])
+            for m in ms]
+
+
 def model_measurements(subject: str, train: SplitFeatures, test: SplitFeatures, ms: list[int], seed: int,
                        m_tr: int | None = None) -> list[Measurement]:
     """Every model metric of the module doc for one model's features (``subject`` names it).
@@ -116,6 +160,7 @@ def model_measurements(subject: str, train: SplitFeatures, test: SplitFeatures, 
             x_tr, x_te = (torch.cat([getattr(f, aggs)[m], f.actions[:, m]], 1) for f in (train, test))
             res = _ridge(x_tr, train.motion[:, m], x_te, test.motion[:, m], seed)
             out.append(_row(f"pathint_r2{suffix}", subject, m, seed, res.r2_uniform))
+    out += _odometry(subject, train, test, ms, seed, lambda f: f.z_views)
     for name, losses in test.pred_losses.items():
         out.append(_row(f"pred_loss_{name}", subject, None, seed, float(losses.mean())))
     out += _shortcut_diagnostics(subject, train, test, seed)
@@ -186,6 +231,7 @@ def floor_measurements(train: SplitFeatures, test: SplitFeatures, ms: list[int],
         res = _ridge(train.actions[:, 1:m + 1].flatten(1), train.motion[:, m],
                      test.actions[:, 1:m + 1].flatten(1), test.motion[:, m], seed)
         out.append(_row("pathint_r2", "dead_reckoning", m, seed, res.r2_uniform))
+    out += _odometry("raw_pixels", train, test, ms, seed, lambda f: f.pixels)
     tr, te = _labeled(train), _labeled(test)
     if tr.any() and te.any():
         majority = int(torch.bincount(train.labels[tr]).argmax())

@@ -37,8 +37,11 @@ from seqjepa.serialization import LEGACY_MAGIC, file_digest
 __all__ = ["evaluate_model", "load_run", "evaluate_runs", "check_eval_settings", "end_of_training", "Evaluation",
            "EVALUATION", "headline", "SourceFactory", "EVAL_DATA_KEYS", "EVAL_CACHE_VERSION"]
 
-EVAL_CACHE_VERSION = 2  # bump when the measurements of a checkpoint change (new metrics, other probes)
-EVAL_DATA_KEYS = ("policy", "fixation_mode", "uniform_weight")  # data fields an evaluation may change
+EVAL_CACHE_VERSION = 3  # bump when the measurements of a checkpoint change (new metrics, other probes)
+# data fields an evaluation may change; "action_noise" goes into data.env_kwargs (the noise on the
+# reported moves of the path-integration world)
+EVAL_DATA_KEYS = ("policy", "fixation_mode", "uniform_weight", "action_noise")
+ENV_KWARG_OVERRIDES = ("action_noise",)
 
 
 def _m_pred(config: TrainConfig) -> int:
@@ -177,7 +180,10 @@ def _configured(config: TrainConfig, overrides: dict[str, Any] | None,
         return config
     values = config_to_dict(config)
     values["eval"].update(overrides or {})
-    values["data"].update(data_overrides or {})
+    data = dict(data_overrides or {})
+    env_kwargs = {k: data.pop(k) for k in ENV_KWARG_OVERRIDES if k in data}
+    values["data"].update(data)
+    values["data"]["env_kwargs"] = {**values["data"].get("env_kwargs", {}), **env_kwargs}
     return config_from_dict(values)
 
 
@@ -244,6 +250,10 @@ def evaluate_runs(paths: list[str | Path], device: torch.device | str = "cpu", f
         policy = describe_policy(config.data)
         if meta.setdefault("policy", policy) != policy:
             meta["policy"] = "differs between runs: " + "; ".join(sorted({meta["policy"], policy}))
+        if "action_noise" in config.data.env_kwargs:  # the reported moves' noise of the sequences
+            noise = config.data.env_kwargs["action_noise"]
+            if meta.setdefault("action_noise", noise) != noise:
+                meta["action_noise"] = "differs between runs"
     return measurements, meta
 
 

@@ -21,6 +21,7 @@ from experiments.evaluate.features import (
     extract_split,
     random_init_copy,
 )
+from experiments.evaluate.claims import check_claims
 from experiments.evaluate.metrics import floor_measurements, model_measurements
 from experiments.evaluate.metric_registry import METRICS, SUBJECTS
 from experiments.pretrain.cli import pretrain as main  # training with its end-of-training evaluation
@@ -127,6 +128,41 @@ def test_metrics_read_planted_signal_and_floors_stay_low() -> None:
     assert 0.2 < got[("top1_z_agg", "chance", 1)] < 0.5
     assert all({"metric", "subject", "m", "seed", "value"} == set(r) for r in rows)
     assert {r["metric"] for r in rows} <= set(METRICS) and {r["subject"] for r in rows} <= set(SUBJECTS)
+
+
+def _noisy_walk(n: int, seed: int, noise: float, t: int = 6) -> SplitFeatures:
+    """A random walk whose reported moves carry Gaussian ``noise``; the view latents hold the true
+    position (so two consecutive views give the true step), the pixels nothing."""
+    rng = np.random.default_rng(seed)
+    steps = rng.uniform(-0.15, 0.15, (n, t, 2)).astype(np.float32)
+    steps[:, 0] = 0
+    states = torch.from_numpy(0.5 + steps.cumsum(1))
+    actions = torch.from_numpy(steps + rng.normal(0, noise, steps.shape).astype(np.float32))
+    actions[:, 0] = 0
+    z_views = torch.cat([states, torch.from_numpy(rng.normal(size=(n, t, 4)).astype(np.float32))], 2)
+    z = {m: torch.randn(n, 6) for m in (1, 2, 4)}
+    return SplitFeatures(z_views=z_views, z_agg=z, z_agg_no_action=z, z_agg_no_vision=z, actions=actions,
+                         labels=torch.full((n,), -1), pixels=torch.rand(n, t, 8), colour=torch.zeros(n, t, 0),
+                         states=states)
+
+
+def test_odometry_fuses_vision_with_noisy_moves_and_is_left_out_when_moves_are_exact() -> None:
+    train, test = _noisy_walk(1500, 0, noise=0.08), _noisy_walk(400, 1, noise=0.08)
+    rows = model_measurements("trained", train, test, [1, 2, 4], seed=0) + floor_measurements(train, test, [1, 2, 4], 0)
+    got = {(r["metric"], r["subject"], r["m"]): r["value"] for r in rows}
+    dead = got[("pathint_r2", "dead_reckoning", 4)]
+    assert 0.3 < dead < 0.9  # the noise is real: summed moves drift
+    for m in (1, 2, 4):  # the views hold the true steps: vision corrects the reported moves
+        assert got[("pathint_r2_odometry", "trained", m)] > max(0.9, got[("pathint_r2", "dead_reckoning", m)] + 0.05)
+    # raw pixels carry nothing here, so their step-by-step estimate is dead reckoning at best
+    assert got[("pathint_r2_odometry", "raw_pixels", 4)] < dead + 0.05
+    two_seeds = rows + [{**r, "seed": 1, "value": r["value"] + 0.001} for r in rows]
+    claim = check_claims(two_seeds)[-1]
+    assert "step by step" in claim["claim"] and claim["holds"] is True
+    exact_train, exact_test = _noisy_walk(300, 0, noise=0.0), _noisy_walk(100, 1, noise=0.0)
+    exact = model_measurements("trained", exact_train, exact_test, [1, 2], seed=0)
+    exact += floor_measurements(exact_train, exact_test, [1, 2], 0)
+    assert not any(r["metric"] == "pathint_r2_odometry" for r in exact)
 
 
 def _scenes_run(tmp_path: Path, seed: int, monkeypatch: pytest.MonkeyPatch) -> Path:

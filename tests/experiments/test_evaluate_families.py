@@ -140,6 +140,8 @@ def test_worlds_evaluation_with_action_noise(tmp_path: Path) -> None:
             for metric in ("pathint_r2", "pathint_r2_no_action", "pathint_r2_no_vision"):
                 assert (metric, subject, m) in got
         assert 0.3 < got[("pathint_r2", "dead_reckoning", m)] < 0.999   # noisy self-motion drifts
+        for subject in ("trained", "random_init", "raw_pixels"):   # vision + actions, step by step
+            assert -1.0 < got[("pathint_r2_odometry", subject, m)] <= 1.0
     assert {("equiv_r2_uniform", s, 2) for s in ("trained", "random_init", "raw_pixels")} <= set(got)
     summary = summarise(rows)
     text = headline(summary, 2)
@@ -147,15 +149,32 @@ def test_worlds_evaluation_with_action_noise(tmp_path: Path) -> None:
     claims = [c["claim"] for c in check_claims(summary)]
     assert not any("top1" in c for c in claims) and any("dead_reckoning" in c for c in claims)
     md = write_report(tmp_path / "report", rows, {"title": "worlds"})["report"].read_text()
-    assert "top1" not in md and "pathint_r2_vs_views.png" in md
+    assert "top1" not in md and "pathint_r2_vs_views.png" in md and "step by step" in md
 
 
 def test_worlds_dead_reckoning_is_exact_without_noise(tmp_path: Path) -> None:
     config = _tiny(tmp_path, "worlds", {"n_worlds": 3, "world_size": 64}, 16)
     got = _cells(_evaluate(config))
     assert all(got[("pathint_r2", "dead_reckoning", m)] > 0.999 for m in (1, 2, 3))
+    assert not any(k[0] == "pathint_r2_odometry" for k in got)   # nothing for vision to correct
     assert not any("dead_reckoning" in c["claim"] for c in check_claims(summarise(
         [{"metric": k[0], "subject": k[1], "m": k[2], "seed": 0, "value": v} for k, v in got.items()])))
+
+
+def test_an_evaluation_may_set_the_reported_moves_noise_of_its_sequences(tmp_path: Path) -> None:
+    """``data_overrides={"action_noise": s}`` (``saccade-eval --action-noise``) goes into the data's
+    env_kwargs beside the run's other env keywords; a world without that keyword refuses it by name."""
+    from experiments.evaluate.runner import _configured
+
+    worlds = _tiny(tmp_path, "worlds", {"n_worlds": 3, "world_size": 64, "action_noise": 0.02}, 16)
+    noisy = _configured(worlds, None, {"action_noise": 0.1})
+    assert noisy.data.env_kwargs == {"n_worlds": 3, "world_size": 64, "action_noise": 0.1}
+    assert worlds.data.env_kwargs["action_noise"] == 0.02   # the run's own config is left alone
+    with pytest.raises(ValueError, match="action_noise"):
+        _configured(worlds, None, {"action_noise": 2.0})
+    scenes = _tiny(tmp_path, "scenes", {}, 16)
+    with pytest.raises((ValueError, TypeError), match="action_noise"):
+        _configured(scenes, None, {"action_noise": 0.1})
 
 
 def test_objects_evaluation_reports_rotation(tmp_path: Path) -> None:

@@ -62,4 +62,4 @@ def test_unknown_metric_names_the_registered_ones() -> None:
 def test_ablation_rows_are_the_flagged_metrics() -> None:
     rows = [{"metric": k} for k in (*METRICS, "unregistered")]
     assert [r["metric"] for r in ablation_rows(rows)] == ["top1_z_agg", "equiv_r2_uniform", "equiv_r2_global",
-                                                          "equiv_r2_mlp"]
+                                                          "equiv_r2_mlp", "pathint_r2_odometry"]
