@@ -12,6 +12,7 @@ given together are treated as seeds of one setting (mean ± std). The output fol
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -62,7 +63,7 @@ def main(paths: Sequence[str], out: str | Path, device: str = "cpu", m_val: Sequ
     data = {k: v for k, v in (("policy", policy), ("action_noise", action_noise)) if v is not None} or None
     measurements, meta = evaluate_runs(list(paths), device=device, floors=floors, overrides=overrides or None,
                                        data_overrides=data)
-    meta["command"] = command or ("saccade-eval " + " ".join(sys.argv[1:]) if sys.argv[1:] else None)
+    meta["command"] = command or ("saccade-eval " + shlex.join(sys.argv[1:]) if sys.argv[1:] else None)
     if ablation:
         abl, abl_meta = evaluate_runs(list(ablation), device=device, floors=False, overrides=overrides or None,
                                       data_overrides=data)

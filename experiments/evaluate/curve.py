@@ -16,6 +16,7 @@ Measurements are reused from each run's ``eval_cache/``. The output folder gets 
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -286,7 +287,7 @@ def cli(argv: Sequence[str] | None = None) -> None:
         metrics = [parse_metric(t) for t in args.metrics] if args.metrics else list(DEFAULT_METRICS)
         files = main(args.paths, args.out, policies=args.policies, metrics=metrics, m_val=args.m_val,
                      floors=not args.no_floors, device=args.device, overwrite=args.overwrite,
-                     command="python -m experiments.evaluate.curve " + " ".join(sys.argv[1:] if argv is None else argv))
+                     command="python -m experiments.evaluate.curve " + shlex.join(sys.argv[1:] if argv is None else argv))
     print(Path(files["report"]).read_text())
 
 

@@ -109,7 +109,7 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
            "with noisy reported moves only; beside dead reckoning on a_1..a_M and the same probe on raw pixels)",
            True, _M + "model_measurements", families=("saccade", "path"),
            headline=HeadlineRow("path integration R^2, vision + actions step by step, {views}", "key",
-                                if_measured=True), in_ablation=True),
+                                if_measured=True), in_ablation=True, ablation_claim="ablation_claim_odometry"),
     Metric("pred_loss_true_action", "predictor loss (↓) on the next view given the true action", False,
            "experiments.evaluate.features.extract_split"),
     Metric("pred_loss_shuffled_action", "predictor loss (↓) with actions shuffled across sequences", False,

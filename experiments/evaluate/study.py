@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import subprocess
+import shlex
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -143,7 +144,7 @@ def cli(argv: Sequence[str] | None = None) -> None:
     main_runs, ablation_runs = runs[:len(args.seeds)], runs[len(args.seeds):]
     files = evaluate([str(r) for r in main_runs], args.out, ablation=[str(r) for r in ablation_runs],
                      m_val=args.m_val, overwrite=args.overwrite, title=f"{name}: {len(args.seeds)} seeds",
-                     command="python -m experiments.evaluate.study " + " ".join(sys.argv[1:] if argv is None else argv))
+                     command="python -m experiments.evaluate.study " + shlex.join(sys.argv[1:] if argv is None else argv))
     print(Path(files["report"]).read_text())
 
 

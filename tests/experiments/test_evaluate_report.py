@@ -254,6 +254,20 @@ def test_check_ablation_paired_and_unpaired() -> None:
     assert check_ablation(with_a, [])["holds"] is None
 
 
+def test_ablation_claim_of_a_metric_of_several_ms_is_at_the_largest_m() -> None:
+    """``pathint_r2_odometry`` (M = 1, 2, 4, 8): paired by seed at M = 8, the longest path."""
+    def rows(gap_at_8: float, gap_else: float) -> list[dict]:
+        return [_m("pathint_r2_odometry", "trained", m, seed, 0.9 + 0.001 * seed + (gap_at_8 if m == 8 else gap_else))
+                for seed in (0, 1, 2) for m in (1, 2, 4, 8)]
+
+    out = check_ablation(rows(0.02, -0.05), rows(0.0, 0.0), "pathint_r2_odometry")
+    assert "at M=8" in out["claim"] and out["holds"] is True and "paired diff 0.020" in out["detail"]
+    assert check_ablation(rows(-0.01, 0.05), rows(0.0, 0.0), "pathint_r2_odometry")["holds"] is False
+    # the equivariance claim keeps its views 0 -> 1 (M = 2) and its wording
+    assert check_ablation(_run(), _run())["claim"] == ("action-conditioned beats the no-action ablation on "
+                                                       "equiv_r2_uniform (trained)")
+
+
 def test_format_claims_marks() -> None:
     text = format_claims([{"claim": "a", "holds": True, "detail": "x"}, {"claim": "b", "holds": False, "detail": "y"},
                           {"claim": "c", "holds": None, "detail": "z"}])
