@@ -20,7 +20,7 @@ import numpy as np
 
 from experiments.evaluate.metric_registry import ABLATION_METRIC, METRICS, ROTATION_MARKER
 from experiments.evaluate.metric_registry import metric as registered
-from experiments.evaluate.tables import _as_summary, _fmt, _m_key, _mean_std
+from experiments.evaluate.tables import _as_summary, _fmt, _m_key, _mean_std, paired_differences
 
 __all__ = ["Side", "ClaimSpec", "CLAIMS", "RULES", "EXACT_R2", "check_claims", "check_ablation", "format_claims"]
 
@@ -302,9 +302,7 @@ def check_ablation(summary_with: Sequence[Mapping[str, Any]],
         if a is not None and b is not None:
             out["detail"] += " (unpaired: seeds differ)"
         return out
-    sa, sb = list(a["seeds"]), list(b["seeds"])
-    va, vb = dict(zip(sa, a["values"])), dict(zip(sb, b["values"]))
-    diffs = np.array([va[s] - vb[s] for s in sorted(sa)], dtype=float)
+    diffs = paired_differences(a, b)
     if not np.isfinite(diffs).all():
         return _claim(text, None, "non-finite paired values")
     mean = float(diffs.mean())

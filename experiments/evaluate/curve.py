@@ -24,7 +24,7 @@ from typing import Any, Callable, Sequence
 
 from experiments.cliconfig import Parser
 from experiments.evaluate.metric_registry import METRICS
-from experiments.evaluate.tables import Measurement, _mean_std, summarise
+from experiments.evaluate.tables import Measurement, _mean_std, paired_differences, summarise
 from experiments.outputs import check_output_dir
 
 __all__ = ["CurveMetric", "DEFAULT_METRICS", "parse_metric", "curve_rows", "write_curve", "main", "cli"]
@@ -113,15 +113,13 @@ def _fmt(row: dict[str, Any] | None) -> str:
 def _margin(trained: dict[str, Any] | None, floor: dict[str, Any] | None) -> str:
     if trained is None or floor is None:
         return "–"
-    by_seed = dict(zip(floor["seeds"], floor["values"]))
-    diffs = [v - by_seed[s] for s, v in zip(trained["seeds"], trained["values"]) if s in by_seed]
-    if not diffs:
+    diffs = paired_differences(trained, floor)
+    if not len(diffs):
         return "–"
-    mean = sum(diffs) / len(diffs)
+    mean = float(diffs.mean())
     if len(diffs) == 1:
         return f"{mean:+.3f}"
-    std = (sum((d - mean) ** 2 for d in diffs) / (len(diffs) - 1)) ** 0.5
-    return f"{mean:+.3f} ± {std:.3f} (paired, {len(diffs)} seeds)"
+    return f"{mean:+.3f} ± {float(diffs.std(ddof=1)):.3f} (paired, {len(diffs)} seeds)"
 
 
 def tables(rows: Sequence[dict[str, Any]], metrics: Sequence[CurveMetric]) -> str:

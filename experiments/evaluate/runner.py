@@ -247,14 +247,16 @@ def evaluate_runs(paths: list[str | Path], device: torch.device | str = "cpu", f
         meta["steps"].append(state.get("step"))
         meta["total_steps"].append(planned)
         meta.setdefault("preset", config.preset)
-        policy = describe_policy(config.data)
-        if meta.setdefault("policy", policy) != policy:
-            meta["policy"] = "differs between runs: " + "; ".join(sorted({meta["policy"], policy}))
+        _record_setting(meta, "policy", describe_policy(config.data))
         if "action_noise" in config.data.env_kwargs:  # the reported moves' noise of the sequences
-            noise = config.data.env_kwargs["action_noise"]
-            if meta.setdefault("action_noise", noise) != noise:
-                meta["action_noise"] = "differs between runs"
+            _record_setting(meta, "action_noise", config.data.env_kwargs["action_noise"])
     return measurements, meta
+
+
+def _record_setting(meta: dict[str, Any], key: str, value: Any) -> None:
+    """``meta[key] = value`` for the first run; where a later run's value differs, says so and lists both."""
+    if meta.setdefault(key, value) != value:
+        meta[key] = "differs between runs: " + "; ".join(sorted({str(meta[key]), str(value)}))
 
 
 _HEADLINE_SUBJECTS = ("trained", "random_init", "raw_pixels", "colour_hist", "dead_reckoning", "chance")

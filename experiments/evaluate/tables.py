@@ -21,7 +21,7 @@ import numpy as np
 from experiments.evaluate.metric_registry import METRICS, SUBJECTS, SUBJECT_DESCRIPTIONS, metric_descriptions
 from experiments.outputs import read_json_file
 
-__all__ = ["summarise", "markdown_table", "compare", "Measurement", "SummaryRow", "RunSource"]
+__all__ = ["summarise", "markdown_table", "compare", "paired_differences", "Measurement", "SummaryRow", "RunSource"]
 
 Measurement = Mapping[str, Any]
 SummaryRow = dict[str, Any]
@@ -114,6 +114,14 @@ def _fmt(x: float | None, digits: int = 3, fixed: bool | None = None) -> str:
     if fixed if fixed is not None else _fixed(x, digits):
         return f"{x:.{digits}f}"
     return f"{x:.{max(digits - 1, 1)}e}"
+
+
+def paired_differences(a: Mapping[str, Any], b: Mapping[str, Any]) -> np.ndarray:
+    """``a - b`` per seed, float ``[K]`` in seed order, for the K seeds both summary rows hold (their
+    ``seeds`` / ``values``)."""
+    vb = dict(zip(b["seeds"], b["values"]))
+    va = dict(zip(a["seeds"], a["values"]))
+    return np.array([va[s] - vb[s] for s in sorted(set(va) & set(vb))], dtype=float)
 
 
 def _mean_std(row: Mapping[str, Any], digits: int = 3) -> str:
